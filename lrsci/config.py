@@ -1,0 +1,174 @@
+"""Run configuration: what to train, on what, how, for how long — validated on construction.
+
+A :class:`RunConfig` is plain data. Its canonical JSON (``to_dict``) is what the run
+store hashes, so two configs that would train the same numbers share one stored run.
+Every bad value raises :class:`ConfigError` naming the field and what is allowed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+MODELS = ("wrn", "small_cnn", "mlp")
+DATASETS = ("fashion-mnist", "cifar10", "ps10")
+SCHEDULES = ("constant", "step", "autodecay")
+DEVICES = ("cpu", "cuda", "auto")
+PRECISIONS = ("fp32", "bf16")
+
+
+class ConfigError(ValueError):
+    """A configuration value is outside what lrsci accepts."""
+
+    def __init__(self, field_name: str, value: Any, allowed: str):
+        super().__init__(f"{field_name}={value!r} is not allowed: {allowed}")
+        self.field = field_name
+
+
+def _check(ok: bool, name: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(name, value, allowed)
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
+    _check(isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
+           name, value, f"an integer >= {minimum}")
+
+
+@dataclass
+class DataConfig:
+    name: str = "fashion-mnist"
+    train_size: int | None = None   # seeded random subset; None = the whole split
+    test_size: int | None = None
+    seed: int = 0                   # subset / generator seed: fixed per claim, not per run seed
+    options: dict = field(default_factory=dict)  # dataset-specific knobs (e.g. PS10's image_size)
+
+    def __post_init__(self) -> None:
+        _check(self.name in DATASETS, "data.name", self.name, f"one of {DATASETS}")
+        for key in ("train_size", "test_size"):
+            value = getattr(self, key)
+            if value is not None:
+                _positive_int(f"data.{key}", value)
+        _check(isinstance(self.options, dict), "data.options", self.options, "a dict")
+
+
+@dataclass
+class ModelConfig:
+    name: str = "small_cnn"
+    depth: int = 16          # WideResNet only: 6n + 4
+    width: int = 4           # WideResNet widen factor k; small_cnn: 4 * width channels in its first conv
+    hidden: int = 256        # mlp hidden units
+    dropout: float = 0.0
+    act_noise_std: float = 0.0  # Gaussian noise before each ReLU (training only; Li et al.)
+
+    def __post_init__(self) -> None:
+        _check(self.name in MODELS, "model.name", self.name, f"one of {MODELS}")
+        _check(self.name != "wrn" or (self.depth - 4) % 6 == 0 and self.depth >= 10,
+               "model.depth", self.depth, "6n + 4 with n >= 1 (10, 16, 22, 28, ...)")
+        _positive_int("model.width", self.width)
+        _positive_int("model.hidden", self.hidden)
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "0 <= dropout < 1")
+        _check(self.act_noise_std >= 0.0, "model.act_noise_std", self.act_noise_std, ">= 0")
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    batch_size: int | None = 128   # None = full-batch gradient descent
+    gd_chunk: int = 1024           # full-batch GD: examples per accumulation chunk
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, "optim.lr", self.lr, "a learning rate > 0")
+        _check(0.0 <= self.momentum < 1.0, "optim.momentum", self.momentum, "0 <= momentum < 1")
+        _check(not self.nesterov or self.momentum > 0, "optim.nesterov", self.nesterov,
+               "Nesterov needs momentum > 0")
+        _check(self.weight_decay >= 0, "optim.weight_decay", self.weight_decay, ">= 0")
+        if self.batch_size is not None:
+            _positive_int("optim.batch_size", self.batch_size)
+        _positive_int("optim.gd_chunk", self.gd_chunk)
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch_size is None
+
+
+@dataclass
+class ScheduleConfig:
+    kind: str = "constant"
+    milestones: tuple[int, ...] = ()   # step: epochs after which the LR is multiplied by factor
+    factor: float = 0.1
+    autodecay: dict = field(default_factory=dict)  # AutoDecayRule keyword arguments
+    noise_milestones: tuple[int, ...] = ()  # activation noise multiplied by noise_factor after these
+    noise_factor: float = 1e-5
+
+    def __post_init__(self) -> None:
+        _check(self.kind in SCHEDULES, "schedule.kind", self.kind, f"one of {SCHEDULES}")
+        self.milestones = tuple(self.milestones)
+        self.noise_milestones = tuple(self.noise_milestones)
+        _check(0.0 < self.factor <= 1.0, "schedule.factor", self.factor, "a decay factor in (0, 1]")
+        _check(self.kind != "step" or len(self.milestones) > 0, "schedule.milestones",
+               self.milestones, "at least one epoch for a step schedule")
+        for name in ("milestones", "noise_milestones"):
+            ms = getattr(self, name)
+            _check(all(isinstance(m, int) and m >= 1 for m in ms) and list(ms) == sorted(set(ms)),
+                   f"schedule.{name}", ms, "strictly increasing integers >= 1")
+        _check(0.0 < self.noise_factor <= 1.0, "schedule.noise_factor", self.noise_factor, "(0, 1]")
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    epochs: int = 10
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"        # bf16: autocast on CUDA only (ignored on CPU)
+    eval_train: bool = True        # evaluate the train split every epoch (per-subset train accuracy)
+    diverge_loss: float = 1e4      # a batch loss above this (or non-finite) ends the run as diverged
+
+    def __post_init__(self) -> None:
+        _positive_int("epochs", self.epochs)
+        _positive_int("seed", self.seed, minimum=0)
+        _check(self.device in DEVICES, "device", self.device, f"one of {DEVICES}")
+        _check(self.precision in PRECISIONS, "precision", self.precision, f"one of {PRECISIONS}")
+        _check(self.diverge_loss > 0, "diverge_loss", self.diverge_loss, "> 0")
+        _check(all(m < self.epochs for m in self.schedule.milestones), "schedule.milestones",
+               self.schedule.milestones, f"epochs before the last one (< {self.epochs})")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["schedule"]["milestones"] = list(self.schedule.milestones)
+        d["schedule"]["noise_milestones"] = list(self.schedule.noise_milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        parts = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "schedule": ScheduleConfig}
+        kwargs = {k: (parts[k](**v) if k in parts else v) for k, v in d.items()}
+        return cls(**kwargs)
+
+    def key(self) -> str:
+        """Content hash: equal for configs that train identical numbers."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def with_(self, **changes) -> "RunConfig":
+        """A copy with top-level fields or dotted sub-fields replaced: with_(**{"optim.lr": 0.01})."""
+        nested: dict[str, dict] = {}
+        top = {}
+        for k, v in changes.items():
+            if "." in k:
+                part, sub = k.split(".", 1)
+                nested.setdefault(part, {})[sub] = v
+            else:
+                top[k] = v
+        for part, subs in nested.items():
+            top[part] = replace(getattr(self, part), **subs)
+        return replace(self, **top)
+

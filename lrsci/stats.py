@@ -1,0 +1,388 @@
+"""Paired statistical tests over seeds, used to decide whether a claim holds.
+
+Every two-sample test here is *paired*: ``a[i]`` and ``b[i]`` come from the same
+seed, so the tests work on the differences ``d = a - b`` (one value per seed).
+That removes seed-to-seed variance shared by both arms, which is most of the
+variance in training runs.
+
+Conventions
+-----------
+* ``alternative="greater"`` means H1: ``mean(d) > margin``; ``"less"`` means
+  H1: ``mean(d) < margin``.  Nothing here is two-sided: claims are directional.
+* t-tests need ``n >= 2``.  When all differences are identical the sample
+  variance is zero and the t statistic is ``+inf``/``-inf``; we then return
+  ``p = 0.0`` if the common value lies strictly on the H1 side of the margin and
+  ``p = 1.0`` otherwise (statistic ``0.0`` when it equals the margin).
+  "Identical" and "equals" allow for float rounding of ``a - b`` (a few ulps of
+  ``max|a|, max|b|``), so ``a = b + 0.1`` counts as zero variance.
+* NaN/inf inputs, unequal lengths, empty inputs and unknown ``alternative``
+  values raise ``ValueError``.
+* ``StatResult.to_dict`` is strict-JSON safe: non-finite floats become ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import stats as _st
+
+__all__ = [
+    "StatResult",
+    "paired_t",
+    "wilcoxon",
+    "tost",
+    "non_inferiority",
+    "bootstrap_ci",
+    "mean_ci_t",
+    "trend_test",
+    "ratio_ci",
+]
+
+_ALTERNATIVES = ("greater", "less")
+# Bootstrap resamples are drawn in batches so memory stays bounded for large n.
+_BOOT_BATCH_ELEMS = 2_000_000
+
+
+@dataclass(frozen=True)
+class StatResult:
+    """Outcome of one hypothesis test.
+
+    ``hypothesis`` states H1 in words; ``effect`` is the point estimate the test
+    is about (mean of the paired differences, or for ``trend_test`` the mean of
+    last-minus-first column).
+    """
+
+    test: str
+    hypothesis: str
+    statistic: float
+    p_value: float
+    n: int
+    effect: float
+    margin: float
+
+    def passed(self, alpha: float = 0.05) -> bool:
+        """True when H0 is rejected at level ``alpha`` (``p_value < alpha``)."""
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        return bool(self.p_value < alpha)
+
+    def to_dict(self) -> dict:
+        """Plain, JSON-serialisable dict; NaN and +/-inf floats become ``None``."""
+        return {
+            "test": self.test,
+            "hypothesis": self.hypothesis,
+            "statistic": _json_float(self.statistic),
+            "p_value": _json_float(self.p_value),
+            "n": int(self.n),
+            "effect": _json_float(self.effect),
+            "margin": _json_float(self.margin),
+        }
+
+
+# --------------------------------------------------------------------------
+# validation helpers
+# --------------------------------------------------------------------------
+
+
+def _json_float(x: float) -> float | None:
+    x = float(x)
+    # Strict JSON has no NaN/Infinity literals.
+    return x if math.isfinite(x) else None
+
+
+def _as_1d(values, name: str) -> np.ndarray:
+    """Finite, non-empty 1-D float array, or ValueError naming the problem."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a sequence of numbers: {exc}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        kind = "NaN" if np.isnan(arr[i]) else "inf"
+        raise ValueError(f"{name} contains {kind} at index {i} (values must be finite)")
+    return arr
+
+
+def _paired_diff(a, b) -> tuple[np.ndarray, float]:
+    """(d, tol): d = a - b for paired samples (seed i of a pairs with seed i of b).
+
+    ``tol`` bounds the float rounding error of the subtraction; differences
+    that vary by less than it are treated as identical (e.g. a = b + 0.1 gives
+    d values that differ only in the last bit).
+    """
+    a = _as_1d(a, "a")
+    b = _as_1d(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"paired samples need equal lengths, got len(a)={a.size}, len(b)={b.size}"
+        )
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))))
+    return a - b, 4.0 * np.finfo(float).eps * scale
+
+
+def _check_alternative(alternative: str) -> None:
+    if alternative not in _ALTERNATIVES:
+        raise ValueError(
+            f"alternative must be 'greater' or 'less', got {alternative!r}"
+        )
+
+
+def _check_margin(margin: float, *, positive: bool = False) -> float:
+    margin = float(margin)
+    if not math.isfinite(margin):
+        raise ValueError(f"margin must be finite, got {margin!r}")
+    if positive and margin <= 0.0:
+        raise ValueError(f"margin must be > 0, got {margin!r}")
+    return margin
+
+
+def _check_level(level: float) -> float:
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return level
+
+
+def _h1(op: str, margin: float) -> str:
+    return f"mean(a - b) {op} {margin:g}"
+
+
+# --------------------------------------------------------------------------
+# t-based tests
+# --------------------------------------------------------------------------
+
+
+def _one_sided_t(d: np.ndarray, margin: float, alternative: str,
+                 tol: float = 0.0) -> tuple[float, float]:
+    """(t, p) of the one-sample t-test of H0: mean(d) = margin vs a one-sided H1.
+
+    Zero-variance d (spread <= ``tol``, i.e. rounding noise) is handled
+    explicitly (see module docstring): scipy returns NaN when the constant
+    equals the margin and unreliable values, with a warning, for near-constant d.
+    """
+    if d.size < 2:
+        raise ValueError(f"t-tests need n >= 2 paired values, got n={d.size}")
+    if float(np.ptp(d)) <= tol:
+        gap = float(np.mean(d)) - margin
+        # A gap within rounding noise of the margin is no evidence either way.
+        if abs(gap) <= tol + 4.0 * np.finfo(float).eps * abs(margin):
+            return 0.0, 1.0
+        t = math.copysign(math.inf, gap)
+        on_h1_side = gap > 0 if alternative == "greater" else gap < 0
+        return t, 0.0 if on_h1_side else 1.0
+    res = _st.ttest_1samp(d - margin, 0.0, alternative=alternative)
+    return float(res.statistic), float(res.pvalue)
+
+
+def paired_t(a, b, margin: float = 0.0, alternative: str = "greater") -> StatResult:
+    """Paired one-sided t-test on d = a - b.
+
+    H0: mean(d) = margin.  H1: mean(d) > margin (``"greater"``) or
+    mean(d) < margin (``"less"``).  Needs n >= 2.  With margin 0 this equals
+    ``scipy.stats.ttest_rel(a, b, alternative=...)``.
+    """
+    _check_alternative(alternative)
+    margin = _check_margin(margin)
+    d, tol = _paired_diff(a, b)
+    t, p = _one_sided_t(d, margin, alternative, tol)
+    op = ">" if alternative == "greater" else "<"
+    return StatResult("paired t (one-sided)", _h1(op, margin), t, p, int(d.size),
+                      float(np.mean(d)), margin)
+
+
+def non_inferiority(a, b, margin: float) -> StatResult:
+    """One-sided paired t non-inferiority test: a is not worse than b by more than margin.
+
+    H0: mean(d) <= -margin.  H1: mean(d) > -margin, with d = a - b and "larger
+    is better".  ``margin`` >= 0 (0 reduces to a superiority test).  Needs n >= 2.
+    """
+    margin = _check_margin(margin)
+    if margin < 0:
+        raise ValueError(f"non-inferiority margin must be >= 0, got {margin!r}")
+    d, tol = _paired_diff(a, b)
+    t, p = _one_sided_t(d, -margin, "greater", tol)
+    return StatResult("non-inferiority t", _h1(">", -margin), t, p, int(d.size),
+                      float(np.mean(d)), margin)
+
+
+def tost(a, b, margin: float) -> StatResult:
+    """Paired equivalence test (two one-sided t-tests, TOST).
+
+    H0: |mean(d)| >= margin.  H1: -margin < mean(d) < margin.  The p-value is
+    the larger of the two one-sided p-values (H1: mean(d) > -margin and
+    H1: mean(d) < margin); the reported statistic is the t of that binding
+    test.  ``margin`` must be > 0.  Needs n >= 2.
+    """
+    margin = _check_margin(margin, positive=True)
+    d, tol = _paired_diff(a, b)
+    t_lo, p_lo = _one_sided_t(d, -margin, "greater", tol)
+    t_hi, p_hi = _one_sided_t(d, margin, "less", tol)
+    t, p = (t_lo, p_lo) if p_lo >= p_hi else (t_hi, p_hi)
+    return StatResult("TOST", f"{-margin:g} < mean(a - b) < {margin:g}", t, p,
+                      int(d.size), float(np.mean(d)), margin)
+
+
+# --------------------------------------------------------------------------
+# rank-based tests
+# --------------------------------------------------------------------------
+
+
+def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater") -> StatResult:
+    """Wilcoxon signed-rank test on d - margin, d = a - b.
+
+    H0: the distribution of d - margin is symmetric about 0.  H1: it is shifted
+    above 0 (``"greater"``) or below 0 (``"less"``).  Zero differences
+    (including those within float rounding noise) are dropped (scipy's
+    ``zero_method="wilcox"``); if every d - margin is zero
+    there is no evidence either way and p = 1.0 (statistic 0.0).  Works for
+    n >= 1 (p cannot go below 0.5**n_nonzero).  ``statistic`` is scipy's
+    (sum of ranks of positive differences); ``effect`` is mean(d).
+    """
+    _check_alternative(alternative)
+    margin = _check_margin(margin)
+    d, tol = _paired_diff(a, b)
+    shifted = d - margin
+    # Differences within float rounding noise of the margin count as ties at 0.
+    shifted[np.abs(shifted) <= tol + 4.0 * np.finfo(float).eps * abs(margin)] = 0.0
+    op = ">" if alternative == "greater" else "<"
+    hyp = f"median(a - b) {op} {margin:g} (signed-rank)"
+    if np.all(shifted == 0.0):
+        # scipy would divide by zero here (and warn); answer directly.
+        stat, p = 0.0, 1.0
+    else:
+        res = _st.wilcoxon(shifted, alternative=alternative)
+        stat, p = float(res.statistic), float(res.pvalue)
+    return StatResult("Wilcoxon signed-rank (one-sided)", hyp, stat, p,
+                      int(d.size), float(np.mean(d)), margin)
+
+
+def trend_test(matrix, alternative: str = "increasing") -> StatResult:
+    """Page's L test for a monotone trend across ordered conditions.
+
+    ``matrix`` has one row per seed (block) and one column per condition, in
+    the order the trend is predicted along.  H0: within each row all column
+    orderings are equally likely.  H1: values tend to increase
+    (``"increasing"``) or decrease (``"decreasing"``) from first to last
+    column.  Needs >= 2 rows and >= 3 columns.  ``effect`` is the mean over
+    rows of (last column - first column); ``n`` is the number of rows.
+    """
+    if alternative not in ("increasing", "decreasing"):
+        raise ValueError(
+            f"alternative must be 'increasing' or 'decreasing', got {alternative!r}"
+        )
+    try:
+        m = np.asarray(matrix, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"matrix must be a 2-D array of numbers: {exc}") from exc
+    if m.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (seeds x conditions), got shape {m.shape}")
+    if m.shape[0] < 2 or m.shape[1] < 3:
+        raise ValueError(
+            "Page's trend test needs >= 2 rows (seeds) and >= 3 columns "
+            f"(conditions), got shape {m.shape}"
+        )
+    if not np.all(np.isfinite(m)):
+        raise ValueError("matrix contains NaN or inf (values must be finite)")
+    k = m.shape[1]
+    # Page's test is one-sided for the predicted order; "decreasing" = reversed ranks.
+    ranks = np.arange(1, k + 1) if alternative == "increasing" else np.arange(k, 0, -1)
+    res = _st.page_trend_test(m, predicted_ranks=ranks)
+    effect = float(np.mean(m[:, -1] - m[:, 0]))
+    return StatResult("Page trend L", f"{alternative} across columns", float(res.statistic),
+                      float(res.pvalue), int(m.shape[0]), effect, 0.0)
+
+
+# --------------------------------------------------------------------------
+# confidence intervals
+# --------------------------------------------------------------------------
+
+
+def mean_ci_t(values, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided t-based confidence interval of the mean (n >= 2).
+
+    Zero-variance input gives the degenerate interval (mean, mean).
+    """
+    level = _check_level(level)
+    x = _as_1d(values, "values")
+    if x.size < 2:
+        raise ValueError(f"a t confidence interval needs n >= 2 values, got n={x.size}")
+    mean = float(np.mean(x))
+    if np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    sem = float(np.std(x, ddof=1)) / math.sqrt(x.size)
+    half = float(_st.t.ppf(0.5 + level / 2.0, df=x.size - 1)) * sem
+    return mean - half, mean + half
+
+
+def _bootstrap_stats(arrays: tuple[np.ndarray, ...], fn, n_resamples: int, seed: int) -> np.ndarray:
+    """``fn`` applied to n_resamples index-resamples shared by all arrays.
+
+    The same indices resample every array, so paired structure is kept.
+    Deterministic given ``seed`` (independent of batching).
+    """
+    if int(n_resamples) < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples!r}")
+    n_resamples = int(n_resamples)
+    n = arrays[0].size
+    rng = np.random.default_rng(seed)
+    batch = max(1, _BOOT_BATCH_ELEMS // n)
+    out = np.empty(n_resamples)
+    for start in range(0, n_resamples, batch):
+        stop = min(start + batch, n_resamples)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        out[start:stop] = fn(*(arr[idx] for arr in arrays))
+    return out
+
+
+def _percentile_interval(boot: np.ndarray, level: float) -> tuple[float, float]:
+    alpha = 1.0 - level
+    lo, hi = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(lo), float(hi)
+
+
+def bootstrap_ci(values, level: float = 0.95, n_resamples: int = 10_000,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean.
+
+    Deterministic for a given ``seed``.  Works for n >= 1; a single value or
+    identical values give the degenerate interval (v, v).
+    """
+    level = _check_level(level)
+    x = _as_1d(values, "values")
+    if np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    boot = _bootstrap_stats((x,), lambda s: s.mean(axis=1), n_resamples, seed)
+    return _percentile_interval(boot, level)
+
+
+def ratio_ci(a, b, level: float = 0.95, n_resamples: int = 10_000,
+             seed: int = 0) -> tuple[float, float, float]:
+    """Ratio mean(a)/mean(b) and its paired percentile bootstrap CI.
+
+    Seeds are resampled jointly (pair i stays together).  Returns
+    ``(ratio, lo, hi)``.  ``b`` must be all strictly positive or all strictly
+    negative, so no resample's denominator can be zero or change sign (the
+    ratio would otherwise be unbounded).  Deterministic for a given ``seed``.
+    """
+    level = _check_level(level)
+    a_arr = _as_1d(a, "a")
+    b_arr = _as_1d(b, "b")
+    if a_arr.shape != b_arr.shape:
+        raise ValueError(
+            f"paired samples need equal lengths, got len(a)={a_arr.size}, len(b)={b_arr.size}"
+        )
+    if not (np.all(b_arr > 0) or np.all(b_arr < 0)):
+        raise ValueError("ratio_ci needs b all > 0 or all < 0 (denominator must not reach 0)")
+    ratio = float(np.mean(a_arr) / np.mean(b_arr))
+    boot = _bootstrap_stats((a_arr, b_arr), lambda sa, sb: sa.mean(axis=1) / sb.mean(axis=1),
+                            n_resamples, seed)
+    lo, hi = _percentile_interval(boot, level)
+    return ratio, lo, hi

@@ -1,0 +1,245 @@
+"""One training loop for mini-batch SGD and full-batch gradient descent.
+
+``Trainer`` owns the model, optimizer, schedule and history of one run. It trains an epoch
+at a time, evaluates every epoch (train and test loss/accuracy, plus accuracy on every named
+subset the dataset declares), and can be captured to and restored from a checkpoint that
+includes the RNG state — so a resumed or forked run continues with exactly the numbers an
+uninterrupted run would have produced.
+
+Full-batch GD (``optim.batch_size=None``): each epoch is one optimizer step on the exact
+gradient of the mean training loss, accumulated over fixed chunks of ``optim.gd_chunk``
+examples in dataset order. BatchNorm stays in training mode, so each chunk is normalised
+with its own batch statistics ("ghost batches" of size gd_chunk): the step is the exact
+gradient of that objective, and running statistics are updated once per chunk.
+
+Divergence is an outcome, not a crash: a non-finite batch loss, or one above
+``diverge_loss``, ends the run with ``status="diverged"`` and the global step recorded.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .config import RunConfig
+from .data.base import ArrayData
+from .models import build_model, set_activation_noise
+from .schedules import build_schedule, noise_scale_at
+
+EVAL_BATCH = {"cpu": 2048, "cuda": 8192}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for but torch.cuda.is_available() is False")
+    return torch.device(name)
+
+
+@dataclass
+class RunResult:
+    """What a finished run leaves behind (JSON-serialisable through ``to_dict``)."""
+
+    config: dict
+    history: list[dict]            # one record per completed epoch (accuracies in percent)
+    status: str                    # "finished" | "diverged" | "stopped" (AutoDecay's stop)
+    epochs_trained: int
+    decay_epochs: list[int]
+    diverged_at_step: int | None = None
+    device: str = "cpu"
+    train_seconds: float = 0.0     # summed over every piece of training, resumes included
+    images: int = 0                # training images processed (for images/s)
+    forked_from: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunResult":
+        return cls(**d)
+
+    def series(self, key: str) -> list[float]:
+        return [rec[key] for rec in self.history]
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.train_seconds if self.train_seconds > 0 else float("nan")
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, data: ArrayData, device: torch.device | None = None):
+        self.config = config
+        self.device = device or resolve_device(config.device)
+        self.data = data if data.x_train.device == self.device else data.to(self.device)
+        torch.manual_seed(config.seed)  # the init: same seed, same weights
+        self.model = build_model(config.model, data.input_shape, data.num_classes).to(self.device)
+        self.channels_last = self.device.type == "cuda" and self.data.x_train.dim() == 4
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        o = config.optim
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=o.lr, momentum=o.momentum,
+                                         nesterov=o.nesterov, weight_decay=o.weight_decay)
+        self.schedule = build_schedule(config.schedule, o.lr, config.epochs)
+        self.epoch = 0        # epochs completed
+        self.step = 0         # optimizer steps taken
+        self.history: list[dict] = []
+        self.status = "running"
+        self.diverged_at_step: int | None = None
+        self.train_seconds = 0.0
+        self.images = 0
+
+    # --- one epoch -----------------------------------------------------------------
+    def _autocast(self):
+        if self.config.precision == "bf16" and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        # Data order depends only on (seed, epoch): forks and resumes see the same batches.
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        return torch.randperm(self.data.x_train.shape[0], generator=g).to(self.device)
+
+    def _diverged(self, loss: torch.Tensor) -> bool:
+        value = float(loss.detach())
+        return not math.isfinite(value) or value > self.config.diverge_loss
+
+    def _sgd_epoch(self, epoch: int) -> float | None:
+        x, y, bs = self.data.x_train, self.data.y_train, self.config.optim.batch_size
+        order = self._order(epoch)
+        total, count = torch.zeros((), device=self.device), 0
+        for start in range(0, order.numel(), bs):
+            idx = order[start:start + bs]
+            with self._autocast():
+                loss = F.cross_entropy(self.model(self._inputs(x[idx])), y[idx])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step += 1
+            total += loss.detach() * idx.numel()
+            count += idx.numel()
+            # Checking every batch would sync the GPU each step; every 50 steps and at the end suffices.
+            if (self.step % 50 == 0 or start + bs >= order.numel()) and self._diverged(loss):
+                return None
+        return float(total) / count
+
+    def _gd_epoch(self) -> float | None:
+        x, y, chunk = self.data.x_train, self.data.y_train, self.config.optim.gd_chunk
+        n = x.shape[0]
+        self.optimizer.zero_grad(set_to_none=True)
+        total = torch.zeros((), device=self.device)
+        for start in range(0, n, chunk):
+            with self._autocast():
+                out = self.model(self._inputs(x[start:start + chunk]))
+                loss = F.cross_entropy(out, y[start:start + chunk], reduction="sum") / n
+            loss.backward()
+            total += loss.detach()
+        if self._diverged(total):
+            return None
+        self.optimizer.step()
+        self.step += 1
+        return float(total)
+
+    def train_epoch(self) -> dict:
+        """Train one epoch, evaluate, append and return its record."""
+        e, cfg = self.epoch, self.config
+        lr = self.schedule.lr_at(e)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        set_activation_noise(self.model, cfg.model.act_noise_std * noise_scale_at(cfg.schedule, e))
+        self.model.train()
+        t0 = time.perf_counter()
+        train_loss = self._gd_epoch() if cfg.optim.full_batch else self._sgd_epoch(e)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.train_seconds += time.perf_counter() - t0
+        self.images += self.data.x_train.shape[0]
+        if train_loss is None:
+            self.status, self.diverged_at_step = "diverged", self.step
+            return {}
+        record = {"epoch": e + 1, "lr": lr, "train_loss": train_loss, **self.evaluate()}
+        self.history.append(record)
+        self.epoch += 1
+        if self.schedule.observe(e, train_loss):
+            self.status = "stopped"
+        elif self.epoch >= cfg.epochs:
+            self.status = "finished"
+        return record
+
+    # --- evaluation ----------------------------------------------------------------
+    @torch.no_grad()
+    def _predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-example loss and correctness, in eval mode."""
+        self.model.eval()
+        bs = EVAL_BATCH.get(self.device.type, 2048)
+        losses, correct = [], []
+        for start in range(0, x.shape[0], bs):
+            with self._autocast():
+                out = self.model(self._inputs(x[start:start + bs])).float()
+            losses.append(F.cross_entropy(out, y[start:start + bs], reduction="none"))
+            correct.append(out.argmax(1) == y[start:start + bs])
+        return torch.cat(losses), torch.cat(correct)
+
+    def evaluate(self) -> dict:
+        d, out = self.data, {}
+        splits = [("test", d.x_test, d.y_test, d.test_subsets)]
+        if self.config.eval_train:
+            splits.insert(0, ("train", d.x_train, d.y_train, d.train_subsets))
+        for split, x, y, subsets in splits:
+            loss, correct = self._predict(x, y)
+            out[f"{split}_acc"] = 100.0 * float(correct.float().mean())
+            out[f"{split}_eval_loss"] = float(loss.mean())
+            for name, mask in subsets.items():
+                out[f"{split}_acc@{name}"] = 100.0 * float(correct[mask].float().mean()) if mask.any() else float("nan")
+        return out
+
+    # --- whole run -----------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.status != "running"
+
+    def run(self, until_epoch: int | None = None, on_epoch=None) -> None:
+        """Train until the run ends or ``until_epoch`` epochs are complete."""
+        stop = self.config.epochs if until_epoch is None else min(until_epoch, self.config.epochs)
+        while not self.done and self.epoch < stop:
+            record = self.train_epoch()
+            if on_epoch is not None:
+                on_epoch(self, record)
+
+    def result(self) -> RunResult:
+        return RunResult(config=self.config.to_dict(), history=list(self.history), status=self.status,
+                         epochs_trained=self.epoch, decay_epochs=self.schedule.decay_epochs,
+                         diverged_at_step=self.diverged_at_step, device=str(self.device),
+                         train_seconds=self.train_seconds, images=self.images)
+
+    # --- checkpoints -----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        rng = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {"config": self.config.to_dict(), "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+                "epoch": self.epoch, "step": self.step, "history": list(self.history),
+                "status": self.status, "diverged_at_step": self.diverged_at_step,
+                "train_seconds": self.train_seconds, "images": self.images, "rng": rng}
+
+    def load_state_dict(self, state: dict, *, schedule: bool = True) -> None:
+        """Restore a checkpoint; ``schedule=False`` keeps this run's own schedule (a fork)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if schedule:
+            self.schedule.load_state_dict(state["schedule"])
+        for key in ("epoch", "step", "status", "diverged_at_step", "train_seconds", "images"):
+            setattr(self, key, state[key])
+        self.history = list(state["history"])
+        torch.set_rng_state(state["rng"]["cpu"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)

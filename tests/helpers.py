@@ -1,0 +1,24 @@
+"""Tiny synthetic data and configs for engine tests (seconds, not minutes)."""
+from __future__ import annotations
+
+import torch
+
+from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
+from lrsci.data.base import ArrayData
+
+
+def blobs(n_train: int = 256, n_test: int = 128, dim: int = 8, seed: int = 0) -> ArrayData:
+    """Two Gaussian classes in R^dim, shaped as 1×1×dim images, with an "odd" subset tag."""
+    g = torch.Generator().manual_seed(seed)
+    n = n_train + n_test
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 1, 1, dim, generator=g) + (2 * y - 1).view(-1, 1, 1, 1) * 0.8
+    odd = torch.arange(n) % 2 == 1
+    return ArrayData("blobs", x[:n_train], y[:n_train], x[n_train:], y[n_train:], 2,
+                     {"odd": odd[:n_train]}, {"odd": odd[n_train:]})
+
+
+def tiny_config(**changes) -> RunConfig:
+    cfg = RunConfig(data=DataConfig("ps10"), model=ModelConfig("mlp", hidden=16),
+                    optim=OptimConfig(lr=0.05, batch_size=32), epochs=4, seed=0, device="cpu")
+    return cfg.with_(**changes)

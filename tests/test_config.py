@@ -1,0 +1,49 @@
+import pytest
+
+from lrsci.config import ConfigError, DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
+
+BAD = [
+    (lambda: OptimConfig(lr=-0.1), "optim.lr"),
+    (lambda: OptimConfig(lr=0), "optim.lr"),
+    (lambda: OptimConfig(momentum=1.0), "optim.momentum"),
+    (lambda: OptimConfig(momentum=0.0, nesterov=True), "optim.nesterov"),
+    (lambda: OptimConfig(weight_decay=-1), "optim.weight_decay"),
+    (lambda: OptimConfig(batch_size=0), "optim.batch_size"),
+    (lambda: ScheduleConfig(factor=0.0), "schedule.factor"),
+    (lambda: ScheduleConfig(factor=1.5), "schedule.factor"),
+    (lambda: ScheduleConfig("step", milestones=()), "schedule.milestones"),
+    (lambda: ScheduleConfig("step", milestones=(5, 3)), "schedule.milestones"),
+    (lambda: ScheduleConfig("cosine"), "schedule.kind"),
+    (lambda: ModelConfig("resnet"), "model.name"),
+    (lambda: ModelConfig("wrn", depth=15), "model.depth"),
+    (lambda: ModelConfig(dropout=1.0), "model.dropout"),
+    (lambda: DataConfig("imagenet"), "data.name"),
+    (lambda: DataConfig(train_size=0), "data.train_size"),
+    (lambda: RunConfig(epochs=0), "epochs"),
+    (lambda: RunConfig(seed=-1), "seed"),
+    (lambda: RunConfig(device="tpu"), "device"),
+    (lambda: RunConfig(precision="fp8"), "precision"),
+    (lambda: RunConfig(epochs=5, schedule=ScheduleConfig("step", milestones=(5,))), "schedule.milestones"),
+]
+
+
+@pytest.mark.parametrize("make, field", BAD, ids=[f for _, f in BAD])
+def test_bad_values_raise_one_clear_error(make, field):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert err.value.field == field
+    assert field in str(err.value) and "not allowed" in str(err.value)
+
+
+def test_round_trip_and_key():
+    cfg = RunConfig(schedule=ScheduleConfig("step", milestones=(3, 6)), epochs=9)
+    again = RunConfig.from_dict(cfg.to_dict())
+    assert again == cfg and again.key() == cfg.key()
+    assert cfg.with_(seed=1).key() != cfg.key()
+
+
+def test_with_dotted_fields():
+    cfg = RunConfig().with_(**{"optim.lr": 0.01, "model.name": "mlp", "seed": 3})
+    assert (cfg.optim.lr, cfg.model.name, cfg.seed) == (0.01, "mlp", 3)
+    with pytest.raises(ConfigError):
+        RunConfig().with_(**{"optim.lr": -1.0})

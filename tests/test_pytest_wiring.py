@@ -1,0 +1,43 @@
+"""The suite's own promises: gpu tests skip without CUDA, fail under --require-gpu; options validate."""
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parents[1]
+
+GPU_TEST = """
+import pytest
+
+@pytest.mark.gpu
+def test_needs_cuda():
+    assert True
+"""
+
+
+@pytest.fixture
+def suite(pytester):
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    pytester.makeini("[pytest]\naddopts = --strict-markers -p no:cacheprovider\nmarkers =\n    gpu: g\n    fast: f\n")
+    pytester.makepyfile(test_claim=GPU_TEST)
+    return pytester
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
+def test_gpu_tests_skip_with_a_reason_without_cuda(suite):
+    result = suite.runpytest("-m", "gpu", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*CUDA is not available*"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
+def test_require_gpu_turns_the_skip_into_a_failure(suite):
+    result = suite.runpytest("-m", "gpu", "--require-gpu")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*--require-gpu*"])
+
+
+def test_bad_seed_options_are_usage_errors(suite):
+    result = suite.runpytest("--seeds", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

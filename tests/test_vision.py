@@ -1,0 +1,414 @@
+"""Tests for lrsci.data.vision: Fashion-MNIST and CIFAR-10 through torchvision's readers.
+
+Fixtures are written at test time into tmp_path, in the real on-disk formats:
+  * idx files (magic 2051 images / 2049 labels, big-endian int32 dims, uint8 payload),
+    gzipped flat (the Debian package's layout) or unpacked under FashionMNIST/raw/;
+  * CIFAR-10 "python version" pickles (protocol 2, Python-2 str keys so that loading with
+    encoding="bytes" gives b'data' / b'labels' / b'label_names', as the real files do).
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lrsci.data import vision
+from lrsci.data.base import ArrayData
+
+REAL_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+CIFAR_LABEL_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
+                     "dog", "frog", "horse", "ship", "truck"]
+
+
+# =============================================================================== fixture writers
+def idx_images_bytes(images: np.ndarray) -> bytes:
+    n, h, w = images.shape
+    return struct.pack(">IIII", 2051, n, h, w) + images.astype(np.uint8).tobytes()
+
+
+def idx_labels_bytes(labels: np.ndarray) -> bytes:
+    return struct.pack(">II", 2049, len(labels)) + labels.astype(np.uint8).tobytes()
+
+
+def make_fmnist_arrays(n_train: int = 20, n_test: int = 8, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return {
+        "train_x": rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
+        "train_y": (np.arange(n_train) * 3 + seed) % 10,
+        "test_x": rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8),
+        "test_y": (np.arange(n_test) * 7 + seed) % 10,
+    }
+
+
+def write_fmnist(directory: Path, arrays: dict, gz: bool) -> Path:
+    """Write the four idx files into ``directory`` (gzipped with a .gz suffix if ``gz``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    payloads = {
+        "train-images-idx3-ubyte": idx_images_bytes(arrays["train_x"]),
+        "train-labels-idx1-ubyte": idx_labels_bytes(arrays["train_y"]),
+        "t10k-images-idx3-ubyte": idx_images_bytes(arrays["test_x"]),
+        "t10k-labels-idx1-ubyte": idx_labels_bytes(arrays["test_y"]),
+    }
+    for name, data in payloads.items():
+        if gz:
+            (directory / f"{name}.gz").write_bytes(gzip.compress(data))
+        else:
+            (directory / name).write_bytes(data)
+    return directory
+
+
+class Py2Str(str):
+    """A str pickled as a Python-2 byte string (SHORT_BINSTRING), like the real CIFAR pickles."""
+
+
+class _Py2Pickler(pickle._Pickler):
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_py2str(self, obj):
+        b = obj.encode("latin1")
+        if len(b) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(b)]) + b)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(b)) + b)
+        self.memoize(obj)
+
+    dispatch[Py2Str] = save_py2str
+
+
+def py2_pickle(obj) -> bytes:
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=2).dump(obj)
+    return buf.getvalue()
+
+
+def make_cifar_arrays(per_batch: int = 4, n_test: int = 6, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return {
+        "batches": [rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8) for _ in range(5)],
+        "batch_labels": [[int(v) for v in rng.integers(0, 10, size=per_batch)] for _ in range(5)],
+        "test": rng.integers(0, 256, size=(n_test, 3072), dtype=np.uint8),
+        "test_labels": [int(v) for v in rng.integers(0, 10, size=n_test)],
+    }
+
+
+def write_cifar(root: Path, arrays: dict) -> Path:
+    """Write torchvision's ``<root>/cifar-10-batches-py/`` with the 7 pickles."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def batch(name, data, labels):
+        return {Py2Str("batch_label"): Py2Str(name), Py2Str("labels"): list(labels),
+                Py2Str("data"): data,
+                Py2Str("filenames"): [Py2Str(f"img_{i}.png") for i in range(len(labels))]}
+
+    for i, (data, labels) in enumerate(zip(arrays["batches"], arrays["batch_labels"]), start=1):
+        (folder / f"data_batch_{i}").write_bytes(py2_pickle(batch(f"training batch {i} of 5", data, labels)))
+    (folder / "test_batch").write_bytes(py2_pickle(batch("testing batch 1 of 1", arrays["test"], arrays["test_labels"])))
+    meta = {Py2Str("num_cases_per_batch"): len(arrays["batch_labels"][0]),
+            Py2Str("label_names"): [Py2Str(n) for n in CIFAR_LABEL_NAMES],
+            Py2Str("num_vis"): 3072}
+    (folder / "batches.meta").write_bytes(py2_pickle(meta))
+    return root
+
+
+def expected_fmnist(images: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return (x - 0.2860) / 0.3530
+
+
+def expected_cifar(flat: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(flat.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0)
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
+    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+# =============================================================================== isolation
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No test sees the user's env, the real Debian folder or ~/.cache."""
+    monkeypatch.delenv("LRSCI_DATA", raising=False)
+    monkeypatch.delenv("LRSCI_CACHE", raising=False)
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(vision, "DEFAULT_CACHE_DIR", tmp_path / "home-cache")
+    return tmp_path
+
+
+# =============================================================================== Fashion-MNIST
+def test_fashion_mnist_unpacked_layout(tmp_path):
+    arr = make_fmnist_arrays()
+    root = tmp_path / "data"
+    write_fmnist(root / "FashionMNIST" / "raw", arr, gz=False)
+
+    d = vision.load_fashion_mnist(root)
+    assert isinstance(d, ArrayData) and d.name == "fashion-mnist" and d.num_classes == 10
+    assert d.x_train.shape == (20, 1, 28, 28) and d.x_test.shape == (8, 1, 28, 28)
+    assert d.x_train.dtype == torch.float32 and d.y_train.dtype == torch.int64
+    assert d.x_train.is_contiguous()
+    torch.testing.assert_close(d.x_train, expected_fmnist(arr["train_x"]))
+    torch.testing.assert_close(d.x_test, expected_fmnist(arr["test_x"]))
+    assert d.y_train.tolist() == arr["train_y"].tolist()
+    assert d.y_test.tolist() == arr["test_y"].tolist()
+    assert vision.FASHION_MNIST_MEAN == (0.2860,) and vision.FASHION_MNIST_STD == (0.3530,)
+    info = d.info
+    assert info["root"] == str(root) and info["source"] == str(root / "FashionMNIST" / "raw")
+    assert info["train_size"] == 20 and info["test_size"] == 8
+    assert info["normalization"]["mean"] == [0.2860] and info["normalization"]["std"] == [0.3530]
+    assert len(info["classes"]) == 10
+    assert not (tmp_path / "home-cache").exists()  # nothing unpacked, nothing cached
+
+
+def test_debian_layout_is_unpacked_once_into_cache(tmp_path, monkeypatch):
+    arr = make_fmnist_arrays()
+    debian = write_fmnist(tmp_path / "debian" / "fashion-mnist", arr, gz=True)
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", debian)
+    cache = tmp_path / "home-cache"
+    before = sorted(p.name for p in debian.iterdir())
+
+    d = vision.load_fashion_mnist()
+    raw = cache / "FashionMNIST" / "raw"
+    assert d.info["source"] == str(debian) and d.info["root"] == str(cache)
+    assert all((raw / n).is_file() for n in IDX_NAMES)
+    assert sorted(p.name for p in debian.iterdir()) == before  # package folder untouched
+    torch.testing.assert_close(d.x_train, expected_fmnist(arr["train_x"]))
+    assert d.y_test.tolist() == arr["test_y"].tolist()
+
+    # second load: no unpacking (gzip must not be touched)
+    def boom(*a, **k):
+        raise AssertionError("unpacked again")
+    with monkeypatch.context() as m:
+        m.setattr(vision.gzip, "open", boom)
+        d2 = vision.load_fashion_mnist()
+    assert torch.equal(d2.x_train, d.x_train)
+
+    # a changed source is unpacked again (the cache records path/size/mtime)
+    arr2 = make_fmnist_arrays(n_train=12, n_test=5, seed=3)
+    write_fmnist(debian, arr2, gz=True)
+    d3 = vision.load_fashion_mnist()
+    assert d3.x_train.shape[0] == 12 and d3.y_test.tolist() == arr2["test_y"].tolist()
+
+
+def test_gz_under_raw_unpacks_in_place_when_root_writable(tmp_path):
+    arr = make_fmnist_arrays()
+    root = tmp_path / "data"
+    write_fmnist(root / "FashionMNIST" / "raw", arr, gz=True)
+    d = vision.load_fashion_mnist(root)
+    assert d.info["root"] == str(root)
+    assert all((root / "FashionMNIST" / "raw" / n).is_file() for n in IDX_NAMES)
+    assert not (tmp_path / "home-cache").exists()
+    assert d.y_train.tolist() == arr["train_y"].tolist()
+
+
+def test_flat_gz_in_data_root_goes_to_lrsci_cache(tmp_path, monkeypatch):
+    arr = make_fmnist_arrays()
+    root = write_fmnist(tmp_path / "flat", arr, gz=True)
+    monkeypatch.setenv("LRSCI_CACHE", str(tmp_path / "envcache"))
+    d = vision.load_fashion_mnist(root)
+    assert d.info["root"] == str(tmp_path / "envcache")
+    assert (tmp_path / "envcache" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    assert not (root / "FashionMNIST").exists()
+    torch.testing.assert_close(d.x_test, expected_fmnist(arr["test_x"]))
+
+
+def test_subsets_are_seeded_and_are_real_rows(tmp_path):
+    arr = make_fmnist_arrays(n_train=30, n_test=12)
+    root = tmp_path / "data"
+    write_fmnist(root / "FashionMNIST" / "raw", arr, gz=False)
+    full = vision.load_fashion_mnist(root)
+    a = vision.load_fashion_mnist(root, train_size=7, test_size=3, seed=1)
+    b = vision.load_fashion_mnist(root, train_size=7, test_size=3, seed=1)
+    c = vision.load_fashion_mnist(root, train_size=7, test_size=3, seed=2)
+    assert a.x_train.shape == (7, 1, 28, 28) and a.x_test.shape == (3, 1, 28, 28)
+    assert a.y_train.shape == (7,) and a.y_test.shape == (3,)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
+    assert not torch.equal(a.x_train, c.x_train)
+    assert a.info["train_size"] == 7 and a.info["full_train_size"] == 30 and a.info["subset_seed"] == 1
+    # each subset row is a row of the full set, with its own label, rows distinct
+    flat_full = full.x_train.flatten(1)
+    rows = [int((flat_full == r).all(1).nonzero()[0]) for r in a.x_train.flatten(1)]
+    assert len(set(rows)) == 7
+    assert a.y_train.tolist() == [full.y_train[i].item() for i in rows]
+    # only one split subsetted
+    e = vision.load_fashion_mnist(root, train_size=5)
+    assert e.x_train.shape[0] == 5 and e.x_test.shape[0] == 12
+    with pytest.raises(ValueError):
+        vision.load_fashion_mnist(root, train_size=31)
+
+
+def test_lrsci_data_env_resolution(tmp_path, monkeypatch):
+    arr = make_fmnist_arrays()
+    env_root = tmp_path / "envdata"
+    write_fmnist(env_root / "FashionMNIST" / "raw", arr, gz=False)
+    write_cifar(env_root, make_cifar_arrays())
+    assert vision.resolve_data_root() is None
+    assert vision.resolve_data_root(tmp_path / "x") == tmp_path / "x"
+    monkeypatch.setenv("LRSCI_DATA", str(env_root))
+    assert vision.resolve_data_root() == env_root
+    assert vision.resolve_data_root(str(tmp_path / "x")) == tmp_path / "x"  # argument wins
+    assert vision.fashion_mnist_available() and vision.cifar10_available()
+    assert vision.load_fashion_mnist().info["root"] == str(env_root)
+    assert vision.load_cifar10().info["root"] == str(env_root)
+
+
+def test_fashion_mnist_not_found_message(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not vision.fashion_mnist_available(empty)
+    with pytest.raises(vision.DatasetNotFound) as ei:
+        vision.load_fashion_mnist(empty)
+    assert isinstance(ei.value, FileNotFoundError)
+    msg = str(ei.value)
+    for needle in (str(empty), str(tmp_path / "no-debian"), "$LRSCI_DATA: not set",
+                   "apt-get install dataset-fashion-mnist", "--data-root", "LRSCI_DATA",
+                   "FashionMNIST/raw", "download"):
+        assert needle in msg, (needle, msg)
+    # half a dataset is still "not found"
+    write_fmnist(empty, make_fmnist_arrays(), gz=True)
+    (empty / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(vision.DatasetNotFound):
+        vision.load_fashion_mnist(empty)
+
+
+def test_fashion_mnist_available_does_not_unpack(tmp_path, monkeypatch):
+    debian = write_fmnist(tmp_path / "deb", make_fmnist_arrays(), gz=True)
+    assert not vision.fashion_mnist_available()
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", debian)
+    assert vision.fashion_mnist_available()
+    assert not (tmp_path / "home-cache").exists()
+
+
+def test_download_passes_through_to_torchvision(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    arr = make_fmnist_arrays()
+    calls = []
+
+    def fake_fmnist_download(self):  # stands in for the network
+        calls.append(self.root)
+        if not self._check_exists():
+            write_fmnist(Path(self.raw_folder), arr, gz=False)
+
+    monkeypatch.setattr(tvd.FashionMNIST, "download", fake_fmnist_download)
+    target = tmp_path / "dl"
+    d = vision.load_fashion_mnist(target, download=True)
+    assert calls and Path(calls[0]) == target
+    assert d.y_train.tolist() == arr["train_y"].tolist()
+    assert d.info["source"].startswith("download")
+
+    carr = make_cifar_arrays()
+
+    def fake_cifar_download(self):
+        if not self._check_integrity():
+            write_cifar(Path(self.root), carr)
+
+    monkeypatch.setattr(tvd.CIFAR10, "download", fake_cifar_download)
+    c = vision.load_cifar10(tmp_path / "dl2", download=True)
+    assert c.x_train.shape == (20, 3, 32, 32)
+
+    def failing_download(self):
+        raise RuntimeError("Error downloading: no network")
+
+    monkeypatch.setattr(tvd.CIFAR10, "download", failing_download)
+    with pytest.raises(vision.DatasetNotFound, match="no network"):
+        vision.load_cifar10(tmp_path / "dl3", download=True)
+
+
+# =============================================================================== CIFAR-10
+def test_cifar_fixture_is_in_the_real_pickle_format(tmp_path):
+    write_cifar(tmp_path, make_cifar_arrays())
+    folder = tmp_path / "cifar-10-batches-py"
+    with open(folder / "data_batch_1", "rb") as f:
+        entry = pickle.load(f, encoding="bytes")
+    assert entry[b"data"].dtype == np.uint8 and entry[b"data"].shape == (4, 3072)
+    assert isinstance(entry[b"labels"], list)
+    with open(folder / "batches.meta", "rb") as f:
+        assert pickle.load(f, encoding="bytes")[b"label_names"][0] == b"airplane"
+    # torchvision's stock reader refuses it (md5 sums) -- the reason for the subclass
+    import torchvision.datasets as tvd
+    with pytest.raises(RuntimeError):
+        tvd.CIFAR10(str(tmp_path), train=True)
+
+
+def test_cifar10_load(tmp_path):
+    arr = make_cifar_arrays()
+    root = write_cifar(tmp_path / "data", arr)
+    d = vision.load_cifar10(root)
+    assert d.name == "cifar10" and d.num_classes == 10
+    assert d.x_train.shape == (20, 3, 32, 32) and d.x_test.shape == (6, 3, 32, 32)
+    assert d.x_train.dtype == torch.float32 and d.y_train.dtype == torch.int64
+    assert d.x_train.is_contiguous()
+    torch.testing.assert_close(d.x_train, expected_cifar(np.vstack(arr["batches"])))
+    torch.testing.assert_close(d.x_test, expected_cifar(arr["test"]))
+    assert d.y_train.tolist() == sum(arr["batch_labels"], [])
+    assert d.y_test.tolist() == arr["test_labels"]
+    assert d.info["classes"] == CIFAR_LABEL_NAMES
+    assert d.info["normalization"]["mean"] == [0.4914, 0.4822, 0.4465]
+    assert d.info["normalization"]["std"] == [0.2470, 0.2435, 0.2616]
+    assert d.info["source"] == str(root / "cifar-10-batches-py")
+    # per-channel constants really are per channel: channel means of a constant image differ
+    const = torch.full((1, 3, 1, 1), 128 / 255)
+    expect = (const - torch.tensor(vision.CIFAR10_MEAN).view(1, 3, 1, 1)) / torch.tensor(vision.CIFAR10_STD).view(1, 3, 1, 1)
+    assert len(set(expect.flatten().tolist())) == 3
+
+    # the folder itself is accepted as data root
+    assert vision.load_cifar10(root / "cifar-10-batches-py").info["root"] == str(root)
+
+
+def test_cifar10_subsets(tmp_path):
+    root = write_cifar(tmp_path / "data", make_cifar_arrays())
+    full = vision.load_cifar10(root)
+    a = vision.load_cifar10(root, train_size=9, test_size=2, seed=5)
+    b = vision.load_cifar10(root, train_size=9, test_size=2, seed=5)
+    assert a.x_train.shape == (9, 3, 32, 32) and a.x_test.shape == (2, 3, 32, 32)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_train, b.y_train)
+    flat_full = full.x_train.flatten(1)
+    rows = [int((flat_full == r).all(1).nonzero()[0]) for r in a.x_train.flatten(1)]
+    assert a.y_train.tolist() == [full.y_train[i].item() for i in rows]
+
+
+def test_cifar10_not_found_and_available(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not vision.cifar10_available(empty)
+    with pytest.raises(vision.DatasetNotFound) as ei:
+        vision.load_cifar10(empty)
+    assert isinstance(ei.value, FileNotFoundError)
+    msg = str(ei.value)
+    for needle in (str(empty), "cifar-10-batches-py", "torchvision.datasets.CIFAR10(root, download=True)",
+                   "--data-root", "LRSCI_DATA"):
+        assert needle in msg, (needle, msg)
+    assert "http" not in msg
+
+    write_cifar(empty, make_cifar_arrays())
+    (empty / "cifar-10-batches-py" / "test_batch").unlink()
+    assert not vision.cifar10_available(empty)
+    with pytest.raises(vision.DatasetNotFound, match="test_batch"):
+        vision.load_cifar10(empty)
+    write_cifar(empty, make_cifar_arrays())
+    assert vision.cifar10_available(empty)
+    assert vision.cifar10_available(empty / "cifar-10-batches-py")
+
+
+# =============================================================================== real data
+@pytest.mark.skipif(not REAL_DEBIAN_DIR.is_dir(),
+                    reason=f"{REAL_DEBIAN_DIR} absent (apt-get install dataset-fashion-mnist)")
+def test_real_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", REAL_DEBIAN_DIR)
+    monkeypatch.setenv("LRSCI_CACHE", str(tmp_path / "cache"))
+    d = vision.load_fashion_mnist()
+    assert d.info["source"] == str(REAL_DEBIAN_DIR)
+    assert d.x_train.shape == (60000, 1, 28, 28) and d.x_test.shape == (10000, 1, 28, 28)
+    assert d.input_shape == (1, 28, 28)
+    assert d.y_train.unique().tolist() == list(range(10)) and d.y_test.unique().tolist() == list(range(10))
+    assert torch.bincount(d.y_train).tolist() == [6000] * 10
+    # the documented constants are the training set's statistics
+    assert abs(d.x_train.mean().item()) < 1e-3 and abs(d.x_train.std().item() - 1) < 1e-3
