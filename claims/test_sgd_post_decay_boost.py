@@ -22,7 +22,7 @@ from __future__ import annotations
 import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.harness import criterion, verdict
+from lrsci.harness import Job, criterion, verdict
 from lrsci.stats import paired_t, wilcoxon
 
 CLAIM = {
@@ -69,14 +69,15 @@ def decay_epochs(p: dict) -> list[int]:
 
 def train_arms(ctx, p: dict) -> dict:
     """{seed: {"none": RunResult, m: RunResult for each decay epoch m}}"""
-    runs = {}
-    for seed in ctx.seeds:
-        trunk = p["run"].with_(seed=seed)
-        milestones = decay_epochs(p)
-        runs[seed] = {"none": ctx.run(trunk, "no decay", snapshots=milestones)}
-        for m in milestones:
-            arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(m,), factor=p["factor"]))
-            runs[seed][m] = ctx.run(arm, f"decay@{m}", fork=(trunk, m))
+    milestones = decay_epochs(p)
+    trunks = {seed: p["run"].with_(seed=seed) for seed in ctx.seeds}
+    done = ctx.run_all([Job(t, "no decay", snapshots=tuple(milestones)) for t in trunks.values()])
+    runs = {seed: {"none": r} for seed, r in zip(trunks, done)}
+    arms = [(seed, m) for seed in trunks for m in milestones]
+    forks = ctx.run_all([Job(trunks[seed].with_(schedule=ScheduleConfig("step", milestones=(m,), factor=p["factor"])),
+                             f"decay@{m}", fork=(trunks[seed], m)) for seed, m in arms])
+    for (seed, m), r in zip(arms, forks):
+        runs[seed][m] = r
     return runs
 
 

@@ -6,6 +6,7 @@ A figure spec is plain JSON::
      "panels": [{"title": str, "marks": [epochs to mark], "curves": [
          {"label": str, "runs": [[y per epoch] per seed]}]}]}
 
+Optional: spec "sharey" (default true); panel "logy", panel "ylabel".
 Each curve is drawn as its seed mean (thick) over its individual seeds (thin).
 """
 from __future__ import annotations
@@ -33,7 +34,8 @@ def render(spec: dict, path: str | Path) -> Path:
     panels = spec["panels"]
     cols = min(len(panels), 4)
     rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False,
+                             sharey=spec.get("sharey", True))
     for ax, panel in zip(axes.flat, panels):
         for k, curve in enumerate(panel["curves"]):
             color = f"C{k}"
@@ -45,6 +47,10 @@ def render(spec: dict, path: str | Path) -> Path:
             ax.axvline(m + 0.5, color="k", ls="--", lw=1)
             ax.annotate("decay", (m + 0.5, 0.02), xycoords=("data", "axes fraction"), ha="right",
                         va="bottom", fontsize=7, rotation=90)
+        if panel.get("logy"):
+            ax.set_yscale("log")
+        if panel.get("ylabel"):
+            ax.set_ylabel(panel["ylabel"])
         ax.set_title(panel["title"], fontsize=9)
         ax.set_xlabel(spec.get("xlabel", "epoch"))
         ax.grid(alpha=0.3)
@@ -53,7 +59,8 @@ def render(spec: dict, path: str | Path) -> Path:
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
     for ax in axes[:, 0]:
-        ax.set_ylabel(spec.get("ylabel", ""))
+        if not ax.get_ylabel():
+            ax.set_ylabel(spec.get("ylabel", ""))
     fig.suptitle(spec.get("title", ""), fontsize=10)
     fig.tight_layout()
     path = Path(path)

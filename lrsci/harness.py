@@ -51,6 +51,16 @@ class Progress:
 
 
 @dataclass
+class Job:
+    """One run a claim needs: its config, a label for progress, fork points it provides or uses."""
+
+    config: RunConfig
+    label: str
+    snapshots: tuple[int, ...] = ()
+    fork: tuple[RunConfig, int] | None = None
+
+
+@dataclass
 class ClaimContext:
     profile: str
     store: RunStore
@@ -77,6 +87,11 @@ class ClaimContext:
         result = self.store.run(config, on_epoch=self.progress, **kwargs)
         self.loaded += len(self.store.trained) == before
         return result
+
+    def run_all(self, jobs: list["Job"]) -> list[RunResult]:
+        """Train (or load) independent runs; results in job order. Jobs must not depend on each
+        other (train trunks in one call, their forks in the next)."""
+        return [self.run(j.config, j.label, snapshots=j.snapshots, fork=j.fork) for j in jobs]
 
     def finish(self, claim: dict, section: dict) -> Path:
         """Add seeds and provenance to a profile's section and write the claim's report."""
