@@ -22,7 +22,7 @@ from __future__ import annotations
 import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.harness import Job, criterion, verdict
+from lrsci.harness import Job, benchmark_info, criterion, verdict
 from lrsci.stats import paired_t, wilcoxon
 
 CLAIM = {
@@ -35,12 +35,15 @@ CLAIM = {
 
 # Protocol, written before the final run. Calibrated on development seeds 1000-1004
 # (--seed-offset 1000); the committed reports use seeds 0.. (offset 0).
+# Calibration record (fast, dev seeds): at lr 0.1 the mean gain after the decay at epoch 12
+# was +0.85 pp (below the 1.0 pp floor) — the pre-decay plateau was too high for a clear
+# jump; at lr 0.3 the gains were +2.15 / +2.11 / +1.78 pp (decay at 4 / 8 / 12). lr 0.3 is fixed.
 PROTOCOL = {
     "fast": {
         "run": RunConfig(
             data=DataConfig("fashion-mnist", train_size=10_000, test_size=2_000, seed=0),
-            model=ModelConfig("mlp", hidden=256),
-            optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
+            model=ModelConfig("mlp", hidden=256),       # 784-256-256-10 with BatchNorm
+            optim=OptimConfig(lr=0.3, momentum=0.9, weight_decay=5e-4, batch_size=128),
             epochs=16, eval_train=False),
         "decay_fractions": (0.25, 0.5, 0.75),
         "factor": 0.1,
@@ -130,8 +133,7 @@ def check(ctx, profile: str) -> dict:
     runs = train_arms(ctx, p)
     section = {"protocol": protocol_record(p), **analyse(runs, p),
                "figure": {"file": f"fig-{profile}.png", "spec": figure_spec(runs, p, profile)}}
-    ctx.finish(CLAIM, section)
-    return section
+    return ctx.finish(CLAIM, section)
 
 
 @pytest.mark.fast
@@ -144,5 +146,5 @@ def test_fast(claim_context):
 def test_gpu(claim_context, benchmark):
     ctx = claim_context("gpu", PROTOCOL["gpu"]["seeds"])
     section = benchmark.pedantic(check, args=(ctx, "gpu"), rounds=1, iterations=1)
-    benchmark.extra_info.update(section["provenance"] if "provenance" in section else {})
+    benchmark.extra_info.update(benchmark_info(section))
     assert section["verdict"] == "replicated", section["summary"]

@@ -13,7 +13,7 @@ from typing import Any
 
 MODELS = ("wrn", "small_cnn", "mlp")
 DATASETS = ("fashion-mnist", "cifar10", "ps10")
-SCHEDULES = ("constant", "step", "autodecay")
+SCHEDULES = ("constant", "step", "autodecay", "plateau")
 DEVICES = ("cpu", "cuda", "auto")
 PRECISIONS = ("fp32", "bf16")
 
@@ -102,6 +102,7 @@ class ScheduleConfig:
     milestones: tuple[int, ...] = ()   # step: epochs after which the LR is multiplied by factor
     factor: float = 0.1
     autodecay: dict = field(default_factory=dict)  # AutoDecayRule keyword arguments
+    plateau: dict = field(default_factory=dict)  # torch ReduceLROnPlateau keyword arguments (kind "plateau")
     noise_milestones: tuple[int, ...] = ()  # activation noise multiplied by noise_factor after these
     noise_factor: float = 1e-5
 
@@ -117,6 +118,9 @@ class ScheduleConfig:
             _check(all(isinstance(m, int) and m >= 1 for m in ms) and list(ms) == sorted(set(ms)),
                    f"schedule.{name}", ms, "strictly increasing integers >= 1")
         _check(0.0 < self.noise_factor <= 1.0, "schedule.noise_factor", self.noise_factor, "(0, 1]")
+        _check(isinstance(self.plateau, dict), "schedule.plateau", self.plateau, "a dict")
+        _check(self.kind != "plateau" or self.factor < 1.0, "schedule.factor", self.factor,
+               "a decay factor in (0, 1) for a plateau schedule")
 
 
 @dataclass
@@ -145,6 +149,8 @@ class RunConfig:
         d = asdict(self)
         d["schedule"]["milestones"] = list(self.schedule.milestones)
         d["schedule"]["noise_milestones"] = list(self.schedule.noise_milestones)
+        if not d["schedule"]["plateau"]:   # absent when unused: keys of earlier configs stay the same
+            del d["schedule"]["plateau"]
         return d
 
     @classmethod

@@ -7,9 +7,11 @@ It is pytest-free, so ``lrsci`` stays importable without a test runner.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +26,9 @@ from .train import RunResult
 class Progress:
     """One line per epoch on stderr: which run, epoch, loss, accuracy, ETA for the run."""
 
-    def __init__(self, enabled: bool = True, stream=None):
+    def __init__(self, enabled: bool = True, stream=None, lines: bool = False):
         self.enabled = enabled
+        self.lines = lines  # one full line per epoch (parallel workers), else an in-place bar
         self.stream = stream or sys.stderr
         self.label = ""
         self._t0 = time.perf_counter()
@@ -43,9 +46,9 @@ class Progress:
         per_epoch = (time.perf_counter() - self._t0) / max(done, 1)
         eta = per_epoch * (trainer.config.epochs - trainer.epoch)
         bar = "#" * int(20 * trainer.epoch / trainer.config.epochs)
-        self.stream.write(f"\r{self.label:<28} [{bar:<20}] epoch {trainer.epoch:>3}/{trainer.config.epochs} "
+        self.stream.write(f"{'' if self.lines else chr(13)}{self.label:<28} [{bar:<20}] epoch {trainer.epoch:>3}/{trainer.config.epochs} "
                           f"loss {record['train_loss']:.3f} test acc {record['test_acc']:5.1f}% ETA {eta:5.0f}s")
-        if trainer.done or trainer.epoch >= trainer.config.epochs:
+        if self.lines or trainer.done or trainer.epoch >= trainer.config.epochs:
             self.stream.write("\n")
         self.stream.flush()
 
@@ -69,8 +72,15 @@ class ClaimContext:
     seed_offset: int = 0
     device: str = "cpu"
     progress: Progress = field(default_factory=lambda: Progress(enabled=bool(os.environ.get("LRSCI_PROGRESS"))))
+    workers: int = 0  # parallel runs; 0 = LRSCI_WORKERS, else one per CPU core / 3 per GPU
     started: float = field(default_factory=time.perf_counter)
     loaded: int = 0
+    results: list = field(default_factory=list)  # every run this claim used, for throughput
+
+    def __post_init__(self) -> None:
+        if not self.workers:
+            default = 3 if self.device == "cuda" else (os.cpu_count() or 1)
+            self.workers = int(os.environ.get("LRSCI_WORKERS") or default)
 
     @property
     def seeds(self) -> list[int]:
@@ -82,25 +92,86 @@ class ClaimContext:
         if kwargs.get("fork"):
             parent, epoch = kwargs["fork"]
             kwargs["fork"] = (parent.with_(device=self.device), epoch)
-        before = len(self.store.trained)
+        if config.key() not in self.store.trained and self.store.load(config) is not None:
+            self.loaded += 1  # finished before this claim started: nothing to train
         self.progress.start(f"{label} seed {config.seed}")
         result = self.store.run(config, on_epoch=self.progress, **kwargs)
-        self.loaded += len(self.store.trained) == before
+        self.results.append(result)
         return result
 
     def run_all(self, jobs: list["Job"]) -> list[RunResult]:
-        """Train (or load) independent runs; results in job order. Jobs must not depend on each
-        other (train trunks in one call, their forks in the next)."""
+        """Train (or load) independent runs; results in job order.
+
+        Jobs must not depend on each other (train trunks in one call, their forks in the next).
+        Runs not yet stored are trained in parallel worker processes, then read from the store:
+        on the CPU one single-threaded worker per core; on a GPU three workers share the device
+        (a small network at batch 128 leaves most of an H100 idle). ``LRSCI_WORKERS`` overrides.
+        """
+        jobs = [self._on_device(j) for j in jobs]
+        todo = [j for j in jobs if self.store.load(j.config) is None]
+        if self.workers > 1 and len(todo) > 1:
+            self._train_in_workers(todo)
         return [self.run(j.config, j.label, snapshots=j.snapshots, fork=j.fork) for j in jobs]
 
-    def finish(self, claim: dict, section: dict) -> Path:
-        """Add seeds and provenance to a profile's section and write the claim's report."""
+    def _on_device(self, job: "Job") -> "Job":
+        fork = job.fork and (job.fork[0].with_(device=self.device), job.fork[1])
+        return Job(job.config.with_(device=self.device), job.label, job.snapshots, fork)
+
+    def _train_in_workers(self, jobs: list["Job"]) -> None:
+        ctx = multiprocessing.get_context("spawn")  # fork() after torch has started threads is unsafe
+        args = [(str(self.store.root), self.store.data_root, j, self.progress.enabled) for j in jobs]
+        with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
+            for key in pool.map(_worker_run, args):
+                self.store.trained.append(key)
+
+    def throughput(self) -> dict:
+        """Training images/s and epochs over the runs this claim trained (not those loaded)."""
+        fresh = [r for r in self.results if RunConfig.from_dict(r.config).key() in self.store.trained]
+        images = sum(r.images for r in fresh)
+        seconds = sum(r.train_seconds for r in fresh)
+        return {"epochs_trained": sum(r.epochs_trained - (r.forked_from or {}).get("epoch", 0) for r in fresh),
+                "train_images": images, "train_seconds_summed": seconds,
+                "images_per_second_per_run": images / seconds if seconds else None}
+
+    def training_record(self) -> dict:
+        """When, where and by which commit the runs behind this report were trained."""
+        trained = [r.extra.get("trained", {}) for r in self.results]
+        return {"runs_trained_at_git": sorted({t.get("git", "unknown") for t in trained}),
+                "runs_trained_on": sorted({t.get("device_name", "unknown") for t in trained}),
+                "runs_wall_seconds_summed": sum(t.get("wall_seconds", 0.0) for t in trained)}
+
+    def finish(self, claim: dict, section: dict) -> dict:
+        """Add seeds and provenance to a profile's section, write the claim's report, return it."""
         prov = provenance(self.device)
         prov.update(wall_seconds=time.perf_counter() - self.started, runs_trained=len(self.store.trained),
-                    runs_loaded=self.loaded)
+                    runs_loaded=self.loaded, workers=self.workers, **self.throughput(), **self.training_record())
         section = {"profile": self.profile, "seeds": self.seeds, "seed_offset": self.seed_offset,
                    **section, "provenance": prov}
-        return write_section(self.report_root, claim, self.profile, section)
+        write_section(self.report_root, claim, self.profile, section)
+        return section
+
+
+def benchmark_info(section: dict) -> dict:
+    """What a gpu test puts in pytest-benchmark's extra_info (and so in --benchmark-json)."""
+    prov = section["provenance"]
+    keys = ("device_name", "epochs_trained", "images_per_second_per_run", "workers", "wall_seconds",
+            "runs_trained", "runs_loaded", "torch", "cuda", "git")
+    return {"verdict": section["verdict"], **{k: prov.get(k) for k in keys}}
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _worker_run(args) -> str:
+    root, data_root, job, progress = args
+    store = RunStore(root, data_root=data_root)
+    bar = Progress(enabled=progress, lines=True)
+    bar.start(f"{job.label} seed {job.config.seed}")
+    store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=bar)
+    return job.config.key()
 
 
 def criterion(name: str, result: StatResult, threshold: str, values=None, alpha: float = 0.05,

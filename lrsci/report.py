@@ -96,7 +96,12 @@ def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
             f"seeds {sec.get('seeds')} (offset {sec.get('seed_offset', 0)}); device {prov.get('device_name')}; "
             f"torch {prov.get('torch')} (CUDA {prov.get('cuda')}); python {prov.get('python')}; "
             f"git `{prov.get('git')}`; {prov.get('date')}; wall time {_fmt(prov.get('wall_seconds'), 1)} s "
-            f"({prov.get('runs_trained', '?')} runs trained, {prov.get('runs_loaded', '?')} loaded from the run store).", ""]
+            f"({prov.get('runs_trained', '?')} runs trained, {prov.get('runs_loaded', '?')} loaded from the run store, "
+            f"{prov.get('workers', '?')} parallel workers).", "",
+            f"The runs were trained at git {', '.join(f'`{g}`' for g in prov.get('runs_trained_at_git', []))} on "
+            f"{', '.join(prov.get('runs_trained_on', []))}; their training wall times sum to "
+            f"{_fmt(prov.get('runs_wall_seconds_summed'), 1)} s; "
+            f"{_fmt(prov.get('images_per_second_per_run'), 0)} training images/s per run.", ""]
     return out
 
 

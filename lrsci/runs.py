@@ -16,6 +16,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
+import datetime as _dt
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +26,7 @@ import torch
 
 from .config import RunConfig
 from .data.registry import load_data
+from .provenance import device_name, git_hash
 from .train import RunResult, Trainer, resolve_device
 
 DEFAULT_ROOT = ".runs"
@@ -56,6 +60,22 @@ def check_fork(child: RunConfig, parent: RunConfig, epoch: int) -> None:
     if not same or any(cs.lr_at(e) != ps.lr_at(e) for e in range(epoch)) or child.schedule.kind == "autodecay":
         raise ValueError(f"cannot fork at epoch {epoch}: the child config does not share the parent's first "
                          f"{epoch} epochs (only the LR after the fork point may differ)")
+
+
+@contextmanager
+def cpu_threads(n: int | None):
+    """Train CPU runs on one thread: results then do not depend on how many cores or workers
+    a machine has (reductions are ordered the same), and parallelism comes from running
+    several runs at once in worker processes."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class RunStore:
@@ -107,18 +127,29 @@ class RunStore:
             return done
         run_dir = self.dir(config)
         run_dir.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
         _write_json(run_dir / "config.json", config.to_dict())
-        trainer, forked_from = self._start(config, fork)
-        wanted = set(snapshots)
-        while not trainer.done:
-            trainer.run(until_epoch=trainer.epoch + 1, on_epoch=on_epoch)
-            state = trainer.state_dict()
-            _atomic_write(run_dir / "checkpoint.pt", lambda tmp: torch.save(state, tmp))
-            if trainer.epoch in wanted:
-                _atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
+        with cpu_threads(1 if resolve_device(config.device).type == "cpu" else None):
+            trainer, forked_from = self._start(config, fork)
+            if forked_from is not None:
+                _write_json(run_dir / "fork.json", forked_from)
+            wanted = set(snapshots)
+            while not trainer.done:
+                trainer.run(until_epoch=trainer.epoch + 1, on_epoch=on_epoch)
+                state = trainer.state_dict()
+                _atomic_write(run_dir / "checkpoint.pt", lambda tmp: torch.save(state, tmp))
+                if trainer.epoch in wanted:
+                    _atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
         result = trainer.result()
+        fork_file = run_dir / "fork.json"
+        if forked_from is None and fork_file.exists():  # a resumed fork keeps its provenance
+            forked_from = json.loads(fork_file.read_text())
         if forked_from is not None:
             result.forked_from = forked_from
+        # Where and when this run was trained travels with it, for reports that only load it.
+        result.extra["trained"] = {"git": git_hash(), "device_name": device_name(str(trainer.device)),
+                                   "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   "wall_seconds": time.perf_counter() - started}
         _write_json(run_dir / "result.json", result.to_dict())
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)
         self.trained.append(config.key())
