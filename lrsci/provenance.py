@@ -15,11 +15,15 @@ import torchvision
 
 def git_hash(cwd: str | Path | None = None) -> str:
     """The checked-out commit, with "+dirty" when tracked files differ from it."""
+    if os.environ.get("LRSCI_GIT"):  # a copy without .git (e.g. a GPU box) is told by its sender
+        return os.environ["LRSCI_GIT"]
     try:
         run = lambda *a: subprocess.run(["git", *a], cwd=cwd, capture_output=True, text=True, timeout=10)  # noqa: E731
         head = run("rev-parse", "HEAD").stdout.strip()
         dirty = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
-        return (head or "unknown") + ("+dirty" if dirty else "")
+        if len(head) != 40:
+            return "unknown"
+        return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

@@ -240,6 +240,7 @@ class Trainer:
         for key in ("epoch", "step", "status", "diverged_at_step", "train_seconds", "images"):
             setattr(self, key, state[key])
         self.history = list(state["history"])
-        torch.set_rng_state(state["rng"]["cpu"])
+        # map_location may have moved the RNG states onto the GPU; they must be CPU byte tensors.
+        torch.set_rng_state(state["rng"]["cpu"].cpu())
         if "cuda" in state["rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+            torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)

@@ -89,8 +89,10 @@ and does not depend on the drawn data.
 
 Sizes.  Balance is exact only when every pattern gets the same number of rows:
 ``n_train`` and ``n_test`` must both be positive multiples of
-``2 * 10 * complex_patterns_per_class`` (= 2000 by default; e.g. 10_000, 50_000),
-otherwise a ValueError is raised.
+``2 * lcm(10 * simple_patterns_per_class, 10 * complex_patterns_per_class)``
+(= 2000 by default; e.g. 2_000, 10_000, 50_000), otherwise a ValueError is raised.
+(Each half then gives every simple pattern n/200 rows and every complex pattern
+n/2000 rows.)
 
 Randomness.  Everything comes from ``numpy.random.Generator`` objects seeded
 explicitly from ``seed`` (independent streams for centres, train rows, test rows,
@@ -384,9 +386,14 @@ def build_ps10(
         "complex": describe(complex_, part_tr, pid_tr, y_tr, 1),
         "noise": {
             "n_noise": n_noise,
-            "rows": "additional training rows; uniform point in the same cube, in simple or complex "
-                    "channels (half each, shuffled), label balanced round-robin then shuffled; "
-                    "no test noise; chance accuracy 10%",
+            "kind": noise_kind,
+            "rows": {
+                "point": "uniform point in [-1,1]^3, constant over space, in simple or complex channels "
+                         "(half each, shuffled)",
+                "point6": "uniform point in [-1,1]^6, constant over space, in all 6 channels",
+                "image": "i.i.d. N(0,1) pixels in all 6 channels (not constant over space)",
+            }[noise_kind] + "; additional training rows only (no test noise); labels balanced "
+                            "round-robin then shuffled, independent of the input; chance accuracy 10%",
         },
         "normalization": "x = raw * 1/sqrt(0.5*(1/3 + jitter_std^2)) per channel group (analytic unit RMS)",
         "n_rows": {"train": int(v_tr.shape[0]), "test": n_test},
@@ -418,8 +425,8 @@ def make_ps10(
     """PS10 as an :class:`ArrayData` (see the module docstring for every choice).
 
     construction: ``simple_patterns_per_class`` (10), ``complex_patterns_per_class`` (100),
-    ``simple_cluster_size`` (1), ``complex_cluster_size`` (5), ``min_sep_fraction`` (0.6),
-    ``cluster_radius_fraction`` (0.2), ``jitter_fraction`` (0.1).
+    ``simple_cluster_size`` (1), ``complex_cluster_size`` (4), ``min_sep_fraction`` (0.6),
+    ``cluster_radius_fraction`` (0.2), ``jitter_fraction`` (0.1), ``noise_kind`` ("point").
     """
     return build_ps10(n_train, n_test, image_size, noise_fraction, seed, **construction).data
 
