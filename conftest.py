@@ -26,6 +26,14 @@ except ImportError:  # pragma: no cover
 ROOT = Path(__file__).parent
 
 
+def pytest_sessionstart(session):
+    # One intra-op thread: CPU results do not depend on the core count, and parallel
+    # claim runs go to worker processes instead (lrsci.harness).
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def pytest_addoption(parser):
     g = parser.getgroup("lrsci")
     g.addoption("--seeds", type=int, default=None, help="seeds per arm (default: the profile's own)")

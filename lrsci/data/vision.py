@@ -336,6 +336,23 @@ def _norm_info(mean, std) -> dict:
 
 
 # --------------------------------------------------------------------------- loaders
+def _array_data(name, reader, source, root, train, test, seed, train_size, test_size, mean, std,
+                classes) -> ArrayData:
+    """Wrap the (x, y, full size) of both splits with the info every loader records."""
+    (x_tr, y_tr, n_tr), (x_te, y_te, n_te) = train, test
+    return ArrayData(
+        name=name, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, num_classes=10,
+        info={
+            "dataset": name, "source": source, "root": str(root), "reader": reader,
+            "train_size": int(y_tr.shape[0]), "test_size": int(y_te.shape[0]),
+            "full_train_size": n_tr, "full_test_size": n_te,
+            "subset_seed": int(seed) if (train_size is not None or test_size is not None) else None,
+            "normalization": _norm_info(mean, std),
+            "classes": classes,
+        },
+    )
+
+
 def load_fashion_mnist(data_root: str | os.PathLike | None = None, train_size: int | None = None,
                        test_size: int | None = None, seed: int = 0, download: bool = False) -> ArrayData:
     """Fashion-MNIST as float32 N x 1 x 28 x 28, normalized with FASHION_MNIST_MEAN/STD.
@@ -373,22 +390,9 @@ def load_fashion_mnist(data_root: str | os.PathLike | None = None, train_size: i
         return _normalize(data.unsqueeze(1), FASHION_MNIST_MEAN, FASHION_MNIST_STD), \
             targets.to(torch.int64).clone(), full
 
-    x_tr, y_tr, n_tr = split(train, train_size)
-    x_te, y_te, n_te = split(test, test_size)
-    return ArrayData(
-        name="fashion-mnist", x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, num_classes=10,
-        info={
-            "dataset": "fashion-mnist",
-            "source": source,
-            "root": str(root),
-            "reader": "torchvision.datasets.FashionMNIST",
-            "train_size": int(y_tr.shape[0]), "test_size": int(y_te.shape[0]),
-            "full_train_size": n_tr, "full_test_size": n_te,
-            "subset_seed": int(seed) if (train_size is not None or test_size is not None) else None,
-            "normalization": _norm_info(FASHION_MNIST_MEAN, FASHION_MNIST_STD),
-            "classes": list(FashionMNIST.classes),
-        },
-    )
+    return _array_data("fashion-mnist", "torchvision.datasets.FashionMNIST", source, root,
+                       split(train, train_size), split(test, test_size), seed, train_size, test_size,
+                       FASHION_MNIST_MEAN, FASHION_MNIST_STD, list(FashionMNIST.classes))
 
 
 def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | None = None,
@@ -429,22 +433,9 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
         x = _normalize(data.permute(0, 3, 1, 2).contiguous(), CIFAR10_MEAN, CIFAR10_STD)
         return x, targets, full
 
-    x_tr, y_tr, n_tr = split(train, train_size)
-    x_te, y_te, n_te = split(test, test_size)
-    return ArrayData(
-        name="cifar10", x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, num_classes=10,
-        info={
-            "dataset": "cifar10",
-            "source": source,
-            "root": str(root),
-            "reader": "torchvision.datasets.CIFAR10 (existence-only integrity check)",
-            "train_size": int(y_tr.shape[0]), "test_size": int(y_te.shape[0]),
-            "full_train_size": n_tr, "full_test_size": n_te,
-            "subset_seed": int(seed) if (train_size is not None or test_size is not None) else None,
-            "normalization": _norm_info(CIFAR10_MEAN, CIFAR10_STD),
-            "classes": [str(c) for c in train.classes],
-        },
-    )
+    return _array_data("cifar10", "torchvision.datasets.CIFAR10 (existence-only integrity check)", source, root,
+                       split(train, train_size), split(test, test_size), seed, train_size, test_size,
+                       CIFAR10_MEAN, CIFAR10_STD, [str(c) for c in train.classes])
 
 
 def fashion_mnist_available(data_root: str | os.PathLike | None = None) -> bool:
