@@ -125,10 +125,10 @@ class ClaimContext:
                 self.store.trained.append(key)
 
     def throughput(self) -> dict:
-        """Training images/s and epochs over the runs this claim trained (not those loaded)."""
+        """Epochs this invocation trained, and training images/s per run over every run used."""
         fresh = [r for r in self.results if RunConfig.from_dict(r.config).key() in self.store.trained]
-        images = sum(r.images for r in fresh)
-        seconds = sum(r.train_seconds for r in fresh)
+        images = sum(r.images for r in self.results)
+        seconds = sum(r.train_seconds for r in self.results)
         return {"epochs_trained": sum(r.epochs_trained - (r.forked_from or {}).get("epoch", 0) for r in fresh),
                 "train_images": images, "train_seconds_summed": seconds,
                 "images_per_second_per_run": images / seconds if seconds else None}

@@ -1,0 +1,158 @@
+"""large-lr-suppresses-noise — You, Long, Wang, Jordan (2019), §5.3, Fig. 10.
+
+Claim: on PS10 with 10 % noisy training data, lrDecay (large LR first) memorizes less noise and
+reaches higher complex-pattern accuracy than training with a constant small LR.
+
+Arms, paired by seed: lrDecay (η0, η0/10, η0/100 in three equal stages) and a constant small
+LR η0/10 (the rate of lrDecay's middle stage: small enough to fit complex patterns, large enough
+to train in the same budget), both for the same epochs. The noise rows are PS10's "point6"
+noise (lrsci.data.ps10): a fresh random point in all six channels with a uniformly random
+label, so fitting them is memorization, and measurable (the default "point" noise is not
+memorized at all by these models: every arm would tie at chance).
+
+Pre-registered statistics (α = 0.05, one-sided paired t-tests over seeds; Wilcoxon reported;
+"final" = mean of the last 3 epochs):
+  1. lrDecay fits less noise: H1 mean(final train acc on noise rows: constant − lrDecay) > 0,
+     and the mean ≥ MIN_NOISE_GAP_PP.
+  2. lrDecay learns complex patterns better: H1 mean(final complex test acc: lrDecay − constant)
+     > 0, and the mean ≥ MIN_COMPLEX_GAP_PP.
+Simple-pattern test accuracy is reported (the paper shows little difference there).
+"""
+from __future__ import annotations
+
+import pytest
+
+from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
+from lrsci.curves import window_mean
+from lrsci.harness import Job, benchmark_info, criterion, verdict
+from lrsci.stats import paired_t, wilcoxon
+
+CLAIM = {
+    "id": "large-lr-suppresses-noise",
+    "title": "PS10 + noise: an initially large LR memorizes less and learns complex patterns better",
+    "source": "You et al. 2019, §5.3, Fig. 10",
+    "statement": "With 10% noisy data, lrDecay fits less of the noise and reaches higher complex-pattern accuracy "
+                 "than a constant small learning rate.",
+}
+
+NOISE = {"noise_fraction": 0.1, "noise_kind": "point6"}
+
+# Written before the final run; calibrated on development seeds 1000-1004 (--seed-offset 1000).
+# Calibration record (fast, 10-epoch stages): noise-row train accuracy lrDecay 46.8% vs constant
+# 42.2% (gap −4.6 pp: statistic 1 fails); complex test accuracy 99.0% vs 88.9% (holds).
+PROTOCOL = {
+    "fast": {
+        "run": RunConfig(
+            data=DataConfig("ps10", train_size=10_000, test_size=2_000, seed=0, options={"image_size": 4, **NOISE}),
+            model=ModelConfig("mlp", hidden=256),
+            optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
+            epochs=30),
+        "stage_epochs": 10,
+        "small_lr": 0.01,
+        "seeds": 5,
+        "min_noise_gap_pp": 2.0,
+        "min_complex_gap_pp": 1.0,
+        "window": 3,
+        "alpha": 0.05,
+    },
+    "gpu": {
+        "run": RunConfig(
+            data=DataConfig("ps10", train_size=20_000, test_size=4_000, seed=0, options={"image_size": 32, **NOISE}),
+            model=ModelConfig("wrn", depth=16, width=4),
+            optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
+            epochs=24, precision="bf16"),
+        "stage_epochs": 8,
+        "small_lr": 0.01,
+        "seeds": 3,
+        "min_noise_gap_pp": 2.0,
+        "min_complex_gap_pp": 1.0,
+        "window": 3,
+        "alpha": 0.05,
+    },
+}
+
+
+def train_arms(ctx, p: dict) -> dict:
+    s = p["stage_epochs"]
+    jobs = []
+    for seed in ctx.seeds:
+        base = p["run"].with_(seed=seed)
+        jobs += [Job(base.with_(schedule=ScheduleConfig("step", milestones=(s, 2 * s), factor=0.1)), "lrDecay"),
+                 Job(base.with_(**{"optim.lr": p["small_lr"]}), f"const {p['small_lr']:g}")]
+    done = ctx.run_all(jobs)
+    return {seed: {"decay": done[2 * i], "const": done[2 * i + 1]} for i, seed in enumerate(ctx.seeds)}
+
+
+def final(run, key: str, p: dict) -> float:
+    return window_mean(run.series(key), len(run.history), p["window"])
+
+
+def analyse(runs: dict, p: dict) -> dict:
+    seeds, alpha = list(runs), p["alpha"]
+    values = {(arm, key): [final(runs[s][arm], key, p) for s in seeds]
+              for arm in ("decay", "const") for key in ("train_acc@noise", "test_acc@complex", "test_acc@simple")}
+    per_seed = {f"{arm} {key}": dict(zip(seeds, v)) for (arm, key), v in values.items()}
+    noise_gap = [c - d for c, d in zip(values["const", "train_acc@noise"], values["decay", "train_acc@noise"])]
+    complex_gap = [d - c for d, c in zip(values["decay", "test_acc@complex"], values["const", "test_acc@complex"])]
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    rows = [
+        criterion("1. lrDecay fits less noise (train acc on noise rows)",
+                  paired_t(values["const", "train_acc@noise"], values["decay", "train_acc@noise"]),
+                  f"p<{alpha} and mean gap ≥ {p['min_noise_gap_pp']} pp (mean {mean(noise_gap):.2f})", noise_gap,
+                  alpha, extra_pass=mean(noise_gap) >= p["min_noise_gap_pp"]),
+        criterion("1. (Wilcoxon)", wilcoxon(values["const", "train_acc@noise"], values["decay", "train_acc@noise"]),
+                  "reported", None, alpha, reported_only=True),
+        criterion("2. lrDecay learns complex patterns better (test acc)",
+                  paired_t(values["decay", "test_acc@complex"], values["const", "test_acc@complex"]),
+                  f"p<{alpha} and mean gap ≥ {p['min_complex_gap_pp']} pp (mean {mean(complex_gap):.2f})",
+                  complex_gap, alpha, extra_pass=mean(complex_gap) >= p["min_complex_gap_pp"]),
+        criterion("2. (Wilcoxon)", wilcoxon(values["decay", "test_acc@complex"], values["const", "test_acc@complex"]),
+                  "reported", None, alpha, reported_only=True),
+        criterion("simple-pattern test acc, lrDecay − constant (two-sided view: reported)",
+                  paired_t(values["decay", "test_acc@simple"], values["const", "test_acc@simple"]), "reported",
+                  None, alpha, reported_only=True),
+    ]
+    return {"tests": rows, "per_seed": per_seed, "verdict": verdict(rows),
+            "headline": f"noise fit −{mean(noise_gap):.1f} pp, complex +{mean(complex_gap):.1f} pp",
+            "summary": (f"Final train accuracy on noise rows: lrDecay {mean(values['decay', 'train_acc@noise']):.1f}% vs "
+                        f"constant {mean(values['const', 'train_acc@noise']):.1f}%; complex test accuracy: lrDecay "
+                        f"{mean(values['decay', 'test_acc@complex']):.1f}% vs constant "
+                        f"{mean(values['const', 'test_acc@complex']):.1f}%.")}
+
+
+def figure_spec(runs: dict, p: dict, profile: str) -> dict:
+    seeds, s = list(runs), p["stage_epochs"]
+    curves = lambda arm: [  # noqa: E731
+        {"label": label, "runs": [runs[seed][arm].series(key) for seed in seeds]}
+        for label, key in (("simple (test)", "test_acc@simple"), ("complex (test)", "test_acc@complex"),
+                           ("noise rows (train)", "train_acc@noise"))]
+    return {"title": f"PS10 with 10% noise: accuracy (%) per subset — {profile} (cf. You et al. Fig. 10)",
+            "ylabel": "accuracy (%)",
+            "panels": [{"title": "lrDecay", "marks": [s, 2 * s], "curves": curves("decay")},
+                       {"title": f"constant {p['small_lr']:g}", "marks": [], "curves": curves("const")}]}
+
+
+def check(ctx, profile: str) -> dict:
+    p = PROTOCOL[profile]
+    runs = train_arms(ctx, p)
+    section = {"protocol": {**{k: v for k, v in p.items() if k != "run"}, "run": p["run"].to_dict()},
+               **analyse(runs, p), "figure": {"file": f"fig-{profile}.png", "spec": figure_spec(runs, p, profile)}}
+    return ctx.finish(CLAIM, section)
+
+
+@pytest.mark.fast
+@pytest.mark.xfail(strict=True, reason=(
+    "not replicated at the fast profile: statistic 1 goes the other way. On dev seeds 1000-1004 lrDecay ended with "
+    "46.8% train accuracy on the noise rows vs 42.2% for constant 0.01 (it memorizes more, not less), while its "
+    "complex-pattern test accuracy was higher (99.0% vs 88.9%, statistic 2 holds). See the report."))
+def test_fast(claim_context):
+    section = check(claim_context("fast", PROTOCOL["fast"]["seeds"]), "fast")
+    assert section["verdict"] == "replicated", section["summary"]
+
+
+@pytest.mark.gpu
+def test_gpu(claim_context, benchmark):
+    ctx = claim_context("gpu", PROTOCOL["gpu"]["seeds"])
+    section = benchmark.pedantic(check, args=(ctx, "gpu"), rounds=1, iterations=1)
+    benchmark.extra_info.update(benchmark_info(section))
+    assert section["verdict"] == "replicated", section["summary"]
