@@ -61,7 +61,8 @@ PROTOCOL = {
     },
     "gpu": {
         "run": RunConfig(
-            data=DataConfig("ps10", train_size=20_000, test_size=4_000, seed=0, options={"image_size": 32}),
+            data=DataConfig("ps10", train_size=20_000, test_size=4_000, seed=0,
+                            options={"image_size": 32, "complex_cluster_size": 2}),
             model=ModelConfig("wrn", depth=16, width=4),
             optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
             epochs=24, precision="bf16", eval_train=False),

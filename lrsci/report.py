@@ -79,8 +79,10 @@ def _per_seed_table(per_seed: dict) -> list[str]:
 def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
     prov = sec.get("provenance", {})
     out = [f"## Profile `{profile}` — **{sec['verdict'].upper()}**", "", sec.get("summary", ""), ""]
-    if sec.get("finding"):
-        out += [f"> **Finding.** {sec['finding']}", ""]
+    failed = [t["criterion"] for t in sec["tests"] if not t.get("reported_only") and not t["passed"]]
+    if failed:
+        out += [f"> **Finding: not replicated at this profile.** Pre-registered criteria that failed: "
+                f"{'; '.join(failed)}. The tests, figure and per-seed values below are the evidence.", ""]
     out += ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), ""]
     if sec.get("figure"):
         fig = folder / sec["figure"]["file"]
