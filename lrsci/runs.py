@@ -51,13 +51,16 @@ def _write_json(path: Path, obj) -> None:
 
 
 def check_fork(child: RunConfig, parent: RunConfig, epoch: int) -> None:
-    """A fork is valid only if the child would have trained the parent's first ``epoch`` epochs."""
+    """A fork is valid only if the child would have trained the parent's first ``epoch`` epochs.
+
+    Schedules that decide from the losses they observe (AutoDecay, ReduceLROnPlateau) never fork:
+    their state at the fork point would be the parent's, not their own."""
     from .schedules import build_schedule
 
     same = child.with_(schedule=parent.schedule, epochs=parent.epochs).to_dict() == parent.to_dict()
     cs = build_schedule(child.schedule, child.optim.lr, child.epochs)
     ps = build_schedule(parent.schedule, parent.optim.lr, parent.epochs)
-    if not same or any(cs.lr_at(e) != ps.lr_at(e) for e in range(epoch)) or child.schedule.kind == "autodecay":
+    if not same or any(cs.lr_at(e) != ps.lr_at(e) for e in range(epoch)) or child.schedule.kind in ("autodecay", "plateau"):
         raise ValueError(f"cannot fork at epoch {epoch}: the child config does not share the parent's first "
                          f"{epoch} epochs (only the LR after the fork point may differ)")
 
