@@ -56,6 +56,13 @@ def _fmt(v, digits=3) -> str:
     return str(v)
 
 
+def _pass_cell(t: dict) -> str:
+    """Required rows say yes/NO; reported-only rows say so, so no one reads them as the verdict."""
+    if t.get("reported_only"):
+        return f"reported ({'yes' if t['passed'] else 'no'})"
+    return "yes" if t["passed"] else "NO"
+
+
 def _tests_table(tests: list[dict]) -> list[str]:
     lines = ["| criterion | test | H1 | n | effect | 95% CI | statistic | p | threshold | pass |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -63,7 +70,7 @@ def _tests_table(tests: list[dict]) -> list[str]:
         ci = t.get("ci") or [None, None]
         lines.append(f"| {t['criterion']} | {t['test']} | {t['hypothesis']} | {t['n']} | {_fmt(t['effect'])} | "
                      f"[{_fmt(ci[0])}, {_fmt(ci[1])}] | {_fmt(t['statistic'])} | {_fmt(t['p_value'], 4)} | "
-                     f"{t.get('threshold', '')} | {'yes' if t['passed'] else ('reported' if t.get('reported_only') else 'NO')} |")
+                     f"{t.get('threshold', '')} | {_pass_cell(t)} |")
     return lines
 
 
