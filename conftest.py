@@ -47,8 +47,8 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     seeds = config.getoption("--seeds")
-    if seeds is not None and seeds < 1:
-        raise pytest.UsageError(f"--seeds must be >= 1, got {seeds}")
+    if seeds is not None and seeds < 2:
+        raise pytest.UsageError(f"--seeds must be >= 2 (a paired test needs two seeds), got {seeds}")
     if config.getoption("--seed-offset") < 0:
         raise pytest.UsageError("--seed-offset must be >= 0")
 

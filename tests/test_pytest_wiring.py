@@ -39,5 +39,5 @@ def test_require_gpu_turns_the_skip_into_a_failure(suite):
 
 
 def test_bad_seed_options_are_usage_errors(suite):
-    result = suite.runpytest("--seeds", "0")
+    result = suite.runpytest("--seeds", "1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

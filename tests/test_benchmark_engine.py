@@ -1,0 +1,48 @@
+"""Speed of the training engine, as a ratio against a plain PyTorch loop in the same process.
+
+No timed assertion: pytest-benchmark records both timings and the ratio goes into
+extra_info (see --benchmark-json). What is asserted is that both loops do the same work.
+"""
+import torch
+import torch.nn.functional as F
+
+from lrsci.models import build_model
+from lrsci.train import Trainer
+from tests.helpers import blobs, tiny_config
+
+CFG = tiny_config(epochs=1, eval_train=False, **{"model.hidden": 64, "optim.batch_size": 64})
+DATA = blobs(n_train=4096, n_test=64, dim=64)
+
+
+def plain_epoch():
+    """The loop a user would write: same model, optimizer, batches (no eval, no bookkeeping)."""
+    torch.manual_seed(0)
+    model = build_model(CFG.model, DATA.input_shape, DATA.num_classes)
+    opt = torch.optim.SGD(model.parameters(), lr=CFG.optim.lr, momentum=CFG.optim.momentum,
+                          weight_decay=CFG.optim.weight_decay)
+    order = torch.randperm(DATA.x_train.shape[0], generator=torch.Generator().manual_seed(0))
+    for start in range(0, order.numel(), CFG.optim.batch_size):
+        idx = order[start:start + CFG.optim.batch_size]
+        loss = F.cross_entropy(model(DATA.x_train[idx]), DATA.y_train[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return order.numel() // CFG.optim.batch_size
+
+
+def engine_epoch():
+    t = Trainer(CFG, DATA)
+    t.train_epoch()
+    return t.step
+
+
+def test_engine_epoch_vs_plain_loop(benchmark):
+    import time
+
+    t0 = time.perf_counter()
+    plain_steps = plain_epoch()
+    plain_seconds = time.perf_counter() - t0
+    steps = benchmark.pedantic(engine_epoch, rounds=3, iterations=1, warmup_rounds=1)
+    assert steps == plain_steps
+    benchmark.extra_info.update(plain_epoch_seconds=plain_seconds,
+                                engine_over_plain=benchmark.stats.stats.mean / plain_seconds)
