@@ -84,5 +84,30 @@ def claim_context(request):
 
 
 @pytest.fixture
+def run_profile(claim_context, request):
+    """Factory: run_profile(check, profile, default_seeds, extra_info=None) -> the report section.
+
+    Runs a claim's ``check(ctx, profile)``, asserts the verdict it wrote (report and pytest
+    outcome are one fact). A gpu profile is timed with pytest-benchmark (one round), and its
+    throughput, device and wall time go into extra_info, so --benchmark-json carries them.
+    """
+    from lrsci.harness import benchmark_info
+
+    def run(check, profile: str, default_seeds: int, extra_info=None) -> dict:
+        ctx = claim_context(profile, default_seeds)
+        if profile.startswith("gpu"):
+            benchmark = request.getfixturevalue("benchmark")
+            section = benchmark.pedantic(check, args=(ctx, profile), rounds=1, iterations=1)
+            benchmark.extra_info.update(benchmark_info(section))
+            if extra_info is not None:
+                benchmark.extra_info.update(extra_info(section))
+        else:
+            section = check(ctx, profile)
+        assert section["verdict"] == "replicated", section["summary"]
+        return section
+    return run
+
+
+@pytest.fixture
 def data_root(request):
     return request.config.getoption("--data-root")

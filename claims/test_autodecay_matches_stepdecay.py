@@ -51,7 +51,7 @@ import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.edma import edma_series
-from lrsci.harness import Job, benchmark_info, criterion, verdict
+from lrsci.harness import Job, criterion, verdict
 from lrsci.stats import StatResult, non_inferiority, paired_t, ratio_ci, wilcoxon
 
 CLAIM = {
@@ -248,16 +248,11 @@ def check(ctx, profile: str) -> dict:
 
 
 @pytest.mark.fast
-def test_fast(claim_context):
-    section = check(claim_context("fast", PROTOCOL["fast"]["seeds"]), "fast")
-    assert section["verdict"] == "replicated", section["summary"]
+def test_fast(run_profile):
+    run_profile(check, "fast", PROTOCOL["fast"]["seeds"])
 
 
 @pytest.mark.gpu
-def test_gpu(claim_context, benchmark):
-    ctx = claim_context("gpu", PROTOCOL["gpu"]["seeds"])
-    section = benchmark.pedantic(check, args=(ctx, "gpu"), rounds=1, iterations=1)
-    benchmark.extra_info.update(benchmark_info(section))
-    benchmark.extra_info["epochs_per_arm"] = {name: sum(section["per_seed"][f"{name} epochs"].values())
-                                              for name in ARM_NAMES.values()}
-    assert section["verdict"] == "replicated", section["summary"]
+def test_gpu(run_profile):
+    run_profile(check, "gpu", PROTOCOL["gpu"]["seeds"], extra_info=lambda section: {"epochs_per_arm": {
+        name: sum(section["per_seed"][f"{name} epochs"].values()) for name in ARM_NAMES.values()}})

@@ -24,7 +24,7 @@ import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.curves import window_mean
-from lrsci.harness import Job, benchmark_info, criterion, verdict
+from lrsci.harness import Job, criterion, verdict
 from lrsci.stats import paired_t, wilcoxon
 
 CLAIM = {
@@ -145,14 +145,10 @@ def check(ctx, profile: str) -> dict:
     "not replicated at the fast profile: statistic 1 goes the other way. On dev seeds 1000-1004 lrDecay ended with "
     "46.8% train accuracy on the noise rows vs 42.2% for constant 0.01 (it memorizes more, not less), while its "
     "complex-pattern test accuracy was higher (99.0% vs 88.9%, statistic 2 holds). See the report."))
-def test_fast(claim_context):
-    section = check(claim_context("fast", PROTOCOL["fast"]["seeds"]), "fast")
-    assert section["verdict"] == "replicated", section["summary"]
+def test_fast(run_profile):
+    run_profile(check, "fast", PROTOCOL["fast"]["seeds"])
 
 
 @pytest.mark.gpu
-def test_gpu(claim_context, benchmark):
-    ctx = claim_context("gpu", PROTOCOL["gpu"]["seeds"])
-    section = benchmark.pedantic(check, args=(ctx, "gpu"), rounds=1, iterations=1)
-    benchmark.extra_info.update(benchmark_info(section))
-    assert section["verdict"] == "replicated", section["summary"]
+def test_gpu(run_profile):
+    run_profile(check, "gpu", PROTOCOL["gpu"]["seeds"])

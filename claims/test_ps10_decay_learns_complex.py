@@ -24,7 +24,7 @@ import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.curves import first_epoch_reaching, stage_gain, window_mean
-from lrsci.harness import Job, benchmark_info, criterion, verdict
+from lrsci.harness import Job, criterion, verdict
 from lrsci.stats import paired_t, trend_test, wilcoxon
 
 CLAIM = {
@@ -186,14 +186,10 @@ def check(ctx, profile: str) -> dict:
     "complex test accuracy 52.5% (0.1), 53.8% (0.01), 37.8% (0.001): in 30 epochs the smallest rate is still far "
     "from converged, so 'smaller constant LR learns more complex patterns' is not seen (Page p=0.98); statistics 1 "
     "and 2 hold (lead 12.6 epochs; complex-minus-simple gain +18.6 pp and +3.6 pp). See the report."))
-def test_fast(claim_context):
-    section = check(claim_context("fast", PROTOCOL["fast"]["seeds"]), "fast")
-    assert section["verdict"] == "replicated", section["summary"]
+def test_fast(run_profile):
+    run_profile(check, "fast", PROTOCOL["fast"]["seeds"])
 
 
 @pytest.mark.gpu
-def test_gpu(claim_context, benchmark):
-    ctx = claim_context("gpu", PROTOCOL["gpu"]["seeds"])
-    section = benchmark.pedantic(check, args=(ctx, "gpu"), rounds=1, iterations=1)
-    benchmark.extra_info.update(benchmark_info(section))
-    assert section["verdict"] == "replicated", section["summary"]
+def test_gpu(run_profile):
+    run_profile(check, "gpu", PROTOCOL["gpu"]["seeds"])

@@ -41,11 +41,20 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
     path = folder / "result.json"
     record = json.loads(path.read_text()) if path.exists() else {}
     record.update({k: claim[k] for k in ("id", "title", "source", "statement")})
-    record.setdefault("profiles", {})[profile] = _clean(section)
+    new, old = _clean(section), record.setdefault("profiles", {}).get(profile)
+    if old is not None and _same_result(old, new):
+        new = old  # an identical re-analysis (runs loaded from the store) keeps the training provenance
+    record["profiles"][profile] = new
     path.write_text(json.dumps(record, indent=1) + "\n")
     render_claim(folder)
     render_index(report_root)
     return path
+
+
+def _same_result(a: dict, b: dict) -> bool:
+    """Same seeds, protocol, values, tests and verdict: only provenance (and figure rendering) differ."""
+    keys = ("seeds", "protocol", "per_seed", "tests", "verdict")
+    return all(a.get(k) == b.get(k) for k in keys)
 
 
 def _fmt(v, digits=3) -> str:

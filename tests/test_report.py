@@ -46,3 +46,18 @@ def test_nan_becomes_null(tmp_path):
     sec["per_seed"]["a"][0] = float("nan")
     report.write_section(tmp_path, CLAIM, "fast", sec)
     assert json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]["per_seed"]["a"]["0"] is None
+
+
+def test_identical_reanalysis_keeps_the_training_provenance(tmp_path):
+    first = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    report.write_section(tmp_path, CLAIM, "fast", first)
+    again = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    again["provenance"] = {"git": "later", "date": "2027-01-01T00:00:00Z", "runs_trained": 0}
+    report.write_section(tmp_path, CLAIM, "fast", again)
+    rec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())
+    assert rec["profiles"]["fast"]["provenance"]["git"] == "abc"
+    changed = section([2.0, 3.0, 9.0], [1.0, 1.5, 2.0])
+    changed["provenance"] = {"git": "later"}
+    report.write_section(tmp_path, CLAIM, "fast", changed)
+    rec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())
+    assert rec["profiles"]["fast"]["provenance"]["git"] == "later"
