@@ -51,7 +51,7 @@ import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.edma import edma_series
-from lrsci.harness import Job, criterion, verdict
+from lrsci.harness import Job, criterion, protocol_record, verdict
 from lrsci.stats import StatResult, non_inferiority, paired_t, ratio_ci, wilcoxon
 
 CLAIM = {
@@ -233,19 +233,15 @@ def figure_spec(runs: dict, p: dict, profile: str) -> dict:
                      f"dashed: decays", "sharey": False, "panels": panels}
 
 
-def protocol_record(p: dict) -> dict:
-    return {**{k: v for k, v in p.items() if k != "run"}, "run": p["run"].to_dict(),
-            "step_milestones": list(milestones(p)),
+def arm_record(p: dict) -> dict:
+    return {"step_milestones": list(milestones(p)),
             "schedules": {ARM_NAMES[a]: arm_schedule(a, p).__dict__ for a in ARMS}}
 
 
 def check(ctx, profile: str) -> dict:
     p = PROTOCOL[profile]
     runs = train_arms(ctx, p)
-    section = {"protocol": protocol_record(p), **analyse(runs, p),
-               "figure": {"file": f"fig-{profile}.png", "spec": figure_spec(runs, p, profile)}}
-    return ctx.finish(CLAIM, section)
-
+    return ctx.conclude(CLAIM, protocol_record(p, **arm_record(p)), analyse(runs, p), figure_spec(runs, p, profile))
 
 @pytest.mark.fast
 def test_fast(run_profile):

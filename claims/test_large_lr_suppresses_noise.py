@@ -24,7 +24,7 @@ import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.curves import window_mean
-from lrsci.harness import Job, criterion, verdict
+from lrsci.harness import Job, criterion, protocol_record, verdict
 from lrsci.stats import paired_t, wilcoxon
 
 CLAIM = {
@@ -135,10 +135,7 @@ def figure_spec(runs: dict, p: dict, profile: str) -> dict:
 def check(ctx, profile: str) -> dict:
     p = PROTOCOL[profile]
     runs = train_arms(ctx, p)
-    section = {"protocol": {**{k: v for k, v in p.items() if k != "run"}, "run": p["run"].to_dict()},
-               **analyse(runs, p), "figure": {"file": f"fig-{profile}.png", "spec": figure_spec(runs, p, profile)}}
-    return ctx.finish(CLAIM, section)
-
+    return ctx.conclude(CLAIM, protocol_record(p), analyse(runs, p), figure_spec(runs, p, profile))
 
 @pytest.mark.fast
 @pytest.mark.xfail(strict=True, reason=(

@@ -24,7 +24,7 @@ import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.curves import first_epoch_reaching, stage_gain, window_mean
-from lrsci.harness import Job, criterion, verdict
+from lrsci.harness import Job, criterion, protocol_record, verdict
 from lrsci.stats import paired_t, trend_test, wilcoxon
 
 CLAIM = {
@@ -173,12 +173,8 @@ def figure_spec(runs: dict, p: dict, profile: str) -> dict:
 def check(ctx, profile: str) -> dict:
     p = PROTOCOL[profile]
     runs = train_arms(ctx, p)
-    protocol = {**{k: v for k, v in p.items() if k != "run"}, "run": p["run"].to_dict(), "lrs": lrs(p),
-                "decay_epochs": decays(p)}
-    section = {"protocol": protocol, **analyse(runs, p),
-               "figure": {"file": f"fig-{profile}.png", "spec": figure_spec(runs, p, profile)}}
-    return ctx.finish(CLAIM, section)
-
+    return ctx.conclude(CLAIM, protocol_record(p, lrs=lrs(p), decay_epochs=decays(p)), analyse(runs, p),
+                        figure_spec(runs, p, profile))
 
 @pytest.mark.fast
 @pytest.mark.xfail(strict=True, reason=(

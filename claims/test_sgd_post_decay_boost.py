@@ -22,7 +22,7 @@ from __future__ import annotations
 import pytest
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.harness import Job, criterion, verdict
+from lrsci.harness import Job, criterion, protocol_record, verdict
 from lrsci.stats import paired_t, wilcoxon
 
 CLAIM = {
@@ -123,18 +123,11 @@ def figure_spec(runs: dict, p: dict, profile: str) -> dict:
             "ylabel": "test accuracy (%)", "panels": panels}
 
 
-def protocol_record(p: dict) -> dict:
-    return {**{k: v for k, v in p.items() if k != "run"}, "run": p["run"].to_dict(),
-            "decay_epochs": decay_epochs(p)}
-
-
 def check(ctx, profile: str) -> dict:
     p = PROTOCOL[profile]
     runs = train_arms(ctx, p)
-    section = {"protocol": protocol_record(p), **analyse(runs, p),
-               "figure": {"file": f"fig-{profile}.png", "spec": figure_spec(runs, p, profile)}}
-    return ctx.finish(CLAIM, section)
-
+    return ctx.conclude(CLAIM, protocol_record(p, decay_epochs=decay_epochs(p)), analyse(runs, p),
+                        figure_spec(runs, p, profile))
 
 @pytest.mark.fast
 def test_fast(run_profile):

@@ -140,6 +140,11 @@ class ClaimContext:
                 "runs_trained_on": sorted({t.get("device_name", "unknown") for t in trained}),
                 "runs_wall_seconds_summed": sum(t.get("wall_seconds", 0.0) for t in trained)}
 
+    def conclude(self, claim: dict, protocol: dict, analysis: dict, figure: dict) -> dict:
+        """The usual end of a claim's check: its protocol, analysis and figure as this profile's section."""
+        section = {"protocol": protocol, **analysis, "figure": {"file": f"fig-{self.profile}.png", "spec": figure}}
+        return self.finish(claim, section)
+
     def finish(self, claim: dict, section: dict) -> dict:
         """Add seeds and provenance to a profile's section, write the claim's report, return it."""
         prov = provenance(self.device)
@@ -149,6 +154,11 @@ class ClaimContext:
                    **section, "provenance": prov}
         write_section(self.report_root, claim, self.profile, section)
         return section
+
+
+def protocol_record(p: dict, **extra) -> dict:
+    """A profile's protocol as JSON: its RunConfig expanded, everything else as written."""
+    return {**{k: v for k, v in p.items() if k != "run"}, "run": p["run"].to_dict(), **extra}
 
 
 def benchmark_info(section: dict) -> dict:
