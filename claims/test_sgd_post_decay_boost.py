@@ -64,6 +64,8 @@ PROTOCOL = {
         "alpha": 0.05,
     },
 }
+# CIFAR-10, the paper's own data, when it is under the data root (it cannot be downloaded here).
+PROTOCOL["gpu-cifar10"] = {**PROTOCOL["gpu"], "run": PROTOCOL["gpu"]["run"].with_(data=DataConfig("cifar10", seed=0))}
 
 
 def decay_epochs(p: dict) -> list[int]:
@@ -137,3 +139,12 @@ def test_fast(run_profile):
 @pytest.mark.gpu
 def test_gpu(run_profile):
     run_profile(check, "gpu", PROTOCOL["gpu"]["seeds"])
+
+
+@pytest.mark.gpu
+def test_gpu_cifar10(run_profile, data_root):
+    from lrsci.data.vision import cifar10_available
+
+    if not cifar10_available(data_root):
+        pytest.skip("CIFAR-10 is not under --data-root / LRSCI_DATA (cifar-10-batches-py/)")
+    run_profile(check, "gpu-cifar10", PROTOCOL["gpu-cifar10"]["seeds"])
