@@ -113,7 +113,8 @@ def analyse(runs: dict, p: dict) -> dict:
                   None, alpha, reported_only=True),
     ]
     return {"tests": rows, "per_seed": per_seed, "verdict": verdict(rows),
-            "headline": f"noise fit −{mean(noise_gap):.1f} pp, complex +{mean(complex_gap):.1f} pp",
+            "headline": f"noise fit (const − lrDecay) {mean(noise_gap):+.1f} pp, complex (lrDecay − const) "
+                        f"{mean(complex_gap):+.1f} pp",
             "summary": (f"Final train accuracy on noise rows: lrDecay {mean(values['decay', 'train_acc@noise']):.1f}% vs "
                         f"constant {mean(values['const', 'train_acc@noise']):.1f}%; complex test accuracy: lrDecay "
                         f"{mean(values['decay', 'test_acc@complex']):.1f}% vs constant "
