@@ -95,6 +95,10 @@ def _per_seed_table(per_seed: dict) -> list[str]:
 def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
     prov = sec.get("provenance", {})
     out = [f"## Profile `{profile}` — **{sec['verdict'].upper()}**", "", sec.get("summary", ""), ""]
+    planned, used = sec.get("protocol", {}).get("seeds"), len(sec.get("seeds", []))
+    if isinstance(planned, int) and used < planned:
+        out += [f"> **Note:** run with {used} seeds per arm, fewer than the protocol's {planned}: the tests have "
+                "less power than was pre-registered, and this verdict is not the protocol's.", ""]
     failed = [t["criterion"] for t in sec["tests"] if not t.get("reported_only") and not t["passed"]]
     if failed:
         out += [f"> **Finding: not replicated at this profile.** Pre-registered criteria that failed: "

@@ -61,3 +61,10 @@ def test_identical_reanalysis_keeps_the_training_provenance(tmp_path):
     report.write_section(tmp_path, CLAIM, "fast", changed)
     rec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())
     assert rec["profiles"]["fast"]["provenance"]["git"] == "later"
+
+
+def test_fewer_seeds_than_the_protocol_is_flagged(tmp_path):
+    sec = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    sec["protocol"] = {"seeds": 5}
+    report.write_section(tmp_path, CLAIM, "fast", sec)
+    assert "fewer than the protocol's 5" in (tmp_path / "demo-claim" / "report.md").read_text()
