@@ -4,6 +4,11 @@ A :class:`ClaimContext` carries the user's choices (seeds, seed offset, run stor
 folder, device) into a claim, trains runs through the run store with progress, turns
 statistical results into report rows, and writes the report with full provenance.
 It is pytest-free, so ``lrsci`` stays importable without a test runner.
+
+Parallel runs use worker processes started with "spawn": a plain script that drives a claim
+(rather than pytest or ``lrsci run``) must keep its top-level code under
+``if __name__ == "__main__":``, as with any spawn-based multiprocessing. ``LRSCI_WORKERS=1``
+trains everything in the calling process instead.
 """
 from __future__ import annotations
 
