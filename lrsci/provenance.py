@@ -34,6 +34,10 @@ def device_name(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def provenance(device: str) -> dict:
     return {
         "device": device,
@@ -46,5 +50,5 @@ def provenance(device: str) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git": git_hash(),
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": utc_now(),
     }

@@ -17,7 +17,6 @@ import json
 import os
 import tempfile
 import time
-import datetime as _dt
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -26,7 +25,7 @@ import torch
 
 from .config import RunConfig
 from .data.registry import load_data
-from .provenance import device_name, git_hash
+from .provenance import device_name, git_hash, utc_now
 from .train import RunResult, Trainer, resolve_device
 
 DEFAULT_ROOT = ".runs"
@@ -151,7 +150,7 @@ class RunStore:
             result.forked_from = forked_from
         # Where and when this run was trained travels with it, for reports that only load it.
         result.extra["trained"] = {"git": git_hash(), "device_name": device_name(str(trainer.device)),
-                                   "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   "date": utc_now(),
                                    "wall_seconds": time.perf_counter() - started}
         _write_json(run_dir / "result.json", result.to_dict())
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)
