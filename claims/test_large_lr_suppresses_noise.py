@@ -108,7 +108,7 @@ def analyse(runs: dict, p: dict) -> dict:
                   complex_gap, alpha, extra_pass=mean(complex_gap) >= p["min_complex_gap_pp"]),
         criterion("2. (Wilcoxon)", wilcoxon(values["decay", "test_acc@complex"], values["const", "test_acc@complex"]),
                   "reported", None, alpha, reported_only=True),
-        criterion("simple-pattern test acc, lrDecay − constant (two-sided view: reported)",
+        criterion("simple-pattern test acc: lrDecay > constant (reported only)",
                   paired_t(values["decay", "test_acc@simple"], values["const", "test_acc@simple"]), "reported",
                   None, alpha, reported_only=True),
     ]
