@@ -27,14 +27,30 @@ def claim_modules(project: Path) -> dict[str, Path]:
     return {p.stem[len("test_"):].replace("_", "-"): p for p in sorted((project / "claims").glob("test_*.py"))}
 
 
+def claim_profiles(path: Path) -> list[str]:
+    """The profiles a claim module declares (the keys given to PROTOCOL), read without running it."""
+    import ast
+
+    names = []
+    for node in ast.parse(path.read_text()).body:
+        if not isinstance(node, ast.Assign):
+            continue
+        target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "PROTOCOL" and isinstance(node.value, ast.Dict):
+            names += [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+        elif isinstance(target, ast.Subscript) and getattr(target.value, "id", None) == "PROTOCOL":
+            names.append(target.slice.value)  # PROTOCOL["gpu-cifar10"] = ...
+    return names
+
+
 def cmd_list(args) -> int:
     project = find_project()
     verdicts = {r["id"]: r for r in report.load_all(project / args.report_dir)}
-    print(f"{'claim':<34} {'profile':<10} verdict")
-    for claim in claim_modules(project):
+    print(f"{'claim':<30} {'profiles':<24} last verdicts")
+    for claim, path in claim_modules(project).items():
         profiles = verdicts.get(claim, {}).get("profiles", {})
         text = profiles and ", ".join(f"{p}: {s['verdict']}" for p, s in sorted(profiles.items()))
-        print(f"{claim:<34} {'fast, gpu':<10} {text or 'not run yet'}")
+        print(f"{claim:<30} {', '.join(claim_profiles(path)):<24} {text or 'not run yet'}")
     return 0
 
 
@@ -43,7 +59,12 @@ def cmd_run(args) -> int:
     modules = claim_modules(project)
     if args.claim not in modules:
         raise SystemExit(f"lrsci: unknown claim {args.claim!r}; known: {', '.join(modules)}")
-    cmd = [sys.executable, "-m", "pytest", str(modules[args.claim]), "-m", args.profile, "-s", "-q",
+    profiles = claim_profiles(modules[args.claim])
+    if args.profile not in profiles:
+        raise SystemExit(f"lrsci: {args.claim} has no profile {args.profile!r}; it has: {', '.join(profiles)}")
+    # Each profile is one test function, test_<profile>, in the claim's module.
+    target = f"{modules[args.claim]}::test_{args.profile.replace('-', '_')}"
+    cmd = [sys.executable, "-m", "pytest", target, "-s", "-q",
            "-p", "no:cacheprovider", "--seed-offset", str(args.seed_offset), "--report-dir", args.report_dir]
     if args.seeds is not None:
         cmd += ["--seeds", str(args.seeds)]
@@ -71,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="claims, profiles and last verdicts").set_defaults(func=cmd_list)
     run = sub.add_parser("run", help="run one claim at one profile")
     run.add_argument("claim")
-    run.add_argument("--profile", choices=("fast", "gpu"), default="fast")
+    run.add_argument("--profile", default="fast", help="fast, gpu, or another profile the claim declares")
     run.add_argument("--seeds", type=int)
     run.add_argument("--seed-offset", type=int, default=0)
     run.add_argument("--data-root", default=None)

@@ -46,3 +46,15 @@ def test_report_rerenders_without_training(tmp_path, monkeypatch):
 def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "lrsci.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "list" in out.stdout and "report" in out.stdout
+
+
+def test_profiles_are_read_from_each_claims_protocol():
+    modules = cli.claim_modules(ROOT)
+    assert cli.claim_profiles(modules["sgd-post-decay-boost"]) == ["fast", "gpu", "gpu-cifar10"]
+    assert all({"fast", "gpu"} <= set(cli.claim_profiles(path)) for path in modules.values())
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit, match="has no profile 'paper'"):
+        cli.main(["run", "sgd-post-decay-boost", "--profile", "paper"])
