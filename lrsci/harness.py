@@ -91,16 +91,12 @@ class ClaimContext:
     def seeds(self) -> list[int]:
         return [self.seed_offset + i for i in range(self.n_seeds)]
 
-    def run(self, config: RunConfig, label: str, **kwargs) -> RunResult:
-        """Train (or load) one run through the store, with progress."""
-        config = config.with_(device=self.device)
-        if kwargs.get("fork"):
-            parent, epoch = kwargs["fork"]
-            kwargs["fork"] = (parent.with_(device=self.device), epoch)
-        if config.key() not in self.store.trained and self.store.load(config) is not None:
+    def _run(self, job: "Job") -> RunResult:
+        """Train (or load) one on-device job through the store, with progress."""
+        if job.config.key() not in self.store.trained and self.store.load(job.config) is not None:
             self.loaded += 1  # finished before this claim started: nothing to train
-        self.progress.start(f"{label} seed {config.seed}")
-        result = self.store.run(config, on_epoch=self.progress, **kwargs)
+        self.progress.start(f"{job.label} seed {job.config.seed}")
+        result = self.store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=self.progress)
         self.results.append(result)
         return result
 
@@ -116,7 +112,7 @@ class ClaimContext:
         todo = [j for j in jobs if self.store.load(j.config) is None]
         if self.workers > 1 and len(todo) > 1:
             self._train_in_workers(todo)
-        return [self.run(j.config, j.label, snapshots=j.snapshots, fork=j.fork) for j in jobs]
+        return [self._run(j) for j in jobs]
 
     def _on_device(self, job: "Job") -> "Job":
         fork = job.fork and (job.fork[0].with_(device=self.device), job.fork[1])

@@ -104,10 +104,7 @@ def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
         out += [f"> **Finding: not replicated at this profile.** Pre-registered criteria that failed: "
                 f"{'; '.join(failed)}. The tests, figure and per-seed values below are the evidence.", ""]
     out += ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), ""]
-    if sec.get("figure"):
-        fig = folder / sec["figure"]["file"]
-        if not fig.exists():
-            figures.render(sec["figure"]["spec"], fig)
+    if sec.get("figure"):  # rendered by render_claim from the same spec
         out += [f"![{profile} figure]({sec['figure']['file']})", ""]
     out += ["### Per-seed values", "", *_per_seed_table(sec.get("per_seed", {})), ""]
     if sec.get("extra_tables"):
