@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover
     pass
 
 ROOT = Path(__file__).parent
+MAX_SEEDS = 1000  # a typo such as --seeds 1000000 must not silently queue a million runs
 
 
 def pytest_sessionstart(session):
@@ -49,6 +50,9 @@ def pytest_configure(config):
     seeds = config.getoption("--seeds")
     if seeds is not None and seeds < 2:
         raise pytest.UsageError(f"--seeds must be >= 2 (a paired test needs two seeds), got {seeds}")
+    if seeds is not None and seeds > MAX_SEEDS:
+        raise pytest.UsageError(f"--seeds {seeds} would train {seeds} runs per arm; at most {MAX_SEEDS} "
+                                "are accepted (run several --seed-offset ranges if you really need more)")
     if config.getoption("--seed-offset") < 0:
         raise pytest.UsageError("--seed-offset must be >= 0")
 
@@ -63,49 +67,6 @@ def pytest_runtest_setup(item):
         if item.config.getoption("--require-gpu"):
             pytest.fail(f"{reason}, and --require-gpu was given", pytrace=False)
         pytest.skip(reason)
-
-
-@pytest.fixture
-def claim_context(request):
-    """Factory: claim_context(profile, default_seeds) -> lrsci.harness.ClaimContext."""
-    from lrsci.harness import ClaimContext
-    from lrsci.runs import RunStore
-
-    opt = request.config.getoption
-
-    def make(profile: str, default_seeds: int):
-        return ClaimContext(profile=profile,
-                            store=RunStore(opt("--run-store"), data_root=opt("--data-root")),
-                            report_root=Path(opt("--report-dir")),
-                            n_seeds=opt("--seeds") or default_seeds,
-                            seed_offset=opt("--seed-offset"),
-                            device="cuda" if profile.startswith("gpu") else "cpu")
-    return make
-
-
-@pytest.fixture
-def run_profile(claim_context, request):
-    """Factory: run_profile(check, profile, default_seeds, extra_info=None) -> the report section.
-
-    Runs a claim's ``check(ctx, profile)``, asserts the verdict it wrote (report and pytest
-    outcome are one fact). A gpu profile is timed with pytest-benchmark (one round), and its
-    throughput, device and wall time go into extra_info, so --benchmark-json carries them.
-    """
-    from lrsci.harness import benchmark_info
-
-    def run(check, profile: str, default_seeds: int, extra_info=None) -> dict:
-        ctx = claim_context(profile, default_seeds)
-        if profile.startswith("gpu"):
-            benchmark = request.getfixturevalue("benchmark")
-            section = benchmark.pedantic(check, args=(ctx, profile), rounds=1, iterations=1)
-            benchmark.extra_info.update(benchmark_info(section))
-            if extra_info is not None:
-                benchmark.extra_info.update(extra_info(section))
-        else:
-            section = check(ctx, profile)
-        assert section["verdict"] == "replicated", section["summary"]
-        return section
-    return run
 
 
 @pytest.fixture

@@ -20,76 +20,63 @@ Simple-pattern test accuracy is reported (the paper shows little difference ther
 """
 from __future__ import annotations
 
-import pytest
-
+from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
+from lrsci.criteria import criterion
 from lrsci.curves import window_mean
-from lrsci.harness import Job, criterion, protocol_record, verdict
+from lrsci.harness import Job
 from lrsci.stats import paired_t, wilcoxon
 
-CLAIM = {
-    "id": "large-lr-suppresses-noise",
-    "title": "PS10 + noise: an initially large LR memorizes less and learns complex patterns better",
-    "source": "You et al. 2019, §5.3, Fig. 10",
-    "statement": "With 10% noisy data, lrDecay fits less of the noise and reaches higher complex-pattern accuracy "
-                 "than a constant small learning rate.",
-}
-
 NOISE = {"noise_fraction": 0.1, "noise_kind": "point6"}
+STAT1 = "1. lrDecay fits less noise (train acc on noise rows)"
 
 # Written before the final run; calibrated on development seeds 1000-1004 (--seed-offset 1000).
 # (PS10's construction and noise kinds were explored while building the dataset with an MLP on
 # run seeds 0-2; no threshold below was set from those runs.)
 # Calibration record (fast, 10-epoch stages): noise-row train accuracy lrDecay 46.8% vs constant
 # 42.2% (gap −4.6 pp: statistic 1 fails); complex test accuracy 99.0% vs 88.9% (holds).
-PROTOCOL = {
-    "fast": {
-        "run": RunConfig(
-            data=DataConfig("ps10", train_size=10_000, test_size=2_000, seed=0, options={"image_size": 4, **NOISE}),
-            model=ModelConfig("mlp", hidden=256),
-            optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
-            epochs=30),
-        "stage_epochs": 10,
-        "small_lr": 0.01,
-        "seeds": 5,
-        "min_noise_gap_pp": 2.0,
-        "min_complex_gap_pp": 1.0,
-        "window": 3,
-        "alpha": 0.05,
-    },
-    "gpu": {
-        "run": RunConfig(
-            data=DataConfig("ps10", train_size=20_000, test_size=4_000, seed=0, options={"image_size": 32, **NOISE}),
-            model=ModelConfig("wrn", depth=16, width=4),
-            optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
-            epochs=24, precision="bf16"),
-        "stage_epochs": 8,
-        "small_lr": 0.01,
-        "seeds": 3,
-        "min_noise_gap_pp": 2.0,
-        "min_complex_gap_pp": 1.0,
-        "window": 3,
-        "alpha": 0.05,
-    },
-}
+FAST = Profile(
+    "fast", device="cpu", seeds=5,
+    run=RunConfig(
+        data=DataConfig("ps10", train_size=10_000, test_size=2_000, seed=0, options={"image_size": 4, **NOISE}),
+        model=ModelConfig("mlp", hidden=256),
+        optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
+        epochs=30),
+    params={"stage_epochs": 10,         # lrDecay: η0, η0/10, η0/100 in three equal stages
+            "small_lr": 0.01,           # the constant arm
+            "min_noise_gap_pp": 2.0,
+            "min_complex_gap_pp": 1.0,
+            "window": 3,                # "final" = mean of the last this many epochs
+            "alpha": 0.05},
+    expected_failures={STAT1: (
+        "at CPU scale the MLP under lrDecay memorizes more of the noise rows than the constant small LR, not "
+        "less (seen on dev seeds 1000-1004: 46.8% vs 42.2% train accuracy on noise rows), while it still "
+        "learns complex patterns better")})
+GPU = FAST.extend(
+    "gpu", device="cuda", seeds=3, stage_epochs=8,
+    run=RunConfig(
+        data=DataConfig("ps10", train_size=20_000, test_size=4_000, seed=0, options={"image_size": 32, **NOISE}),
+        model=ModelConfig("wrn", depth=16, width=4),
+        optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
+        epochs=24, precision="bf16"))
 
 
-def train_arms(ctx, p: dict) -> dict:
+def train_arms(ctx, p: Profile) -> dict:
     s = p["stage_epochs"]
     jobs = []
     for seed in ctx.seeds:
-        base = p["run"].with_(seed=seed)
+        base = p.run.with_(seed=seed)
         jobs += [Job(base.with_(schedule=ScheduleConfig("step", milestones=(s, 2 * s), factor=0.1)), "lrDecay"),
                  Job(base.with_(**{"optim.lr": p["small_lr"]}), f"const {p['small_lr']:g}")]
     done = ctx.run_all(jobs)
     return {seed: {"decay": done[2 * i], "const": done[2 * i + 1]} for i, seed in enumerate(ctx.seeds)}
 
 
-def final(run, key: str, p: dict) -> float:
+def final(run, key: str, p: Profile) -> float:
     return window_mean(run.series(key), len(run.history), p["window"])
 
 
-def analyse(runs: dict, p: dict) -> dict:
+def analyse(runs: dict, p: Profile) -> dict:
     seeds, alpha = list(runs), p["alpha"]
     values = {(arm, key): [final(runs[s][arm], key, p) for s in seeds]
               for arm in ("decay", "const") for key in ("train_acc@noise", "test_acc@complex", "test_acc@simple")}
@@ -98,7 +85,7 @@ def analyse(runs: dict, p: dict) -> dict:
     complex_gap = [d - c for d, c in zip(values["decay", "test_acc@complex"], values["const", "test_acc@complex"])]
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     rows = [
-        criterion("1. lrDecay fits less noise (train acc on noise rows)",
+        criterion(STAT1,
                   paired_t(values["const", "train_acc@noise"], values["decay", "train_acc@noise"]),
                   f"p<{alpha} and mean gap ≥ {p['min_noise_gap_pp']} pp (mean {mean(noise_gap):.2f})", noise_gap,
                   alpha, extra_pass=mean(noise_gap) >= p["min_noise_gap_pp"]),
@@ -114,7 +101,7 @@ def analyse(runs: dict, p: dict) -> dict:
                   paired_t(values["decay", "test_acc@simple"], values["const", "test_acc@simple"]), "reported",
                   None, alpha, reported_only=True),
     ]
-    return {"tests": rows, "per_seed": per_seed, "verdict": verdict(rows),
+    return {"tests": rows, "per_seed": per_seed,
             "headline": f"noise fit (const − lrDecay) {mean(noise_gap):+.1f} pp, complex (lrDecay − const) "
                         f"{mean(complex_gap):+.1f} pp",
             "summary": (f"Final train accuracy on noise rows: lrDecay {mean(values['decay', 'train_acc@noise']):.1f}% vs "
@@ -123,32 +110,24 @@ def analyse(runs: dict, p: dict) -> dict:
                         f"{mean(values['const', 'test_acc@complex']):.1f}%.")}
 
 
-def figure_spec(runs: dict, p: dict, profile: str) -> dict:
+def figure_spec(runs: dict, p: Profile) -> dict:
     seeds, s = list(runs), p["stage_epochs"]
     curves = lambda arm: [  # noqa: E731
         {"label": label, "runs": [runs[seed][arm].series(key) for seed in seeds]}
         for label, key in (("simple (test)", "test_acc@simple"), ("complex (test)", "test_acc@complex"),
                            ("noise rows (train)", "train_acc@noise"))]
-    return {"title": f"PS10 with 10% noise: accuracy (%) per subset — {profile} (cf. You et al. Fig. 10)",
+    return {"title": f"PS10 with 10% noise: accuracy (%) per subset — {p.name} (cf. You et al. Fig. 10)",
             "ylabel": "accuracy (%)",
             "panels": [{"title": "lrDecay", "marks": [s, 2 * s], "curves": curves("decay")},
                        {"title": f"constant {p['small_lr']:g}", "marks": [], "curves": curves("const")}]}
 
 
-def check(ctx, profile: str) -> dict:
-    p = PROTOCOL[profile]
-    runs = train_arms(ctx, p)
-    return ctx.conclude(CLAIM, protocol_record(p), analyse(runs, p), figure_spec(runs, p, profile))
-
-@pytest.mark.fast
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "not replicated at the fast profile: statistic 1 goes the other way. On dev seeds 1000-1004 lrDecay ended with "
-    "46.8% train accuracy on the noise rows vs 42.2% for constant 0.01 (it memorizes more, not less), while its "
-    "complex-pattern test accuracy was higher (99.0% vs 88.9%, statistic 2 holds). See the report."))
-def test_fast(run_profile):
-    run_profile(check, "fast", PROTOCOL["fast"]["seeds"])
-
-
-@pytest.mark.gpu
-def test_gpu(run_profile):
-    run_profile(check, "gpu", PROTOCOL["gpu"]["seeds"])
+CLAIM = Claim(
+    id="large-lr-suppresses-noise",
+    title="PS10 + noise: an initially large LR memorizes less and learns complex patterns better",
+    source="You et al. 2019, §5.3, Fig. 10",
+    statement="With 10% noisy data, lrDecay fits less of the noise and reaches higher complex-pattern accuracy "
+              "than a constant small learning rate.",
+    profiles=[FAST, GPU],
+    train=train_arms, analyse=analyse, figure=figure_spec,
+)

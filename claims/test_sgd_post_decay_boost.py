@@ -19,63 +19,47 @@ with 5 seeds its smallest one-sided p is 1/32).
 """
 from __future__ import annotations
 
-import pytest
-
+from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.harness import Job, criterion, protocol_record, verdict
+from lrsci.criteria import criterion
+from lrsci.harness import Job
 from lrsci.stats import paired_t, wilcoxon
-
-CLAIM = {
-    "id": "sgd-post-decay-boost",
-    "title": "SGD: accuracy after a decay beats the best before it",
-    "source": "You et al. 2019, §4.2, Fig. 7",
-    "statement": "With SGD, the best test accuracy after a learning-rate decay exceeds the best before it by a "
-                 "noticeable margin; without decay, accuracy plateaus below.",
-}
 
 # Protocol, written before the final run. Calibrated on development seeds 1000-1004
 # (--seed-offset 1000); the committed reports use seeds 0.. (offset 0).
 # Calibration record (fast, dev seeds): at lr 0.1 the mean gain after the decay at epoch 12
 # was +0.85 pp (below the 1.0 pp floor) — the pre-decay plateau was too high for a clear
 # jump; at lr 0.3 the gains were +2.15 / +2.11 / +1.78 pp (decay at 4 / 8 / 12). lr 0.3 is fixed.
-PROTOCOL = {
-    "fast": {
-        "run": RunConfig(
-            data=DataConfig("fashion-mnist", train_size=10_000, test_size=2_000, seed=0),
-            model=ModelConfig("mlp", hidden=256),       # 784-256-256-10 with BatchNorm
-            optim=OptimConfig(lr=0.3, momentum=0.9, weight_decay=5e-4, batch_size=128),
-            epochs=16, eval_train=False),
-        "decay_fractions": (0.25, 0.5, 0.75),
-        "factor": 0.1,
-        "seeds": 5,
-        "min_gain_pp": 1.0,
-        "alpha": 0.05,
-    },
-    "gpu": {
-        "run": RunConfig(
-            data=DataConfig("fashion-mnist", seed=0),
-            model=ModelConfig("wrn", depth=16, width=4),
-            optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
-            epochs=16, precision="bf16", eval_train=False),
-        "decay_fractions": (0.25, 0.5, 0.75),
-        "factor": 0.1,
-        "seeds": 3,
-        "min_gain_pp": 2.0,
-        "alpha": 0.05,
-    },
-}
+FAST = Profile(
+    "fast", device="cpu", seeds=5,
+    run=RunConfig(
+        data=DataConfig("fashion-mnist", train_size=10_000, test_size=2_000, seed=0),
+        model=ModelConfig("mlp", hidden=256),       # 784-256-256-10 with BatchNorm
+        optim=OptimConfig(lr=0.3, momentum=0.9, weight_decay=5e-4, batch_size=128),
+        epochs=16, eval_train=False),
+    params={"decay_fractions": (0.25, 0.5, 0.75),  # decay after ¼E, ½E, ¾E
+            "factor": 0.1,                         # LR multiplier at the decay
+            "min_gain_pp": 1.0,                    # floor on mean(best after − best before)
+            "alpha": 0.05})
+GPU = FAST.extend(
+    "gpu", device="cuda", seeds=3, min_gain_pp=2.0,
+    run=RunConfig(
+        data=DataConfig("fashion-mnist", seed=0),
+        model=ModelConfig("wrn", depth=16, width=4),
+        optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128),
+        epochs=16, precision="bf16", eval_train=False))
 # CIFAR-10, the paper's own data, when it is under the data root (it cannot be downloaded here).
-PROTOCOL["gpu-cifar10"] = {**PROTOCOL["gpu"], "run": PROTOCOL["gpu"]["run"].with_(data=DataConfig("cifar10", seed=0))}
+GPU_CIFAR10 = GPU.extend("gpu-cifar10", run=GPU.run.with_(data=DataConfig("cifar10", seed=0)), optional_data=True)
 
 
-def decay_epochs(p: dict) -> list[int]:
-    return [round(f * p["run"].epochs) for f in p["decay_fractions"]]
+def decay_epochs(p: Profile) -> list[int]:
+    return [round(f * p.run.epochs) for f in p["decay_fractions"]]
 
 
-def train_arms(ctx, p: dict) -> dict:
+def train_arms(ctx, p: Profile) -> dict:
     """{seed: {"none": RunResult, m: RunResult for each decay epoch m}}"""
     milestones = decay_epochs(p)
-    trunks = {seed: p["run"].with_(seed=seed) for seed in ctx.seeds}
+    trunks = {seed: p.run.with_(seed=seed) for seed in ctx.seeds}
     done = ctx.run_all([Job(t, "no decay", snapshots=tuple(milestones)) for t in trunks.values()])
     runs = {seed: {"none": r} for seed, r in zip(trunks, done)}
     arms = [(seed, m) for seed in trunks for m in milestones]
@@ -86,7 +70,7 @@ def train_arms(ctx, p: dict) -> dict:
     return runs
 
 
-def analyse(runs: dict, p: dict) -> dict:
+def analyse(runs: dict, p: Profile) -> dict:
     seeds, milestones, alpha = list(runs), decay_epochs(p), p["alpha"]
     best_const = [max(runs[s]["none"].series("test_acc")) for s in seeds]
     rows, per_seed, gains = [], {"no-decay best": dict(zip(seeds, best_const))}, {}
@@ -108,43 +92,30 @@ def analyse(runs: dict, p: dict) -> dict:
             criterion(f"(b) decay@{m}: after > no-decay best", wilcoxon(after, best_const), "reported", None,
                       alpha, reported_only=True),
         ]
-    return {"tests": rows, "per_seed": per_seed, "verdict": verdict(rows),
+    return {"tests": rows, "per_seed": per_seed,
             "headline": ", ".join(f"gain@{m} {g:+.2f} pp" for m, g in gains.items()),
             "summary": "Mean gain of best-after over best-before, per decay epoch: "
                        + ", ".join(f"epoch {m}: {g:+.2f} pp" for m, g in gains.items()) + "."}
 
 
-def figure_spec(runs: dict, p: dict, profile: str) -> dict:
+def figure_spec(runs: dict, p: Profile) -> dict:
     seeds = list(runs)
     panels = [{"title": f"decay after epoch {m}", "marks": [m],
                "curves": [{"label": "test acc", "runs": [runs[s][m].series("test_acc") for s in seeds]}]}
               for m in decay_epochs(p)]
     panels.append({"title": "no decay", "marks": [],
                    "curves": [{"label": "test acc", "runs": [runs[s]["none"].series("test_acc") for s in seeds]}]})
-    return {"title": f"SGD test accuracy (%) vs epoch — {profile} (cf. You et al. Fig. 7)",
+    return {"title": f"SGD test accuracy (%) vs epoch — {p.name} (cf. You et al. Fig. 7)",
             "ylabel": "test accuracy (%)", "panels": panels}
 
 
-def check(ctx, profile: str) -> dict:
-    p = PROTOCOL[profile]
-    runs = train_arms(ctx, p)
-    return ctx.conclude(CLAIM, protocol_record(p, decay_epochs=decay_epochs(p)), analyse(runs, p),
-                        figure_spec(runs, p, profile))
-
-@pytest.mark.fast
-def test_fast(run_profile):
-    run_profile(check, "fast", PROTOCOL["fast"]["seeds"])
-
-
-@pytest.mark.gpu
-def test_gpu(run_profile):
-    run_profile(check, "gpu", PROTOCOL["gpu"]["seeds"])
-
-
-@pytest.mark.gpu
-def test_gpu_cifar10(run_profile, data_root):
-    from lrsci.data.vision import cifar10_available
-
-    if not cifar10_available(data_root):
-        pytest.skip("CIFAR-10 is not under --data-root / LRSCI_DATA (cifar-10-batches-py/)")
-    run_profile(check, "gpu-cifar10", PROTOCOL["gpu-cifar10"]["seeds"])
+CLAIM = Claim(
+    id="sgd-post-decay-boost",
+    title="SGD: accuracy after a decay beats the best before it",
+    source="You et al. 2019, §4.2, Fig. 7",
+    statement="With SGD, the best test accuracy after a learning-rate decay exceeds the best before it by a "
+              "noticeable margin; without decay, accuracy plateaus below.",
+    profiles=[FAST, GPU, GPU_CIFAR10],
+    train=train_arms, analyse=analyse, figure=figure_spec,
+    derived=lambda p: {"decay_epochs": decay_epochs(p)},
+)

@@ -1,7 +1,10 @@
 """`lrsci list | run CLAIM --profile P [--seeds N] | report` — the suite from a shell.
 
-`run` is pytest underneath (the claim modules are the protocol), with progress on stderr.
-`report` re-renders every report from result.json: it never trains.
+Claims and profiles come from the declared claims (lrsci.catalog), the same registry the
+pytest items are generated from. `run` is pytest underneath (one item, CLAIM[PROFILE]), with
+progress on stderr; a profile that cannot run here (no CUDA, optional data absent) exits
+non-zero with the reason instead of "1 skipped". `report` re-renders every report from
+result.json: it never trains.
 """
 from __future__ import annotations
 
@@ -23,57 +26,69 @@ def find_project(start: Path | None = None) -> Path:
     raise SystemExit("lrsci: no claims/ folder here or above; run lrsci inside a clone of the lrsci repository")
 
 
-def claim_modules(project: Path) -> dict[str, Path]:
-    return {p.stem[len("test_"):].replace("_", "-"): p for p in sorted((project / "claims").glob("test_*.py"))}
+def claims(project: Path) -> dict:
+    """{claim id: (Claim, module path)} from the project's claims/ (a malformed module is an error)."""
+    from .catalog import load_claims
+    from .claim import ClaimError
 
-
-def claim_profiles(path: Path) -> list[str]:
-    """The profiles a claim module declares (the keys given to PROTOCOL), read without running it."""
-    import ast
-
-    names = []
-    for node in ast.parse(path.read_text()).body:
-        if not isinstance(node, ast.Assign):
-            continue
-        target = node.targets[0]
-        if isinstance(target, ast.Name) and target.id == "PROTOCOL" and isinstance(node.value, ast.Dict):
-            names += [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
-        elif isinstance(target, ast.Subscript) and getattr(target.value, "id", None) == "PROTOCOL":
-            names.append(target.slice.value)  # PROTOCOL["gpu-cifar10"] = ...
-    return names
+    try:
+        return load_claims(project)
+    except ClaimError as exc:
+        raise SystemExit(f"lrsci: {exc}") from None
 
 
 def cmd_list(args) -> int:
     project = find_project()
-    verdicts = {r["id"]: r for r in report.load_all(project / args.report_dir)}
-    print(f"{'claim':<30} {'profiles':<24} last verdicts")
-    for claim, path in claim_modules(project).items():
-        profiles = verdicts.get(claim, {}).get("profiles", {})
-        text = profiles and ", ".join(f"{p}: {s['verdict']}" for p, s in sorted(profiles.items()))
-        print(f"{claim:<30} {', '.join(claim_profiles(path)):<24} {text or 'not run yet'}")
+    records = {r["id"]: r for r in report.load_all(project / args.report_dir)}
+    print(f"{'claim':<30} {'profile':<14} {'mark':<5} {'seeds':>5}  last verdict")
+    for cid, (claim, _) in claims(project).items():
+        done = records.get(cid, {}).get("profiles", {})
+        for p in claim.profiles:
+            sec = done.get(p.name)
+            text = "not run yet" if sec is None else sec["verdict"] + (
+                f" ({sec['outcome']})" if sec.get("outcome") else "") + f", {(sec['provenance'].get('date') or '')[:10]}"
+            print(f"{cid:<30} {p.name:<14} {p.mark:<5} {p.seeds:>5}  {text}")
     return 0
 
 
 def cmd_run(args) -> int:
     project = find_project()
-    modules = claim_modules(project)
-    if args.claim not in modules:
-        raise SystemExit(f"lrsci: unknown claim {args.claim!r}; known: {', '.join(modules)}")
-    profiles = claim_profiles(modules[args.claim])
-    if args.profile not in profiles:
-        raise SystemExit(f"lrsci: {args.claim} has no profile {args.profile!r}; it has: {', '.join(profiles)}")
-    # Each profile is one test function, test_<profile>, in the claim's module.
-    target = f"{modules[args.claim]}::test_{args.profile.replace('-', '_')}"
-    cmd = [sys.executable, "-m", "pytest", target, "-s", "-q",
-           "-p", "no:cacheprovider", "--seed-offset", str(args.seed_offset), "--report-dir", args.report_dir]
-    if args.seeds is not None:
-        cmd += ["--seeds", str(args.seeds)]
-    if args.data_root:
-        cmd += ["--data-root", args.data_root]
+    known = claims(project)
+    if args.claim not in known:
+        raise SystemExit(f"lrsci: unknown claim {args.claim!r}; known: {', '.join(known)}")
+    claim, path = known[args.claim]
+    from .claim import ClaimError
+
+    try:
+        profile = claim.profile(args.profile)
+    except ClaimError as exc:
+        raise SystemExit(f"lrsci: {exc}") from None
+    _refuse_what_would_skip(profile, args.data_root)
+    target = f"{path}::{claim.id}[{profile.name}]"
+    cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
+           "--seed-offset", str(args.seed_offset), "--report-dir", str(Path(args.report_dir).resolve())]
+    for flag, value in (("--seeds", args.seeds), ("--data-root", args.data_root), ("--run-store", args.run_store)):
+        if value is not None:
+            cmd += [flag, str(value)]
     if args.require_gpu:
         cmd.append("--require-gpu")
     env = {**os.environ, "LRSCI_PROGRESS": "1"}
     return subprocess.call(cmd, cwd=project, env=env)
+
+
+def _refuse_what_would_skip(profile, data_root) -> None:
+    """pytest skips a profile it cannot run; asked for by name, that is a failure with its reason."""
+    from .driver import skip_reason
+
+    if profile.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SystemExit(f"lrsci: profile {profile.name!r} needs CUDA, and torch.cuda.is_available() is False "
+                             "on this machine")
+    reason = skip_reason(profile, data_root)
+    if reason:
+        raise SystemExit(f"lrsci: {reason}")
 
 
 def cmd_report(args) -> int:
@@ -86,20 +101,24 @@ def cmd_report(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lrsci", description=__doc__.splitlines()[0])
-    parser.add_argument("--report-dir", default="reports")
+    common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
+    common.add_argument("--report-dir", default=argparse.SUPPRESS, help="claim reports folder (default reports/)")
+    parser = argparse.ArgumentParser(prog="lrsci", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="claims, profiles and last verdicts").set_defaults(func=cmd_list)
-    run = sub.add_parser("run", help="run one claim at one profile")
+    sub.add_parser("list", parents=[common], help="claims × profiles and last verdicts").set_defaults(func=cmd_list)
+    run = sub.add_parser("run", parents=[common], help="run one claim at one profile")
     run.add_argument("claim")
     run.add_argument("--profile", default="fast", help="fast, gpu, or another profile the claim declares")
     run.add_argument("--seeds", type=int)
     run.add_argument("--seed-offset", type=int, default=0)
     run.add_argument("--data-root", default=None)
+    run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
     run.add_argument("--require-gpu", action="store_true")
     run.set_defaults(func=cmd_run)
-    sub.add_parser("report", help="re-render every report from result.json (no training)").set_defaults(func=cmd_report)
+    sub.add_parser("report", parents=[common], help="re-render every report from result.json (no training)"
+                   ).set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
+    args.report_dir = getattr(args, "report_dir", "reports")
     return args.func(args)
 
 

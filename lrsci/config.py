@@ -135,6 +135,7 @@ class RunConfig:
     precision: str = "fp32"        # bf16: autocast on CUDA only (ignored on CPU)
     eval_train: bool = True        # evaluate the train split every epoch (per-subset train accuracy)
     diverge_loss: float = 1e4      # a batch loss above this (or non-finite) ends the run as diverged
+    measures: dict = field(default_factory=dict)  # per-epoch measurements: {name: options} (lrsci.measures)
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
@@ -144,6 +145,10 @@ class RunConfig:
         _check(self.diverge_loss > 0, "diverge_loss", self.diverge_loss, "> 0")
         _check(all(m < self.epochs for m in self.schedule.milestones), "schedule.milestones",
                self.schedule.milestones, f"epochs before the last one (< {self.epochs})")
+        if self.measures:
+            from .measures import validate_measures
+
+            validate_measures(self.measures)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -151,6 +156,8 @@ class RunConfig:
         d["schedule"]["noise_milestones"] = list(self.schedule.noise_milestones)
         if not d["schedule"]["plateau"]:   # absent when unused: keys of earlier configs stay the same
             del d["schedule"]["plateau"]
+        if not d["measures"]:              # likewise: a run without measurements keeps its key
+            del d["measures"]
         return d
 
     @classmethod

@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display anywhere lrsci runs
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from . import files  # noqa: E402
 
 
 def _mean_curve(runs: list[list[float]]) -> np.ndarray:
@@ -64,6 +65,8 @@ def render(spec: dict, path: str | Path) -> Path:
     fig.suptitle(spec.get("title", ""), fontsize=10)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:  # temporary name, then rename: an interrupted render never leaves half a PNG
+        files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    finally:
+        plt.close(fig)
     return path

@@ -24,7 +24,6 @@ from .config import RunConfig
 from .provenance import provenance
 from .report import write_section
 from .runs import RunStore
-from .stats import StatResult, bootstrap_ci
 from .train import RunResult
 
 
@@ -85,7 +84,7 @@ class ClaimContext:
     def __post_init__(self) -> None:
         if not self.workers:
             default = 3 if self.device == "cuda" else (os.cpu_count() or 1)
-            self.workers = int(os.environ.get("LRSCI_WORKERS") or default)
+            self.workers = workers_from_env(default)
 
     @property
     def seeds(self) -> list[int]:
@@ -141,11 +140,6 @@ class ClaimContext:
                 "runs_trained_on": sorted({t.get("device_name", "unknown") for t in trained}),
                 "runs_wall_seconds_summed": sum(t.get("wall_seconds", 0.0) for t in trained)}
 
-    def conclude(self, claim: dict, protocol: dict, analysis: dict, figure: dict) -> dict:
-        """The usual end of a claim's check: its protocol, analysis and figure as this profile's section."""
-        section = {"protocol": protocol, **analysis, "figure": {"file": f"fig-{self.profile}.png", "spec": figure}}
-        return self.finish(claim, section)
-
     def finish(self, claim: dict, section: dict) -> dict:
         """Add seeds and provenance to a profile's section, write the claim's report, return it."""
         prov = provenance(self.device)
@@ -157,9 +151,15 @@ class ClaimContext:
         return section
 
 
-def protocol_record(p: dict, **extra) -> dict:
-    """A profile's protocol as JSON: its RunConfig expanded, everything else as written."""
-    return {**{k: v for k, v in p.items() if k != "run"}, "run": p["run"].to_dict(), **extra}
+def workers_from_env(default: int) -> int:
+    """``LRSCI_WORKERS`` as a positive integer, or ``default`` when unset."""
+    raw = os.environ.get("LRSCI_WORKERS", "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"LRSCI_WORKERS={raw!r}: expected a whole number >= 1 (runs trained at once), "
+                         "or leave it unset for the default")
+    return int(raw)
 
 
 def benchmark_info(section: dict) -> dict:
@@ -183,18 +183,3 @@ def _worker_run(args) -> str:
     bar.start(f"{job.label} seed {job.config.seed}")
     store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=bar)
     return job.config.key()
-
-
-def criterion(name: str, result: StatResult, threshold: str, values=None, alpha: float = 0.05,
-              reported_only: bool = False, extra_pass: bool = True) -> dict:
-    """A report row for one pre-registered test: the StatResult, its CI, threshold and pass."""
-    row = {"criterion": name, **result.to_dict(), "threshold": threshold, "alpha": alpha,
-           "passed": bool(result.passed(alpha) and extra_pass), "reported_only": reported_only}
-    if values is not None:
-        row["ci"] = list(bootstrap_ci(values))
-    return row
-
-
-def verdict(rows: list[dict]) -> str:
-    required = [r for r in rows if not r.get("reported_only")]
-    return "replicated" if required and all(r["passed"] for r in required) else "not replicated"

@@ -42,6 +42,9 @@ def provenance(device: str) -> dict:
     return {
         "device": device,
         "device_name": device_name(device),
+        # CPU kernels differ by instruction set (AVX2 vs AVX512 reduce floats in other orders), so
+        # the same seed gives the same numbers on one kind of CPU, not on every kind.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "cuda": torch.version.cuda if device.startswith("cuda") else None,

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
-from . import figures
+from filelock import FileLock
 
-VERDICTS = ("replicated", "not replicated")
+from . import figures, files
+from .criteria import VERDICTS
+from .report_schema import SCHEMA, upgrade_record
+
 
 
 def _clean(obj):
@@ -33,22 +37,48 @@ def _clean(obj):
 
 
 def write_section(report_root: str | Path, claim: dict, profile: str, section: dict) -> Path:
-    """Merge one profile's section into the claim's result.json and re-render the claim and index."""
+    """Merge one profile's section into the claim's result.json and re-render the claim and index.
+
+    Read-modify-write under a file lock, so two writers (say a fast and a gpu run of one
+    claim) both land; every file is written to a temporary name and renamed into place.
+    """
     if section.get("verdict") not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {section.get('verdict')!r}")
     folder = Path(report_root) / claim["id"]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "result.json"
-    record = json.loads(path.read_text()) if path.exists() else {}
-    record.update({k: claim[k] for k in ("id", "title", "source", "statement")})
-    new, old = _clean(section), record.setdefault("profiles", {}).get(profile)
-    if old is not None and _same_result(old, new):
-        new = old  # an identical re-analysis (runs loaded from the store) keeps the training provenance
-    record["profiles"][profile] = new
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    render_claim(folder)
+    with FileLock(str(folder / ".result.json.lock")):
+        record = read_record(path) or {}
+        record.update({k: claim[k] for k in ("id", "title", "source", "statement")}, schema=SCHEMA)
+        new, old = _clean(section), record.setdefault("profiles", {}).get(profile)
+        if old is not None and _same_result(old, new):
+            new = old  # an identical re-analysis (runs loaded from the store) keeps the training provenance
+        record["profiles"][profile] = new
+        files.write_json(path, record)
+        render_claim(folder)
     render_index(report_root)
     return path
+
+
+def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
+    """A claim's result.json in the current schema; None if absent.
+
+    A file that is not valid JSON is an error naming it; when about to write
+    (``quarantine_bad``) it is instead moved aside, named in a warning, and treated as
+    absent — never silently overwritten or deleted.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return upgrade_record(json.loads(path.read_text()))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if not quarantine_bad:
+            raise ValueError(f"{path} is not valid JSON ({exc}); restore it from git or move it aside") from None
+        moved = files.quarantine(path, str(exc))
+        warnings.warn(f"{path} is not valid JSON ({exc}); moved it aside to {moved.name} and started a new "
+                      "record", stacklevel=2)
+        return None
 
 
 def _same_result(a: dict, b: dict) -> bool:
@@ -72,15 +102,40 @@ def _pass_cell(t: dict) -> str:
     return "yes" if t["passed"] else "NO"
 
 
+def _ci_cell(t: dict) -> str:
+    """The t-interval; the bootstrap CI beside it (labelled) only where a row has one (n >= 10)."""
+    ci = t.get("ci") or [None, None]
+    cell = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+    if t.get("ci_bootstrap"):
+        lo, hi = t["ci_bootstrap"]
+        cell += f" (bootstrap [{_fmt(lo)}, {_fmt(hi)}])"
+    return cell
+
+
 def _tests_table(tests: list[dict]) -> list[str]:
-    lines = ["| criterion | test | H1 | n | effect | 95% CI | statistic | p | threshold | pass |",
+    lines = ["| criterion | test | H1 | n | effect | 95% CI (t) | statistic | p | threshold | pass |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for t in tests:
-        ci = t.get("ci") or [None, None]
         lines.append(f"| {t['criterion']} | {t['test']} | {t['hypothesis']} | {t['n']} | {_fmt(t['effect'])} | "
-                     f"[{_fmt(ci[0])}, {_fmt(ci[1])}] | {_fmt(t['statistic'])} | {_fmt(t['p_value'], 4)} | "
+                     f"{_ci_cell(t)} | {_fmt(t['statistic'])} | {_fmt(t['p_value'], 4)} | "
                      f"{t.get('threshold', '')} | {_pass_cell(t)} |")
     return lines
+
+
+def _declared_md(sec: dict) -> list[str]:
+    """The profile's declared expected failures and whether this run matched them."""
+    expected = sec.get("expected_failures") or {}
+    if not expected:
+        return []
+    out = ["### Declared expected failures", "",
+           "Declared in the claim module before this run: this profile is expected to fail exactly these "
+           "required criteria (any other outcome fails the test).", ""]
+    out += [f"- **{name}** — {reason}" for name, reason in expected.items()]
+    matched = {"as declared": "exactly the declared criteria failed",
+               "replicated": "nothing failed: the declaration no longer holds",
+               "unexpected": "the outcome differs from the declaration"}
+    out += ["", f"Outcome: **{sec.get('outcome', '?')}** — {matched.get(sec.get('outcome'), '')}.", ""]
+    return out
 
 
 def _per_seed_table(per_seed: dict) -> list[str]:
@@ -103,7 +158,10 @@ def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
     if failed:
         out += [f"> **Finding: not replicated at this profile.** Pre-registered criteria that failed: "
                 f"{'; '.join(failed)}. The tests, figure and per-seed values below are the evidence.", ""]
-    out += ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), ""]
+    out += _declared_md(sec)
+    out += ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), "",
+            "95% CI (t): the t-interval of the mean effect over seeds; a percentile bootstrap CI is shown "
+            "beside it only from 10 seeds on.", ""]
     if sec.get("figure"):  # rendered by render_claim from the same spec
         out += [f"![{profile} figure]({sec['figure']['file']})", ""]
     out += ["### Per-seed values", "", *_per_seed_table(sec.get("per_seed", {})), ""]
@@ -126,7 +184,7 @@ def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
 
 def render_claim(folder: str | Path) -> Path:
     folder = Path(folder)
-    rec = json.loads((folder / "result.json").read_text())
+    rec = read_record(folder / "result.json", quarantine_bad=False)
     lines = [f"# {rec['id']}: {rec['title']}", "", f"**Source:** {rec['source']}", "",
              f"**Claim:** {rec['statement']}", ""]
     for profile in sorted(rec["profiles"]):
@@ -135,12 +193,19 @@ def render_claim(folder: str | Path) -> Path:
             figures.render(sec["figure"]["spec"], folder / sec["figure"]["file"])
         lines += _section_md(profile, sec, folder)
     path = folder / "report.md"
-    path.write_text("\n".join(lines))
+    files.write_text(path, "\n".join(lines))
     return path
 
 
 def load_all(report_root: str | Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(Path(report_root).glob("*/result.json"))]
+    """Every readable claim record; an unreadable one is named in a warning and skipped."""
+    out = []
+    for path in sorted(Path(report_root).glob("*/result.json")):
+        try:
+            out.append(read_record(path, quarantine_bad=False))
+        except ValueError as exc:
+            warnings.warn(str(exc), stacklevel=2)
+    return out
 
 
 def render_index(report_root: str | Path) -> Path:
@@ -155,12 +220,19 @@ def render_index(report_root: str | Path) -> Path:
                          f"{prov.get('device_name', '')} |")
     path = root / "README.md"
     root.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    files.write_text(path, "\n".join(lines) + "\n")
     return path
 
 
 def render_all(report_root: str | Path) -> list[Path]:
-    """Re-render every claim's report.md and figures and the index, from result.json alone."""
-    paths = [render_claim(p.parent) for p in sorted(Path(report_root).glob("*/result.json"))]
+    """Re-render every claim's report.md and figures and the index, from result.json alone.
+
+    A claim whose result.json cannot be read is named in a warning; the others still render."""
+    paths = []
+    for p in sorted(Path(report_root).glob("*/result.json")):
+        try:
+            paths.append(render_claim(p.parent))
+        except ValueError as exc:
+            warnings.warn(str(exc), stacklevel=2)
     paths.append(render_index(report_root))
     return paths

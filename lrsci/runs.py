@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,28 +24,11 @@ import torch
 
 from .config import RunConfig
 from .data.registry import load_data
+from .files import atomic_write as _atomic_write, write_json as _write_json
 from .provenance import device_name, git_hash, utc_now
 from .train import RunResult, Trainer, resolve_device
 
 DEFAULT_ROOT = ".runs"
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _write_json(path: Path, obj) -> None:
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1, allow_nan=True)
-    _atomic_write(path, write)
 
 
 def check_fork(child: RunConfig, parent: RunConfig, epoch: int) -> None:

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from .config import RunConfig
 from .data.base import ArrayData
+from .measures import take_measurements
 from .models import build_model, set_activation_noise
 from .schedules import build_schedule, noise_scale_at
 
@@ -39,6 +40,11 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' was asked for but torch.cuda.is_available() is False")
     return torch.device(name)
+
+
+# Why a run ended, by its final status: it used its epoch budget, its schedule's rule stopped
+# it (AutoDecay's significant-drop test), or it diverged.
+STOP_REASONS = {"finished": "budget", "stopped": "rule", "diverged": "diverged"}
 
 
 @dataclass
@@ -56,6 +62,11 @@ class RunResult:
     images: int = 0                # training images processed (for images/s)
     forked_from: dict | None = None
     extra: dict = field(default_factory=dict)
+    stop_reason: str | None = None  # "budget" | "rule" | "diverged": why the run ended
+
+    def __post_init__(self) -> None:
+        if self.stop_reason is None:  # runs stored before stop_reason existed say it through status
+            self.stop_reason = STOP_REASONS.get(self.status)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -166,6 +177,8 @@ class Trainer:
             self.status, self.diverged_at_step = "diverged", self.step
             return {}
         record = {"epoch": e + 1, "lr": lr, "train_loss": train_loss, **self.evaluate()}
+        if cfg.measures:  # isolated: the run trains the same numbers with or without them
+            record.update(take_measurements(self.model, self.data, cfg.measures, cfg.seed, e + 1))
         self.history.append(record)
         self.epoch += 1
         if self.schedule.observe(e, train_loss):
@@ -218,6 +231,7 @@ class Trainer:
         return RunResult(config=self.config.to_dict(), history=list(self.history), status=self.status,
                          epochs_trained=self.epoch, decay_epochs=self.schedule.decay_epochs,
                          diverged_at_step=self.diverged_at_step, device=str(self.device),
+                         stop_reason=STOP_REASONS.get(self.status),
                          train_seconds=self.train_seconds, images=self.images)
 
     # --- checkpoints -----------------------------------------------------------------

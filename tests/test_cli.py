@@ -5,16 +5,18 @@ from pathlib import Path
 import pytest
 
 from lrsci import cli
+from lrsci.catalog import load_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_list_shows_every_claim_module(capsys, monkeypatch):
+def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    for module in (ROOT / "claims").glob("test_*.py"):
-        assert module.stem[5:].replace("_", "-") in out
+    for claim, _ in load_claims(ROOT).values():
+        for p in claim.profiles:
+            assert any(line.split()[:3] == [claim.id, p.name, p.mark] for line in out.splitlines())
 
 
 def test_unknown_claim_is_a_clear_error(monkeypatch):
@@ -48,10 +50,28 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "list" in out.stdout and "report" in out.stdout
 
 
-def test_profiles_are_read_from_each_claims_protocol():
-    modules = cli.claim_modules(ROOT)
-    assert cli.claim_profiles(modules["sgd-post-decay-boost"]) == ["fast", "gpu", "gpu-cifar10"]
-    assert all({"fast", "gpu"} <= set(cli.claim_profiles(path)) for path in modules.values())
+def test_profiles_come_from_the_declared_claims():
+    claims = load_claims(ROOT)
+    assert [p.name for p in claims["sgd-post-decay-boost"][0].profiles] == ["fast", "gpu", "gpu-cifar10"]
+    assert all({"fast", "gpu"} <= {p.name for p in c.profiles} for c, _ in claims.values())
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the behaviour without CUDA")
+def test_run_of_a_gpu_profile_without_cuda_exits_non_zero(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit, match="needs CUDA") as exc:
+        cli.main(["run", "sgd-post-decay-boost", "--profile", "gpu"])
+    assert exc.value.code not in (0, None)
+
+
+def test_run_accepts_run_store_and_report_dir_after_the_subcommand(monkeypatch):
+    called = {}
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.setdefault("cmd", cmd) and 0)
+    cli.main(["run", "sgd-post-decay-boost", "--run-store", "/tmp/rs", "--report-dir", "/tmp/rd", "--seeds", "3"])
+    cmd = called["cmd"]
+    assert cmd[cmd.index("--run-store") + 1] == "/tmp/rs" and cmd[cmd.index("--report-dir") + 1] == "/tmp/rd"
+    assert any(a.endswith("::sgd-post-decay-boost[fast]") for a in cmd)
 
 
 def test_unknown_profile_is_a_clear_error(monkeypatch):

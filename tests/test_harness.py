@@ -1,6 +1,9 @@
 """The claim harness: parallel workers give exactly the numbers of a sequential run."""
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.harness import ClaimContext, Job, protocol_record
+import pytest
+
+from lrsci.claim import Profile
+from lrsci.harness import ClaimContext, Job, workers_from_env
 from lrsci.runs import RunStore
 
 CFG = RunConfig(data=DataConfig("ps10", train_size=2000, test_size=2000, options={"image_size": 2}),
@@ -32,6 +35,20 @@ def test_loaded_runs_are_counted_as_loaded(tmp_path):
     assert again.loaded == 1 and again.store.trained == []
 
 
-def test_protocol_record_expands_the_run():
-    rec = protocol_record({"run": CFG, "seeds": 5}, extra=1)
+def test_profile_record_expands_the_run():
+    rec = Profile("fast", device="cpu", seeds=5, run=CFG, params={"extra": 1}).record()
     assert rec["run"]["optim"]["lr"] == 0.05 and rec["seeds"] == 5 and rec["extra"] == 1
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-2", "1.5"])
+def test_bad_lrsci_workers_names_the_variable(raw, monkeypatch):
+    monkeypatch.setenv("LRSCI_WORKERS", raw)
+    with pytest.raises(ValueError, match="LRSCI_WORKERS"):
+        workers_from_env(2)
+
+
+def test_lrsci_workers_default_and_value(monkeypatch):
+    monkeypatch.delenv("LRSCI_WORKERS", raising=False)
+    assert workers_from_env(3) == 3
+    monkeypatch.setenv("LRSCI_WORKERS", "4")
+    assert workers_from_env(3) == 4

@@ -1,7 +1,9 @@
 import json
 
+import pytest
+
 from lrsci import report
-from lrsci.harness import criterion, verdict
+from lrsci.criteria import criterion, verdict
 from lrsci.stats import paired_t
 
 CLAIM = {"id": "demo-claim", "title": "a demo", "source": "nowhere §0", "statement": "a > b"}
@@ -68,3 +70,45 @@ def test_fewer_seeds_than_the_protocol_is_flagged(tmp_path):
     sec["protocol"] = {"seeds": 5}
     report.write_section(tmp_path, CLAIM, "fast", sec)
     assert "fewer than the protocol's 5" in (tmp_path / "demo-claim" / "report.md").read_text()
+
+
+def test_a_corrupt_result_json_is_moved_aside_named_and_replaced(tmp_path):
+    folder = tmp_path / "demo-claim"
+    folder.mkdir()
+    (folder / "result.json").write_text('{"id": "demo-claim", "profiles": {')  # truncated, as by a full disk
+    with pytest.warns(UserWarning, match="result.json is not valid JSON.*moved it aside"):
+        report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
+    aside = list(folder.glob("result.json.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_text().endswith('"profiles": {')  # kept, byte for byte
+    assert json.loads((folder / "result.json").read_text())["profiles"]["fast"]["verdict"] == "replicated"
+
+
+def test_list_and_report_name_a_corrupt_record_and_render_the_others(tmp_path):
+    report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
+    bad = tmp_path / "broken-claim" / "result.json"
+    bad.parent.mkdir()
+    bad.write_text("not json")
+    with pytest.warns(UserWarning, match="broken-claim/result.json is not valid JSON"):
+        records = report.load_all(tmp_path)
+    assert [r["id"] for r in records] == ["demo-claim"]
+    with pytest.warns(UserWarning, match="broken-claim"):
+        paths = report.render_all(tmp_path)
+    assert tmp_path / "demo-claim" / "report.md" in paths and bad.read_text() == "not json"
+
+
+def test_two_writers_of_one_claim_both_land(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_profile, args=(str(tmp_path), name)) for name in ("fast", "gpu", "paper")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    rec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())
+    assert set(rec["profiles"]) == {"fast", "gpu", "paper"}
+
+
+def _write_profile(root, name):
+    report.write_section(root, CLAIM, name, section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0], name))

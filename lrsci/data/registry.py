@@ -31,3 +31,13 @@ def _load_cached(blob: str) -> ArrayData:
 
     loader = load_fashion_mnist if d["name"] == "fashion-mnist" else load_cifar10
     return loader(data_root=root, train_size=d["train_size"], test_size=d["test_size"], seed=d["seed"], **opts)
+
+
+def dataset_available(cfg: DataConfig, data_root: str | Path | None = None) -> bool:
+    """Whether the files a config names are present (generated datasets always are)."""
+    if cfg.name == "ps10":
+        return True
+    from .vision import cifar10_available, fashion_mnist_available
+
+    check = fashion_mnist_available if cfg.name == "fashion-mnist" else cifar10_available
+    return check(data_root)

@@ -1,0 +1,58 @@
+"""pytest items generated from the declared claims: one per claim × profile.
+
+Each ``claims/test_<id>.py`` declares ``CLAIM`` (see lrsci.claim); this plugin turns it into
+items named ``<claim-id>[<profile>]``, marked ``fast`` (CPU profiles) or ``gpu`` (CUDA
+profiles), so ``pytest claims -m fast``, ``-m gpu`` and ``-k sgd-post-decay-boost`` select
+them. The item calls the one driver (lrsci.driver.check) and maps its outcome:
+replicated → pass; the declared expected failures and nothing else → xfail with this run's
+figures; anything else → fail. Device profiles are timed by pytest-benchmark (one round) so
+``--benchmark-json`` carries their throughput.
+"""
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    return ClaimModule.from_parent(parent, path=module_path)
+
+
+class ClaimModule(pytest.Module):
+    """A claim module: its declared profiles become items (plus any ordinary tests it holds)."""
+
+    def collect(self):
+        from lrsci.catalog import claim_of_module
+
+        claim = claim_of_module(self.obj, self.path)  # a wrong or missing CLAIM is a collection error
+        for profile in claim.profiles:
+            item = pytest.Function.from_parent(self, name=f"{claim.id}[{profile.name}]",
+                                               callobj=_claim_test(claim, profile), originalname=claim.id)
+            item.add_marker(getattr(pytest.mark, profile.mark))
+            yield item
+        yield from super().collect()
+
+
+def _claim_test(claim, profile):
+    def test_claim(request):
+        from lrsci import driver
+        from lrsci.harness import benchmark_info
+
+        opt = request.config.getoption
+        reason = driver.skip_reason(profile, opt("--data-root"))
+        if reason:
+            pytest.skip(reason)
+        ctx = driver.context(profile, run_store=opt("--run-store"), report_dir=opt("--report-dir"),
+                             data_root=opt("--data-root"), seeds=opt("--seeds"), seed_offset=opt("--seed-offset"))
+        if profile.device == "cuda":
+            benchmark = request.getfixturevalue("benchmark")
+            result = benchmark.pedantic(driver.check, args=(claim, profile, ctx), rounds=1, iterations=1)
+            benchmark.extra_info.update(benchmark_info(result.section))
+            if claim.benchmark_info:
+                benchmark.extra_info.update(claim.benchmark_info(result.section))
+        else:
+            result = driver.check(claim, profile, ctx)
+        if result.outcome == "as declared":
+            pytest.xfail(result.message)
+        if result.outcome == "unexpected":
+            pytest.fail(f"{claim.id}[{profile.name}]: {result.message}", pytrace=False)
+    return test_claim

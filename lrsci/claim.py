@@ -1,0 +1,135 @@
+"""A claim as a declared object: what it says, where it runs, how it trains, judges and draws.
+
+A claim module in ``claims/`` holds one :class:`Claim` named ``CLAIM``. Everything else
+(pytest items, the CLI, reports) is generated from it by one driver (:mod:`lrsci.driver`):
+
+    CLAIM = Claim(
+        id="sgd-post-decay-boost", title=..., source="You et al. 2019, §4.2, Fig. 7", statement=...,
+        profiles=[FAST, GPU],            # Profile objects; GPU = FAST.extend("gpu", device="cuda", ...)
+        train=train_arms,                # (ctx, profile) -> runs, trained through ctx.run_all
+        analyse=analyse,                 # (runs, profile) -> {"tests": [...], "per_seed": {...}, ...}
+        figure=figure_spec,              # (runs, profile) -> a figure spec (lrsci.figures)
+    )
+
+A :class:`Profile` is plain data written before the final run: its device ("cpu" → pytest
+mark ``fast``, "cuda" → ``gpu``), default seeds, the base :class:`~lrsci.config.RunConfig`,
+the claim's own parameters (thresholds, LRs, α), and — when a claim does not replicate at
+that scale — the exact required criteria it is expected to fail, each with its reason.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Sequence
+
+from .config import RunConfig
+
+DEVICE_MARKS = {"cpu": "fast", "cuda": "gpu"}  # a profile's pytest mark follows from where it runs
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class ClaimError(ValueError):
+    """A claim or profile declaration is malformed (named, with what to change)."""
+
+
+def _frozen(d: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(d or {}))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One scale at which a claim is checked. Read parameters as ``profile["alpha"]``."""
+
+    name: str
+    device: str                                  # "cpu" or "cuda"
+    seeds: int                                   # seeds per arm unless --seeds says otherwise
+    run: RunConfig                               # the base run every arm derives from
+    params: Mapping[str, Any] = field(default_factory=dict)   # the claim's own protocol values
+    expected_failures: Mapping[str, str] = field(default_factory=dict)  # required criterion -> why
+    optional_data: bool = False                  # skip, with a reason, when its dataset is absent
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.name):
+            raise ClaimError(f"profile name {self.name!r}: use lower-case words joined by '-' (e.g. 'gpu-cifar10')")
+        if self.device not in DEVICE_MARKS:
+            raise ClaimError(f"profile {self.name!r}: device={self.device!r}, expected one of {tuple(DEVICE_MARKS)}")
+        if not isinstance(self.seeds, int) or self.seeds < 2:
+            raise ClaimError(f"profile {self.name!r}: seeds={self.seeds!r}; a paired test needs at least 2")
+        if not isinstance(self.run, RunConfig):
+            raise ClaimError(f"profile {self.name!r}: run must be a RunConfig, got {type(self.run).__name__}")
+        for key in ("run", "seeds", "device"):
+            if key in self.params:
+                raise ClaimError(f"profile {self.name!r}: {key!r} is a Profile field, not a claim parameter")
+        for criterion, reason in dict(self.expected_failures).items():
+            if not criterion or not isinstance(reason, str) or not reason.strip():
+                raise ClaimError(f"profile {self.name!r}: expected failure {criterion!r} needs a reason")
+        object.__setattr__(self, "params", _frozen(self.params))
+        object.__setattr__(self, "expected_failures", _frozen(self.expected_failures))
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.params[key]
+        except KeyError:
+            raise KeyError(f"profile {self.name!r} has no parameter {key!r}; it has {sorted(self.params)}") from None
+
+    @property
+    def mark(self) -> str:
+        return DEVICE_MARKS[self.device]
+
+    def extend(self, name: str, *, expected_failures: Mapping[str, str] | None = None, **changes) -> "Profile":
+        """A new profile: this one with ``name`` and the given fields or parameters replaced.
+
+        Expected failures are not inherited: each profile declares its own (a finding at one
+        scale says nothing about another).
+        """
+        fields = {k: changes.pop(k) for k in ("device", "seeds", "run", "optional_data") if k in changes}
+        return replace(self, name=name, params={**self.params, **changes},
+                       expected_failures=expected_failures or {}, **fields)
+
+    def record(self) -> dict:
+        """The protocol as JSON: the claim's parameters, seeds, and the run config expanded."""
+        return {**self.params, "seeds": self.seeds, "run": self.run.to_dict()}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of a paper, its profiles, and the three functions that check it."""
+
+    id: str
+    title: str
+    source: str
+    statement: str
+    profiles: Sequence[Profile]
+    train: Callable[[Any, Profile], Any]             # (ClaimContext, profile) -> runs
+    analyse: Callable[[Any, Profile], dict]          # (runs, profile) -> tests, per_seed, headline, summary
+    figure: Callable[[Any, Profile], dict]           # (runs, profile) -> figure spec
+    derived: Callable[[Profile], dict] | None = None  # protocol values computed from a profile, recorded
+    benchmark_info: Callable[[dict], dict] | None = None  # extra pytest-benchmark fields for device runs
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ClaimError(f"claim id {self.id!r}: use lower-case words joined by '-'")
+        names = [p.name for p in self.profiles]
+        if not names or len(set(names)) != len(names):
+            raise ClaimError(f"claim {self.id!r}: profiles must be non-empty with unique names, got {names}")
+        object.__setattr__(self, "profiles", tuple(self.profiles))
+
+    def profile(self, name: str) -> Profile:
+        for p in self.profiles:
+            if p.name == name:
+                return p
+        raise ClaimError(f"{self.id} has no profile {name!r}; it has: {', '.join(p.name for p in self.profiles)}")
+
+    @property
+    def header(self) -> dict:
+        """What a report says about the claim itself."""
+        return {"id": self.id, "title": self.title, "source": self.source, "statement": self.statement}
+
+    def protocol(self, profile: Profile) -> dict:
+        return {**profile.record(), **(self.derived(profile) if self.derived else {})}
+
+
+def claim_id_for_file(stem: str) -> str:
+    """The claim id a module's file name promises: test_sgd_post_decay_boost -> sgd-post-decay-boost."""
+    return stem.removeprefix("test_").replace("_", "-")

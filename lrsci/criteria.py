@@ -1,0 +1,120 @@
+"""Report rows for pre-registered tests, the verdict they imply, and the check of declared failures.
+
+A *criterion* is one row of a claim's tests table: a :class:`~lrsci.stats.StatResult`, the
+threshold it was judged against, whether it passed, and a 95 % confidence interval of the
+effect. Rows marked ``reported_only`` are shown but never decide the verdict.
+
+Confidence intervals: at the 3-5 seeds a claim usually has, a percentile bootstrap CI is too
+narrow (it cannot see past the few values it resamples), so the CI shown is the t-interval of
+the mean (:func:`~lrsci.stats.mean_ci_t`). A bootstrap CI is added, labelled, only from
+``BOOTSTRAP_MIN_N`` seeds on.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from .stats import StatResult, bootstrap_ci, mean_ci_t, paired_t
+
+BOOTSTRAP_MIN_N = 10
+VERDICTS = ("replicated", "not replicated")
+
+
+def criterion(name: str, result: StatResult, threshold: str, values=None, alpha: float = 0.05,
+              reported_only: bool = False, extra_pass: bool = True) -> dict:
+    """A report row for one pre-registered test: the StatResult, its CI, threshold and pass.
+
+    ``values`` are the per-seed quantities whose mean is the effect (e.g. paired differences);
+    when given, the row carries their 95 % t-interval (and a bootstrap CI from n >= 10).
+    """
+    row = {"criterion": name, **result.to_dict(), "threshold": threshold, "alpha": alpha,
+           "passed": bool(result.passed(alpha) and extra_pass), "reported_only": reported_only}
+    if values is not None:
+        row.update(effect_ci(values))
+    return row
+
+
+def effect_ci(values: Sequence[float]) -> dict:
+    """The CI fields of a row: the t-interval always, the percentile bootstrap from n >= 10."""
+    out = {"ci": list(mean_ci_t(values)), "ci_method": "t"}
+    if len(values) >= BOOTSTRAP_MIN_N:
+        out["ci_bootstrap"] = list(bootstrap_ci(values))
+    return out
+
+
+def floor_criterion(name: str, a: Sequence[float], b: Sequence[float], floor: float, alpha: float = 0.05,
+                    unit: str = "") -> dict:
+    """"mean(a - b) is at least ``floor``", tested as such: one-sided paired t against the floor.
+
+    A point estimate above the floor beside a test against 0 would pass a claim whose
+    data cannot tell the effect from one below the floor; this test cannot.
+    """
+    diffs = [x - y for x, y in zip(a, b)]
+    return criterion(name, paired_t(a, b, margin=floor), f"one-sided p<{alpha} against the floor {floor:g}{unit}",
+                     diffs, alpha)
+
+
+def verdict(rows: list[dict]) -> str:
+    required = [r for r in rows if not r.get("reported_only")]
+    return "replicated" if required and all(r["passed"] for r in required) else "not replicated"
+
+
+def required_rows(rows: list[dict]) -> dict[str, dict]:
+    """Required rows by name; a name used twice among them could not be declared unambiguously."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        if r.get("reported_only"):
+            continue
+        if r["criterion"] in out:
+            raise ValueError(f"two required criteria are both named {r['criterion']!r}: give each a distinct name")
+        out[r["criterion"]] = r
+    return out
+
+
+def judge(rows: list[dict], expected: Mapping[str, str]) -> tuple[str, str]:
+    """Compare the failed required criteria with the declared expected failures.
+
+    Returns (outcome, message); outcome is "replicated" (nothing failed, nothing expected),
+    "as declared" (exactly the declared criteria failed) or "unexpected" (any other set:
+    a different criterion failed, an expected one passed, or a declared name is unknown).
+    """
+    required = required_rows(rows)
+    unknown = sorted(set(expected) - set(required))
+    if unknown:
+        return "unexpected", (f"declared expected failures {unknown} are not required criteria of this claim; "
+                              f"its required criteria are {sorted(required)}")
+    failed = {name for name, r in required.items() if not r["passed"]}
+    if failed == set(expected):
+        return ("replicated", "every pre-registered criterion passed") if not failed else \
+            ("as declared", expected_failure_text(required, expected))
+    parts = []
+    if failed - set(expected):
+        parts.append("failed without being declared: " + "; ".join(
+            row_figures(required[n]) for n in sorted(failed - set(expected))))
+    if set(expected) - failed:
+        parts.append("declared as expected to fail but passed: " + "; ".join(
+            row_figures(required[n]) for n in sorted(set(expected) - failed)))
+    return "unexpected", "outcome differs from the declaration — " + " | ".join(parts)
+
+
+def row_figures(row: dict) -> str:
+    """One row's evidence in words, from the run's own numbers."""
+    ci = row.get("ci")
+    ci_text = f", 95% CI [{_num(ci[0])}, {_num(ci[1])}]" if ci and None not in ci else ""
+    p = row.get("p_value")
+    p_text = f", p = {_num(p)}" if p is not None else ""
+    return (f"'{row['criterion']}': effect {_num(row.get('effect'))}{ci_text}{p_text} "
+            f"(threshold: {row.get('threshold', '')}; n = {row.get('n')})")
+
+
+def expected_failure_text(required: dict[str, dict], expected: Mapping[str, str]) -> str:
+    """The xfail reason a user sees: each declared reason beside this run's figures."""
+    return "not replicated at this profile, as declared — " + " | ".join(
+        f"{row_figures(required[name])}. Declared reason: {reason}" for name, reason in sorted(expected.items()))
+
+
+def _num(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3g}" if v != 0 and abs(v) < 1e-2 else f"{v:.2f}"
+    return str(v)

@@ -1,0 +1,68 @@
+"""The one driver every claim goes through: train, analyse, judge, report.
+
+``check(claim, profile, ctx)`` trains the arms the claim declares (through the run store, so
+nothing is trained twice), turns the runs into pre-registered criteria, compares the failed
+criteria with the profile's declared expected failures, and writes the report. The pytest
+items in ``claims/`` and ``lrsci run`` are thin callers of it, so the report's verdict and the
+test outcome are one fact:
+
+    outcome "replicated"   every required criterion passed           -> test passes
+    outcome "as declared"  exactly the declared criteria failed      -> test xfails, reason from this run's figures
+    outcome "unexpected"   any other set, or the declaration is bad  -> test fails
+An exception while training or analysing propagates: it is never read as an expected failure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .claim import Claim, Profile
+from .criteria import judge, verdict
+from .harness import ClaimContext
+from .runs import RunStore
+
+
+@dataclass
+class Outcome:
+    outcome: str     # "replicated" | "as declared" | "unexpected"
+    message: str
+    section: dict
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "unexpected"
+
+
+def context(profile: Profile, *, run_store, report_dir, data_root=None, seeds: int | None = None,
+            seed_offset: int = 0) -> ClaimContext:
+    """The context a profile trains in: its device, its default seeds unless overridden."""
+    return ClaimContext(profile=profile.name, store=RunStore(run_store, data_root=data_root),
+                        report_root=Path(report_dir), n_seeds=seeds or profile.seeds,
+                        seed_offset=seed_offset, device=profile.device)
+
+
+def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
+    """Train, analyse, judge against the declaration, write the report section; return the outcome."""
+    runs = claim.train(ctx, profile)
+    analysis = dict(claim.analyse(runs, profile))
+    rows = analysis["tests"]
+    outcome, message = judge(rows, profile.expected_failures)
+    if outcome == "as declared" and analysis.get("headline"):
+        message += f" | this run: {analysis['headline']}"
+    section = {"protocol": claim.protocol(profile), **analysis, "verdict": verdict(rows),
+               "figure": {"file": f"fig-{profile.name}.png", "spec": claim.figure(runs, profile)}}
+    if profile.expected_failures:
+        section["expected_failures"] = dict(profile.expected_failures)
+        section["outcome"] = outcome
+        section["outcome_message"] = message
+    return Outcome(outcome, message, ctx.finish(claim.header, section))
+
+
+def skip_reason(profile: Profile, data_root=None) -> str | None:
+    """Why a profile cannot run here without it being a failure (its optional data is absent)."""
+    from .data.registry import dataset_available
+
+    if profile.optional_data and not dataset_available(profile.run.data, data_root):
+        return (f"profile {profile.name!r} runs only when {profile.run.data.name} is under --data-root / "
+                "LRSCI_DATA (it cannot be downloaded here)")
+    return None

@@ -1,0 +1,106 @@
+"""Per-epoch measurements a run can ask for by name (``RunConfig(measures={name: options})``).
+
+A measurement looks at the model after an epoch's evaluation and returns numbers that go
+into that epoch's history record. It must not change the run: it sees the model through
+:func:`isolated`, which forks the global RNG (CPU and CUDA), puts back every buffer
+(BatchNorm running statistics) bit for bit and restores each module's train/eval flag, and
+it gets its own seed, derived from (run seed, epoch, name). So a run trained with
+measurements has exactly the numbers of the same run without them, and a resumed or forked
+run still equals an uninterrupted one (tests/test_measures.py checks both).
+
+Registry (name -> options, with defaults):
+  hessian_top   {"k": 10, "examples": 1024, "chunk": 256}
+      top-k eigenvalues of the training loss's Hessian (lrsci.hessian.top_eigenvalues) over
+      the first ``examples`` training examples, BatchNorm in training mode (the GD objective);
+      record key "hessian_top" = list of k floats, descending.
+  sharpness     {"examples": 1024, "chunk": 256}
+      the top eigenvalue alone (k = 1); record key "sharpness".
+  weight_norm   {}
+      the L2 norm of all parameters; record key "weight_norm".
+"""
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from typing import Callable
+
+import torch
+from torch import nn
+
+MeasureFn = Callable[[nn.Module, object, dict, int], dict]
+
+
+def _hessian_top(model, data, opts: dict, seed: int) -> dict:
+    from .hessian import top_eigenvalues
+
+    n = min(opts["examples"], data.x_train.shape[0])
+    values = top_eigenvalues(model, data.x_train[:n], data.y_train[:n], k=opts["k"],
+                             chunk=opts["chunk"], seed=seed)
+    return {"hessian_top": values}
+
+
+def _sharpness(model, data, opts: dict, seed: int) -> dict:
+    return {"sharpness": _hessian_top(model, data, {**opts, "k": 1}, seed)["hessian_top"][0]}
+
+
+def _weight_norm(model, data, opts: dict, seed: int) -> dict:
+    with torch.no_grad():
+        return {"weight_norm": float(torch.sqrt(sum((p.double() ** 2).sum() for p in model.parameters())))}
+
+
+# name -> (function, default options)
+MEASURES: dict[str, tuple[MeasureFn, dict]] = {
+    "hessian_top": (_hessian_top, {"k": 10, "examples": 1024, "chunk": 256}),
+    "sharpness": (_sharpness, {"examples": 1024, "chunk": 256}),
+    "weight_norm": (_weight_norm, {}),
+}
+
+
+def validate_measures(measures: dict) -> None:
+    """Unknown names or option keys are configuration errors, caught when the config is built."""
+    from .config import ConfigError
+
+    if not isinstance(measures, dict):
+        raise ConfigError("measures", measures, "a dict {name: options}")
+    for name, opts in measures.items():
+        if name not in MEASURES:
+            raise ConfigError("measures", name, f"one of {sorted(MEASURES)}")
+        unknown = set(opts or {}) - set(MEASURES[name][1])
+        if unknown:
+            raise ConfigError(f"measures.{name}", sorted(unknown), f"options among {sorted(MEASURES[name][1])}")
+        for key, value in (opts or {}).items():
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise ConfigError(f"measures.{name}.{key}", value, "an integer >= 1")
+
+
+def measure_seed(run_seed: int, epoch: int, name: str) -> int:
+    """A seed of the measurement's own, independent of the training RNG stream."""
+    digest = hashlib.sha256(f"{run_seed}:{epoch}:{name}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+@contextmanager
+def isolated(model: nn.Module):
+    """Run a measurement without leaving a trace on the model or the RNG."""
+    devices = [p.device for p in model.parameters() if p.device.type == "cuda"][:1]
+    buffers = [b.detach().clone() for b in model.buffers()]
+    modes = [m.training for m in model.modules()]
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for b, saved in zip(model.buffers(), buffers):
+                    b.copy_(saved)
+            for m, mode in zip(model.modules(), modes):
+                m.training = mode
+
+
+def take_measurements(model: nn.Module, data, measures: dict, run_seed: int, epoch: int) -> dict:
+    """Every requested measurement of ``model`` after ``epoch``, merged into one record."""
+    out: dict = {}
+    for name, opts in measures.items():
+        fn, defaults = MEASURES[name]
+        with isolated(model):
+            out.update(fn(model, data, {**defaults, **(opts or {})}, measure_seed(run_seed, epoch, name)))
+    return out

@@ -1,0 +1,118 @@
+"""The declared-claim layer: profiles, the judge of expected failures, generated pytest items."""
+from pathlib import Path
+
+import pytest
+
+from lrsci.claim import ClaimError, Profile
+from lrsci.config import RunConfig
+from lrsci.criteria import criterion, judge
+from lrsci.stats import paired_t
+
+pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = (Path(__file__).parent / "fixtures" / "demo_claim.py").read_text()
+
+
+def rows(first_passes: bool, second_passes: bool) -> list[dict]:
+    good, bad = paired_t([1.0, 1.2, 1.3], [0.0, 0.1, 0.2]), paired_t([-1.0, -1.2, -0.9], [0.0, 0.1, 0.2])
+    return [criterion("first", good if first_passes else bad, "p<0.05"),
+            criterion("first (reported)", bad, "reported", reported_only=True),
+            criterion("second", good if second_passes else bad, "p<0.05")]
+
+
+def test_nothing_declared_and_nothing_failed_is_replicated():
+    assert judge(rows(True, True), {})[0] == "replicated"
+
+
+def test_exactly_the_declared_failure_is_as_declared_with_this_runs_figures():
+    outcome, message = judge(rows(True, False), {"second": "too small a net"})
+    assert outcome == "as declared"
+    assert "too small a net" in message and "effect" in message and "p = " in message
+
+
+def test_an_undeclared_failure_beside_a_declared_one_is_unexpected():
+    outcome, message = judge(rows(False, False), {"second": "x"})
+    assert outcome == "unexpected" and "failed without being declared" in message and "'first'" in message
+
+
+def test_a_declared_failure_that_passes_is_unexpected():
+    outcome, message = judge(rows(True, True), {"second": "x"})
+    assert outcome == "unexpected" and "declared as expected to fail but passed" in message
+
+
+def test_a_declared_name_that_is_no_required_criterion_is_unexpected():
+    assert judge(rows(True, True), {"first (reported)": "x"})[0] == "unexpected"
+
+
+def test_two_required_criteria_with_one_name_cannot_be_declared():
+    dup = rows(True, True)
+    dup[2]["criterion"] = "first"
+    with pytest.raises(ValueError, match="both named 'first'"):
+        judge(dup, {})
+
+
+def test_profile_extend_overrides_and_does_not_inherit_expected_failures():
+    base = Profile("fast", device="cpu", seeds=5, run=RunConfig(device="cpu"), params={"alpha": 0.05, "floor": 1.0},
+                   expected_failures={"x": "small scale"})
+    gpu = base.extend("gpu", device="cuda", seeds=3, floor=2.0)
+    assert (gpu.device, gpu.seeds, gpu["floor"], gpu["alpha"], gpu.mark) == ("cuda", 3, 2.0, 0.05, "gpu")
+    assert dict(gpu.expected_failures) == {} and base.mark == "fast"
+    with pytest.raises(KeyError, match="no parameter 'nope'"):
+        gpu["nope"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"device": "tpu"}, "device='tpu'"), ({"seeds": 1}, "at least 2"), ({"name": "Fast Profile"}, "lower-case"),
+    ({"params": {"seeds": 3}}, "Profile field"), ({"expected_failures": {"x": ""}}, "needs a reason")])
+def test_bad_profile_declarations_are_named(kwargs, match):
+    args = {"name": "fast", "device": "cpu", "seeds": 3, "run": RunConfig(device="cpu"), **kwargs}
+    with pytest.raises(ClaimError, match=match):
+        Profile(**args)
+
+
+@pytest.fixture
+def suite(pytester):
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    pytester.mkdir("claims")
+    (pytester.path / "claims" / "conftest.py").write_text((ROOT / "claims" / "conftest.py").read_text())
+    pytester.makeini("[pytest]\naddopts = --strict-markers -p no:cacheprovider\nmarkers =\n    gpu: g\n    fast: f\n")
+    return pytester
+
+
+def test_items_are_generated_per_profile_with_marks_and_ids(suite):
+    (suite.path / "claims" / "test_demo_claim.py").write_text(DEMO)
+    result = suite.runpytest("claims", "--collect-only", "-q", "-m", "fast")
+    result.stdout.fnmatch_lines(["claims/test_demo_claim.py::demo-claim[fast]",
+                                 "claims/test_demo_claim.py::demo-claim[declared]"])
+    assert "demo-claim[gpu]" not in result.stdout.str()
+    selected = suite.runpytest("claims", "--collect-only", "-q", "-k", "demo-claim and gpu")
+    selected.stdout.fnmatch_lines(["claims/test_demo_claim.py::demo-claim[gpu]"])
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the behaviour without CUDA")
+def test_driver_outcomes_map_onto_pytest_outcomes(suite, tmp_path):
+    (suite.path / "claims" / "test_demo_claim.py").write_text(DEMO)
+    result = suite.runpytest("claims", "-rxsf", "--report-dir", str(tmp_path / "reports"),
+                             "--run-store", str(tmp_path / "runs"))
+    # fast passes; declared xfails; other-failed, declared-passed, unknown-criterion fail;
+    # explodes fails with its exception (never an xfail); gpu skips without CUDA.
+    result.assert_outcomes(passed=1, xfailed=1, failed=4, skipped=1)
+    out = result.stdout.str()
+    assert "a2 is below b at this scale" in out and "demo headline" in out  # the xfail reason, with figures
+    assert "RuntimeError: training blew up" in out
+    report = (tmp_path / "reports" / "demo-claim" / "report.md").read_text()
+    assert "Declared expected failures" in report and "as declared" in report
+
+
+def test_a_claim_id_that_differs_from_the_file_name_is_a_collection_error(suite):
+    (suite.path / "claims" / "test_other_name.py").write_text(DEMO)
+    result = suite.runpytest("claims", "--collect-only")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*CLAIM.id is 'demo-claim' but the file name says 'other-name'*"])
+
+
+def test_a_module_without_a_claim_is_a_collection_error(suite):
+    (suite.path / "claims" / "test_nothing.py").write_text("X = 1\n")
+    result = suite.runpytest("claims", "--collect-only")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*must define CLAIM*"])

@@ -1,0 +1,51 @@
+"""Report rows: t-intervals at small n, labelled bootstrap from n >= 10, floors tested as floors."""
+import pytest
+
+from lrsci.criteria import criterion, effect_ci, floor_criterion
+from lrsci.report_schema import upgrade_record
+from lrsci.stats import bootstrap_ci, mean_ci_t, non_inferiority, paired_t
+
+
+def test_small_n_rows_show_the_t_interval_and_no_bootstrap():
+    d = [1.0, 2.5, 1.7, 3.1, 2.2]
+    ci = effect_ci(d)
+    assert ci["ci"] == list(mean_ci_t(d)) and ci["ci_method"] == "t" and "ci_bootstrap" not in ci
+
+
+def test_a_bootstrap_ci_appears_from_ten_seeds_labelled():
+    d = [0.1 * i for i in range(10)]
+    assert effect_ci(d)["ci_bootstrap"] == list(bootstrap_ci(d))
+
+
+def test_a_floor_is_tested_against_the_floor_not_against_zero():
+    before = [0.0] * 5
+    # mean gain 2.2 > floor 2, but the seeds cannot tell it from a gain below 2
+    noisy = [0.5, 4.0, 1.0, 3.5, 2.0]
+    row = floor_criterion("gain ≥ 2 pp", noisy, before, floor=2.0)
+    assert row["effect"] == pytest.approx(2.2) and not row["passed"]
+    assert paired_t(noisy, before).passed()  # the old point-estimate-beside-a-test-against-0 rule would pass
+    tight = [2.9, 3.1, 3.0, 3.2, 2.8]
+    assert floor_criterion("gain ≥ 2 pp", tight, before, floor=2.0)["passed"]
+
+
+def _schema1_row(result, values):
+    row = criterion("x", result, "p<0.05")
+    row["ci"] = list(bootstrap_ci(values))  # what schema 1 stored
+    return row
+
+
+@pytest.mark.parametrize("make", [lambda a, b: paired_t(a, b), lambda a, b: paired_t(a, b, margin=0.5),
+                                  lambda a, b: non_inferiority(a, b, 1.0)])
+def test_upgrading_a_schema1_row_gives_the_t_interval_a_fresh_analysis_gives(make):
+    a, b = [3.0, 4.2, 2.9, 3.8, 4.4], [2.0, 2.1, 2.5, 2.2, 2.0]
+    d = [x - y for x, y in zip(a, b)]
+    record = {"profiles": {"fast": {"tests": [_schema1_row(make(a, b), d)]}}}
+    row = upgrade_record(record)["profiles"]["fast"]["tests"][0]
+    assert row["ci"] == pytest.approx(list(mean_ci_t(d)), rel=1e-12) and row["ci_method"] == "t"
+    assert record["schema"] == 2
+
+
+def test_upgrading_a_zero_variance_row_gives_the_degenerate_interval():
+    a, b = [3.0, 3.0, 3.0], [1.0, 1.0, 1.0]
+    record = {"profiles": {"gpu": {"tests": [_schema1_row(paired_t(a, b), [2.0, 2.0, 2.0])]}}}
+    assert upgrade_record(record)["profiles"]["gpu"]["tests"][0]["ci"] == [2.0, 2.0]

@@ -1,0 +1,87 @@
+"""Per-epoch measurements: recorded in the history, and invisible to the training numbers."""
+import pytest
+import torch
+
+from lrsci.config import ConfigError, ModelConfig
+from lrsci.train import Trainer
+
+from tests.helpers import blobs, tiny_config
+
+# A model whose training consumes the global RNG (activation noise) and has BatchNorm running
+# statistics: exactly what a careless measurement would disturb.
+CFG = tiny_config(model=ModelConfig("mlp", hidden=16, act_noise_std=0.3), epochs=4)
+MEASURED = CFG.with_(measures={"hessian_top": {"k": 3, "examples": 64, "chunk": 32}, "weight_norm": {}})
+MEASURE_KEYS = {"hessian_top", "weight_norm"}
+
+
+def train(config, epochs=None, resume_from=None):
+    t = Trainer(config, blobs())
+    if resume_from is not None:
+        t.load_state_dict(resume_from)
+    t.run(until_epoch=epochs)
+    return t
+
+
+def training_numbers(t: Trainer):
+    history = [{k: v for k, v in rec.items() if k not in MEASURE_KEYS} for rec in t.history]
+    return history, {k: v.clone() for k, v in t.model.state_dict().items()}
+
+
+def test_a_measurement_leaves_the_training_numbers_bit_identical():
+    plain, measured = train(CFG), train(MEASURED)
+    h0, s0 = training_numbers(plain)
+    h1, s1 = training_numbers(measured)
+    assert h0 == h1  # exact float equality, every epoch
+    assert all(torch.equal(s0[k], s1[k]) for k in s0)
+    tops = [rec["hessian_top"] for rec in measured.history]
+    assert all(len(t) == 3 and t == sorted(t, reverse=True) for t in tops)
+    assert all(rec["weight_norm"] > 0 for rec in measured.history)
+
+
+def test_a_resumed_measured_run_equals_an_uninterrupted_one():
+    whole = train(MEASURED)
+    half = train(MEASURED, epochs=2)
+    resumed = train(MEASURED, resume_from=half.state_dict())
+    assert resumed.history == whole.history  # measurements included: their seeds are (run seed, epoch)
+
+
+def test_requesting_no_measurement_keeps_every_stored_key():
+    # Pinned before measurements existed: a stored run must not be orphaned by the new field.
+    assert tiny_config().key() == "bd1568ec705c11d3"
+    assert "measures" not in tiny_config().to_dict()
+    assert MEASURED.key() != CFG.key()
+
+
+@pytest.mark.parametrize("measures, field", [({"nope": {}}, "measures"), ({"hessian_top": {"kk": 1}}, "hessian_top"),
+                                             ({"sharpness": {"examples": 0}}, "examples"), ([1], "measures")])
+def test_bad_measurement_requests_are_config_errors(measures, field):
+    with pytest.raises(ConfigError, match=field):
+        CFG.with_(measures=measures)
+
+
+def _careless(model, data, opts, seed):
+    """A measurement that does everything a measurement must not: train-mode forward (moves BN
+    running statistics, draws activation noise) and a draw from the global RNG."""
+    model.train()
+    model(data.x_train[:32])
+    return {"careless": float(torch.randn(()))}
+
+
+def test_isolation_absorbs_a_careless_measurement(monkeypatch):
+    import lrsci.measures as measures
+
+    monkeypatch.setitem(measures.MEASURES, "careless", (_careless, {}))
+    careless = train(CFG.with_(measures={"careless": {}}))
+    assert [{k: v for k, v in r.items() if k != "careless"} for r in careless.history] == train(CFG).history
+
+
+def test_without_isolation_the_careless_measurement_would_change_the_run(monkeypatch):
+    # Negative control: the equality above is the isolation's doing, not a weak comparison.
+    import contextlib
+
+    import lrsci.measures as measures
+
+    monkeypatch.setitem(measures.MEASURES, "careless", (_careless, {}))
+    monkeypatch.setattr(measures, "isolated", lambda model: contextlib.nullcontext())
+    careless = train(CFG.with_(measures={"careless": {}}))
+    assert [{k: v for k, v in r.items() if k != "careless"} for r in careless.history] != train(CFG).history
