@@ -1,4 +1,4 @@
-"""Real image datasets (Fashion-MNIST, CIFAR-10) read with torchvision's own readers.
+"""Real image datasets: Fashion-MNIST (own verified idx reader) and CIFAR-10 (torchvision's reader).
 
 Both loaders return an :class:`~lrsci.data.base.ArrayData` with
 
@@ -15,28 +15,55 @@ Where the data is looked for, in order:
    ``dataset-fashion-mnist`` puts the gzipped idx files;
 4. the cache root (see below), where earlier unpacking or ``download=True`` put them.
 
-torchvision's ``FashionMNIST`` reads *unpacked* idx files under ``<root>/FashionMNIST/raw/``.
-Gzipped files (flat, as Debian ships them, or under ``FashionMNIST/raw/``) are unpacked
+Fashion-MNIST is read from *unpacked* idx files under ``<root>/FashionMNIST/raw/`` (torchvision's
+layout, so ``download=True`` can use torchvision's downloader). Gzipped files (flat, as Debian ships them, or under ``FashionMNIST/raw/``) are unpacked
 once into ``<cache root>/FashionMNIST/raw/``; the cache root is ``$LRSCI_CACHE`` if set,
 else the user's data root (argument or ``$LRSCI_DATA``) where the files were found, if it is
 writable, else ``~/.cache/lrsci/data`` (the Debian package's folder is never written to).
 A small ``.lrsci-source.json`` there records which files were unpacked (path, size,
-mtime), so the unpacking is redone only when the source changes.
+mtime) and the sha256 of each unpacked file, so the unpacking is redone only when the source
+changes or a cached file is damaged; while the recorded sources exist, that folder is treated
+as their cache, never as a source of its own.
 
 CIFAR-10 uses torchvision's layout ``<root>/cifar-10-batches-py/`` (``data_batch_1`` ..
 ``data_batch_5``, ``test_batch``, ``batches.meta``).
+
+Integrity (a bad file must fail loudly, never train silently on wrong data):
+
+* every Fashion-MNIST idx file is checked when read (magic number, dims, 28 x 28 images,
+  byte count, labels 0..9, as many labels as images); a failure raises :class:`DataError`
+  naming the file, the problem and the remedy. torchvision's own idx reader is not used for
+  reading: it asserts (bare AssertionError) and accepts truncated label files;
+* unpacking goes into a temporary folder next to the cache and is moved into place only when
+  all four files decompressed and verified, so a bad source never damages a good cache; the
+  marker records the sha256 of each unpacked file, and cached files that no longer match it
+  are moved aside (``<name>.corrupt-<timestamp>``, with a warning) and unpacked again;
+* every loaded dataset records in ``info``: ``file_sha256`` (per file, the bytes read),
+  ``data_sha256`` (all of them, train + test), ``content_sha256`` (data_sha256 plus the
+  subset parameters: the identity of exactly the rows loaded) and ``official`` (the files are
+  the published ones: Fashion-MNIST by the sha256 of the unpacked idx bytes, CIFAR-10 by
+  torchvision's md5 list). Unofficial files (fixtures, user data) are accepted, just labelled.
+  :func:`data_identity` gives the same without loading. Hashes are cached per process
+  (keyed by path, size, mtime, ctime, inode).
 
 torchvision is imported lazily (it costs seconds), so importing this module is cheap.
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import gzip
+import hashlib
 import json
 import os
 import shutil
+import struct
 import tempfile
+import warnings
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 import torch
 
@@ -44,6 +71,11 @@ from .base import ArrayData
 
 __all__ = [
     "DatasetNotFound",
+    "DataError",
+    "FASHION_MNIST_GZ_SHA256",
+    "DEBIAN_FASHION_MNIST_GZ_SHA256",
+    "FASHION_MNIST_IDX_SHA256",
+    "data_identity",
     "FASHION_MNIST_MEAN",
     "FASHION_MNIST_STD",
     "CIFAR10_MEAN",
@@ -100,8 +132,60 @@ CIFAR10_HOWTO = (
 )
 
 
+# --- Known checksums of the published Fashion-MNIST files --------------------------------
+# sha256 of the official .gz downloads (Zalando's S3 / GitHub data/fashion). Their md5 sums are
+# the ones torchvision lists in FashionMNIST.resources (8d4fb7e6..., 25c81989..., bef4ecab...,
+# bb300cfd...). Computed from the Debian files below after restoring the gzip header that
+# Debian's strip-nondeterminism rewrote (flag FNAME + name, mtime 1504176606 for train-*,
+# 1504176627 for t10k-*): the rebuilt files' md5 equal torchvision's, byte for byte.
+FASHION_MNIST_GZ_SHA256 = {
+    "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
+# sha256 of dataset-fashion-mnist 0.0~git20200523.55506a9-1's .gz files: the same deflate
+# streams as the official ones under a different 10-byte gzip header (no file name, mtime
+# 2020-06-05), so their md5 differ from torchvision's although the data is identical.
+DEBIAN_FASHION_MNIST_GZ_SHA256 = {
+    "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+}
+# sha256 of the unpacked idx files (the same for both .gz variants above). "official" is
+# decided on these: gzip headers vary between repackagings, the data bytes do not.
+FASHION_MNIST_IDX_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+
 class DatasetNotFound(FileNotFoundError):
     """The dataset's files are in none of the places looked at; the message says where and how to get it."""
+
+
+class DataError(ValueError):
+    """A dataset file is there but unusable (truncated, corrupt, wrong format or shape).
+
+    The message names the file, says what is wrong and what to do; ``path`` and ``problem``
+    hold the first two for callers.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str, remedy: str):
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"{path}: {problem}. {remedy}")
+
+
+def _remedy(path: Path) -> str:
+    """What the user should do about a bad file, depending on where it lives."""
+    if Path(DEBIAN_FASHION_MNIST_DIR) in Path(path).parents:
+        return ("The Debian package's copy is damaged: reinstall it with "
+                "`apt-get install --reinstall dataset-fashion-mnist`.")
+    return ("Replace it with a good copy (re-download or re-copy it), or delete it so the next "
+            "location is used (e.g. the Debian package dataset-fashion-mnist).")
 
 
 # --------------------------------------------------------------------------- locations
@@ -150,7 +234,15 @@ def _looked_report(looked: list[str]) -> str:
 
 # --------------------------------------------------------------------------- Fashion-MNIST files
 def _find_idx_files(directory: Path) -> dict[str, Path] | None:
-    """Map each idx name to an existing file in ``directory`` (unpacked preferred, else .gz)."""
+    """Map each idx name to an existing file in ``directory`` (unpacked preferred, else .gz).
+
+    A folder we unpacked into is a cache, not a source: while the files its marker names
+    still exist, those are returned, so a changed source is noticed and unpacked again
+    instead of its stale copies being read.
+    """
+    recorded = _marker_sources(directory)
+    if recorded is not None:
+        return recorded
     found: dict[str, Path] = {}
     for name in FASHION_MNIST_FILES:
         for cand in (directory / name, directory / f"{name}.gz"):
@@ -160,6 +252,18 @@ def _find_idx_files(directory: Path) -> dict[str, Path] | None:
         else:
             return None
     return found
+
+
+def _marker_sources(directory: Path) -> dict[str, Path] | None:
+    """The source files our marker in ``directory`` records, if all four still exist."""
+    sources = _read_marker(directory).get("sources")
+    if not isinstance(sources, dict) or set(sources) != set(FASHION_MNIST_FILES):
+        return None
+    try:
+        paths = {name: Path(sources[name][0]) for name in FASHION_MNIST_FILES}
+    except (TypeError, IndexError, KeyError):
+        return None
+    return paths if all(p.is_file() for p in paths.values()) else None
 
 
 def _locate_fashion_mnist(data_root):
@@ -178,7 +282,8 @@ def _locate_fashion_mnist(data_root):
             files = _find_idx_files(d)
             if files is not None:
                 user_root = base if label in ("data_root argument", f"${DATA_ENV}") else None
-                return d, files, user_root, looked
+                parents = {p.parent for p in files.values()}  # != {d} when d is our cache
+                return (parents.pop() if len(parents) == 1 else d), files, user_root, looked
         if not base.exists():
             looked.append(f"{base} ({label}): does not exist")
         else:
@@ -192,6 +297,110 @@ def _file_stamp(p: Path) -> list:
     return [str(p.resolve()), st.st_size, st.st_mtime_ns]
 
 
+# --------------------------------------------------------------------------- hashing (cached)
+# (algorithm, resolved path, size, mtime_ns, ctime_ns, inode) -> hex digest. Keyed by the
+# file's stat so repeated loads in one process do not re-hash unchanged files, while a
+# rewritten one is hashed again: ctime changes on every write and, unlike mtime, cannot be
+# set back (cp -p, rsync -t, os.utime).
+_DIGESTS: dict[tuple, str] = {}
+
+
+def _stat_key(p: Path, algo: str = "sha256") -> tuple:
+    st = p.stat()
+    return (algo, str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _file_digest(p: Path, algo: str = "sha256") -> str:
+    key = _stat_key(p, algo)
+    if key not in _DIGESTS:
+        with open(p, "rb") as f:
+            _DIGESTS[key] = hashlib.file_digest(f, algo).hexdigest()
+    return _DIGESTS[key]
+
+
+def _read_stable(p: Path) -> tuple[bytearray, str]:
+    """The bytes of ``p`` and their sha256; DataError if the file changed while being read."""
+    key = _stat_key(p)
+    data = bytearray(key[2])
+    with open(p, "rb") as f:
+        got = f.readinto(data)
+    if got != len(data) or _stat_key(p) != key:  # a writer raced us: the bytes are not one version
+        raise DataError(p, "changed while being read", "Load again once whatever writes it has finished.")
+    if key not in _DIGESTS:
+        _DIGESTS[key] = hashlib.sha256(data).hexdigest()
+    return data, _DIGESTS[key]
+
+
+def _identity(dataset: str, file_sha: dict[str, str], train_size, test_size, seed) -> dict:
+    """Hashes naming the data: file contents (not paths), then plus the subset taken."""
+    data_sha = hashlib.sha256(json.dumps({"dataset": dataset, "files": file_sha}, sort_keys=True)
+                              .encode()).hexdigest()
+    subsetting = train_size is not None or test_size is not None
+    subset = {"train_size": train_size, "test_size": test_size, "seed": int(seed) if subsetting else None}
+    content = hashlib.sha256(json.dumps({"data_sha256": data_sha, "subset": subset}, sort_keys=True)
+                             .encode()).hexdigest()
+    return {"file_sha256": dict(file_sha), "data_sha256": data_sha, "content_sha256": content}
+
+
+# --------------------------------------------------------------------------- idx verification
+_IDX_FORMAT = {"images": (2051, (28, 28)), "labels": (2049, ())}  # magic: uint8, 3-d / 1-d
+
+
+def _check_idx(data: bytes | bytearray, name: str, path: Path) -> tuple[int, int]:
+    """Check one Fashion-MNIST idx file's bytes; return (item count, header length).
+
+    Raises DataError naming ``path`` for a wrong magic number, image shape or byte count, or a
+    label outside 0..9 -- the faults torchvision's reader reports as bare AssertionError or
+    (truncated labels) does not report at all.
+    """
+    kind = "images" if "images" in name else "labels"
+    magic, item_shape = _IDX_FORMAT[kind]
+    head = 8 + 4 * len(item_shape)
+
+    def bad(problem: str) -> DataError:
+        return DataError(path, f"{problem} (expected the Fashion-MNIST {kind} file {name})", _remedy(path))
+
+    if len(data) < head:
+        raise bad(f"is {len(data)} bytes long, too short for an idx header")
+    got, n = struct.unpack_from(">II", data)
+    if got != magic:
+        raise bad(f"has idx magic number {got}, expected {magic}: not an idx {kind} file")
+    shape = struct.unpack_from(f">{len(item_shape)}I", data, 8)
+    if shape != item_shape:
+        raise bad(f"holds images of shape {'x'.join(map(str, shape))}, expected 28x28")
+    want = head + n * int(np.prod(item_shape))
+    if n == 0 or len(data) != want:
+        raise bad(f"is {len(data)} bytes, but its header announces {n} items ({want} bytes): "
+                  "truncated, padded or empty")
+    if kind == "labels" and (top := int(np.frombuffer(data, np.uint8, offset=head).max())) > 9:
+        raise bad(f"holds label {top}, outside the classes 0..9")
+    return n, head
+
+
+def _check_counts(counts: dict[str, int], paths: dict[str, Path]) -> None:
+    """Each split must have exactly one label per image."""
+    for prefix in ("train", "t10k"):
+        img, lbl = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+        if counts[img] != counts[lbl]:
+            raise DataError(paths[lbl], f"holds {counts[lbl]} labels but {paths[img]} holds "
+                            f"{counts[img]} images", _remedy(paths[lbl]))
+
+
+def _read_fashion_mnist(raw: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read and verify the four unpacked idx files: ({name: uint8 tensor}, {name: sha256})."""
+    arrays, digests, counts, paths = {}, {}, {}, {}
+    for name in FASHION_MNIST_FILES:
+        paths[name] = raw / name
+        data, digests[name] = _read_stable(paths[name])
+        counts[name], head = _check_idx(data, name, paths[name])
+        item_shape = _IDX_FORMAT["images" if "images" in name else "labels"][1]
+        # frombuffer shares the bytearray: no copy of the 47 MB training images
+        arrays[name] = torch.frombuffer(data, dtype=torch.uint8, offset=head).view(counts[name], *item_shape)
+    _check_counts(counts, paths)
+    return arrays, digests
+
+
+# --------------------------------------------------------------------------- unpacking into the cache
 def _materialize_fashion_mnist(found_dir: Path, files: dict[str, Path], user_root: Path | None) -> Path:
     """Return a torchvision root whose FashionMNIST/raw/ holds the four unpacked files.
 
@@ -213,7 +422,7 @@ def _materialize_fashion_mnist(found_dir: Path, files: dict[str, Path], user_roo
             _unpack_into(root / "FashionMNIST" / "raw", files)
             return root
         except OSError as e:  # read-only file system despite os.access, full disk, ...
-            last_err = e
+            last_err = e      # (a bad source raises DataError, which is not retried elsewhere)
     raise DatasetNotFound(
         f"Fashion-MNIST found in {found_dir} but could not be unpacked into "
         f"{' or '.join(str(r / 'FashionMNIST' / 'raw') for r in roots)}: {last_err}. "
@@ -221,35 +430,117 @@ def _materialize_fashion_mnist(found_dir: Path, files: dict[str, Path], user_roo
     )
 
 
+def _read_marker(raw: Path) -> dict:
+    try:
+        marker = json.loads((raw / _SOURCE_MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
+
+
 def _unpack_into(raw: Path, files: dict[str, Path]) -> None:
-    marker = raw / _SOURCE_MARKER
-    stamp = {name: _file_stamp(src) for name, src in files.items()}
-    if marker.is_file() and all((raw / n).is_file() for n in FASHION_MNIST_FILES):
-        try:
-            if json.loads(marker.read_text()) == stamp:
-                return  # unpacked before from these very files
-        except (OSError, ValueError):
-            pass
+    """Make ``raw`` hold verified unpacked copies of ``files``.
+
+    Redone when the sources' path/size/mtime/sha256 differ from the marker's record (stale cache) or
+    when a cached file no longer has the sha256 recorded at unpacking (corrupt cache: it is
+    moved aside, not deleted).
+    """
+    # path, size, mtime and content hash: a source replaced by a same-size file with a kept
+    # mtime (cp -p, rsync -t) is still noticed; hashing the .gz is cached per process
+    stamp = {name: _file_stamp(src) + [_file_digest(src)] for name, src in files.items()}
+    marker = _read_marker(raw)
+    if marker.get("sources") == stamp:
+        bad = _cache_problems(raw, marker.get("files") or {})
+        if not bad:
+            return  # unpacked before from these very files, and still intact
+        _set_aside(raw, bad, files)
+    _unpack_atomically(raw, files, stamp)
+
+
+def _cache_problems(raw: Path, recorded: dict) -> dict[str, str]:
+    """{name: what is wrong} for each cached file missing or unlike what was unpacked."""
+    bad = {}
+    for name in FASHION_MNIST_FILES:
+        p, want = raw / name, recorded.get(name) or {}
+        if not p.is_file():
+            bad[name] = "missing"
+        elif p.stat().st_size != want.get("size"):
+            bad[name] = f"is {p.stat().st_size} bytes, {want.get('size')} were unpacked"
+        elif _file_digest(p) != want.get("sha256"):
+            bad[name] = "differs from what was unpacked (sha256 mismatch)"
+    return bad
+
+
+def _set_aside(raw: Path, bad: dict[str, str], files: dict[str, Path]) -> None:
+    """Move corrupt cached files to ``<name>.corrupt-<timestamp>`` (kept for inspection) and warn."""
+    ts = datetime.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    for name, problem in bad.items():
+        p = raw / name
+        if not p.is_file() or p.resolve() == files[name].resolve():
+            continue  # nothing there, or it is the source itself: re-unpacking will judge it
+        dest = p.with_name(f"{name}.corrupt-{ts}")
+        os.replace(p, dest)
+        warnings.warn(f"Fashion-MNIST cache file {p} {problem}; moved it aside to {dest} and "
+                      f"unpacking again from {files[name]}.", RuntimeWarning, stacklevel=4)
+
+
+def _unpack_atomically(raw: Path, files: dict[str, Path], stamp: dict) -> None:
+    """Unpack all files into a temporary folder next to ``raw``, verify them, then move them in.
+
+    Any failure (bad source, full disk, interruption) happens before ``raw`` is touched, so a
+    previous good cache and its marker stay as they were.
+    """
     raw.mkdir(parents=True, exist_ok=True)
-    for name, src in files.items():
-        dest = raw / name
-        if src.resolve() == dest.resolve():
-            continue
-        # Write to a temp file and rename: a concurrent reader never sees a half-written file.
-        fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                opener = gzip.open if src.suffix == ".gz" else open
-                with opener(src, "rb") as inp:
-                    shutil.copyfileobj(inp, out, length=1 << 20)
-            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the cache may be shared
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    tmp_marker = raw / f"{_SOURCE_MARKER}.{os.getpid()}"
-    tmp_marker.write_text(json.dumps(stamp))
-    os.replace(tmp_marker, marker)
+    tmp = Path(tempfile.mkdtemp(dir=raw.parent, prefix=f".{raw.name}.unpack-"))
+    try:
+        records = {name: _unpack_one(src, name, tmp, raw) for name, src in files.items()}
+        _check_counts({n: r["items"] for n, r in records.items()}, files)
+        _commit(tmp, raw, records, stamp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _decompress(src: Path) -> bytes:
+    """The idx bytes of ``src`` (gunzipped if .gz); DataError naming it if it cannot be."""
+    if src.suffix != ".gz":
+        return src.read_bytes()
+    try:
+        with gzip.open(src, "rb") as f:
+            return f.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:  # truncated, garbled, not gzip
+        raise DataError(src, f"cannot be decompressed, the .gz file is truncated or corrupt "
+                        f"({type(e).__name__}: {e})", _remedy(src)) from e
+
+
+def _unpack_one(src: Path, name: str, tmp: Path, raw: Path) -> dict:
+    """Decompress and verify one source into ``tmp``; return what the marker records."""
+    data = _decompress(src)
+    items, _ = _check_idx(data, name, src)
+    if src.resolve() != (raw / name).resolve():  # an unpacked source already in place stays
+        _write_file(tmp / name, data)
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "items": items}
+
+
+def _write_file(dest: Path, data: bytes) -> None:
+    with open(dest, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())  # durable before the rename publishes it
+    os.chmod(dest, 0o644)  # the cache may be shared
+
+
+def _commit(tmp: Path, raw: Path, records: dict[str, dict], stamp: dict) -> None:
+    """Move the verified files from ``tmp`` into ``raw``; write the marker last."""
+    # Drop the old marker first: if we die between the renames no marker vouches for a mix.
+    (raw / _SOURCE_MARKER).unlink(missing_ok=True)
+    for name, rec in records.items():
+        if (tmp / name).exists():
+            os.replace(tmp / name, raw / name)
+        _DIGESTS[_stat_key(raw / name)] = rec["sha256"]  # hashed already: spare the reader
+    body = {"sources": stamp,
+            "files": {n: {"size": r["size"], "sha256": r["sha256"]} for n, r in records.items()}}
+    (tmp / _SOURCE_MARKER).write_text(json.dumps(body, indent=1))
+    os.replace(tmp / _SOURCE_MARKER, raw / _SOURCE_MARKER)
 
 
 # --------------------------------------------------------------------------- CIFAR-10 files
@@ -337,7 +628,7 @@ def _norm_info(mean, std) -> dict:
 
 # --------------------------------------------------------------------------- loaders
 def _array_data(name, reader, source, root, train, test, seed, train_size, test_size, mean, std,
-                classes) -> ArrayData:
+                classes, identity: dict) -> ArrayData:
     """Wrap the (x, y, full size) of both splits with the info every loader records."""
     (x_tr, y_tr, n_tr), (x_te, y_te, n_te) = train, test
     return ArrayData(
@@ -349,8 +640,35 @@ def _array_data(name, reader, source, root, train, test, seed, train_size, test_
             "subset_seed": int(seed) if (train_size is not None or test_size is not None) else None,
             "normalization": _norm_info(mean, std),
             "classes": classes,
+            **identity,
         },
     )
+
+
+def _fashion_mnist_raw(data_root, download: bool) -> tuple[Path, Path, str]:
+    """(folder holding the four verified unpacked idx files, torchvision root, source label)."""
+    found_dir, files, user_root, looked = _locate_fashion_mnist(data_root)
+    if found_dir is not None:
+        root = _materialize_fashion_mnist(found_dir, files, user_root)
+        return root / "FashionMNIST" / "raw", root, str(found_dir)
+    if not download:
+        raise DatasetNotFound("Fashion-MNIST not found. Looked in:\n" + _looked_report(looked)
+                              + "\n" + FASHION_MNIST_HOWTO)
+    from torchvision.datasets import FashionMNIST
+
+    root = resolve_data_root(data_root) or _fallback_cache()
+    try:
+        FashionMNIST(str(root), train=True, download=True)  # fetches and unpacks all four files
+    except AssertionError:
+        pass  # torchvision's reader choked on a file: our reader below says which and why
+    except (RuntimeError, OSError) as e:  # torchvision: "Dataset not found", download errors
+        raise DatasetNotFound(f"Fashion-MNIST could not be read from {root}: {e}\n"
+                              "Looked in:\n" + _looked_report(looked) + "\n" + FASHION_MNIST_HOWTO) from e
+    return root / "FashionMNIST" / "raw", root, f"download into {root / 'FashionMNIST' / 'raw'}"
+
+
+def _fashion_mnist_official(file_sha: dict[str, str]) -> bool:
+    return file_sha == FASHION_MNIST_IDX_SHA256
 
 
 def load_fashion_mnist(data_root: str | os.PathLike | None = None, train_size: int | None = None,
@@ -360,39 +678,41 @@ def load_fashion_mnist(data_root: str | os.PathLike | None = None, train_size: i
     ``train_size``/``test_size`` take a random subset seeded by ``seed`` (one
     ``torch.Generator().manual_seed(seed)`` per split; rows kept in dataset order); None = all.
     ``download=True`` lets torchvision download into the data root (or cache root) when the
-    files are found nowhere. Raises :class:`DatasetNotFound` when they are not there.
+    files are found nowhere. Raises :class:`DatasetNotFound` when they are not there and
+    :class:`DataError` when a file is there but bad (the message names it).
     """
     from torchvision.datasets import FashionMNIST
 
-    found_dir, files, user_root, looked = _locate_fashion_mnist(data_root)
-    if found_dir is not None:
-        root = _materialize_fashion_mnist(found_dir, files, user_root)
-        source = str(found_dir)
-    elif download:
-        root = resolve_data_root(data_root) or _fallback_cache()
-        source = f"download into {root / 'FashionMNIST' / 'raw'}"
-    else:
-        raise DatasetNotFound("Fashion-MNIST not found. Looked in:\n" + _looked_report(looked)
-                              + "\n" + FASHION_MNIST_HOWTO)
-    try:
-        train = FashionMNIST(str(root), train=True, download=download)
-        test = FashionMNIST(str(root), train=False, download=download)
-    except (RuntimeError, OSError) as e:  # torchvision: "Dataset not found", download errors
-        raise DatasetNotFound(f"Fashion-MNIST could not be read from {root}: {e}\n"
-                              "Looked in:\n" + _looked_report(looked) + "\n" + FASHION_MNIST_HOWTO) from e
+    raw, root, source = _fashion_mnist_raw(data_root, download)
+    arrays, file_sha = _read_fashion_mnist(raw)
+    identity = {**_identity("fashion-mnist", file_sha, train_size, test_size, seed),
+                "official": _fashion_mnist_official(file_sha)}
 
-    def split(ds, size):
-        data, targets = ds.data, ds.targets  # uint8 N x 28 x 28, int64 N: no per-sample Python
+    def split(prefix, size, which):
+        data, targets = arrays[f"{prefix}-images-idx3-ubyte"], arrays[f"{prefix}-labels-idx1-ubyte"]
         full = int(data.shape[0])
-        idx = _subset_index(full, size, seed, "train" if ds.train else "test")
+        idx = _subset_index(full, size, seed, which)
         if idx is not None:
             data, targets = data[idx], targets[idx]
         return _normalize(data.unsqueeze(1), FASHION_MNIST_MEAN, FASHION_MNIST_STD), \
-            targets.to(torch.int64).clone(), full
+            targets.to(torch.int64), full
 
-    return _array_data("fashion-mnist", "torchvision.datasets.FashionMNIST", source, root,
-                       split(train, train_size), split(test, test_size), seed, train_size, test_size,
-                       FASHION_MNIST_MEAN, FASHION_MNIST_STD, list(FashionMNIST.classes))
+    return _array_data("fashion-mnist", "lrsci verified idx reader (torchvision only downloads)", source,
+                       root, split("train", train_size, "train"), split("t10k", test_size, "test"), seed,
+                       train_size, test_size, FASHION_MNIST_MEAN, FASHION_MNIST_STD,
+                       list(FashionMNIST.classes), identity)
+
+
+def _cifar_identity(root: Path, train_size=None, test_size=None, seed=0) -> dict:
+    """Hashes of the raw CIFAR-10 pickles; official = md5 equal to torchvision's list."""
+    from torchvision.datasets import CIFAR10
+
+    folder = root / CIFAR10_FOLDER
+    known_md5 = dict(CIFAR10.train_list + CIFAR10.test_list)
+    known_md5[CIFAR10.meta["filename"]] = CIFAR10.meta["md5"]
+    file_sha = {n: _file_digest(folder / n) for n in CIFAR10_FILES}
+    official = all(_file_digest(folder / n, "md5") == known_md5.get(n) for n in CIFAR10_FILES)
+    return {**_identity("cifar10", file_sha, train_size, test_size, seed), "official": official}
 
 
 def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | None = None,
@@ -401,7 +721,8 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
 
     Same arguments and subset rule as :func:`load_fashion_mnist`. Reads
     ``<root>/cifar-10-batches-py/`` with torchvision's CIFAR10 reader (md5 check replaced by
-    an existence check). Raises :class:`DatasetNotFound` when the files are not there.
+    an existence check; the md5 only decides ``info["official"]``). Raises
+    :class:`DatasetNotFound` when the files are not there.
     """
     root, looked = _locate_cifar10(data_root)
     if root is not None:
@@ -418,10 +739,16 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
         if download:
             Path(root).mkdir(parents=True, exist_ok=True)
         train = cls(str(root), train=True, download=download)
+        stamps = [_stat_key(Path(root) / CIFAR10_FOLDER / n) for n in CIFAR10_FILES]
         test = cls(str(root), train=False, download=download)
     except (RuntimeError, OSError) as e:
         raise DatasetNotFound(f"CIFAR-10 could not be read from {root}: {e}\n"
                               "Looked in:\n" + _looked_report(looked) + "\n" + CIFAR10_HOWTO) from e
+    identity = _cifar_identity(Path(root), train_size, test_size, seed)
+    if stamps != [_stat_key(Path(root) / CIFAR10_FOLDER / n) for n in CIFAR10_FILES]:
+        # the hashes must name the bytes the arrays came from
+        raise DataError(Path(root) / CIFAR10_FOLDER, "changed while being read",
+                        "Load again once whatever writes it has finished.")
 
     def split(ds, size):
         data = torch.from_numpy(ds.data)  # uint8 N x 32 x 32 x 3 (HWC), no per-sample Python
@@ -435,7 +762,32 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
 
     return _array_data("cifar10", "torchvision.datasets.CIFAR10 (existence-only integrity check)", source, root,
                        split(train, train_size), split(test, test_size), seed, train_size, test_size,
-                       CIFAR10_MEAN, CIFAR10_STD, [str(c) for c in train.classes])
+                       CIFAR10_MEAN, CIFAR10_STD, [str(c) for c in train.classes], identity)
+
+
+def data_identity(cfg_name: str, data_root: str | os.PathLike | None = None, train_size: int | None = None,
+                  test_size: int | None = None, seed: int = 0) -> dict:
+    """What the loader of ``cfg_name`` ("fashion-mnist" or "cifar10") would record, without loading.
+
+    Returns {"dataset", "source", "content_sha256", "data_sha256", "file_sha256", "official"};
+    ``content_sha256`` equals ``load_*(data_root, train_size, test_size, seed).info["content_sha256"]``.
+    Fashion-MNIST .gz files are unpacked (verified) into the cache first if need be, since the
+    hashes are of the unpacked bytes. Raises DatasetNotFound / DataError like the loaders.
+    """
+    if cfg_name == "fashion-mnist":
+        raw, _, source = _fashion_mnist_raw(data_root, download=False)
+        file_sha = {n: _file_digest(raw / n) for n in FASHION_MNIST_FILES}
+        ident = {**_identity(cfg_name, file_sha, train_size, test_size, seed),
+                 "official": _fashion_mnist_official(file_sha)}
+    elif cfg_name == "cifar10":
+        root, looked = _locate_cifar10(data_root)
+        if root is None:
+            raise DatasetNotFound("CIFAR-10 not found. Looked in:\n" + _looked_report(looked) + "\n" + CIFAR10_HOWTO)
+        source, ident = str(root / CIFAR10_FOLDER), _cifar_identity(root, train_size, test_size, seed)
+    else:
+        raise ValueError(f"data_identity: {cfg_name!r} is not a file-backed dataset "
+                         "(expected 'fashion-mnist' or 'cifar10')")
+    return {"dataset": cfg_name, "source": source, **ident}
 
 
 def fashion_mnist_available(data_root: str | os.PathLike | None = None) -> bool:
