@@ -117,7 +117,7 @@ def train_arms(ctx, p: Profile) -> dict:
 
 
 def final_acc(r) -> float:
-    return r.history[-1]["test_acc"]
+    return r.curve("test_acc")[-1]
 
 
 def ratio_row(name: str, a, b, limit: float, reported_only: bool = False) -> dict:

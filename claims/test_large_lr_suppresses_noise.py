@@ -73,7 +73,7 @@ def train_arms(ctx, p: Profile) -> dict:
 
 
 def final(run, key: str, p: Profile) -> float:
-    return window_mean(run.series(key), len(run.history), p["window"])
+    return window_mean(run.curve(key), run.epochs_trained, p["window"])
 
 
 def analyse(runs: dict, p: Profile) -> dict:

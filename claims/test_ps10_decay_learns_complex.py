@@ -96,7 +96,7 @@ def train_arms(ctx, p: Profile) -> dict:
 
 
 def _acc(run, subset: str) -> list[float]:
-    return run.series(f"test_acc@{subset}")
+    return run.curve(f"test_acc@{subset}")
 
 
 def analyse(runs: dict, p: Profile) -> dict:

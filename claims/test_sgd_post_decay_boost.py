@@ -72,11 +72,11 @@ def train_arms(ctx, p: Profile) -> dict:
 
 def analyse(runs: dict, p: Profile) -> dict:
     seeds, milestones, alpha = list(runs), decay_epochs(p), p["alpha"]
-    best_const = [max(runs[s]["none"].series("test_acc")) for s in seeds]
+    best_const = [runs[s]["none"].best("test_acc") for s in seeds]
     rows, per_seed, gains = [], {"no-decay best": dict(zip(seeds, best_const))}, {}
     for m in milestones:
-        before = [max(runs[s][m].series("test_acc")[:m]) for s in seeds]
-        after = [max(runs[s][m].series("test_acc")[m:]) for s in seeds]
+        before = [runs[s][m].best("test_acc", 1, m) for s in seeds]
+        after = [runs[s][m].best("test_acc", m + 1) for s in seeds]
         gain = [a - b for a, b in zip(after, before)]
         gains[m] = sum(gain) / len(gain)
         per_seed[f"decay@{m} best before"] = dict(zip(seeds, before))

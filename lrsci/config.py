@@ -7,7 +7,9 @@ Every bad value raises :class:`ConfigError` naming the field and what is allowed
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -36,6 +38,30 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
            name, value, f"an integer >= {minimum}")
 
 
+def _number(name: str, value: Any, ok=lambda v: True, allowed: str = "a finite number") -> None:
+    """A real, finite number (not a string, bool or inf) for which ``ok(value)`` holds."""
+    real = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    _check(real and ok(value), name, value, allowed)
+
+
+def _known_keys(name: str, given: dict, known) -> None:
+    """Dict options are checked against what their consumer accepts, at construction, not mid-run."""
+    unknown = sorted(set(given) - set(known))
+    _check(not unknown, name, unknown, f"keys among {sorted(known)}")
+
+
+def _keywords(fn, skip=()) -> list[str]:
+    return [p for p in inspect.signature(fn).parameters if p not in skip and p != "self"]
+
+
+def _data_option_keys(name: str) -> list[str]:
+    if name == "ps10":
+        from .data.ps10 import build_ps10
+
+        return _keywords(build_ps10, skip=("n_train", "n_test", "seed"))
+    return ["download"]  # torchvision-backed loaders
+
+
 @dataclass
 class DataConfig:
     name: str = "fashion-mnist"
@@ -51,6 +77,8 @@ class DataConfig:
             if value is not None:
                 _positive_int(f"data.{key}", value)
         _check(isinstance(self.options, dict), "data.options", self.options, "a dict")
+        _known_keys("data.options", self.options, _data_option_keys(self.name))
+        _positive_int("data.seed", self.seed, minimum=0)
 
 
 @dataclass
@@ -68,8 +96,8 @@ class ModelConfig:
                "model.depth", self.depth, "6n + 4 with n >= 1 (10, 16, 22, 28, ...)")
         _positive_int("model.width", self.width)
         _positive_int("model.hidden", self.hidden)
-        _check(0.0 <= self.dropout < 1.0, "model.dropout", self.dropout, "0 <= dropout < 1")
-        _check(self.act_noise_std >= 0.0, "model.act_noise_std", self.act_noise_std, ">= 0")
+        _number("model.dropout", self.dropout, lambda v: 0.0 <= v < 1.0, "0 <= dropout < 1")
+        _number("model.act_noise_std", self.act_noise_std, lambda v: v >= 0.0, "a finite number >= 0")
 
 
 @dataclass
@@ -82,11 +110,12 @@ class OptimConfig:
     gd_chunk: int = 1024           # full-batch GD: examples per accumulation chunk
 
     def __post_init__(self) -> None:
-        _check(self.lr > 0, "optim.lr", self.lr, "a learning rate > 0")
-        _check(0.0 <= self.momentum < 1.0, "optim.momentum", self.momentum, "0 <= momentum < 1")
+        _number("optim.lr", self.lr, lambda v: v > 0, "a finite learning rate > 0")
+        _number("optim.momentum", self.momentum, lambda v: 0.0 <= v < 1.0, "0 <= momentum < 1")
+        _check(isinstance(self.nesterov, bool), "optim.nesterov", self.nesterov, "True or False")
         _check(not self.nesterov or self.momentum > 0, "optim.nesterov", self.nesterov,
                "Nesterov needs momentum > 0")
-        _check(self.weight_decay >= 0, "optim.weight_decay", self.weight_decay, ">= 0")
+        _number("optim.weight_decay", self.weight_decay, lambda v: v >= 0, "a finite number >= 0")
         if self.batch_size is not None:
             _positive_int("optim.batch_size", self.batch_size)
         _positive_int("optim.gd_chunk", self.gd_chunk)
@@ -110,15 +139,21 @@ class ScheduleConfig:
         _check(self.kind in SCHEDULES, "schedule.kind", self.kind, f"one of {SCHEDULES}")
         self.milestones = tuple(self.milestones)
         self.noise_milestones = tuple(self.noise_milestones)
-        _check(0.0 < self.factor <= 1.0, "schedule.factor", self.factor, "a decay factor in (0, 1]")
+        _number("schedule.factor", self.factor, lambda v: 0.0 < v <= 1.0, "a decay factor in (0, 1]")
+        _check(isinstance(self.autodecay, dict), "schedule.autodecay", self.autodecay, "a dict")
+        from .autodecay import AutoDecayRule  # its keyword arguments are the allowed keys
+        from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+        _known_keys("schedule.autodecay", self.autodecay, _keywords(AutoDecayRule.__init__, skip=("factor",)))
+        _check(isinstance(self.plateau, dict), "schedule.plateau", self.plateau, "a dict")
+        _known_keys("schedule.plateau", self.plateau, _keywords(ReduceLROnPlateau.__init__, skip=("optimizer", "factor")))
         _check(self.kind != "step" or len(self.milestones) > 0, "schedule.milestones",
                self.milestones, "at least one epoch for a step schedule")
         for name in ("milestones", "noise_milestones"):
             ms = getattr(self, name)
             _check(all(isinstance(m, int) and m >= 1 for m in ms) and list(ms) == sorted(set(ms)),
                    f"schedule.{name}", ms, "strictly increasing integers >= 1")
-        _check(0.0 < self.noise_factor <= 1.0, "schedule.noise_factor", self.noise_factor, "(0, 1]")
-        _check(isinstance(self.plateau, dict), "schedule.plateau", self.plateau, "a dict")
+        _number("schedule.noise_factor", self.noise_factor, lambda v: 0.0 < v <= 1.0, "(0, 1]")
         _check(self.kind != "plateau" or self.factor < 1.0, "schedule.factor", self.factor,
                "a decay factor in (0, 1) for a plateau schedule")
 
@@ -142,7 +177,8 @@ class RunConfig:
         _positive_int("seed", self.seed, minimum=0)
         _check(self.device in DEVICES, "device", self.device, f"one of {DEVICES}")
         _check(self.precision in PRECISIONS, "precision", self.precision, f"one of {PRECISIONS}")
-        _check(self.diverge_loss > 0, "diverge_loss", self.diverge_loss, "> 0")
+        _number("diverge_loss", self.diverge_loss, lambda v: v > 0, "a finite number > 0")
+        _check(isinstance(self.eval_train, bool), "eval_train", self.eval_train, "True or False")
         _check(all(m < self.epochs for m in self.schedule.milestones), "schedule.milestones",
                self.schedule.milestones, f"epochs before the last one (< {self.epochs})")
         if self.measures:

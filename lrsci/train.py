@@ -32,6 +32,9 @@ from .models import build_model, set_activation_noise
 from .schedules import build_schedule, noise_scale_at
 
 EVAL_BATCH = {"cpu": 2048, "cuda": 8192}
+# Bump whenever a change alters the numbers training produces (loss, order, schedule, eval):
+# the run store keys runs by it, so stored runs of an older engine are never reused.
+ENGINE_VERSION = 1
 
 
 def resolve_device(name: str) -> torch.device:
@@ -40,6 +43,19 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' was asked for but torch.cuda.is_available() is False")
     return torch.device(name)
+
+
+class RunDiverged(ValueError):
+    """An analysis asked a diverged run for epochs it never reached."""
+
+    def __init__(self, run: "RunResult", key: str, first: int, last: int):
+        cfg = run.config
+        super().__init__(
+            f"the run with seed {cfg.get('seed')}, lr {cfg.get('optim', {}).get('lr')} "
+            f"(key {RunConfig.from_dict(cfg).key()}) diverged at step {run.diverged_at_step} after "
+            f"{len(run.history)} complete epochs, so it has no {key!r} for epochs {first}..{last}. "
+            "Divergence is an outcome: a claim that can meet it must test it (RunResult.stop_reason).")
+        self.run = run
 
 
 # Why a run ended, by its final status: it used its epoch budget, its schedule's rule stopped
@@ -77,6 +93,24 @@ class RunResult:
 
     def series(self, key: str) -> list[float]:
         return [rec[key] for rec in self.history]
+
+    def curve(self, key: str, first: int = 1, last: int | None = None) -> list[float]:
+        """``key`` over epochs ``first..last`` (1-based, inclusive; ``last`` None = the run's end).
+
+        A run that diverged before reaching those epochs has no such values: that is an outcome
+        to analyse, so it raises :class:`RunDiverged` saying so, not an empty list."""
+        end = self.epochs_trained if last is None else last
+        values = self.series(key)[first - 1:end]
+        if not values or end > len(self.history):
+            if self.stop_reason == "diverged":
+                raise RunDiverged(self, key, first, end)
+            raise ValueError(f"run {RunConfig.from_dict(self.config).key()} has {len(self.history)} epochs; "
+                             f"epochs {first}..{end} of {key!r} were asked for")
+        return values
+
+    def best(self, key: str, first: int = 1, last: int | None = None) -> float:
+        """The highest ``key`` over epochs ``first..last`` (see :meth:`curve`)."""
+        return max(self.curve(key, first, last))
 
     @property
     def images_per_second(self) -> float:

@@ -24,6 +24,18 @@ BAD = [
     (lambda: RunConfig(device="tpu"), "device"),
     (lambda: RunConfig(precision="fp8"), "precision"),
     (lambda: RunConfig(epochs=5, schedule=ScheduleConfig("step", milestones=(5,))), "schedule.milestones"),
+    # non-finite numbers, strings for numbers, unknown keys in option dicts: refused when built, not mid-run
+    (lambda: OptimConfig(lr=float("inf")), "optim.lr"),
+    (lambda: OptimConfig(lr="0.1"), "optim.lr"),
+    (lambda: OptimConfig(weight_decay=float("inf")), "optim.weight_decay"),
+    (lambda: OptimConfig(weight_decay=float("nan")), "optim.weight_decay"),
+    (lambda: OptimConfig(nesterov="yes"), "optim.nesterov"),
+    (lambda: ModelConfig(act_noise_std=float("inf")), "model.act_noise_std"),
+    (lambda: ScheduleConfig("autodecay", autodecay={"betta": 0.9}), "schedule.autodecay"),
+    (lambda: ScheduleConfig("plateau", plateau={"patiense": 2}), "schedule.plateau"),
+    (lambda: DataConfig("ps10", options={"imgsize": 4}), "data.options"),
+    (lambda: DataConfig("fashion-mnist", options={"image_size": 4}), "data.options"),
+    (lambda: RunConfig(diverge_loss=float("inf")), "diverge_loss"),
 ]
 
 
@@ -47,3 +59,4 @@ def test_with_dotted_fields():
     assert (cfg.optim.lr, cfg.model.name, cfg.seed) == (0.01, "mlp", 3)
     with pytest.raises(ConfigError):
         RunConfig().with_(**{"optim.lr": -1.0})
+
