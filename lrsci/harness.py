@@ -138,6 +138,8 @@ class ClaimContext:
         trained = [r.extra.get("trained", {}) for r in self.results]
         return {"runs_trained_at_git": sorted({t.get("git", "unknown") for t in trained}),
                 "runs_trained_on": sorted({t.get("device_name", "unknown") for t in trained}),
+                # the bytes the runs trained on (None: generated data, or runs stored before hashes)
+                "runs_data_sha256": sorted({str(t.get("data_sha256")) for t in trained}),
                 "runs_wall_seconds_summed": sum(t.get("wall_seconds", 0.0) for t in trained)}
 
     def finish(self, claim: dict, section: dict) -> dict:

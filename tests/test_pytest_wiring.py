@@ -41,3 +41,9 @@ def test_require_gpu_turns_the_skip_into_a_failure(suite):
 def test_bad_seed_options_are_usage_errors(suite):
     result = suite.runpytest("--seeds", "1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_an_absurd_seed_count_is_refused_before_anything_trains(suite):
+    result = suite.runpytest("--seeds", "1000000")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--seeds 1000000*at most 1000*"])
