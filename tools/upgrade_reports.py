@@ -10,6 +10,7 @@ records when and how in its provenance.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from lrsci.report_schema import SCHEMA
 def upgrade(report_root: Path, project: Path) -> None:
     claims = load_claims(project)
     for path in sorted(report_root.glob("*/result.json")):
-        before = __import__("json").loads(path.read_text()).get("schema", 1)
+        before = json.loads(path.read_text()).get("schema", 1)
         record = report.read_record(path, quarantine_bad=False)
         claim = claims.get(record["id"], (None,))[0]
         for name, sec in record["profiles"].items():
