@@ -6,6 +6,7 @@
 --data-root DIR    datasets (also LRSCI_DATA)
 --run-store DIR    finished runs and checkpoints (also LRSCI_RUNS; default .runs/)
 --require-gpu      a gpu test without CUDA fails instead of skipping
+--executor NAME    where runs train: local worker processes (default) or ray (also LRSCI_EXECUTOR)
 """
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def pytest_addoption(parser):
     g.addoption("--run-store", default=os.environ.get("LRSCI_RUNS", str(ROOT / ".runs")),
                 help="run store folder (also LRSCI_RUNS)")
     g.addoption("--require-gpu", action="store_true", help="fail gpu tests when CUDA is absent")
+    g.addoption("--executor", choices=("local", "ray"), default=os.environ.get("LRSCI_EXECUTOR") or None,
+                help="where runs train: local worker processes or a Ray cluster (also LRSCI_EXECUTOR)")
 
 
 def pytest_configure(config):
@@ -55,6 +58,8 @@ def pytest_configure(config):
                                 "are accepted (run several --seed-offset ranges if you really need more)")
     if config.getoption("--seed-offset") < 0:
         raise pytest.UsageError("--seed-offset must be >= 0")
+    if config.getoption("--executor"):  # ClaimContext reads it from the environment, as workers do
+        os.environ["LRSCI_EXECUTOR"] = config.getoption("--executor")
 
 
 def pytest_runtest_setup(item):

@@ -67,7 +67,8 @@ def cmd_run(args) -> int:
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
            "--seed-offset", str(args.seed_offset), "--report-dir", str(Path(args.report_dir).resolve())]
-    for flag, value in (("--seeds", args.seeds), ("--data-root", args.data_root), ("--run-store", args.run_store)):
+    for flag, value in (("--seeds", args.seeds), ("--data-root", args.data_root), ("--run-store", args.run_store),
+                        ("--executor", args.executor)):
         if value is not None:
             cmd += [flag, str(value)]
     if args.require_gpu:
@@ -114,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-root", default=None)
     run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
     run.add_argument("--require-gpu", action="store_true")
+    run.add_argument("--executor", choices=("local", "ray"), default=None,
+                     help="where runs train: local worker processes (default) or a Ray cluster (also LRSCI_EXECUTOR)")
     run.set_defaults(func=cmd_run)
     sub.add_parser("report", parents=[common], help="re-render every report from result.json (no training)"
                    ).set_defaults(func=cmd_report)

@@ -8,19 +8,19 @@ It is pytest-free, so ``lrsci`` stays importable without a test runner.
 Parallel runs use worker processes started with "spawn": a plain script that drives a claim
 (rather than pytest or ``lrsci run``) must keep its top-level code under
 ``if __name__ == "__main__":``, as with any spawn-based multiprocessing. ``LRSCI_WORKERS=1``
-trains everything in the calling process instead.
+trains everything in the calling process instead. ``LRSCI_EXECUTOR=ray`` trains them as tasks
+on a Ray cluster instead (lrsci.executors).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import RunConfig
+from .executors import make_executor
 from .provenance import provenance
 from .report import write_section
 from .runs import RunStore
@@ -77,6 +77,7 @@ class ClaimContext:
     device: str = "cpu"
     progress: Progress = field(default_factory=lambda: Progress(enabled=bool(os.environ.get("LRSCI_PROGRESS"))))
     workers: int = 0  # parallel runs; 0 = LRSCI_WORKERS, else one per CPU core / 3 per GPU
+    executor: object = None  # where runs train: "local" | "ray" | an executor; None = LRSCI_EXECUTOR
     started: float = field(default_factory=time.perf_counter)
     loaded: int = 0
     results: list = field(default_factory=list)  # every run this claim used, for throughput
@@ -85,6 +86,8 @@ class ClaimContext:
         if not self.workers:
             default = 3 if self.device == "cuda" else (os.cpu_count() or 1)
             self.workers = workers_from_env(default)
+        if self.executor is None or isinstance(self.executor, str):
+            self.executor = make_executor(self.executor)
 
     @property
     def seeds(self) -> list[int]:
@@ -102,14 +105,16 @@ class ClaimContext:
     def run_all(self, jobs: list["Job"]) -> list[RunResult]:
         """Train (or load) independent runs; results in job order.
 
-        Jobs must not depend on each other (train trunks in one call, their forks in the next).
-        Runs not yet stored are trained in parallel worker processes, then read from the store:
-        on the CPU one single-threaded worker per core; on a GPU three workers share the device
+        Jobs must not depend on each other (train trunks in one call, their forks in the next:
+        a fork then finds its trunk's snapshot in the store, whichever node trained the trunk).
+        Runs not yet stored are trained by the executor, then read from the store: locally, on
+        the CPU one single-threaded worker per core; on a GPU three workers share the device
         (a small network at batch 128 leaves most of an H100 idle). ``LRSCI_WORKERS`` overrides.
+        On Ray, one task per run (lrsci.executors).
         """
         jobs = [self._on_device(j) for j in jobs]
         todo = [j for j in jobs if self.store.load(j.config) is None]
-        if self.workers > 1 and len(todo) > 1:
+        if todo:
             self._train_in_workers(todo)
         return [self._run(j) for j in jobs]
 
@@ -118,11 +123,8 @@ class ClaimContext:
         return Job(job.config.with_(device=self.device), job.label, job.snapshots, fork)
 
     def _train_in_workers(self, jobs: list["Job"]) -> None:
-        ctx = multiprocessing.get_context("spawn")  # fork() after torch has started threads is unsafe
-        args = [(str(self.store.root), self.store.data_root, j, self.progress.enabled) for j in jobs]
-        with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
-            for key in pool.map(_worker_run, args):
-                self.store.trained.append(key)
+        # Whatever the executor leaves untrained (the local one: a single job or worker), _run trains here.
+        self.store.trained += self.executor.train(self.store, jobs, self.workers, self.progress.enabled)
 
     def throughput(self) -> dict:
         """Epochs this invocation trained, and training images/s per run over every run used."""
@@ -146,7 +148,8 @@ class ClaimContext:
         """Add seeds and provenance to a profile's section, write the claim's report, return it."""
         prov = provenance(self.device)
         prov.update(wall_seconds=time.perf_counter() - self.started, runs_trained=len(self.store.trained),
-                    runs_loaded=self.loaded, workers=self.workers, **self.throughput(), **self.training_record())
+                    runs_loaded=self.loaded, workers=self.workers, executor=self.executor.name,
+                    **self.throughput(), **self.training_record())
         section = {"profile": self.profile, "seeds": self.seeds, "seed_offset": self.seed_offset,
                    **section, "provenance": prov}
         write_section(self.report_root, claim, self.profile, section)
@@ -170,18 +173,3 @@ def benchmark_info(section: dict) -> dict:
     keys = ("device_name", "epochs_trained", "images_per_second_per_run", "workers", "wall_seconds",
             "runs_trained", "runs_loaded", "torch", "cuda", "git")
     return {"verdict": section["verdict"], **{k: prov.get(k) for k in keys}}
-
-
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _worker_run(args) -> str:
-    root, data_root, job, progress = args
-    store = RunStore(root, data_root=data_root)
-    bar = Progress(enabled=progress, lines=True)
-    bar.start(f"{job.label} seed {job.config.seed}")
-    store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=bar)
-    return job.config.key()

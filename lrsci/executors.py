@@ -1,0 +1,155 @@
+"""Where a claim's runs train: worker processes on this machine, or tasks on a Ray cluster.
+
+Both executors have one method, ``train(store, jobs, workers, progress) -> keys trained``. They
+write every run into the run store; the caller (``ClaimContext.run_all``) then reads each run
+back from the store, so a result never travels any other way and the numbers are the store's.
+
+``LRSCI_EXECUTOR`` (or ``--executor`` on pytest and ``lrsci run``) picks one:
+
+- ``local`` (default): parallel worker processes here (``LRSCI_WORKERS``); a single job, or a
+  single worker, trains in the calling process.
+- ``ray``: every job is a Ray task asking for one GPU (device cuda) or one CPU. Connects with
+  ``ray.init(address=$RAY_ADDRESS)`` (no address: a running local cluster, else a new local
+  instance); a process that already called ``ray.init`` is used as it is. A task whose worker
+  dies is retried (``MAX_RETRIES``) and resumes from the run's last per-epoch checkpoint.
+  The run store (and any data root) must be one path every node sees: see ``RayExecutor``.
+  Ray is an optional dependency (``pip install -e ".[ray]"``), imported only when chosen.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from .runs import RunStore
+
+EXECUTORS = ("local", "ray")
+MAX_RETRIES = 3  # a lost worker or node costs at most the epoch it was training, so retrying is cheap
+
+
+def make_executor(name: str | None = None):
+    """The executor called ``name``, else ``$LRSCI_EXECUTOR``, else local."""
+    raw = (name or os.environ.get("LRSCI_EXECUTOR") or "local").strip().lower()
+    if raw == "local":
+        return LocalExecutor()
+    if raw == "ray":
+        return RayExecutor()
+    raise ValueError(f"executor {raw!r} (LRSCI_EXECUTOR / --executor): expected one of {', '.join(EXECUTORS)}")
+
+
+def train_job(root: str, data_root, job, progress: bool, hook=None) -> tuple[str, str, str]:
+    """Train (or resume, or load) one job into the store at ``root``, in whatever process runs
+    this. ``hook(trainer, record)`` is called after every epoch, after the progress line.
+    Returns (config key, host, run folder as this process sees it)."""
+    from .harness import Progress  # here, not at the top: harness imports this module
+
+    store = RunStore(root, data_root=data_root)
+    bar = Progress(enabled=progress, lines=True)
+    bar.start(f"{job.label} seed {job.config.seed}")
+
+    def on_epoch(trainer, record):
+        bar(trainer, record)
+        if hook is not None:
+            hook(trainer, record)
+    store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=on_epoch)
+    return job.config.key(), socket.gethostname(), str(store.dir(job.config))
+
+
+class LocalExecutor:
+    """Worker processes on this machine: one single-threaded worker per core on the CPU, three
+    sharing one GPU (a small network at batch 128 leaves most of an H100 idle)."""
+
+    name = "local"
+
+    def train(self, store: RunStore, jobs: list, workers: int, progress: bool) -> list[str]:
+        if workers <= 1 or len(jobs) <= 1:
+            return []  # nothing gained from a process: the caller trains these in its own process
+        ctx = multiprocessing.get_context("spawn")  # fork() after torch has started threads is unsafe
+        args = [(str(store.root), store.data_root, j, progress) for j in jobs]
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
+            return [key for key, _, _ in pool.map(_worker_run, args)]
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _worker_run(args) -> tuple[str, str, str]:
+    return train_job(*args)
+
+
+class RayExecutor:
+    """Every job a Ray task; every result read back from the run store by this process.
+
+    The store is shared by path: pass ``--run-store``/``LRSCI_RUNS`` a folder every node mounts
+    at the same path (NFS or another shared filesystem with file locks). Tasks get the store's
+    absolute path and the caller's ``LRSCI_*`` variables. If a task succeeds but this process
+    then cannot find the run's result in its store, the store is not shared: ``train`` raises,
+    naming the node and the path, rather than retrain the run here or lose it.
+
+    ``hook`` is passed to ``train_job`` in each task (e.g. a profiler; the tests inject a
+    worker kill with it); it must be picklable.
+    """
+
+    name = "ray"
+
+    def __init__(self, hook=None):
+        self.ray = import_ray()
+        self.hook = hook
+
+    def train(self, store: RunStore, jobs: list, workers: int, progress: bool) -> list[str]:
+        ray = self.ray
+        if not ray.is_initialized():
+            ray.init(address=os.environ.get("RAY_ADDRESS"))
+        task = ray.remote(_ray_task)
+        root = str(Path(store.root).resolve())  # a relative path would resolve in each worker's cwd
+        data_root = store.data_root or os.environ.get("LRSCI_DATA")
+        data_root = str(Path(data_root).expanduser().resolve()) if data_root else None
+        env = {k: v for k, v in os.environ.items() if k.startswith("LRSCI_")}
+        refs = [task.options(num_cpus=1, num_gpus=1 if j.config.device.startswith("cuda") else 0,
+                             max_retries=MAX_RETRIES, runtime_env={"env_vars": env},
+                             name=f"lrsci {j.label} seed {j.config.seed}"
+                             ).remote(root, data_root, j, progress, self.hook) for j in jobs]
+        keys = []
+        for job, ref in zip(jobs, refs):
+            key, host, run_dir = ray.get(ref)
+            _check_stored(store, job, host, run_dir)
+            keys.append(key)
+        return keys
+
+
+def _ray_task(root, data_root, job, progress, hook):
+    import torch
+
+    torch.set_num_threads(1)  # as the local workers: CPU runs train single-threaded (lrsci.runs.cpu_threads)
+    return train_job(root, data_root, job, progress, hook)
+
+
+def _check_stored(store: RunStore, job, host: str, run_dir: str) -> None:
+    """A run a task reports as trained must be in this process's store, else say why it is not."""
+    if store.load(job.config) is not None:
+        return
+    here = str(Path(store.dir(job.config)).resolve())
+    if Path(run_dir).name != Path(here).name:
+        raise RuntimeError(f"run {job.label!r} seed {job.config.seed} was stored by node {host} as {run_dir}, but "
+                           f"this process expects {here}: that node runs other lrsci code (another engine "
+                           "version); install the same commit on every node")
+    raise RuntimeError(f"run {job.label!r} seed {job.config.seed} was trained by a Ray task on node {host} into "
+                       f"{run_dir}, but this process finds no result.json in {here}: the run store is not shared "
+                       "between the nodes. Put it on a filesystem every node mounts at the same path (e.g. NFS) "
+                       "and pass that path as --run-store or LRSCI_RUNS. (The run is kept on that node; nothing "
+                       "is retrained here.)")
+
+
+def import_ray():
+    """``ray``, or an error that says how to install it."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ImportError("the Ray executor (LRSCI_EXECUTOR=ray / --executor ray) needs Ray, which is not "
+                          "installed: pip install -e \".[ray]\"") from exc
+    return ray
