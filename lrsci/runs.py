@@ -26,7 +26,6 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 import torch
 from filelock import FileLock

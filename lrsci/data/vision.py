@@ -57,17 +57,18 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import tempfile
 import warnings
 import zlib
 from pathlib import Path
 
-import numpy as np
-
 import torch
 
 from .base import ArrayData
+from .digests import DIGESTS as _DIGESTS, file_digest as _file_digest, identity as _identity
+from .digests import read_stable as _read_stable, stat_key as _stat_key
+from .errors import DataError, DatasetNotFound  # noqa: F401  (public here too)
+from .idx import IDX_FORMAT as _IDX_FORMAT, check_counts, check_idx
 
 __all__ = [
     "DatasetNotFound",
@@ -163,20 +164,14 @@ FASHION_MNIST_IDX_SHA256 = {
 }
 
 
-class DatasetNotFound(FileNotFoundError):
-    """The dataset's files are in none of the places looked at; the message says where and how to get it."""
 
 
-class DataError(ValueError):
-    """A dataset file is there but unusable (truncated, corrupt, wrong format or shape).
+def _check_idx(data, name: str, path: Path) -> tuple[int, int]:
+    return check_idx(data, name, path, _remedy(path))
 
-    The message names the file, says what is wrong and what to do; ``path`` and ``problem``
-    hold the first two for callers.
-    """
 
-    def __init__(self, path: str | os.PathLike, problem: str, remedy: str):
-        self.path, self.problem = Path(path), problem
-        super().__init__(f"{path}: {problem}. {remedy}")
+def _check_counts(counts: dict[str, int], paths: dict[str, Path]) -> None:
+    check_counts(counts, paths, _remedy)
 
 
 def _remedy(path: Path) -> str:
@@ -295,95 +290,6 @@ def _locate_fashion_mnist(data_root):
 def _file_stamp(p: Path) -> list:
     st = p.stat()
     return [str(p.resolve()), st.st_size, st.st_mtime_ns]
-
-
-# --------------------------------------------------------------------------- hashing (cached)
-# (algorithm, resolved path, size, mtime_ns, ctime_ns, inode) -> hex digest. Keyed by the
-# file's stat so repeated loads in one process do not re-hash unchanged files, while a
-# rewritten one is hashed again: ctime changes on every write and, unlike mtime, cannot be
-# set back (cp -p, rsync -t, os.utime).
-_DIGESTS: dict[tuple, str] = {}
-
-
-def _stat_key(p: Path, algo: str = "sha256") -> tuple:
-    st = p.stat()
-    return (algo, str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-
-
-def _file_digest(p: Path, algo: str = "sha256") -> str:
-    key = _stat_key(p, algo)
-    if key not in _DIGESTS:
-        with open(p, "rb") as f:
-            _DIGESTS[key] = hashlib.file_digest(f, algo).hexdigest()
-    return _DIGESTS[key]
-
-
-def _read_stable(p: Path) -> tuple[bytearray, str]:
-    """The bytes of ``p`` and their sha256; DataError if the file changed while being read."""
-    key = _stat_key(p)
-    data = bytearray(key[2])
-    with open(p, "rb") as f:
-        got = f.readinto(data)
-    if got != len(data) or _stat_key(p) != key:  # a writer raced us: the bytes are not one version
-        raise DataError(p, "changed while being read", "Load again once whatever writes it has finished.")
-    if key not in _DIGESTS:
-        _DIGESTS[key] = hashlib.sha256(data).hexdigest()
-    return data, _DIGESTS[key]
-
-
-def _identity(dataset: str, file_sha: dict[str, str], train_size, test_size, seed) -> dict:
-    """Hashes naming the data: file contents (not paths), then plus the subset taken."""
-    data_sha = hashlib.sha256(json.dumps({"dataset": dataset, "files": file_sha}, sort_keys=True)
-                              .encode()).hexdigest()
-    subsetting = train_size is not None or test_size is not None
-    subset = {"train_size": train_size, "test_size": test_size, "seed": int(seed) if subsetting else None}
-    content = hashlib.sha256(json.dumps({"data_sha256": data_sha, "subset": subset}, sort_keys=True)
-                             .encode()).hexdigest()
-    return {"file_sha256": dict(file_sha), "data_sha256": data_sha, "content_sha256": content}
-
-
-# --------------------------------------------------------------------------- idx verification
-_IDX_FORMAT = {"images": (2051, (28, 28)), "labels": (2049, ())}  # magic: uint8, 3-d / 1-d
-
-
-def _check_idx(data: bytes | bytearray, name: str, path: Path) -> tuple[int, int]:
-    """Check one Fashion-MNIST idx file's bytes; return (item count, header length).
-
-    Raises DataError naming ``path`` for a wrong magic number, image shape or byte count, or a
-    label outside 0..9 -- the faults torchvision's reader reports as bare AssertionError or
-    (truncated labels) does not report at all.
-    """
-    kind = "images" if "images" in name else "labels"
-    magic, item_shape = _IDX_FORMAT[kind]
-    head = 8 + 4 * len(item_shape)
-
-    def bad(problem: str) -> DataError:
-        return DataError(path, f"{problem} (expected the Fashion-MNIST {kind} file {name})", _remedy(path))
-
-    if len(data) < head:
-        raise bad(f"is {len(data)} bytes long, too short for an idx header")
-    got, n = struct.unpack_from(">II", data)
-    if got != magic:
-        raise bad(f"has idx magic number {got}, expected {magic}: not an idx {kind} file")
-    shape = struct.unpack_from(f">{len(item_shape)}I", data, 8)
-    if shape != item_shape:
-        raise bad(f"holds images of shape {'x'.join(map(str, shape))}, expected 28x28")
-    want = head + n * int(np.prod(item_shape))
-    if n == 0 or len(data) != want:
-        raise bad(f"is {len(data)} bytes, but its header announces {n} items ({want} bytes): "
-                  "truncated, padded or empty")
-    if kind == "labels" and (top := int(np.frombuffer(data, np.uint8, offset=head).max())) > 9:
-        raise bad(f"holds label {top}, outside the classes 0..9")
-    return n, head
-
-
-def _check_counts(counts: dict[str, int], paths: dict[str, Path]) -> None:
-    """Each split must have exactly one label per image."""
-    for prefix in ("train", "t10k"):
-        img, lbl = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
-        if counts[img] != counts[lbl]:
-            raise DataError(paths[lbl], f"holds {counts[lbl]} labels but {paths[img]} holds "
-                            f"{counts[img]} images", _remedy(paths[lbl]))
 
 
 def _read_fashion_mnist(raw: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

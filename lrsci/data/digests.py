@@ -1,0 +1,55 @@
+"""Content hashes of dataset files, computed once per process per file version.
+
+A dataset's identity is the hash of its bytes (not its paths), so a run trained on other bytes
+under the same file names is never mistaken for the same run (lrsci.runs checks it).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .errors import DataError
+
+# (algorithm, resolved path, size, mtime_ns, ctime_ns, inode) -> hex digest. Keyed by the
+# file's stat so repeated loads in one process do not re-hash unchanged files, while a
+# rewritten one is hashed again: ctime changes on every write and, unlike mtime, cannot be
+# set back (cp -p, rsync -t, os.utime).
+DIGESTS: dict[tuple, str] = {}
+
+
+def stat_key(p: Path, algo: str = "sha256") -> tuple:
+    st = p.stat()
+    return (algo, str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def file_digest(p: Path, algo: str = "sha256") -> str:
+    key = stat_key(p, algo)
+    if key not in DIGESTS:
+        with open(p, "rb") as f:
+            DIGESTS[key] = hashlib.file_digest(f, algo).hexdigest()
+    return DIGESTS[key]
+
+
+def read_stable(p: Path) -> tuple[bytearray, str]:
+    """The bytes of ``p`` and their sha256; DataError if the file changed while being read."""
+    key = stat_key(p)
+    data = bytearray(key[2])
+    with open(p, "rb") as f:
+        got = f.readinto(data)
+    if got != len(data) or stat_key(p) != key:  # a writer raced us: the bytes are not one version
+        raise DataError(p, "changed while being read", "Load again once whatever writes it has finished.")
+    if key not in DIGESTS:
+        DIGESTS[key] = hashlib.sha256(data).hexdigest()
+    return data, DIGESTS[key]
+
+
+def identity(dataset: str, file_sha: dict[str, str], train_size, test_size, seed) -> dict:
+    """Hashes naming the data: file contents (not paths), then plus the subset taken."""
+    data_sha = hashlib.sha256(json.dumps({"dataset": dataset, "files": file_sha}, sort_keys=True)
+                              .encode()).hexdigest()
+    subsetting = train_size is not None or test_size is not None
+    subset = {"train_size": train_size, "test_size": test_size, "seed": int(seed) if subsetting else None}
+    content = hashlib.sha256(json.dumps({"data_sha256": data_sha, "subset": subset}, sort_keys=True)
+                             .encode()).hexdigest()
+    return {"file_sha256": dict(file_sha), "data_sha256": data_sha, "content_sha256": content}
