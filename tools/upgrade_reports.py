@@ -4,8 +4,8 @@
 
 Each record is upgraded by lrsci.report_schema (t-intervals from each row's own t statistic,
 stop reasons, ...). A profile that now declares expected failures gets that declaration and
-the outcome it implies for the stored tests, so an old section reads like one written by
-today's driver. Verdicts, p-values and per-seed values are untouched; each upgraded section
+the outcome it implies for the stored tests (re-judged, never re-trained), so an old section
+reads like one written by today's driver. Verdicts, p-values and per-seed values are untouched; each upgraded section
 records when and how in its provenance.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def upgrade(report_root: Path, project: Path) -> None:
         claim = claims.get(record["id"], (None,))[0]
         for name, sec in record["profiles"].items():
             profile = next((p for p in claim.profiles if p.name == name), None) if claim else None
-            if profile is not None and profile.expected_failures and "expected_failures" not in sec:
+            if profile is not None and profile.expected_failures:  # the declaration as the module words it now
                 sec["expected_failures"] = dict(profile.expected_failures)
                 sec["outcome"], sec["outcome_message"] = judge(sec["tests"], profile.expected_failures)
             if before < SCHEMA:
