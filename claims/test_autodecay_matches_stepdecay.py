@@ -51,7 +51,6 @@ from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.criteria import BOOTSTRAP_MIN_N, criterion
 from lrsci.edma import edma_series
-from lrsci.harness import Job
 from lrsci.stats import StatResult, non_inferiority, paired_t, ratio_ci, wilcoxon
 
 ARMS = ("step", "autodecay", "plateau")
@@ -107,13 +106,8 @@ def arm_schedule(arm: str, p: Profile) -> ScheduleConfig:
 
 def train_arms(ctx, p: Profile) -> dict:
     """{seed: {arm: RunResult}}; every run is independent (AutoDecay cannot fork)."""
-    pairs = [(seed, arm) for seed in ctx.seeds for arm in ARMS]
-    done = ctx.run_all([Job(p.run.with_(seed=seed, schedule=arm_schedule(arm, p)), ARM_NAMES[arm])
-                        for seed, arm in pairs])
-    runs: dict = {seed: {} for seed in ctx.seeds}
-    for (seed, arm), r in zip(pairs, done):
-        runs[seed][arm] = r
-    return runs
+    return ctx.run_arms(lambda seed: {arm: p.run.with_(seed=seed, schedule=arm_schedule(arm, p)) for arm in ARMS},
+                        labels=ARM_NAMES)
 
 
 def final_acc(r) -> float:

@@ -24,7 +24,6 @@ from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.criteria import criterion
 from lrsci.curves import window_mean
-from lrsci.harness import Job
 from lrsci.stats import paired_t, wilcoxon
 
 NOISE = {"noise_fraction": 0.1, "noise_kind": "point6"}
@@ -62,14 +61,12 @@ GPU = FAST.extend(
 
 
 def train_arms(ctx, p: Profile) -> dict:
+    """{seed: {"decay": RunResult, "const": RunResult}}"""
     s = p["stage_epochs"]
-    jobs = []
-    for seed in ctx.seeds:
-        base = p.run.with_(seed=seed)
-        jobs += [Job(base.with_(schedule=ScheduleConfig("step", milestones=(s, 2 * s), factor=0.1)), "lrDecay"),
-                 Job(base.with_(**{"optim.lr": p["small_lr"]}), f"const {p['small_lr']:g}")]
-    done = ctx.run_all(jobs)
-    return {seed: {"decay": done[2 * i], "const": done[2 * i + 1]} for i, seed in enumerate(ctx.seeds)}
+    return ctx.run_arms(lambda seed: {
+        "decay": p.run.with_(seed=seed, schedule=ScheduleConfig("step", milestones=(s, 2 * s), factor=0.1)),
+        "const": p.run.with_(seed=seed, **{"optim.lr": p["small_lr"]})},
+        labels={"decay": "lrDecay", "const": f"const {p['small_lr']:g}"})
 
 
 def final(run, key: str, p: Profile) -> float:

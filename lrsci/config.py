@@ -13,8 +13,13 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-MODELS = ("wrn", "small_cnn", "mlp")
-DATASETS = ("fashion-mnist", "cifar10", "ps10")
+MODELS = ("wrn", "small_cnn", "mlp",
+          "two_layer")                    # Li et al.'s two-layer net: lrsci.models.two_layer
+DATASETS = ("fashion-mnist", "cifar10",
+            "ps10",                        # You et al. §5: lrsci.data.ps10
+            "fashion-mnist-split",         # transfer source/targets: lrsci.data.transfer_targets
+            "patch-fashion-mnist", "patch-cifar10",  # Li et al.'s patch: lrsci.data.patch
+            "toy-pq")                      # Li et al.'s P/Q toy: lrsci.data.toy
 SCHEDULES = ("constant", "step", "autodecay", "plateau")
 DEVICES = ("cpu", "cuda", "auto")
 PRECISIONS = ("fp32", "bf16")
@@ -54,12 +59,26 @@ def _keywords(fn, skip=()) -> list[str]:
     return [p for p in inspect.signature(fn).parameters if p not in skip and p != "self"]
 
 
-def _data_option_keys(name: str) -> list[str]:
+def _data_option_rules(name: str):
+    """(allowed option keys, a check of their values or None) for a dataset; its module knows both."""
     if name == "ps10":
         from .data.ps10 import build_ps10
 
-        return _keywords(build_ps10, skip=("n_train", "n_test", "seed"))
-    return ["download"]  # torchvision-backed loaders
+        return _keywords(build_ps10, skip=("n_train", "n_test", "seed")), None
+    if name == "fashion-mnist-split":
+        from .data.transfer_targets import check_split_options, load_fashion_mnist_split
+
+        keys = _keywords(load_fashion_mnist_split, skip=("data_root", "train_size", "test_size", "seed"))
+        return keys, lambda opts: check_split_options(**opts)
+    if name == "toy-pq":
+        from .data import toy
+
+        return list(toy.DEFAULTS), toy.check_options
+    if name.startswith("patch-"):
+        from .data import patch
+
+        return ["download", *patch.PATCH_OPTIONS], patch.check_options
+    return ["download"], None  # torchvision-backed loaders
 
 
 @dataclass
@@ -77,7 +96,13 @@ class DataConfig:
             if value is not None:
                 _positive_int(f"data.{key}", value)
         _check(isinstance(self.options, dict), "data.options", self.options, "a dict")
-        _known_keys("data.options", self.options, _data_option_keys(self.name))
+        keys, check_values = _data_option_rules(self.name)
+        _known_keys("data.options", self.options, keys)
+        if check_values is not None:  # values too (e.g. classes 0..9, a known rendering)
+            try:
+                check_values({k: v for k, v in self.options.items() if k != "download"})
+            except ValueError as exc:
+                raise ConfigError("data.options", self.options, str(exc)) from None
         _positive_int("data.seed", self.seed, minimum=0)
 
 

@@ -12,6 +12,7 @@ Each curve is drawn as its seed mean (thick) over its individual seeds (thin).
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +28,8 @@ def _mean_curve(runs: list[list[float]]) -> np.ndarray:
     padded = np.full((len(runs), length), np.nan)
     for i, r in enumerate(runs):
         padded[i, :len(r)] = [np.nan if v is None else v for v in r]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an epoch no seed reached: NaN, not a warning
         return np.nanmean(padded, axis=0)
 
 

@@ -118,6 +118,18 @@ class ClaimContext:
             self._train_in_workers(todo)
         return [self._run(j) for j in jobs]
 
+    def run_arms(self, arms_for_seed, labels: dict | None = None) -> dict:
+        """Independent arms, paired by seed: ``arms_for_seed(seed) -> {arm: RunConfig}``.
+
+        Trains (or loads) every seed × arm in one ``run_all`` and returns ``{seed: {arm: RunResult}}``;
+        ``labels`` names the arms in progress lines (default: the arm's key)."""
+        keys = [(seed, arm, cfg) for seed in self.seeds for arm, cfg in arms_for_seed(seed).items()]
+        done = self.run_all([Job(cfg, (labels or {}).get(arm, str(arm))) for _, arm, cfg in keys])
+        runs: dict = {seed: {} for seed in self.seeds}
+        for (seed, arm, _), result in zip(keys, done):
+            runs[seed][arm] = result
+        return runs
+
     def _on_device(self, job: "Job") -> "Job":
         fork = job.fork and (job.fork[0].with_(device=self.device), job.fork[1])
         return Job(job.config.with_(device=self.device), job.label, job.snapshots, fork)

@@ -56,7 +56,8 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
         record["profiles"][profile] = new
         files.write_json(path, record)
         render_claim(folder)
-    render_index(report_root)
+    with FileLock(str(Path(report_root) / ".index.lock")):  # claims finishing at once: the last index sees all
+        render_index(report_root)
     return path
 
 
@@ -82,8 +83,8 @@ def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
 
 
 def _same_result(a: dict, b: dict) -> bool:
-    """Same seeds, protocol, values, tests and verdict: only provenance (and figure rendering) differ."""
-    keys = ("seeds", "protocol", "per_seed", "tests", "verdict")
+    """Same seeds, protocol, values, tests, verdict and declaration: only provenance (and figure rendering) differ."""
+    keys = ("seeds", "protocol", "per_seed", "tests", "verdict", "expected_failures", "outcome")
     return all(a.get(k) == b.get(k) for k in keys)
 
 
@@ -128,8 +129,9 @@ def _declared_md(sec: dict) -> list[str]:
     if not expected:
         return []
     out = ["### Declared expected failures", "",
-           "Declared in the claim module before this run: this profile is expected to fail exactly these "
-           "required criteria (any other outcome fails the test).", ""]
+           "Declared in the claim module: at this profile the claim is expected to fail exactly these "
+           "required criteria (any other outcome fails the test). See the module's calibration record for "
+           "when each was declared.", ""]
     out += [f"- **{name}** — {reason}" for name, reason in expected.items()]
     matched = {"as declared": "exactly the declared criteria failed",
                "replicated": "nothing failed: the declaration no longer holds",

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats as _st
@@ -386,3 +385,30 @@ def ratio_ci(a, b, level: float = 0.95, n_resamples: int = 10_000,
                             n_resamples, seed)
     lo, hi = _percentile_interval(boot, level)
     return ratio, lo, hi
+
+
+# --------------------------------------------------------------------------
+# counts
+# --------------------------------------------------------------------------
+
+
+def binomial_test(k: int, n: int, p0: float, alternative: str = "greater") -> StatResult:
+    """Exact one-sided binomial test of k successes in n independent trials (one per seed).
+
+    H0: the success probability is ``p0``.  H1: it is larger (``"greater"``) or smaller
+    (``"less"``).  ``scipy.stats.binomtest`` underneath.  ``statistic`` is k; ``effect`` is
+    the observed rate k / n; ``margin`` is p0.  Needs n >= 1, 0 <= k <= n, 0 < p0 < 1.
+    """
+    _check_alternative(alternative)
+    if isinstance(k, bool) or isinstance(n, bool) or int(k) != k or int(n) != n:
+        raise ValueError(f"k and n must be whole numbers, got k={k!r}, n={n!r}")
+    k, n = int(k), int(n)
+    if n < 1 or not 0 <= k <= n:
+        raise ValueError(f"need n >= 1 and 0 <= k <= n, got k={k}, n={n}")
+    p0 = float(p0)
+    if not 0.0 < p0 < 1.0:
+        raise ValueError(f"p0 must be in (0, 1), got {p0!r}")
+    res = _st.binomtest(k, n, p0, alternative=alternative)
+    op = ">" if alternative == "greater" else "<"
+    return StatResult("exact binomial (one-sided)", f"P(success) {op} {p0:g}", float(k),
+                      float(res.pvalue), n, k / n, p0)

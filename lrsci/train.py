@@ -153,12 +153,18 @@ class Trainer:
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         return torch.randperm(self.data.x_train.shape[0], generator=g).to(self.device)
 
+    def _train_inputs(self, epoch: int) -> torch.Tensor:
+        # A dataset that re-draws its inputs every epoch (Li et al.'s patch, lrsci.data.patch) offers
+        # epoch_inputs(run seed, epoch); every other dataset trains on x_train exactly as before.
+        draw = getattr(self.data, "epoch_inputs", None)
+        return self.data.x_train if draw is None else draw(self.config.seed, epoch)
+
     def _diverged(self, loss: torch.Tensor) -> bool:
         value = float(loss.detach())
         return not math.isfinite(value) or value > self.config.diverge_loss
 
     def _sgd_epoch(self, epoch: int) -> float | None:
-        x, y, bs = self.data.x_train, self.data.y_train, self.config.optim.batch_size
+        x, y, bs = self._train_inputs(epoch), self.data.y_train, self.config.optim.batch_size
         order = self._order(epoch)
         total, count = torch.zeros((), device=self.device), 0
         for start in range(0, order.numel(), bs):
@@ -177,7 +183,7 @@ class Trainer:
         return float(total) / count
 
     def _gd_epoch(self) -> float | None:
-        x, y, chunk = self.data.x_train, self.data.y_train, self.config.optim.gd_chunk
+        x, y, chunk = self._train_inputs(self.epoch), self.data.y_train, self.config.optim.gd_chunk
         n = x.shape[0]
         self.optimizer.zero_grad(set_to_none=True)
         total = torch.zeros((), device=self.device)

@@ -25,11 +25,15 @@ GPU_PROFILES = [(claim, p) for claim, _ in load_claims(ROOT).values() for p in c
 def tiny_data(data):
     if data.name == "ps10":  # PS10 needs multiples of 2000 so every pattern is equally represented
         return replace(data, train_size=2000, test_size=2000, options={**data.options, "image_size": 8})
+    if data.name.startswith("patch-"):  # Li et al.'s patch: 3 evaluation sets, so each a third of the usual size
+        return replace(data, train_size=64, test_size=32, options={**data.options, "patch_only_eval": 32})
     return replace(data, train_size=128, test_size=64)
 
 
 def tiny(profile):
-    run = profile.run.with_(device="cpu", model=ModelConfig("wrn", depth=10, width=1), data=tiny_data(profile.run.data))
+    keep = profile.run.model.name == "two_layer"  # a vector model on vector data (Li et al.'s toy) stays as it is
+    model = profile.run.model if keep else ModelConfig("wrn", depth=10, width=1)
+    run = profile.run.with_(device="cpu", model=model, data=tiny_data(profile.run.data))
     return replace(profile, device="cpu", seeds=2, run=run)
 
 
@@ -37,7 +41,7 @@ def tiny(profile):
 @pytest.mark.parametrize("claim, profile", GPU_PROFILES, ids=[f"{c.id}[{p.name}]" for c, p in GPU_PROFILES])
 def test_gpu_profile_code_path_runs_on_cpu(claim, profile, tmp_path):
     data_root = None
-    if profile.run.data.name == "cifar10":  # a fixture in CIFAR-10's on-disk format
+    if profile.run.data.name in ("cifar10", "patch-cifar10"):  # a fixture in CIFAR-10's on-disk format
         write_cifar(tmp_path / "data", make_cifar_arrays(per_batch=60, n_test=96))
         data_root = str(tmp_path / "data")
     small = tiny(profile)

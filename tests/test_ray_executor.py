@@ -21,6 +21,7 @@ from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.harness import ClaimContext, Job
 from lrsci.runs import RunStore
 
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray instance at a time, in one pytest worker
 ROOT = Path(__file__).resolve().parents[1]
 CFG = RunConfig(data=DataConfig("ps10", train_size=2000, test_size=2000, options={"image_size": 2}),
                 model=ModelConfig("mlp", hidden=16), optim=OptimConfig(lr=0.05, batch_size=100),

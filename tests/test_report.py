@@ -112,3 +112,13 @@ def test_two_writers_of_one_claim_both_land(tmp_path):
 
 def _write_profile(root, name):
     report.write_section(root, CLAIM, name, section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0], name))
+
+
+def test_a_new_declaration_rewrites_an_otherwise_identical_section(tmp_path):
+    sec = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    report.write_section(tmp_path, CLAIM, "fast", sec)
+    declared = {**sec, "expected_failures": {"a > b": "why"}, "outcome": "unexpected",
+                "provenance": {**sec["provenance"], "git": "def"}}
+    report.write_section(tmp_path, CLAIM, "fast", declared)
+    rec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]
+    assert rec["expected_failures"] == {"a > b": "why"} and rec["provenance"]["git"] == "def"

@@ -27,6 +27,22 @@ def _load_cached(blob: str) -> ArrayData:
         if d["test_size"]:
             kwargs["n_test"] = d["test_size"]
         return make_ps10(seed=d["seed"], **kwargs)
+    if d["name"] == "fashion-mnist-split":
+        from .transfer_targets import load_fashion_mnist_split
+
+        return load_fashion_mnist_split(data_root=root, train_size=d["train_size"], test_size=d["test_size"],
+                                        seed=d["seed"], **opts)
+    if d["name"] == "toy-pq":  # Li et al.'s P/Q toy distribution
+        from .toy import make_toy
+
+        sizes = {k: d[f"{k}_size"] for k in ("train", "test") if d[f"{k}_size"]}
+        return make_toy(**{f"n_{k}": v for k, v in sizes.items()}, seed=d["seed"], **opts)
+    if d["name"] in ("patch-fashion-mnist", "patch-cifar10"):  # Li et al.'s patch, over the loaded images
+        from .patch import BASES, make_patch_data
+
+        base = load_data(DataConfig(BASES[d["name"]], d["train_size"], d["test_size"], d["seed"],
+                                    {k: v for k, v in opts.items() if k == "download"}), root)
+        return make_patch_data(base, seed=d["seed"], **{k: v for k, v in opts.items() if k != "download"})
     from .vision import load_cifar10, load_fashion_mnist
 
     loader = load_fashion_mnist if d["name"] == "fashion-mnist" else load_cifar10
@@ -37,7 +53,11 @@ def dataset_available(cfg: DataConfig, data_root: str | Path | None = None) -> b
     """Whether the files a config names are present (generated datasets always are)."""
     if cfg.name == "ps10":
         return True
+    if cfg.name in ("toy-pq", "patch-fashion-mnist", "patch-cifar10"):  # generated / over a base set
+        from .patch import BASES
+
+        return cfg.name == "toy-pq" or dataset_available(DataConfig(BASES[cfg.name]), data_root)
     from .vision import cifar10_available, fashion_mnist_available
 
-    check = fashion_mnist_available if cfg.name == "fashion-mnist" else cifar10_available
+    check = fashion_mnist_available if cfg.name in ("fashion-mnist", "fashion-mnist-split") else cifar10_available
     return check(data_root)

@@ -16,6 +16,10 @@ __all__ = ["build_model", "WideResNet", "SmallCNN", "MLP", "ActivationNoise", "s
 def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     if cfg.name == "wrn":
         return WideResNet(cfg.depth, cfg.width, input_shape[0], num_classes, cfg.dropout, cfg.act_noise_std)
+    if cfg.name == "two_layer":  # Li et al.'s two-layer ReLU net (logistic loss)
+        from .two_layer import TwoLayer
+
+        return TwoLayer(math.prod(input_shape), cfg.hidden, num_classes, cfg.act_noise_std)
     if cfg.name == "small_cnn":
         return SmallCNN(input_shape[0], num_classes, 4 * cfg.width, cfg.dropout, cfg.act_noise_std)
     return MLP(math.prod(input_shape), num_classes, cfg.hidden, 2, cfg.dropout, cfg.act_noise_std)

@@ -1,0 +1,168 @@
+"""activation-noise-fixes-small-lr — Li, Wei, Ma (NeurIPS 2019), the activation-noise experiment.
+
+Claim: training with the small learning rate plus Gaussian noise injected before the activations
+(annealed at the point where the large LR is annealed) recovers the large-LR model's
+generalization: on the patched data of the patch experiment, the small-LR + noise model's clean
+accuracy beats the plain small-LR model's and is close to the large-LR model's.
+
+Data and arms as in patch-memorized-by-small-lr (the same run configs, so the run store trains
+the large- and small-LR arms once for both claims): the patch scheme of lrsci.data.patch; large
+LR η_L then η_L·f after epoch m; small LR η_S = η_L·f; and the noise arm: small LR plus
+Gaussian noise of std σ_act added after every BatchNorm and before its ReLU (lrsci.models.noise:
+one map shared over the batch — for the MLP one value per feature, for conv nets one H×W map
+shared over channels too — redrawn every forward pass, training only), multiplied by 1e-5 after
+epoch m.
+
+Per seed: final_X = median clean test accuracy over the last W epochs of arm X (as in the patch
+claim); pre_X = mean patch-only test accuracy over epochs 1..m.
+Pre-registered tests (α = 0.05, paired over seeds):
+  1. noise helps: one-sided paired t, H1 mean(final_noise − final_small) > 0;
+  2. noise is not worse than the large LR by more than NI_MARGIN_PP: one-sided paired
+     non-inferiority t, H1 mean(final_noise − final_large) > −NI_MARGIN_PP.
+Reported only: Wilcoxon beside test 1; the noise arm's pre-anneal patch-only accuracy against
+the small LR's (the noise keeps the model off the patch); final patch-only accuracy.
+"""
+from __future__ import annotations
+
+import statistics
+
+from lrsci.arms import large_annealed_and_small
+from lrsci.claim import Claim, Profile
+from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
+from lrsci.criteria import criterion
+from lrsci.stats import non_inferiority, paired_t, wilcoxon
+
+NI = "2. small LR + noise not worse than large LR by more than 1 pp (clean accuracy)"
+
+# Protocol, written before the final run. Calibrated on development seeds 1000-1004
+# (--seed-offset 1000, run store /tmp/li-runs); the committed report uses seeds 0-4 (offset 0).
+# The run (data, model, optimizer, 20 epochs, anneal after 10) is the fast profile of
+# patch-memorized-by-small-lr (see its calibration record for patch_sep 0.5 and the MLP).
+# Calibration record (fast, dev seeds):
+#  * σ_act 0.4 (the authors'), seeds 1000-1004: the noise delays the patch (pre-anneal mean
+#    patch-only ~30 % vs ~72 % for the small LR) but after the noise is annealed the model
+#    memorizes the patch within 1-2 epochs and its clean accuracy falls back to the small LR's
+#    (final clean noise − small −0.5 pp; noise − large −2.9 pp, mean of the last 5 epochs).
+#  * σ_act 1.0, seeds 1000-1004: patch ignored until the anneal (9-15 %), then memorized within
+#    ~5 epochs; final clean (mean of last 5) 81.4-83.5 %, no better than the small LR.
+#  * σ_act 2.0, seeds 1000-1004: patch ignored until the anneal, memorized more slowly after it
+#    (72-91 % at epoch 20); final clean, median of the last 5 epochs: noise − small +1.5 pp
+#    (t ≈ 1.9, one seed −0.5), noise − large −0.6 pp (sd 0.5).
+# Fixed from that: σ_act 2.0 (CPU-scale adaptation: the MLP's per-feature noise at the authors'
+# 0.4 does not keep it off the patch), NI_MARGIN_PP 1.0 (about half of the large − small gap of
+# ~2 pp seen on the dev seeds: "closes most of the gap"), W = 5 with the median, as the patch claim.
+FAST = Profile(
+    "fast", device="cpu", seeds=5,
+    run=RunConfig(
+        data=DataConfig("patch-fashion-mnist", train_size=10_000, test_size=2_000, seed=0,
+                        options={"patch_sep": 0.5}),
+        model=ModelConfig("mlp", hidden=256),
+        optim=OptimConfig(lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, batch_size=128),
+        epochs=20, eval_train=False),
+    params={"anneal_epoch": 10, "anneal_factor": 0.04, "small_lr": 0.004,
+            "noise_std": 2.0,          # σ_act (the authors: 0.4)
+            "noise_factor": 1e-5,      # noise multiplier after the anneal epoch (the authors')
+            "final_window": 5, "ni_margin_pp": 1.0, "alpha": 0.05},
+    # Declared after the final run (seeds 0-4, offset 0), which failed this criterion; nothing else
+    # in the protocol was changed.
+    expected_failures={NI: (
+        "at CPU scale the noise recovers most, not all, of the large LR's clean accuracy: once its noise "
+        "is annealed the MLP memorizes the patch too (61-75% patch-only by epoch 20) and its clean "
+        "accuracy stays about 0.6 pp below the large LR's; five seeds cannot exclude a shortfall larger "
+        "than the 1 pp margin (test 1, noise > small LR, holds)")})
+# One GPU, ≤ 10 minutes, by analogy (not run on a GPU in this session): the authors' patch and
+# noise (σ_act 0.4) on full Fashion-MNIST with WRN-16-4, 20 epochs, anneal after 10, bf16 — the
+# runs of patch-memorized-by-small-lr's gpu profile plus the noise arm.
+GPU = FAST.extend(
+    "gpu", device="cuda", seeds=3, noise_std=0.4,
+    run=RunConfig(
+        data=DataConfig("patch-fashion-mnist", seed=0),
+        model=ModelConfig("wrn", depth=16, width=4),
+        optim=OptimConfig(lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, batch_size=128),
+        epochs=20, precision="bf16", eval_train=False))
+GPU_CIFAR10 = GPU.extend("gpu-cifar10", run=GPU.run.with_(data=DataConfig("patch-cifar10", seed=0)),
+                         optional_data=True)
+
+ARMS = ("large", "small", "noise")
+
+
+def arm_configs(p: Profile, seed: int) -> dict[str, RunConfig]:
+    arms = large_annealed_and_small(p, seed)
+    noise = ScheduleConfig("constant", noise_milestones=(p["anneal_epoch"],), noise_factor=p["noise_factor"])
+    arms["noise"] = arms["small"].with_(**{"model.act_noise_std": p["noise_std"]}, schedule=noise)
+    return arms
+
+
+def train_arms(ctx, p: Profile) -> dict:
+    """{seed: {"large": RunResult, "small": RunResult, "noise": RunResult}}"""
+    return ctx.run_arms(lambda seed: arm_configs(p, seed))
+
+
+def final(run, p: Profile, key: str) -> float:
+    return statistics.median(run.curve(key)[-p["final_window"]:])
+
+
+def pre_anneal(run, p: Profile) -> float:
+    values = run.curve("test_acc@patch_only", 1, p["anneal_epoch"])
+    return sum(values) / len(values)
+
+
+def analyse(runs: dict, p: Profile) -> dict:
+    seeds, alpha = list(runs), p["alpha"]
+    clean = {arm: [final(runs[s][arm], p, "test_acc@clean") for s in seeds] for arm in ARMS}
+    only = {arm: [final(runs[s][arm], p, "test_acc@patch_only") for s in seeds] for arm in ARMS}
+    pre = {arm: [pre_anneal(runs[s][arm], p) for s in seeds] for arm in ARMS}
+    diff = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    margin = p["ni_margin_pp"]
+    rows = [
+        criterion("1. at the end, clean accuracy small LR + noise > small LR",
+                  paired_t(clean["noise"], clean["small"]), f"p<{alpha}", diff(clean["noise"], clean["small"]), alpha),
+        criterion("1. (Wilcoxon)", wilcoxon(clean["noise"], clean["small"]), "reported", None, alpha,
+                  reported_only=True),
+        criterion(f"2. small LR + noise not worse than large LR by more than {margin:g} pp (clean accuracy)",
+                  non_inferiority(clean["noise"], clean["large"], margin),
+                  f"one-sided p<{alpha} against −{margin:g} pp", diff(clean["noise"], clean["large"]), alpha),
+        criterion(f"noise keeps the model off the patch before epoch {p['anneal_epoch']}: small − noise "
+                  "(patch-only acc; reported only)", paired_t(pre["small"], pre["noise"]), "reported",
+                  diff(pre["small"], pre["noise"]), alpha, reported_only=True),
+    ]
+    per_seed = {}
+    for arm in ARMS:
+        per_seed[f"{arm}: final clean acc"] = dict(zip(seeds, clean[arm]))
+        per_seed[f"{arm}: final patch-only acc"] = dict(zip(seeds, only[arm]))
+        per_seed[f"{arm}: mean patch-only acc, epochs 1-{p['anneal_epoch']}"] = dict(zip(seeds, pre[arm]))
+    return {"tests": rows, "per_seed": per_seed,
+            "headline": f"final clean: noise − small {mean(diff(clean['noise'], clean['small'])):+.2f} pp, "
+                        f"noise − large {mean(diff(clean['noise'], clean['large'])):+.2f} pp (margin −{margin:g})",
+            "summary": (f"Final clean test accuracy (median of the last {p['final_window']} epochs): large LR "
+                        f"{mean(clean['large']):.2f}%, small LR {mean(clean['small']):.2f}%, small LR + activation "
+                        f"noise (σ {p['noise_std']:g}, ×{p['noise_factor']:g} after epoch {p['anneal_epoch']}) "
+                        f"{mean(clean['noise']):.2f}%. Mean patch-only accuracy before the anneal: small "
+                        f"{mean(pre['small']):.1f}%, noise {mean(pre['noise']):.1f}%, large {mean(pre['large']):.1f}%.")}
+
+
+def figure_spec(runs: dict, p: Profile) -> dict:
+    seeds, m = list(runs), p["anneal_epoch"]
+    labels = {"large": f"large LR ({p.run.optim.lr:g}, ×{p['anneal_factor']:g} after {m})",
+              "small": f"small LR ({p['small_lr']:g})",
+              "noise": f"small LR + noise (σ {p['noise_std']:g}, annealed after {m})"}
+    panel = lambda title, key: {"title": title, "marks": [m], "curves": [  # noqa: E731
+        {"label": labels[arm], "runs": [runs[s][arm].series(key) for s in seeds]} for arm in ARMS]}
+    return {"title": f"Activation noise on the patch experiment: accuracy (%) vs epoch — {p.name} "
+                     "(cf. Li et al. 2019)",
+            "ylabel": "accuracy (%)", "sharey": False,
+            "panels": [panel("clean test", "test_acc@clean"), panel("patch-only (zero image + patch)",
+                                                                    "test_acc@patch_only")]}
+
+
+CLAIM = Claim(
+    id="activation-noise-fixes-small-lr",
+    title="Activation noise gives a small LR back the large LR's generalization",
+    source="Li, Wei, Ma 2019, NeurIPS reviews and the authors' code (activation-noise arm)",
+    statement="Small LR plus Gaussian noise injected before the activations (then annealed) recovers the "
+              "large-LR model's generalization: clean accuracy above the small LR's, not worse than the "
+              "large LR's by more than a stated margin.",
+    profiles=[FAST, GPU, GPU_CIFAR10],
+    train=train_arms, analyse=analyse, figure=figure_spec,
+)

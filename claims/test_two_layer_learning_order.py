@@ -1,0 +1,167 @@
+"""two-layer-learning-order — Li, Wei, Ma (NeurIPS 2019), the two-layer toy (as the reviews and
+the abstract describe it).
+
+Claim: on a distribution with a high-noise, easy-to-fit feature P (linearly separable with a small
+margin plus Gaussian noise) and a low-noise, hard-to-fit feature Q (needs a nonlinearity), a small
+fraction of examples carrying only P, a large fraction only Q and the rest both, a two-layer ReLU
+network trained with a large LR and then annealed generalizes better on P-only examples than the
+same network trained with a small LR from the start — because the order of learning differs: the
+large LR learns P first and Q only after annealing; the small LR fits Q early, so it learns P from
+the P-only examples alone.
+
+Data: lrsci.data.toy (its docstring fixes the construction and states every constant). Model:
+lrsci.models.two_layer — g(x) = a·relu(Wx + b) + c, 100 hidden units, logistic loss, ℓ2
+regularization as weight decay on every parameter. Plain SGD (no momentum), batch 32.
+
+Arms, paired by seed (same init, same data order): large LR η_L for m epochs then η_L·f; small
+LR η_S = η_L·f from the start (the rate the large arm anneals to).
+
+Per seed: P_X = mean test accuracy on P-only examples over the last W epochs of arm X.
+Pre-registered test (α = 0.05): one-sided paired t, H1 mean(P_large − P_small) > 0. Wilcoxon
+reported beside.
+Learning order (reported, not part of the verdict): for each arm and feature F, e_F = the first
+epoch at which training accuracy on F-only examples reaches 90 % (accuracy = the fraction of
+those examples with a positive margin y·g(x); a run that never reaches it counts as E + 1).
+Reported: the paired t-test of e_Q − e_P > 0 for the large arm (P first) and of e_P − e_Q > 0 for
+the small arm (Q first), and test accuracy on Q-only and both-feature examples.
+"""
+from __future__ import annotations
+
+from lrsci.arms import large_annealed_and_small
+from lrsci.claim import Claim, Profile
+from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
+from lrsci.criteria import criterion
+from lrsci.curves import window_mean
+from lrsci.stats import paired_t, wilcoxon
+
+STAT1 = "1. P-only test accuracy: large LR + annealing > small LR"
+
+# Protocol, written before the final run. Calibrated on development seeds 1000-1004
+# (--seed-offset 1000, run store /tmp/li-runs); the committed report uses seeds 0-4 (offset 0).
+# Calibration record (all on dev seeds 1000-1004, mostly 1000-1001; data seed 0 throughout):
+#  * dim_p 100, gamma 1, sigma 0.5, z_norm 1, zeta_norm 0.3, p-only 10 %, q-only 60 % (the
+#    first reading of the papers folder), LRs 0.5/2 vs 0.02/0.005, 40-60 epochs: every arm
+#    learns P first (it is the strongest signal); the small LR learns Q slowly or never.
+#  * Q scaled up (z_norm 2-10, zeta_norm 1-4) with P weaker (gamma 0.1-0.5, sigma gamma/2,
+#    dim_p 200-1600): Q learned first by the small LR once z_norm ≥ 5; the large LR skips Q only
+#    when zeta_norm is small relative to its noise (zeta 1 at z 5: yes; zeta 2: not reliably).
+#  * small LR 0.02-0.05 (no momentum) is undertrained on P (train loss 0.59 after 30 epochs):
+#    its low P-only accuracy was slowness, not learning order — rejected. LRs fixed at the
+#    scale the network trains at: large 2.0 → ×0.1 → 0.2, small 0.2.
+#  * z 5, zeta 1, gamma 0.1, sigma 0.05, dim_p 1600, p-only 5 %, q-only 55 %, 30 epochs, anneal
+#    after 15, seeds 1000-1004: the large LR learns P first in 5/5 seeds (train P-only ≥ 90 % at
+#    epoch 2-4, Q-only at 19-22, after the anneal); the small LR Q first or together (Q at 4-5, P
+#    at 3-6). Final P-only test accuracy large − small: +1.0 pp on 4000 test rows (sd 1.3, one
+#    seed negative; only 200 P-only test rows); on 20000 test rows +0.96 pp (sd 0.42, 5/5 > 0).
+# Fixed from that: the constants above, 20000 test rows, W = 5, no floor (the effect is ~1 pp).
+FAST = Profile(
+    "fast", device="cpu", seeds=5,
+    run=RunConfig(
+        data=DataConfig("toy-pq", train_size=2000, test_size=20_000, seed=0,
+                        options={"dim_p": 1600, "dim_q": 20, "gamma": 0.1, "sigma": 0.05, "z_norm": 5.0,
+                                 "zeta_norm": 1.0, "frac_p_only": 0.05, "frac_q_only": 0.55}),
+        model=ModelConfig("two_layer", hidden=100),
+        optim=OptimConfig(lr=2.0, momentum=0.0, weight_decay=1e-3, batch_size=32),
+        epochs=30, eval_train=True),
+    params={"anneal_epoch": 15,      # m
+            "anneal_factor": 0.1,    # large LR 2.0 -> 0.2
+            "small_lr": 0.2,         # = the annealed large LR
+            "final_window": 5,       # W
+            "order_threshold": 90.0,  # e_F: first epoch with train accuracy on F-only rows >= this
+            "alpha": 0.05},
+    # Declared after the final run (seeds 0-4, offset 0), which failed this criterion; nothing else
+    # in the protocol was changed.
+    expected_failures={STAT1: (
+        "the large LR shows the paper's order (P fitted by epoch ~3, Q only after the anneal) but the small "
+        "LR fits P and Q about together rather than Q first, so it also learns P from the both-feature rows "
+        "and is not worse on P-only examples; the +0.96 pp seen on dev seeds 1000-1004 did not hold on "
+        "seeds 0-4 (it reversed)")})
+# The same toy on one GPU, by analogy (the theory's model has no WideResNet counterpart): the
+# same data and network, 10 seeds. Declared, not run on a GPU in this session.
+GPU = FAST.extend("gpu", device="cuda", seeds=10)
+
+ARMS = ("large", "small")
+
+
+def arm_configs(p: Profile, seed: int) -> dict[str, RunConfig]:
+    return large_annealed_and_small(p, seed)
+
+
+def train_arms(ctx, p: Profile) -> dict:
+    """{seed: {"large": RunResult, "small": RunResult}}"""
+    return ctx.run_arms(lambda seed: arm_configs(p, seed), labels={arm: f"{arm} LR" for arm in ARMS})
+
+
+def final(run, p: Profile, key: str) -> float:
+    return window_mean(run.curve(key), run.epochs_trained, p["final_window"])
+
+
+def first_epoch(run, key: str, p: Profile) -> int:
+    series = run.curve(key)
+    return next((i + 1 for i, v in enumerate(series) if v >= p["order_threshold"]), len(series) + 1)
+
+
+def analyse(runs: dict, p: Profile) -> dict:
+    seeds, alpha = list(runs), p["alpha"]
+    fin = {(arm, k): [final(runs[s][arm], p, f"test_acc@{k}") for s in seeds]
+           for arm in ARMS for k in ("p_only", "q_only", "both")}
+    order = {(arm, k): [first_epoch(runs[s][arm], f"train_acc@{k}", p) for s in seeds]
+             for arm in ARMS for k in ("p_only", "q_only")}
+    diff = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    gap = diff(fin["large", "p_only"], fin["small", "p_only"])
+    rows = [
+        criterion(STAT1,
+                  paired_t(fin["large", "p_only"], fin["small", "p_only"]), f"p<{alpha}", gap, alpha),
+        criterion("1. (Wilcoxon)", wilcoxon(fin["large", "p_only"], fin["small", "p_only"]), "reported", None,
+                  alpha, reported_only=True),
+        criterion("order: large LR fits P before Q (e_Q − e_P > 0; reported only)",
+                  paired_t(order["large", "q_only"], order["large", "p_only"]), "reported",
+                  diff(order["large", "q_only"], order["large", "p_only"]), alpha, reported_only=True),
+        criterion("order: small LR fits Q before P (e_P − e_Q > 0; reported only)",
+                  paired_t(order["small", "p_only"], order["small", "q_only"]), "reported",
+                  diff(order["small", "p_only"], order["small", "q_only"]), alpha, reported_only=True),
+        criterion("Q-only test accuracy: large − small (reported only)",
+                  paired_t(fin["large", "q_only"], fin["small", "q_only"]), "reported",
+                  diff(fin["large", "q_only"], fin["small", "q_only"]), alpha, reported_only=True),
+    ]
+    per_seed = {f"{arm}: final test acc on {k}": dict(zip(seeds, fin[arm, k])) for arm, k in fin}
+    per_seed.update({f"{arm}: first epoch train acc on {k} ≥ {p['order_threshold']:g}%": dict(zip(seeds, v))
+                     for (arm, k), v in order.items()})
+    lead = {arm: mean(diff(order[arm, "q_only"], order[arm, "p_only"])) for arm in ARMS}
+    return {"tests": rows, "per_seed": per_seed,
+            "headline": f"P-only test acc large − small {mean(gap):+.2f} pp; e_Q − e_P: large {lead['large']:+.1f}, "
+                        f"small {lead['small']:+.1f} epochs",
+            "summary": (f"Final P-only test accuracy (mean of the last {p['final_window']} epochs): large LR + "
+                        f"annealing {mean(fin['large', 'p_only']):.2f}% vs small LR {mean(fin['small', 'p_only']):.2f}% "
+                        f"({mean(gap):+.2f} pp). Learning order (first epoch with ≥ {p['order_threshold']:g}% train "
+                        f"accuracy on P-only / Q-only rows): large LR P {mean(order['large', 'p_only']):.1f} / Q "
+                        f"{mean(order['large', 'q_only']):.1f}; small LR P {mean(order['small', 'p_only']):.1f} / Q "
+                        f"{mean(order['small', 'q_only']):.1f}.")}
+
+
+def figure_spec(runs: dict, p: Profile) -> dict:
+    seeds, m = list(runs), p["anneal_epoch"]
+    labels = {"large": f"large LR ({p.run.optim.lr:g}, ×{p['anneal_factor']:g} after {m})",
+              "small": f"small LR ({p['small_lr']:g})"}
+
+    def panel(title, key, arm):
+        return {"title": f"{labels[arm]}: {title}", "marks": [m] if arm == "large" else [], "curves": [
+            {"label": name, "runs": [runs[s][arm].series(f"{key}@{k}") for s in seeds]}
+            for name, k in (("P only", "p_only"), ("Q only", "q_only"), ("both", "both"))]}
+    return {"title": f"Two-layer net on the P/Q toy: accuracy (%) per example kind — {p.name} (cf. Li et al. 2019)",
+            "ylabel": "accuracy (%)",
+            "panels": [panel("train", "train_acc", "large"), panel("test", "test_acc", "large"),
+                       panel("train", "train_acc", "small"), panel("test", "test_acc", "small")]}
+
+
+CLAIM = Claim(
+    id="two-layer-learning-order",
+    title="Two-layer toy: large LR then annealing generalizes better on P-only examples",
+    source="Li, Wei, Ma 2019, abstract and NeurIPS reviews (the P/Q toy distribution)",
+    statement="In the P/Q toy distribution, a two-layer ReLU net trained with a large LR and then annealed "
+              "generalizes better on P-only examples than the same net trained with a small LR, because the "
+              "large LR learns P first and the small LR fits Q first.",
+    profiles=[FAST, GPU],
+    train=train_arms, analyse=analyse, figure=figure_spec,
+)
