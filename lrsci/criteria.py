@@ -70,12 +70,13 @@ def required_rows(rows: list[dict]) -> dict[str, dict]:
     return out
 
 
-def judge(rows: list[dict], expected: Mapping[str, str]) -> tuple[str, str]:
+def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = None) -> tuple[str, str]:
     """Compare the failed required criteria with the declared expected failures.
 
     Returns (outcome, message); outcome is "replicated" (nothing failed, nothing expected),
     "as declared" (exactly the declared criteria failed) or "unexpected" (any other set:
     a different criterion failed, an expected one passed, or a declared name is unknown).
+    An "as declared" message ends with the analysis's ``headline``, the run's own summary.
     """
     required = required_rows(rows)
     unknown = sorted(set(expected) - set(required))
@@ -84,8 +85,9 @@ def judge(rows: list[dict], expected: Mapping[str, str]) -> tuple[str, str]:
                               f"its required criteria are {sorted(required)}")
     failed = {name for name, r in required.items() if not r["passed"]}
     if failed == set(expected):
-        return ("replicated", "every pre-registered criterion passed") if not failed else \
-            ("as declared", expected_failure_text(required, expected))
+        if not failed:
+            return "replicated", "every pre-registered criterion passed"
+        return "as declared", expected_failure_text(required, expected) + (f" | this run: {headline}" if headline else "")
     parts = []
     if failed - set(expected):
         parts.append("failed without being declared: " + "; ".join(

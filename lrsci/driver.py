@@ -46,9 +46,7 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     runs = claim.train(ctx, profile)
     analysis = dict(claim.analyse(runs, profile))
     rows = analysis["tests"]
-    outcome, message = judge(rows, profile.expected_failures)
-    if outcome == "as declared" and analysis.get("headline"):
-        message += f" | this run: {analysis['headline']}"
+    outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"))
     section = {"protocol": claim.protocol(profile), **analysis, "verdict": verdict(rows),
                "figure": {"file": f"fig-{profile.name}.png", "spec": claim.figure(runs, profile)}}
     if profile.expected_failures:

@@ -30,8 +30,13 @@ def upgrade(report_root: Path, project: Path) -> None:
         for name, sec in record["profiles"].items():
             profile = next((p for p in claim.profiles if p.name == name), None) if claim else None
             if profile is not None and profile.expected_failures:  # the declaration as the module words it now
-                sec["expected_failures"] = dict(profile.expected_failures)
-                sec["outcome"], sec["outcome_message"] = judge(sec["tests"], profile.expected_failures)
+                declared = (dict(profile.expected_failures),
+                            *judge(sec["tests"], profile.expected_failures, sec.get("headline")))
+                if declared != (sec.get("expected_failures"), sec.get("outcome"), sec.get("outcome_message")):
+                    sec["expected_failures"], sec["outcome"], sec["outcome_message"] = declared
+                    sec["provenance"]["declaration_recorded"] = (
+                        f"{utc_now()}: the module's expected failures recorded and judged against the stored "
+                        "tests by tools/upgrade_reports.py (nothing re-trained)")
             if before < SCHEMA:
                 sec["provenance"]["upgraded"] = (f"{utc_now()}: result.json schema {before} -> {SCHEMA} "
                                                  "(tools/upgrade_reports.py; nothing re-trained)")
