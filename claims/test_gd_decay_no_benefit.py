@@ -44,10 +44,9 @@ from __future__ import annotations
 import math
 
 from lrsci.claim import Claim, Profile
-from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
+from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion
 from lrsci.curves import window_mean
-from lrsci.harness import Job
 from lrsci.stats import StatResult, tost
 
 STABLE = "(0) every run finished (no divergence)"
@@ -133,16 +132,7 @@ def decay_steps(p: Profile) -> list[int]:
 
 def train_arms(ctx, p: Profile) -> dict:
     """{seed: {"none": RunResult, m: RunResult for each decay step m}}"""
-    milestones = decay_steps(p)
-    trunks = {seed: p.run.with_(seed=seed) for seed in ctx.seeds}
-    done = ctx.run_all([Job(t, "GD no decay", snapshots=tuple(milestones)) for t in trunks.values()])
-    runs = {seed: {"none": r} for seed, r in zip(trunks, done)}
-    arms = [(seed, m) for seed in trunks for m in milestones]
-    forks = ctx.run_all([Job(trunks[seed].with_(schedule=ScheduleConfig("step", milestones=(m,), factor=p["factor"])),
-                             f"GD decay@{m}", fork=(trunks[seed], m)) for seed, m in arms])
-    for (seed, m), r in zip(arms, forks):
-        runs[seed][m] = r
-    return runs
+    return ctx.run_decay_forks(lambda seed: p.run.with_(seed=seed), decay_steps(p), p["factor"], label="GD ")
 
 
 def finished(run) -> bool:

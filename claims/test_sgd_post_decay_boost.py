@@ -20,9 +20,8 @@ with 5 seeds its smallest one-sided p is 1/32).
 from __future__ import annotations
 
 from lrsci.claim import Claim, Profile
-from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
+from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion
-from lrsci.harness import Job
 from lrsci.stats import paired_t, wilcoxon
 
 # Protocol, written before the final run. Calibrated on development seeds 1000-1004
@@ -58,16 +57,7 @@ def decay_epochs(p: Profile) -> list[int]:
 
 def train_arms(ctx, p: Profile) -> dict:
     """{seed: {"none": RunResult, m: RunResult for each decay epoch m}}"""
-    milestones = decay_epochs(p)
-    trunks = {seed: p.run.with_(seed=seed) for seed in ctx.seeds}
-    done = ctx.run_all([Job(t, "no decay", snapshots=tuple(milestones)) for t in trunks.values()])
-    runs = {seed: {"none": r} for seed, r in zip(trunks, done)}
-    arms = [(seed, m) for seed in trunks for m in milestones]
-    forks = ctx.run_all([Job(trunks[seed].with_(schedule=ScheduleConfig("step", milestones=(m,), factor=p["factor"])),
-                             f"decay@{m}", fork=(trunks[seed], m)) for seed, m in arms])
-    for (seed, m), r in zip(arms, forks):
-        runs[seed][m] = r
-    return runs
+    return ctx.run_decay_forks(lambda seed: p.run.with_(seed=seed), decay_epochs(p), p["factor"])
 
 
 def analyse(runs: dict, p: Profile) -> dict:

@@ -130,6 +130,23 @@ class ClaimContext:
             runs[seed][arm] = result
         return runs
 
+    def run_decay_forks(self, trunk_for_seed, milestones, factor: float, label: str = "") -> dict:
+        """Per seed, a no-decay trunk and one arm per milestone m that multiplies the LR by ``factor``
+        after epoch m, forked from the trunk's snapshot there (the shared prefix trains once).
+
+        Returns ``{seed: {"none": trunk, m: arm for each m}}``."""
+        from .config import ScheduleConfig
+
+        trunks = {seed: trunk_for_seed(seed) for seed in self.seeds}
+        done = self.run_all([Job(t, f"{label}no decay", snapshots=tuple(milestones)) for t in trunks.values()])
+        runs = {seed: {"none": r} for seed, r in zip(trunks, done)}
+        arms = [(seed, m) for seed in trunks for m in milestones]
+        forks = self.run_all([Job(trunks[s].with_(schedule=ScheduleConfig("step", milestones=(m,), factor=factor)),
+                                  f"{label}decay@{m}", fork=(trunks[s], m)) for s, m in arms])
+        for (seed, m), r in zip(arms, forks):
+            runs[seed][m] = r
+        return runs
+
     def _on_device(self, job: "Job") -> "Job":
         fork = job.fork and (job.fork[0].with_(device=self.device), job.fork[1])
         return Job(job.config.with_(device=self.device), job.label, job.snapshots, fork)
