@@ -72,8 +72,3 @@ def pytest_runtest_setup(item):
         if item.config.getoption("--require-gpu"):
             pytest.fail(f"{reason}, and --require-gpu was given", pytrace=False)
         pytest.skip(reason)
-
-
-@pytest.fixture
-def data_root(request):
-    return request.config.getoption("--data-root")

@@ -30,6 +30,7 @@ from lrsci.arms import large_annealed_and_small
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.criteria import criterion
+from lrsci.figures import arm_panel
 from lrsci.stats import non_inferiority, paired_t, wilcoxon
 
 NI = "2. small LR + noise not worse than large LR by more than 1 pp (clean accuracy)"
@@ -143,12 +144,11 @@ def analyse(runs: dict, p: Profile) -> dict:
 
 
 def figure_spec(runs: dict, p: Profile) -> dict:
-    seeds, m = list(runs), p["anneal_epoch"]
+    m = p["anneal_epoch"]
     labels = {"large": f"large LR ({p.run.optim.lr:g}, ×{p['anneal_factor']:g} after {m})",
               "small": f"small LR ({p['small_lr']:g})",
               "noise": f"small LR + noise (σ {p['noise_std']:g}, annealed after {m})"}
-    panel = lambda title, key: {"title": title, "marks": [m], "curves": [  # noqa: E731
-        {"label": labels[arm], "runs": [runs[s][arm].series(key) for s in seeds]} for arm in ARMS]}
+    panel = lambda title, key: arm_panel(runs, ARMS, labels, key, title, marks=[m])  # noqa: E731
     return {"title": f"Activation noise on the patch experiment: accuracy (%) vs epoch — {p.name} "
                      "(cf. Li et al. 2019)",
             "ylabel": "accuracy (%)", "sharey": False,

@@ -36,6 +36,7 @@ from lrsci.arms import large_annealed_and_small
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion, floor_criterion
+from lrsci.figures import arm_panel
 from lrsci.stats import paired_t, wilcoxon
 
 # Protocol, written before the final run. Calibrated on development seeds 1000-1004
@@ -150,11 +151,10 @@ def analyse(runs: dict, p: Profile) -> dict:
 
 
 def figure_spec(runs: dict, p: Profile) -> dict:
-    seeds, m = list(runs), p["anneal_epoch"]
+    m = p["anneal_epoch"]
     labels = {"large": f"large LR ({p.run.optim.lr:g}, ×{p['anneal_factor']:g} after {m})",
               "small": f"small LR ({p['small_lr']:g})"}
-    panel = lambda title, key: {"title": title, "marks": [m], "curves": [  # noqa: E731
-        {"label": labels[arm], "runs": [runs[s][arm].series(key) for s in seeds]} for arm in ARMS]}
+    panel = lambda title, key: arm_panel(runs, ARMS, labels, key, title, marks=[m])  # noqa: E731
     return {"title": f"Patch experiment: accuracy (%) vs epoch — {p.name} (cf. Li et al. 2019, patch figures)",
             "ylabel": "accuracy (%)", "sharey": False,
             "panels": [panel("patch-only (zero image + patch)", "test_acc@patch_only"),

@@ -33,6 +33,12 @@ def _mean_curve(runs: list[list[float]]) -> np.ndarray:
         return np.nanmean(padded, axis=0)
 
 
+def arm_panel(runs: dict, arms, labels: dict, key: str, title: str, marks=()) -> dict:
+    """A panel spec with one curve per arm, drawn over every seed: ``runs`` is {seed: {arm: RunResult}}."""
+    return {"title": title, "marks": list(marks), "curves": [
+        {"label": labels[arm], "runs": [runs[seed][arm].series(key) for seed in runs]} for arm in arms]}
+
+
 def render(spec: dict, path: str | Path) -> Path:
     panels = spec["panels"]
     cols = min(len(panels), 4)

@@ -76,7 +76,7 @@ def write_json(path: Path, obj, indent: int = 1) -> None:
     write_text(path, json.dumps(obj, indent=indent, allow_nan=True) + "\n")
 
 
-def quarantine(path: Path, why: str) -> Path:
+def quarantine(path: Path) -> Path:
     """Move an unreadable file aside as ``<name>.corrupt-<UTC time>`` and return the new path."""
     path = Path(path)
     target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}")

@@ -76,7 +76,7 @@ def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         if not quarantine_bad:
             raise ValueError(f"{path} is not valid JSON ({exc}); restore it from git or move it aside") from None
-        moved = files.quarantine(path, str(exc))
+        moved = files.quarantine(path)
         warnings.warn(f"{path} is not valid JSON ({exc}); moved it aside to {moved.name} and started a new "
                       "record", stacklevel=2)
         return None

@@ -17,9 +17,10 @@ import re
 
 from scipy import stats as _st
 
+from .train import STOP_REASONS
+
 SCHEMA = 2
 _T_TESTS = {"paired t (one-sided)": 1.0, "non-inferiority t": -1.0}  # test -> sign of the margin in H0
-_STOP = {"finished": "budget", "stopped": "rule", "diverged": "diverged"}
 
 
 def upgrade_record(record: dict) -> dict:
@@ -38,7 +39,7 @@ def _upgrade_section(sec: dict) -> None:
     tables = sec.get("extra_tables", {})
     for title, table in tables.items():
         if "AutoDecay status" in table:
-            table["AutoDecay stop reason"] = {s: _STOP.get(v, v) for s, v in table.pop("AutoDecay status").items()}
+            table["AutoDecay stop reason"] = {s: STOP_REASONS.get(v, v) for s, v in table.pop("AutoDecay status").items()}
     sec.pop("finding", None)  # schema 1's free-text finding; the report now renders it from the tests
     if "summary" in sec:      # a bootstrap ratio CI at n < 10 is no longer shown (AutoDecay's summary)
         sec["summary"] = re.sub(r", 95% CI \[[^\]]*\](?=, limit)", "", sec["summary"])

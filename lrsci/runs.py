@@ -100,7 +100,7 @@ class RunStore:
             _set_aside(path, f"unreadable run result ({exc})")
             return None
         if not self._same_data(config, result):
-            moved = files.quarantine(self.dir(config), "stale")
+            moved = files.quarantine(self.dir(config))
             warnings.warn(f"{path.parent} was trained on other data bytes than {config.data.name} has now "
                           f"(content hash differs); moved it aside to {moved.name}; retraining", stacklevel=2)
             return None
@@ -217,7 +217,7 @@ def _save_checkpoint(run_dir: Path, state: dict) -> None:
 
 
 def _set_aside(path: Path, why: str) -> None:
-    moved = files.quarantine(path, why)
+    moved = files.quarantine(path)
     warnings.warn(f"{path}: {why}; moved it aside to {moved.name} and will retrain from the last good point",
                   stacklevel=3)
 

@@ -39,6 +39,7 @@ import hashlib
 import json
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -272,6 +273,8 @@ def _read_cached(path: Path, key: dict) -> dict | None:
         record = json.loads(path.read_text())
         ok = record["key"] == json.loads(json.dumps(key)) and all(isinstance(v, float) for v in record["tacc"])
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        files.quarantine(path, f"unreadable transfer result ({exc})")
+        moved = files.quarantine(path)
+        warnings.warn(f"{path}: unreadable transfer result ({exc}); moved it aside to {moved.name} and "
+                      "transferring again", stacklevel=2)
         return None
     return record if ok else None

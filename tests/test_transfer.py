@@ -183,7 +183,8 @@ def test_an_unreadable_cached_transfer_is_set_aside_and_recomputed(store):
     first = transfer_snapshots(store, cfg, [2, 4, 6], target, spec, seed=0)
     path = next(store.dir(cfg).glob("transfer-*.json"))
     path.write_text('{"key": ')
-    again = transfer_snapshots(store, cfg, [2, 4, 6], target, spec, seed=0)
+    with pytest.warns(UserWarning, match=r"transfer-.*\.json: unreadable transfer result.*moved it aside"):
+        again = transfer_snapshots(store, cfg, [2, 4, 6], target, spec, seed=0)
     assert again["tacc"] == first["tacc"]
     assert list(store.dir(cfg).glob("transfer-*.json.corrupt-*"))
 

@@ -50,7 +50,6 @@ torchvision is imported lazily (it costs seconds), so importing this module is c
 """
 from __future__ import annotations
 
-import datetime
 import functools
 import gzip
 import hashlib
@@ -64,6 +63,7 @@ from pathlib import Path
 
 import torch
 
+from ..files import quarantine
 from .base import ArrayData
 from .digests import DIGESTS as _DIGESTS, file_digest as _file_digest, identity as _identity
 from .digests import read_stable as _read_stable, stat_key as _stat_key
@@ -379,13 +379,11 @@ def _cache_problems(raw: Path, recorded: dict) -> dict[str, str]:
 
 def _set_aside(raw: Path, bad: dict[str, str], files: dict[str, Path]) -> None:
     """Move corrupt cached files to ``<name>.corrupt-<timestamp>`` (kept for inspection) and warn."""
-    ts = datetime.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     for name, problem in bad.items():
         p = raw / name
         if not p.is_file() or p.resolve() == files[name].resolve():
             continue  # nothing there, or it is the source itself: re-unpacking will judge it
-        dest = p.with_name(f"{name}.corrupt-{ts}")
-        os.replace(p, dest)
+        dest = quarantine(p)
         warnings.warn(f"Fashion-MNIST cache file {p} {problem}; moved it aside to {dest} and "
                       f"unpacking again from {files[name]}.", RuntimeWarning, stacklevel=4)
 
