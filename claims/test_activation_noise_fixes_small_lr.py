@@ -71,13 +71,15 @@ FAST = Profile(
         "is annealed the MLP memorizes the patch too (61-75% patch-only by epoch 20) and its clean "
         "accuracy stays about 0.6 pp below the large LR's; five seeds cannot exclude a shortfall larger "
         "than the 1 pp margin (test 1, noise > small LR, holds)")})
-# One GPU, ≤ 10 minutes, by analogy (not run on a GPU in this session): the authors' patch and
-# noise (σ_act 0.4) on full Fashion-MNIST with WRN-16-4, 20 epochs, anneal after 10, bf16 — the
-# runs of patch-memorized-by-small-lr's gpu profile plus the noise arm.
+# gpu profile (protocol v1, written before its first run, 2026-11-27; no GPU calibration): the authors' patch
+# and activation noise (σ_act 0.4, one H×W map shared over batch and channels, ×1e-5 at the anneal) on
+# patch-memorized-by-small-lr's gpu data and runs (30 000 Fashion-MNIST images, WRN-16-4, 20 epochs, anneal
+# after 10, bf16, five seeds) plus the noise arm. Margin, window and α are the fast profile's.
+# Seed ranges: final 0-4 only (no GPU dev seeds).
 GPU = FAST.extend(
-    "gpu", device="cuda", seeds=3, noise_std=0.4,
+    "gpu", device="cuda", seeds=5, noise_std=0.4,
     run=RunConfig(
-        data=DataConfig("patch-fashion-mnist", seed=0),
+        data=DataConfig("patch-fashion-mnist", train_size=30_000, test_size=5_000, seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
         optim=OptimConfig(lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, batch_size=128),
         epochs=20, precision="bf16", eval_train=False))

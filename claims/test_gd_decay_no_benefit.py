@@ -37,12 +37,13 @@ Pass, for every decay arm (pre-registered; α = 0.05; paired over seeds):
 A failed difference test is not evidence of no difference, so the claim of "almost the same" is
 tested as equivalence (TOST: both one-sided t-tests reject |mean| ≥ margin), never as p > α of a
 difference test. Every row shows the mean difference and its 95 % t-interval over seeds.
-The gpu profile is written by analogy and has NOT been run (no GPU here); see its comment.
+The gpu profile's η comes from the same rule applied on GPU dev seeds (see its comment).
 """
 from __future__ import annotations
 
 import math
 
+from lrsci import eta_rule
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion
@@ -110,20 +111,24 @@ FAST = Profile(
             "alpha": 0.05,
             "eta_rule": ETA_RULE},
     expected_failures={name: DECAY_MATTERS for name in EQUIVALENCE_ROWS})
-# NOT RUN, NOT CALIBRATED (no GPU here): written by analogy with the fast profile (WRN-16-4, 4096
-# Fashion-MNIST images, GD in ghost batches of 1024). η = 0.1 is a placeholder (the SGD claims' rate)
-# until the η rule above is applied on GPU dev seeds 1000-1002 — do that, and write the η here and in
-# gd-larger-lr-diverges' gpu profile, before any gpu final run. E = 50 is far below the paper's
-# thousands of GD epochs: every step of this profile is also run on the CPU, shrunk to a WRN-10-1 on 128
-# images, by tests/test_gpu_profiles_on_cpu.py, and its cost there grows with E. A GPU fits a longer E;
-# raise it when the profile is first calibrated on a GPU.
+# gpu profile (protocol v1 of this profile, written before its first run, 2026-11-27). WideResNet-16-4 on
+# 2048 Fashion-MNIST training images (2000 test images), full-batch GD accumulated over ghost batches of
+# 1024, bf16 autocast, E = 200 GD steps (decays after 50 / 100 / 150), five seeds. E and the data size
+# are set by the device budget of one session (15 minutes for every gpu profile together), not by any
+# result: the paper's GD runs are thousands of epochs long. Margins, window and the η rule are the fast
+# profile's. η is NOT chosen here: tools/calibrate_gd_eta.py applies the η rule (lrsci.eta_rule) to this
+# config on GPU dev seeds 1000-1002 before the final run and writes claims/calibration/gd-eta-gpu.json;
+# both GD claims read η from it, and refuse to run on the GPU without it. Seed ranges: dev 1000-1002
+# (calibration only), final 0-4.
+GPU_CALIBRATION = eta_rule.calibrated("gpu")
 GPU = FAST.extend(
-    "gpu", device="cuda", seeds=3,
+    "gpu", device="cuda", seeds=5, eta_calibration=GPU_CALIBRATION,
     run=RunConfig(
-        data=DataConfig("fashion-mnist", train_size=4096, seed=0),
+        data=DataConfig("fashion-mnist", train_size=2048, test_size=2000, seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
-        optim=OptimConfig(lr=0.1, momentum=0.0, weight_decay=5e-4, batch_size=None, gd_chunk=1024),
-        epochs=50, precision="bf16", eval_train=False, diverge_loss=10.0))
+        optim=OptimConfig(lr=eta_rule.eta_of(GPU_CALIBRATION), momentum=0.0, weight_decay=5e-4, batch_size=None,
+                          gd_chunk=1024),
+        epochs=200, precision="bf16", eval_train=False, diverge_loss=10.0))
 
 
 def decay_steps(p: Profile) -> list[int]:
@@ -132,6 +137,7 @@ def decay_steps(p: Profile) -> list[int]:
 
 def train_arms(ctx, p: Profile) -> dict:
     """{seed: {"none": RunResult, m: RunResult for each decay step m}}"""
+    eta_rule.require(p)
     return ctx.run_decay_forks(lambda seed: p.run.with_(seed=seed), decay_steps(p), p["factor"], label="GD ")
 
 

@@ -41,7 +41,7 @@ options and measurement seed (run seed, step, name), hence the same numbers on t
 snapshots the η run keeps every ``every`` steps and at step E (tests/test_gd_claims.py checks that it
 equals the in-run measurement). Snapshot steps are not part of a run's stored key: a run stored under
 another ``every`` may lack them, and the claim then says so (move it aside) rather than measure something else.
-The gpu profile is written by analogy and has NOT been run (no GPU here); see its comment.
+The gpu profile's η comes from the same rule applied on GPU dev seeds (see its comment).
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ import math
 
 import torch
 
+from lrsci import eta_rule
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion
@@ -103,20 +104,21 @@ FAST = Profile(
         "(loss ≈ ln 10, chance accuracy) without the loss ever passing diverge_loss — neither stable training nor "
         "divergence, the middle regime the claim says GD does not show (first seen on the dev seeds; see the "
         "calibration record)")})
-# NOT RUN, NOT CALIBRATED (no GPU here): written by analogy with the fast profile. η = 0.1 is a
-# placeholder until the η rule is applied on GPU dev seeds 1000-1002 (write the same η into
-# gd-decay-no-benefit's gpu profile). The Hessian is measured at step E only, on 1024 examples in one
-# chunk (BatchNorm over those 1024, the size of GD's ghost batches here): one top-10 measurement of a
-# WRN-16-4 is seconds on a GPU but ~a minute in this profile's CPU check (a WRN-10-1 on 128 images),
-# and E = 50 is short for the same reason (see gd-decay-no-benefit's gpu comment).
+# gpu profile (protocol v1 of this profile, written before its first run, 2026-11-27): gd-decay-no-benefit's
+# gpu GD setting (WRN-16-4, 2048 images, ghost batches of 1024, bf16, E = 200, five seeds) with η from
+# claims/calibration/gd-eta-gpu.json (the η rule on GPU dev seeds 1000-1002; see that claim). c, the floor
+# and p0 are the fast profile's. The Hessian (fp32, BatchNorm in training mode) is measured on 1024
+# training examples in one chunk (one ghost batch: the objective of one GD chunk): λ_max every 50 steps,
+# λ_1..λ_10 at step E. Seed ranges: dev 1000-1002 (calibration only), final 0-4.
 GPU = FAST.extend(
-    "gpu", device="cuda", seeds=3,
-    hessian={"k": 10, "examples": 1024, "chunk": 1024, "every": None},
+    "gpu", device="cuda", seeds=5, eta_calibration=eta_rule.calibrated("gpu"),
+    hessian={"k": 10, "examples": 1024, "chunk": 1024, "every": 50},
     run=RunConfig(
-        data=DataConfig("fashion-mnist", train_size=4096, seed=0),
+        data=DataConfig("fashion-mnist", train_size=2048, test_size=2000, seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
-        optim=OptimConfig(lr=0.1, momentum=0.0, weight_decay=5e-4, batch_size=None, gd_chunk=1024),
-        epochs=50, precision="bf16", eval_train=True, diverge_loss=10.0))
+        optim=OptimConfig(lr=eta_rule.eta_of(eta_rule.calibrated("gpu")), momentum=0.0, weight_decay=5e-4,
+                          batch_size=None, gd_chunk=1024),
+        epochs=200, precision="bf16", eval_train=True, diverge_loss=10.0))
 
 
 def larger_lr(p: Profile) -> float:
@@ -157,6 +159,7 @@ def measure_at(store, run, step: int, name: str, opts: dict):
 
 def train_arms(ctx, p: Profile) -> dict:
     """{seed: {"eta": RunResult, "ceta": RunResult, "lam_max": {step: λ_max}, "top": [λ_1..λ_k] | None}}"""
+    eta_rule.require(p)
     steps = hessian_steps(p)
     eta = {seed: p.run.with_(seed=seed) for seed in ctx.seeds}
     jobs = [Job(cfg, f"GD η={p.run.optim.lr:g}", snapshots=tuple(steps)) for cfg in eta.values()]

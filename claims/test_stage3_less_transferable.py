@@ -99,14 +99,13 @@ FAST = Profile(
         "(1) far/fix: T3 < T2": "as near/fix: small stage-3 denominators make T3 noisy (final run: −0.55 to +3.2; "
                                 "mean T3 0.57 vs T2 0.37); the sketch target is far (fix accuracy 6.4 pp below "
                                 "near), but the paper's negative T3 does not appear"})
-# By analogy with the fast profile and the other claims' gpu profiles — declared, not run or calibrated
-# (no GPU was available): WideResNet-16-4 on all 30 000 source images, lr 0.1 (the gpu profiles' WRN
-# rate), three stages of 6 epochs; finetune lr = 0.1 × 0.1 by the fast profile's rule; 5 000 target
-# training images. Budget estimate from sgd-post-decay-boost[gpu] on an H100 (~14 700 images/s per run,
-# 3 runs sharing the GPU): sources 3 × 540 000 images ≈ 40 s; transfers (fp32, one process)
-# 3 seeds × 2 targets × 3 snapshots × 50 000 finetune images ≈ 1-2 min: well under 10 minutes.
+# gpu profile (protocol v1, written before its first run, 2026-11-27; no GPU calibration): WideResNet-16-4 on
+# all 30 000 source images, lr 0.1 (the gpu profiles' WRN rate), three stages of 6 epochs, bf16; fix as the
+# fast profile; finetune lr = 0.1 × 0.1 by the fast profile's rule (source lr × 0.1), 10 epochs; 5 000
+# target training images; five seeds. Sizes set by the one-session device budget. Seed ranges: final 0-4
+# only (no GPU dev seeds).
 GPU = FAST.extend(
-    "gpu", device="cuda", seeds=3, target_train_size=5000,
+    "gpu", device="cuda", seeds=5, target_train_size=5000,
     finetune={"lr": 0.01, "epochs": 10, "batch_size": 128, "momentum": 0.9, "weight_decay": 5e-4},
     run=RunConfig(
         data=DataConfig("fashion-mnist-split", seed=0, options={"classes": SOURCE_CLASSES}),

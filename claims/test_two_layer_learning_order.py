@@ -76,8 +76,8 @@ FAST = Profile(
         "LR fits P and Q about together rather than Q first, so it also learns P from the both-feature rows "
         "and is not worse on P-only examples; the +0.96 pp seen on dev seeds 1000-1004 did not hold on "
         "seeds 0-4 (it reversed)")})
-# The same toy on one GPU, by analogy (the theory's model has no WideResNet counterpart): the
-# same data and network, 10 seeds. Declared, not run on a GPU in this session.
+# gpu profile (protocol v1, written before its first run, 2026-11-27): the same toy on one GPU (the theory's
+# model has no WideResNet counterpart), the same data and network, 10 seeds (final 0-9; no GPU dev seeds).
 GPU = FAST.extend("gpu", device="cuda", seeds=10)
 
 ARMS = ("large", "small")

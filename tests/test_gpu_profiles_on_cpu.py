@@ -34,7 +34,13 @@ def tiny(profile):
     keep = profile.run.model.name == "two_layer"  # a vector model on vector data (Li et al.'s toy) stays as it is
     model = profile.run.model if keep else ModelConfig("wrn", depth=10, width=1)
     run = profile.run.with_(device="cpu", model=model, data=tiny_data(profile.run.data))
-    return replace(profile, device="cpu", seeds=2, run=run)
+    params = dict(profile.params)
+    if run.optim.batch_size is None:  # full-batch GD: decays and Hessian steps are fractions of E, so 8 steps do
+        run = run.with_(epochs=8)
+        if "hessian" in params:
+            params["hessian"] = {**params["hessian"], "examples": 64, "chunk": 64,
+                                 "every": 4 if params["hessian"].get("every") else None}
+    return replace(profile, device="cpu", seeds=2, run=run, params=params)
 
 
 @pytest.mark.slow

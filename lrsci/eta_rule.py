@@ -1,0 +1,114 @@
+"""The GD claims' learning-rate rule, applied on development seeds and recorded once per profile.
+
+You et al. (§4.1) run full-batch GD at the largest rate that trains. lrsci never tunes that rate to
+make a claim pass; it fixes it by a stated rule on development seeds before any final run:
+
+    on the geometric grid 2^k (k = -2..5, i.e. 0.25 ... 32), train the profile's no-decay config on
+    the dev seeds for its E steps; η_div = the smallest grid rate at which at least one dev seed
+    diverges (the engine's stop reason "diverged"); η = η_div / 2.
+
+Rates are tried in ascending order and the search stops at η_div: the smallest diverging rate is
+then known and larger rates cost nothing. A grid on which nothing diverges gives no η (the claim
+says so and refuses to run), rather than a rate picked by hand.
+
+The result, with every dev run's outcome, is written once to ``claims/calibration/gd-eta-<profile>.json``
+(atomically); the gpu profiles of both GD claims read η from there (:func:`calibrated`). The fast
+profile's η was fixed by the same rule by hand before this module existed; its record is in the
+claim module's calibration comment.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import files
+from .config import RunConfig
+from .harness import Job
+
+GRID = tuple(2.0 ** k for k in range(-2, 6))
+CALIBRATION_DIR = Path(__file__).resolve().parents[1] / "claims" / "calibration"
+
+
+class CalibrationError(RuntimeError):
+    """η cannot be read or computed: the file is missing, unreadable, or the rule found no rate."""
+
+
+def path_for(profile: str, folder: Path | None = None) -> Path:
+    return Path(folder or CALIBRATION_DIR) / f"gd-eta-{profile}.json"
+
+
+def _outcome(run) -> dict:
+    losses = run.series("train_loss")
+    return {"stop_reason": run.stop_reason, "steps": run.epochs_trained,
+            "diverged_at_step": getattr(run, "diverged_at_step", None),
+            "final_train_loss": losses[-1] if losses else None,
+            "max_train_loss": max(losses) if losses else None}
+
+
+def apply(ctx, config: RunConfig, grid=GRID) -> dict:
+    """Run the rule on ``ctx.seeds`` (the dev seeds) for ``config`` at each grid rate; the record.
+
+    ``record["eta"]`` is η_div / 2, or None when no grid rate diverged.
+    """
+    rates = sorted(float(r) for r in grid)
+    tried, eta_div = [], None
+    for rate in rates:
+        jobs = [Job(config.with_(seed=s, **{"optim.lr": rate}), f"η rule {rate:g}") for s in ctx.seeds]
+        runs = ctx.run_all(jobs)
+        tried.append({"rate": rate, "runs": {str(s): _outcome(r) for s, r in zip(ctx.seeds, runs)}})
+        if any(r.stop_reason == "diverged" for r in runs):
+            eta_div = rate
+            break
+    return {"rule": __doc__.split("\n\n")[1].strip(), "grid": rates, "dev_seeds": list(ctx.seeds),
+            "config_key": config.with_(seed=0).key(), "E": config.epochs, "tried": tried,
+            "eta_div": eta_div, "eta": None if eta_div is None else eta_div / 2}
+
+
+def write(record: dict, profile: str, folder: Path | None = None, overwrite: bool = False) -> Path:
+    """Write a calibration record; refuses to replace one (a calibration is done once) unless asked."""
+    path = path_for(profile, folder)
+    if path.exists() and not overwrite:
+        raise CalibrationError(f"{path} exists: η for profile {profile!r} was already calibrated. A calibration "
+                               "is done once, before the final run; move the file aside to redo it on purpose")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files.write_json(path, record)
+    return path
+
+
+def calibrated(profile: str, folder: Path | None = None) -> dict | None:
+    """The calibration record of ``profile``, or None if it was never calibrated. A file that cannot
+    be read is moved aside (named in the error) rather than silently ignored."""
+    path = path_for(profile, folder)
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        float(record["eta"]) if record.get("eta") is not None else None
+        return record
+    except (ValueError, KeyError, TypeError) as exc:
+        moved = files.quarantine(path)
+        raise CalibrationError(f"{path} is unreadable ({exc}); moved to {moved}. Run "
+                               f"tools/calibrate_gd_eta.py --profile {profile} again") from exc
+
+
+# Until a profile is calibrated its config carries this rate, which is never trained on the device:
+# :func:`require` stops the claim first. It only keeps the profile's config well formed.
+UNCALIBRATED = 1.0
+
+
+def eta_of(record: dict | None) -> float:
+    """η of a calibration record, or the placeholder of an uncalibrated profile."""
+    return float(record["eta"]) if record and record.get("eta") is not None else UNCALIBRATED
+
+
+def require(profile) -> None:
+    """Stop a device profile whose η was never calibrated (or whose rule found no rate)."""
+    if "eta_calibration" not in profile.params or profile.device != "cuda":
+        return
+    record = profile["eta_calibration"]
+    if record is None:
+        raise CalibrationError(f"profile {profile.name!r}: η is not calibrated. Run "
+                               f"`python tools/calibrate_gd_eta.py --profile {profile.name}` on the device first")
+    if record.get("eta") is None:
+        raise CalibrationError(f"profile {profile.name!r}: the η rule found no diverging rate on the grid "
+                               f"{record.get('grid')}, so η is undefined (see {path_for(profile.name)})")

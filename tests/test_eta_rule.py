@@ -1,0 +1,62 @@
+"""The GD claims' η rule: ascending grid on dev seeds, stop at the first divergence, η = η_div / 2."""
+import json
+
+import pytest
+
+from lrsci import eta_rule
+from lrsci.harness import ClaimContext
+from lrsci.runs import RunStore
+from tests.helpers import blobs, tiny_config
+
+
+def gd_config():
+    return tiny_config(epochs=6, eval_train=False, **{"optim.batch_size": None, "optim.momentum": 0.0,
+                                                      "optim.weight_decay": 0.0, "diverge_loss": 10.0})
+
+
+@pytest.fixture
+def ctx(tmp_path, monkeypatch):
+    data = blobs(n_train=64, n_test=32, dim=8)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    return ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep",
+                        n_seeds=2, seed_offset=1000, device="cpu", workers=1)
+
+
+def test_rule_stops_at_first_divergence_and_halves_it(ctx):
+    record = eta_rule.apply(ctx, gd_config(), grid=(1e6, 0.01, 0.1))  # unsorted on purpose
+    rates = [t["rate"] for t in record["tried"]]
+    assert rates == [0.01, 0.1, 1e6]  # ascending, up to the first rate that diverged
+    assert all(r["stop_reason"] != "diverged" for t in record["tried"][:2] for r in t["runs"].values())
+    assert any(r["stop_reason"] == "diverged" for r in record["tried"][2]["runs"].values())
+    assert record["eta_div"] == 1e6 and record["eta"] == 5e5
+    assert record["dev_seeds"] == [1000, 1001]
+
+
+def test_no_divergence_gives_no_eta_and_the_claim_refuses(ctx, tmp_path):
+    record = eta_rule.apply(ctx, gd_config(), grid=(0.01,))
+    assert record["eta_div"] is None and record["eta"] is None
+
+    class P:  # a device profile carrying that record
+        name, device, params = "gpu", "cuda", {"eta_calibration": record}
+
+        def __getitem__(self, k):
+            return self.params[k]
+    with pytest.raises(eta_rule.CalibrationError, match="no diverging rate"):
+        eta_rule.require(P())
+    P.params = {"eta_calibration": None}
+    with pytest.raises(eta_rule.CalibrationError, match="calibrate_gd_eta.py --profile gpu"):
+        eta_rule.require(P())
+
+
+def test_record_written_once_read_back_and_corrupt_file_moved_aside(tmp_path):
+    record = {"eta": 2.0, "eta_div": 4.0, "grid": [1.0, 2.0, 4.0]}
+    path = eta_rule.write(record, "gpu", tmp_path)
+    assert eta_rule.calibrated("gpu", tmp_path) == record and eta_rule.eta_of(record) == 2.0
+    with pytest.raises(eta_rule.CalibrationError, match="already calibrated"):
+        eta_rule.write(record, "gpu", tmp_path)
+    path.write_text("{not json")
+    with pytest.raises(eta_rule.CalibrationError, match="unreadable"):
+        eta_rule.calibrated("gpu", tmp_path)
+    assert not path.exists() and list(tmp_path.glob("gd-eta-gpu.json.corrupt-*"))
+    assert eta_rule.calibrated("gpu", tmp_path) is None and eta_rule.eta_of(None) == eta_rule.UNCALIBRATED
+    json.dumps(record)

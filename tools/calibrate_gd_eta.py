@@ -1,0 +1,47 @@
+"""Apply the GD claims' η rule (lrsci.eta_rule) for one profile on its development seeds, once.
+
+    python tools/calibrate_gd_eta.py --profile gpu [--dev-seeds 3] [--run-store .runs] [--data-root DIR]
+
+Trains gd-decay-no-benefit's no-decay config of that profile at each grid rate, ascending, on dev seeds
+1000, 1001, ... until one diverges; writes claims/calibration/gd-eta-<profile>.json with every dev run's
+outcome. Both GD claims' profiles read η from there. It refuses to overwrite an existing calibration.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_SEED_OFFSET = 1000  # the development seed range of every lrsci protocol
+
+
+def main(argv=None) -> int:
+    sys.path.insert(0, str(ROOT))
+    from lrsci import driver, eta_rule
+    from lrsci.catalog import load_claims
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--dev-seeds", type=int, default=3, help="number of dev seeds from 1000 (default 3)")
+    ap.add_argument("--run-store", default=str(ROOT / ".runs"))
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--out-dir", default=None, help="where the record goes (default claims/calibration)")
+    args = ap.parse_args(argv)
+
+    claim, _ = load_claims(ROOT)["gd-decay-no-benefit"]
+    profile = {p.name: p for p in claim.profiles}.get(args.profile)
+    if profile is None:
+        ap.error(f"profile {args.profile!r}: gd-decay-no-benefit has {[p.name for p in claim.profiles]}")
+    ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
+                         seeds=args.dev_seeds, seed_offset=DEV_SEED_OFFSET)
+    record = eta_rule.apply(ctx, profile.run)
+    record.update(profile=args.profile, device=profile.device)
+    path = eta_rule.write(record, args.profile, Path(args.out_dir) if args.out_dir else None)
+    print(json.dumps({k: record[k] for k in ("eta_div", "eta", "dev_seeds")}), "->", path)
+    return 0 if record["eta"] is not None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

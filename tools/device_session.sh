@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Every gpu check of one device session, as one command (the device tool's machine: one GPU, 16 cores).
+#
+#   LRSCI_GIT=<commit> bash tools/device_session.sh [part ...]     parts: gd patch stage3 toy hessian (default all)
+#
+# Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
+# (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
+# one GPU at batch 128 is mostly idle with one run). Every claim's log and the reports go to $OUT as
+# they finish, so a cut-off session still returns what was done.
+set -u
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 LRSCI_DATA=$PWD/.data/fmnist LRSCI_RUNS=/tmp/runs LRSCI_PROGRESS=1
+export LRSCI_GIT=${LRSCI_GIT:-unknown}
+PARTS=${*:-gd patch stage3 toy hessian}
+T0=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
+LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
+pack() {  # everything so far in one file ($OUT returns at most 8), replaced atomically
+  tar czf "$OUT/results.tgz.tmp" reports claims/calibration -C /tmp lrsci-logs 2>/dev/null
+  mv "$OUT/results.tgz.tmp" "$OUT/results.tgz"
+}
+claim() {  # claim <module> <workers>: one claim's gpu profile through pytest
+  LRSCI_WORKERS=$2 python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
+    --benchmark-json "$LOGS/bench-$1.json" >> "$LOGS/$1.txt" 2>&1
+  stamp "$1 exit $?"; pack
+}
+has() { [[ " $PARTS " == *" $1 "* ]]; }
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/timeline.txt" 2>&1
+python -c "import torch, sys; print('torch', torch.__version__, 'python', sys.version.split()[0])" >> "$OUT/timeline.txt"
+stamp "start: $PARTS"
+python -c "from lrsci.data.registry import load_data; from lrsci.config import DataConfig; load_data(DataConfig('fashion-mnist'))" \
+  > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
+stamp "data ready exit $?"
+
+if has gd; then (
+  python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs >> "$LOGS/gd_eta.txt" 2>&1
+  stamp "gd eta calibration exit $?"; pack
+  claim gd_decay_no_benefit 5
+  claim gd_larger_lr_diverges 5
+) & fi
+if has patch; then (
+  claim activation_noise_fixes_small_lr 15  # trains the large, small and noise arms: 15 runs, no second wave
+  claim patch_memorized_by_small_lr 15      # loads large and small from the store
+) & fi
+if has stage3; then ( claim stage3_less_transferable 5 ) & fi
+if has toy; then ( claim two_layer_learning_order 5 ) & fi
+wait
+if has hessian; then
+  timeout 100 python -m pytest tests/test_benchmark_hessian.py -m gpu --require-gpu -p no:cacheprovider -q \
+    --benchmark-json "$LOGS/bench-hessian.json" > "$LOGS/hessian.txt" 2>&1
+  stamp "hessian benchmark exit $?"
+fi
+pack; stamp "done"
