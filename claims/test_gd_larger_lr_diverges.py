@@ -46,6 +46,7 @@ The gpu profile's η comes from the same rule applied on GPU dev seeds (see its 
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 
@@ -108,11 +109,11 @@ FAST = Profile(
 # gpu GD setting (WRN-16-4, 2048 images, ghost batches of 1024, bf16, E = 200, five seeds) with η from
 # claims/calibration/gd-eta-gpu.json (the η rule on GPU dev seeds 1000-1002; see that claim). c, the floor
 # and p0 are the fast profile's. The Hessian (fp32, BatchNorm in training mode) is measured on 1024
-# training examples in one chunk (one ghost batch: the objective of one GD chunk): λ_max every 50 steps,
+# training examples in one chunk (one ghost batch: the objective of one GD chunk): λ_max every 100 steps,
 # λ_1..λ_10 at step E. Seed ranges: dev 1000-1002 (calibration only), final 0-4.
 GPU = FAST.extend(
     "gpu", device="cuda", seeds=5, eta_calibration=eta_rule.calibrated("gpu"),
-    hessian={"k": 10, "examples": 1024, "chunk": 1024, "every": 50},
+    hessian={"k": 10, "examples": 1024, "chunk": 1024, "every": 100},
     run=RunConfig(
         data=DataConfig("fashion-mnist", train_size=2048, test_size=2000, seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
@@ -172,7 +173,10 @@ def train_arms(ctx, p: Profile) -> dict:
     sharp_opts = {"examples": h["examples"], "chunk": h["chunk"]}
     for seed, r in runs.items():
         run, E = r["eta"], p.run.epochs
+        t0 = time.perf_counter()
         r["top"] = measure_at(ctx.store, run, E, "hessian_top", top_opts)
+        if ctx.device == "cuda":  # the GPU cost of one measurement (#8); not on the CPU, where reports must not churn
+            r["top_seconds"] = time.perf_counter() - t0  # the values come back as floats: the device is done
         r["lam_max"] = {t: measure_at(ctx.store, run, t, "sharpness", sharp_opts) for t in steps if t != E}
         r["lam_max"][E] = r["top"][0] if r["top"] else None
     return runs
@@ -228,6 +232,8 @@ def analyse(runs: dict, p: Profile) -> dict:
     eig = {f"λ_{i + 1}": {s: (tops[s][i] if tops[s] else None) for s in seeds} for i in range(k)}
     eig["2/λ_1"] = {s: (2 / tops[s][0] if tops[s] else None) for s in seeds}
     eig["η"] = {s: eta for s in seeds}
+    if any("top_seconds" in runs[s] for s in seeds):
+        eig["seconds for λ_1..λ_k (load + measure)"] = {s: runs[s].get("top_seconds") for s in seeds}
     steps = hessian_steps(p)
     shown = steps if len(steps) <= 10 else sorted({steps[0], *steps[len(steps) // 4::len(steps) // 4], E})
     lam = {f"λ_max at step {t}": {s: runs[s]["lam_max"].get(t) for s in seeds} for t in shown}

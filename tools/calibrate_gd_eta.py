@@ -28,6 +28,10 @@ def main(argv=None) -> int:
     ap.add_argument("--run-store", default=str(ROOT / ".runs"))
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out-dir", default=None, help="where the record goes (default claims/calibration)")
+    ap.add_argument("--resume-above", type=float, default=None,
+                    help="an earlier attempt was cut off after finding every grid rate up to this one stable on "
+                         "every dev seed: start above it (the record says so, with --earlier)")
+    ap.add_argument("--earlier", default=None, help="a JSON file: what the cut-off attempt found (copied into the record)")
     args = ap.parse_args(argv)
 
     claim, _ = load_claims(ROOT)["gd-decay-no-benefit"]
@@ -36,8 +40,12 @@ def main(argv=None) -> int:
         ap.error(f"profile {args.profile!r}: gd-decay-no-benefit has {[p.name for p in claim.profiles]}")
     ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
                          seeds=args.dev_seeds, seed_offset=DEV_SEED_OFFSET)
-    record = eta_rule.apply(ctx, profile.run)
-    record.update(profile=args.profile, device=profile.device)
+    grid = [r for r in eta_rule.GRID if args.resume_above is None or r > args.resume_above]
+    record = eta_rule.apply(ctx, profile.run, grid=grid)
+    record.update(profile=args.profile, device=profile.device, grid=list(eta_rule.GRID))
+    if args.resume_above is not None:
+        record["earlier_attempt"] = {"stable_rates_up_to": args.resume_above,
+                                     "found": json.loads(Path(args.earlier).read_text()) if args.earlier else None}
     path = eta_rule.write(record, args.profile, Path(args.out_dir) if args.out_dir else None)
     print(json.dumps({k: record[k] for k in ("eta_div", "eta", "dev_seeds")}), "->", path)
     return 0 if record["eta"] is not None else 1

@@ -34,9 +34,12 @@ python -c "from lrsci.data.registry import load_data; from lrsci.config import D
 stamp "data ready exit $?"
 
 if has gd; then (
-  python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs >> "$LOGS/gd_eta.txt" 2>&1
+  # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
+  LRSCI_WORKERS=3 python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
+    ${RESUME_ABOVE:+--resume-above "$RESUME_ABOVE" --earlier "$EARLIER"} \
+    >> "$LOGS/gd_eta.txt" 2>&1
   stamp "gd eta calibration exit $?"; pack
-  claim gd_decay_no_benefit 5
+  claim gd_decay_no_benefit 8
   claim gd_larger_lr_diverges 5
 ) & fi
 if has patch; then (
@@ -46,8 +49,9 @@ if has patch; then (
 if has stage3; then ( claim stage3_less_transferable 5 ) & fi
 if has toy; then ( claim two_layer_learning_order 5 ) & fi
 wait
-if has hessian; then
-  timeout 100 python -m pytest tests/test_benchmark_hessian.py -m gpu --require-gpu -p no:cacheprovider -q \
+LEFT=$(( ${DEADLINE:-100000} - $(date +%s) + T0 ))   # DEADLINE: seconds this script may use in all
+if has hessian && [ "$LEFT" -gt 60 ]; then
+  timeout $(( LEFT - 10 < 100 ? LEFT - 10 : 100 )) python -m pytest tests/test_benchmark_hessian.py -m gpu --require-gpu -p no:cacheprovider -q \
     --benchmark-json "$LOGS/bench-hessian.json" > "$LOGS/hessian.txt" 2>&1
   stamp "hessian benchmark exit $?"
 fi
