@@ -33,6 +33,7 @@ from lrsci.criteria import criterion
 from lrsci.figures import arm_panel
 from lrsci.stats import non_inferiority, paired_t, wilcoxon
 
+BEATS_SMALL = "1. at the end, clean accuracy small LR + noise > small LR"
 NI = "2. small LR + noise not worse than large LR by more than 1 pp (clean accuracy)"
 
 # Protocol, written before the final run. Calibrated on development seeds 1000-1004
@@ -76,8 +77,16 @@ FAST = Profile(
 # patch-memorized-by-small-lr's gpu data and runs (30 000 Fashion-MNIST images, WRN-16-4, 20 epochs, anneal
 # after 10, bf16, five seeds) plus the noise arm. Margin, window and α are the fast profile's.
 # Seed ranges: final 0-4 only (no GPU dev seeds).
+# Final run (seeds 0-4, once: device call 1 of 2026-11-27, one H200, commit b57eb87): tests 1 and 2 failed;
+# declared below after that run; nothing else was changed.
 GPU = FAST.extend(
     "gpu", device="cuda", seeds=5, noise_std=0.4,
+    expected_failures={
+        BEATS_SMALL: ("the noise does keep the small-LR model off the patch (patch-only accuracy 9-13 % at epoch 20, "
+                      "like the large LR, against 90-97 % without noise), but its clean accuracy gains only "
+                      "+0.53 pp over the small LR (95 % CI [−0.51, 1.57], p = 0.12)"),
+        NI: ("clean accuracy with noise stays 4.7 pp under the large LR's (95 % CI [−5.2, −4.2]) on every seed: "
+             "at this scale the large LR's advantage (+5.2 pp) is not explained by ignoring the patch alone")},
     run=RunConfig(
         data=DataConfig("patch-fashion-mnist", train_size=30_000, test_size=5_000, seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
@@ -119,7 +128,7 @@ def analyse(runs: dict, p: Profile) -> dict:
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     margin = p["ni_margin_pp"]
     rows = [
-        criterion("1. at the end, clean accuracy small LR + noise > small LR",
+        criterion(BEATS_SMALL,
                   paired_t(clean["noise"], clean["small"]), f"p<{alpha}", diff(clean["noise"], clean["small"]), alpha),
         criterion("1. (Wilcoxon)", wilcoxon(clean["noise"], clean["small"]), "reported", None, alpha,
                   reported_only=True),

@@ -94,8 +94,15 @@ DECAY_MATTERS = (
     "the plateau. On seeds whose no-decay run ends inside a spike every decay arm ends with a far lower loss and "
     "a higher test accuracy, so the differences are too wide for the margins — decay timing matters here (first "
     "seen on the dev seeds; see the calibration record)")
-EQUIVALENCE_ROWS = [f"({i}) decay@{m}: final {what} ≡ no decay" for m in (100, 200, 300)
-                    for i, what in ((1, "train loss"), (2, "test acc"))]
+def loss_row(m: int) -> str:
+    return f"(1) decay@{m}: final train loss ≡ no decay"
+
+
+def acc_row(m: int) -> str:
+    return f"(2) decay@{m}: final test acc ≡ no decay"
+
+
+EQUIVALENCE_ROWS = [row(m) for m in (100, 200, 300) for row in (loss_row, acc_row)]
 FAST = Profile(
     "fast", device="cpu", seeds=5,
     run=RunConfig(
@@ -120,9 +127,27 @@ FAST = Profile(
 # config on GPU dev seeds 1000-1002 before the final run and writes claims/calibration/gd-eta-gpu.json;
 # both GD claims read η from it, and refuse to run on the GPU without it. Seed ranges: dev 1000-1002
 # (calibration only), final 0-4.
+#
+# Calibration (device calls 1 and 2 of 2026-11-27, one H200; record: claims/calibration/gd-eta-gpu.json and
+# gd-eta-gpu.earlier-attempt.json): rates 0.25, 0.5, 1 and 2 stable on dev seeds 1000-1002 for 200 steps, 4
+# diverged at step 2 on all three, so η_div = 4 and η = 2. At η = 2 the dev runs' loss spiked to 8-9.6 in the
+# first steps and ended at 0.46-0.68 after 200 steps (far from converged); nothing was changed after it.
+# Final run (seeds 0-4, once, device call 2, commit 5858164): (0) held and (1) decay@150 passed (relative loss
+# −11 %, within ±20 %); the other five equivalence rows failed. Declared below after that run; nothing changed.
+GD_TOO_SHORT = (
+    "200 GD steps at η = 2 leave the WRN far from converged (no-decay final loss 0.41-0.50), so an early decay "
+    "costs training progress: decay@50 ends with a 48 % higher loss (95 % CI [36, 59] %), decay@100 14 % higher "
+    "(CI [3, 24] %; TOST p = 0.09)")
+GD_TEST_ACC_OSCILLATES = (
+    "the no-decay network's test accuracy (eval-mode BatchNorm) swings by tens of points from step to step at "
+    "η = 2 (see the figure), while a decayed arm settles: decay@100 and decay@150 end +4.9 and +7.6 pp above no "
+    "decay (CIs [1.6, 8.1] and [5.2, 10.1]); decay@50 is +0.1 pp but with a CI of [−3.1, 3.3], too wide for ±1 pp")
 GPU_CALIBRATION = eta_rule.calibrated("gpu")
 GPU = FAST.extend(
     "gpu", device="cuda", seeds=5, eta_calibration=GPU_CALIBRATION,
+    expected_failures={loss_row(50): GD_TOO_SHORT, loss_row(100): GD_TOO_SHORT,
+                       acc_row(50): GD_TEST_ACC_OSCILLATES, acc_row(100): GD_TEST_ACC_OSCILLATES,
+                       acc_row(150): GD_TEST_ACC_OSCILLATES},
     run=RunConfig(
         data=DataConfig("fashion-mnist", train_size=2048, test_size=2000, seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
@@ -187,9 +212,9 @@ def analyse(runs: dict, p: Profile) -> dict:
         d_acc = [None if a is None or b is None else a - b for a, b in zip(acc[m], acc["none"])]
         zeros = [0.0 if r is not None else None for r in rel]
         rows += [
-            _equivalence_row(f"(1) decay@{m}: final train loss ≡ no decay", rel, zeros, m_loss, alpha,
+            _equivalence_row(loss_row(m), rel, zeros, m_loss, alpha,
                              f"TOST p<{alpha}: relative difference within ±{m_loss:.0%}"),
-            _equivalence_row(f"(2) decay@{m}: final test acc ≡ no decay", acc[m], acc["none"], m_acc, alpha,
+            _equivalence_row(acc_row(m), acc[m], acc["none"], m_acc, alpha,
                              f"TOST p<{alpha}: difference within ±{m_acc:g} pp"),
         ]
         ok_rel = [r for r in rel if r is not None]

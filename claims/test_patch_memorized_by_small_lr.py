@@ -55,6 +55,8 @@ from lrsci.stats import paired_t, wilcoxon
 #    +2.0 pp (t ≈ 2.4) and is the pre-registered level (robust to those dips).
 # Fixed from that: patch_sep 0.5 (the scale adaptation: the authors' ±ζ of 0.1 is invisible to a
 # CPU-sized MLP on one-channel 28x28 images), floors 25 pp (test 1) and 20 pp (test 2), W = 5.
+PRE_TEST = "1. before annealing, small LR reads the patch far more (patch-only acc)"
+POST_TEST = "2. large LR learns the patch only after annealing (patch-only acc)"
 FAST = Profile(
     "fast", device="cpu", seeds=5,
     run=RunConfig(
@@ -77,8 +79,19 @@ FAST = Profile(
 # instead of 60 with it after 30, bf16, five seeds. The sizes are set by the one-session device budget
 # (15 minutes for every gpu profile together). Floors, window and α are the fast profile's; they were
 # fixed at CPU scale and are not moved for this one. Seed ranges: final 0-4 only (no GPU dev seeds).
+# Final run (seeds 0-4, once: device call 1 of 2026-11-27, one H200, commit b57eb87): test 3 held (final clean
+# accuracy large − small +5.2 pp, p < 0.001); tests 1 and 2 failed. They are declared below, after that run;
+# nothing else was changed.
 GPU = FAST.extend(
     "gpu", device="cuda", seeds=5,
+    expected_failures={
+        PRE_TEST: ("with the authors' exact (faint) patch on one-channel Fashion-MNIST the small LR does learn it — "
+                   "patch-only accuracy 90-97 % by epoch 20 against 11-14 % for the large LR on 4 of 5 seeds — but "
+                   "not at once: it starts around epoch 8 and rises mostly after epoch 10, so the mean over epochs "
+                   "1-10 is only +5.1 pp above the large LR's (95 % CI [1.6, 8.6]), far under the 25 pp floor"),
+        POST_TEST: ("10 epochs after the anneal are too few for the large LR to pick the patch up: at epoch 20 only one "
+                    "of 5 seeds reads it (92 % patch-only), the others are at 11-14 % (gain +18.6 pp, CI [−26, 63], "
+                    "against the 20 pp floor); the authors anneal at epoch 30 of 60")},
     run=RunConfig(
         data=DataConfig("patch-fashion-mnist", train_size=30_000, test_size=5_000, seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
@@ -119,9 +132,9 @@ def analyse(runs: dict, p: Profile) -> dict:
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     diff = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
     rows = [
-        floor_criterion("1. before annealing, small LR reads the patch far more (patch-only acc)",
+        floor_criterion(PRE_TEST,
                         pre["small"], pre["large"], p["min_pre_gap_pp"], alpha, " pp"),
-        floor_criterion("2. large LR learns the patch only after annealing (patch-only acc)",
+        floor_criterion(POST_TEST,
                         only["large"], pre["large"], p["min_post_gain_pp"], alpha, " pp"),
         criterion("3. at the end, clean accuracy large LR > small LR", paired_t(clean["large"], clean["small"]),
                   f"p<{alpha}", diff(clean["large"], clean["small"]), alpha),

@@ -78,7 +78,12 @@ FAST = Profile(
         "seeds 0-4 (it reversed)")})
 # gpu profile (protocol v1, written before its first run, 2026-11-27): the same toy on one GPU (the theory's
 # model has no WideResNet counterpart), the same data and network, 10 seeds (final 0-9; no GPU dev seeds).
-GPU = FAST.extend("gpu", device="cuda", seeds=10)
+# Final run (seeds 0-9, once: device call 1 of 2026-11-27, one H200, commit b57eb87): criterion 1 failed, as
+# at the fast profile; declared below after that run; nothing else was changed.
+GPU = FAST.extend("gpu", device="cuda", seeds=10, expected_failures={STAT1: (
+    "as at the fast profile, with 10 seeds: the large LR fits P 16 epochs before Q (e_Q − e_P = +16.1, 95 % CI "
+    "[14.4, 17.8]) but the small LR fits P and Q together (e_P − e_Q = +0.6, CI [−0.3, 1.5]), so it learns P "
+    "from the both-feature rows too and P-only test accuracy is the same (large − small −0.14 pp, CI [−1.21, 0.92])")})
 
 ARMS = ("large", "small")
 
