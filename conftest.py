@@ -1,7 +1,7 @@
 """Options and fixtures shared by claims/ and tests/.
 
 --seeds N          seeds per arm (default: each profile's own)
---seed-offset K    added to every seed of every arm (calibrate on one offset, test on another)
+--seed-offset K    seeds K, K+1, ... instead of each profile's report seeds (e.g. 1000: the dev seeds)
 --report-dir DIR   where claim reports go (default reports/)
 --data-root DIR    datasets (also LRSCI_DATA)
 --run-store DIR    finished runs and checkpoints (also LRSCI_RUNS; default .runs/)
@@ -39,7 +39,8 @@ def pytest_sessionstart(session):
 def pytest_addoption(parser):
     g = parser.getgroup("lrsci")
     g.addoption("--seeds", type=int, default=None, help="seeds per arm (default: the profile's own)")
-    g.addoption("--seed-offset", type=int, default=0, help="added to every seed of every arm")
+    g.addoption("--seed-offset", type=int, default=None,
+                help="first seed of every arm (default: each profile's first_seed, its report seeds)")
     g.addoption("--report-dir", default=str(ROOT / "reports"), help="claim reports folder")
     g.addoption("--data-root", default=os.environ.get("LRSCI_DATA"), help="dataset root (also LRSCI_DATA)")
     g.addoption("--run-store", default=os.environ.get("LRSCI_RUNS", str(ROOT / ".runs")),
@@ -56,7 +57,7 @@ def pytest_configure(config):
     if seeds is not None and seeds > MAX_SEEDS:
         raise pytest.UsageError(f"--seeds {seeds} would train {seeds} runs per arm; at most {MAX_SEEDS} "
                                 "are accepted (run several --seed-offset ranges if you really need more)")
-    if config.getoption("--seed-offset") < 0:
+    if (config.getoption("--seed-offset") or 0) < 0:
         raise pytest.UsageError("--seed-offset must be >= 0")
     if config.getoption("--executor"):  # ClaimContext reads it from the environment, as workers do
         os.environ["LRSCI_EXECUTOR"] = config.getoption("--executor")

@@ -61,6 +61,14 @@ FEWER_EPOCHS = "(2) epochs: AutoDecay / StepDecay"
 # AutoDecay hyperparameters (beta, window, tolerance, zeta; one observation per epoch) and the
 # ReduceLROnPlateau settings were fixed on development seeds 1000-1004 (--seed-offset 1000);
 # the committed report uses seeds 0.. (offset 0). Margins and the 0.95 ratio are the issue's.
+# Seed record (every range anyone looked at): dev 1000-1004 (fast calibration), fast report 0-4, gpu
+# report 0-2 (H100), fast re-check 2000-2004 (same verdict).
+# Protocol v2 (#11) is NOT written yet for this claim: its gpu profile must first be calibrated on GPU
+# dev seeds (the rule's constants, the weight decay — 5e-4 here against the fast profile's 5e-3, which
+# lets the first stage plateau — and a longer StepDecay baseline so three stages have room), then run
+# with five seeds on a fresh range. No device time was left for that calibration on 2026-11-27. The
+# only change since v1 is in the report: every arm's stop reason, and a ratio row says when every seed
+# made the same decisions instead of printing a zero-width interval.
 FAST = Profile(
     "fast", device="cpu", seeds=5,
     run=RunConfig(
@@ -122,7 +130,9 @@ def ratio_row(name: str, a, b, limit: float, reported_only: bool = False) -> dic
     result = StatResult("ratio of means", f"mean(a) / mean(b) ≤ {limit:g}", ratio, math.nan, len(a), ratio, limit)
     row = criterion(name, result, f"ratio ≤ {limit:g}", reported_only=reported_only)
     row.update(passed=bool(ratio <= limit), alpha=None)
-    if len(a) >= BOOTSTRAP_MIN_N:
+    if len(set(zip(a, b))) == 1:  # every seed made the same decisions: an interval would be a point
+        row["threshold"] += f" (every seed: {a[0]:g} vs {b[0]:g} epochs, the same decisions)"
+    elif len(a) >= BOOTSTRAP_MIN_N:
         row["ci_bootstrap"] = [lo, hi]
     return row
 
@@ -160,7 +170,8 @@ def analyse(runs: dict, p: Profile) -> dict:
     for arm in ARMS:
         outcomes[f"{ARM_NAMES[arm]} decays after epochs"] = {
             s: ", ".join(map(str, runs[s][arm].decay_epochs)) or "none" for s in seeds}
-    outcomes["AutoDecay stop reason"] = {s: runs[s]["autodecay"].stop_reason for s in seeds}
+    for arm in ARMS:  # budget: ran all its epochs; rule: its own rule stopped it; diverged
+        outcomes[f"{ARM_NAMES[arm]} stop reason"] = {s: runs[s][arm].stop_reason for s in seeds}
 
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     ratio, d = rows[2]["effect"], mean(diff)

@@ -8,36 +8,58 @@ Arms, paired by seed: lrDecay with three equal stages at η0, η0/10, η0/100 (f
 constant-η0 run at the end of stage 1), and constant-LR runs at η0, η0/10, η0/100 for the same
 total number of epochs. PS10 is lrsci.data.ps10 (its docstring fixes the construction).
 
-Pre-registered statistics (α = 0.05, one-sided, paired over seeds; Wilcoxon reported beside):
-  1. Simple first — under lrDecay, e_X = first epoch at which test accuracy on X reaches 90 %
-     of its final value; H1: mean(e_complex − e_simple) > 0, and the mean ≥ MIN_LEAD epochs.
+Pre-registered statistics (protocol v2; α = 0.05, one-sided, paired over seeds; Wilcoxon reported):
+  1. Simple first, within stage 1 (before any decay) — on the η0 run that is lrDecay's stage 1,
+     e_X = first epoch ≤ m (m = the first decay) at which test accuracy on X reaches 90 % of X's
+     final lrDecay accuracy; an X that does not reach it within stage 1 gets e_X = m + 1 (a lower
+     bound of its true epoch, so the lead is never overstated). H1: mean(e_complex − e_simple)
+     > MIN_LEAD epochs, tested against the floor.
   2. Decay helps complex — for each decay d: gain_X = (mean test acc on X over the last 3 epochs
      of the stage after d) − (mean over the 3 epochs before d); H1: mean(gain_complex − gain_simple)
-     > 0, and the mean ≥ MIN_EXCESS_PP.
+     > MIN_EXCESS_PP, tested against the floor.
   3. Smaller constant LR, more complex — final complex test accuracy (mean of the last 3 epochs)
-     of the constant arms ordered η0 < η0/10 < η0/100: Page's trend test, p < α. Paired t-tests
-     between neighbouring rates are reported.
+     of the constant arms, each adjacent step on its own: H1 const η0/10 > const η0 and H1 const
+     η0/100 > const η0/10 (paired t). Page's trend test over all three is reported.
+
+v1 → v2 (2026-11-27, before any v2 run). v1's statistic 1 used the whole lrDecay curve, and its
+lead landed after the first decay on every seed, so it mostly repeated statistic 2; v2 measures
+the lead inside stage 1. v1's statistic 3 was one Page test, which passed on the η0 → η0/10 step
+alone; v2 requires each adjacent step. v1 tested floors as point estimates beside a test against
+0; v2 tests the floors. Five gpu seeds (v1: three); report seeds never touched before.
 """
 from __future__ import annotations
 
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.criteria import criterion
+from lrsci.criteria import criterion, floor_criterion
 from lrsci.curves import first_epoch_reaching, stage_gain, window_mean
 from lrsci.harness import Job
 from lrsci.stats import paired_t, trend_test, wilcoxon
 
 # Written before the final run; calibrated on development seeds 1000-1004 (--seed-offset 1000).
-# Calibration record (fast): with PS10's default complex part (clusters of 4) and 15-epoch
+# Calibration record (v1, fast): with PS10's default complex part (clusters of 4) and 15-epoch
 # stages, complex accuracy reached 99% in stage 2, leaving the second decay nothing to gain
 # (+0.3 pp excess); with clusters of 2 (a harder complex part) and 10-epoch stages (the CPU
 # budget) the second decay's excess was +3.6 pp. The constant 0.001 arm is undertrained at
-# either budget (75.5% / 37.8% complex accuracy), so statistic 3 is expected to fail here.
+# either budget (75.5% / 37.8% complex accuracy).
 # (The PS10 construction itself was explored while building the dataset with an MLP on run
 # seeds 0-2; no threshold below was set from those runs.)
-STAT3 = "3. complex acc increases as the constant LR shrinks"
+# Seed record (every range anyone looked at): v1 — dev 1000-1004, fast report 0-4, gpu report 0-2
+# (H100), fast re-check 2000-2004 (same verdict); PS10 construction runs on seeds 0-2. v2 — dev
+# 1000-1004 (fast: read once before the final run; see the v2 record below), report seeds 3000-3004
+# (fast and gpu), which nothing had touched.
+# v2 dev read (fast, seeds 1000-1004, before the final run): statistic 1 (stage-1 lead 7.6 epochs,
+# CI [6.9, 8.3]) and 2 (excess +18.8 / +3.9 pp) passed; both statistic-3 steps failed — η0 → η0/10
+# +0.66 pp (p = 0.07), η0/10 → η0/100 −15.8 pp (the 0.001 arm is undertrained in 30 MLP epochs, as in
+# v1). Nothing was changed after it: the budget is the CPU's, and a longer one for the constant arms
+# alone would no longer be the paper's comparison at equal epochs.
+# v2 final run (seeds 3000-3004, once): statistics 1 and 2 held; both statistic-3 steps failed. They are
+# declared below, after that run; nothing else was changed.
+STAT1 = "1. simple first within stage 1: e_complex − e_simple > floor"
+STAT3_TOP = "3. const η0/10 learns more complex than const η0"
+STAT3_LOW = "3. const η0/100 learns more complex than const η0/10"
 FAST = Profile(
-    "fast", device="cpu", seeds=5,
+    "fast", device="cpu", seeds=5, first_seed=3000,
     run=RunConfig(
         data=DataConfig("ps10", train_size=10_000, test_size=2_000, seed=0,
                         options={"image_size": 4, "complex_cluster_size": 2}),
@@ -50,12 +72,16 @@ FAST = Profile(
             "min_excess_pp": 1.0,
             "window": 3,               # "final" / stage-end accuracy = mean of this many epochs
             "alpha": 0.05},
-    expected_failures={STAT3: (
-        "at CPU scale the smallest constant LR (0.001) is still far from converged after 30 MLP epochs, so it "
-        "learns fewer complex patterns than the larger rates, not more (first seen on the dev seeds; see the "
-        "calibration record)")})
+    expected_failures={
+        STAT3_TOP: ("at CPU scale the constant rates 0.1 and 0.01 end at the same complex accuracy after 30 MLP epochs "
+                    "(53.2 % vs 52.8 %; difference −0.37 pp, 95 % CI [−2.30, 1.55]): the step that v1's Page test "
+                    "passed on at the gpu profile does not show here"),
+        STAT3_LOW: ("the smallest constant rate (0.001) is still far from converged after 30 MLP epochs, so it learns "
+                    "fewer complex patterns, not more (37.6 % vs 52.8 %; −15.2 pp, CI [−17.1, −13.3]); first seen in "
+                    "v1 and on the v2 dev seeds")})
+# gpu v2: declared, not yet run (the v1 gpu report, 3 seeds 0-2 on an H100, stays until it is).
 GPU = FAST.extend(
-    "gpu", device="cuda", seeds=3, stage_epochs=8,
+    "gpu", device="cuda", seeds=5, stage_epochs=8,
     run=RunConfig(
         data=DataConfig("ps10", train_size=20_000, test_size=4_000, seed=0,
                         options={"image_size": 32, "complex_cluster_size": 2}),
@@ -99,20 +125,32 @@ def _acc(run, subset: str) -> list[float]:
     return run.curve(f"test_acc@{subset}")
 
 
+def stage1_reach(seed_runs: dict, subset: str, m: int, top: float, fraction: float) -> int:
+    """First epoch ≤ m at which the η0 run's accuracy on ``subset`` reaches ``fraction`` of lrDecay's final
+    accuracy there; m + 1 when it does not within stage 1 (a lower bound: the lead is never overstated)."""
+    target = fraction * _acc(seed_runs["decay"], subset)[-1]
+    stage1 = _acc(seed_runs[top], subset)[:m]
+    return next((i + 1 for i, v in enumerate(stage1) if v >= target), m + 1)
+
+
 def analyse(runs: dict, p: Profile) -> dict:
     seeds, alpha, k = list(runs), p["alpha"], p["window"]
     rows, per_seed = [], {}
-    # 1. simple first
-    reach = {s: [first_epoch_reaching(_acc(runs[seed]["decay"], s), p["reach_fraction"]) for seed in seeds]
-             for s in SUBSETS}
+    # 1. simple first, within stage 1: the η0 run is lrDecay's stage 1 (lrDecay forks from it at m)
+    m, top = p["stage_epochs"], lrs(p)[0]
+    reach = {s: [stage1_reach(runs[seed], s, m, top, p["reach_fraction"]) for seed in seeds] for s in SUBSETS}
     lead = [c - s for c, s in zip(reach["complex"], reach["simple"])]
     mean_lead = sum(lead) / len(lead)
-    per_seed.update({f"lrDecay epoch to 90% ({s})": dict(zip(seeds, reach[s])) for s in SUBSETS})
-    rows += [criterion("1. simple first: e_complex > e_simple", paired_t(reach["complex"], reach["simple"]),
-                       f"p<{alpha} and mean lead ≥ {p['min_lead_epochs']} epochs (mean {mean_lead:.1f})",
-                       lead, alpha, extra_pass=mean_lead >= p["min_lead_epochs"]),
-             criterion("1. simple first", wilcoxon(reach["complex"], reach["simple"]), "reported", None, alpha,
-                       reported_only=True)]
+    per_seed.update({f"stage 1: epoch to 90% of final ({s}; {m + 1} = not within stage 1)": dict(zip(seeds, reach[s]))
+                     for s in SUBSETS})
+    rows += [floor_criterion(STAT1, reach["complex"], reach["simple"], p["min_lead_epochs"], alpha, unit=" epochs"),
+             criterion("1. simple first (Wilcoxon, against 0)", wilcoxon(reach["complex"], reach["simple"]),
+                       "reported", None, alpha, reported_only=True)]
+    v1_reach = {s: [first_epoch_reaching(_acc(runs[seed]["decay"], s), p["reach_fraction"]) for seed in seeds]
+                for s in SUBSETS}
+    rows.append(criterion("v1 statistic 1: lead over the whole lrDecay run (reported only)",
+                          paired_t(v1_reach["complex"], v1_reach["simple"]), "reported",
+                          [c - s for c, s in zip(v1_reach["complex"], v1_reach["simple"])], alpha, reported_only=True))
     # 2. each decay's gain is mostly complex
     ends = decays(p) + [p.run.epochs]
     excess_means = {}
@@ -121,9 +159,8 @@ def analyse(runs: dict, p: Profile) -> dict:
         excess = [c - s for c, s in zip(gain["complex"], gain["simple"])]
         excess_means[d] = sum(excess) / len(excess)
         per_seed.update({f"gain@{d} ({s})": dict(zip(seeds, gain[s])) for s in SUBSETS})
-        rows += [criterion(f"2. decay@{d}: complex gain > simple gain", paired_t(gain["complex"], gain["simple"]),
-                           f"p<{alpha} and mean excess ≥ {p['min_excess_pp']} pp (mean {excess_means[d]:.2f})",
-                           excess, alpha, extra_pass=excess_means[d] >= p["min_excess_pp"]),
+        rows += [floor_criterion(f"2. decay@{d}: complex gain − simple gain > floor", gain["complex"], gain["simple"],
+                                 p["min_excess_pp"], alpha, unit=" pp"),
                  criterion(f"2. decay@{d}", wilcoxon(gain["complex"], gain["simple"]), "reported", None, alpha,
                            reported_only=True)]
     # 3. smaller constant LR → more complex patterns
@@ -131,12 +168,12 @@ def analyse(runs: dict, p: Profile) -> dict:
     final = {lr: [window_mean(_acc(runs[seed][lr], "complex"), E, k) for seed in seeds] for lr in lrs(p)}
     per_seed.update({f"const {lr} final complex": dict(zip(seeds, v)) for lr, v in final.items()})
     matrix = [[final[lr][i] for lr in lrs(p)] for i in range(len(seeds))]
-    rows.append(criterion(STAT3, trend_test(matrix, "increasing"),
-                          f"Page p<{alpha}", None, alpha))
     top, mid, low = lrs(p)
-    for hi, lo in ((top, mid), (mid, low)):
-        rows.append(criterion(f"3. const {lo} > const {hi} (complex)", paired_t(final[lo], final[hi]), "reported",
-                              [a - b for a, b in zip(final[lo], final[hi])], alpha, reported_only=True))
+    for name, hi, lo in ((STAT3_TOP, top, mid), (STAT3_LOW, mid, low)):
+        rows.append(criterion(name, paired_t(final[lo], final[hi]), f"p<{alpha}",
+                              [a - b for a, b in zip(final[lo], final[hi])], alpha))
+    rows.append(criterion("3. Page trend over η0, η0/10, η0/100 (v1 statistic 3; reported only)",
+                          trend_test(matrix, "increasing"), "reported", None, alpha, reported_only=True))
     means = {lr: sum(v) / len(v) for lr, v in final.items()}
     return {"tests": rows, "per_seed": per_seed,
             "headline": f"lead {mean_lead:.1f} ep; excess " + ", ".join(f"@{d} {v:+.1f} pp" for d, v in excess_means.items()),

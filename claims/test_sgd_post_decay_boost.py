@@ -11,26 +11,39 @@ prefix is trained once and "best before" is the same run's history.
 Per seed and decay arm m:
   gain      = best test acc in epochs m+1..E  −  best test acc in epochs 1..m
   vs_const  = best test acc in epochs m+1..E  −  no-decay arm's best over epochs 1..E
-Pass, for every decay arm (pre-registered; α = 0.05):
-  (a) mean(gain) ≥ MIN_GAIN_PP and one-sided paired t-test of best-after > best-before, p < α;
+Pass, for every decay arm (pre-registered, protocol v2; α = 0.05):
+  (a) the gain is at least the floor MIN_GAIN_PP, tested as such: one-sided paired t-test of
+      H1 mean(gain) > MIN_GAIN_PP, p < α;
   (b) one-sided paired t-test of best-after > no-decay best, p < α.
-The Wilcoxon signed-rank test is reported beside each t-test (not part of the pass rule:
-with 5 seeds its smallest one-sided p is 1/32).
+The Wilcoxon signed-rank test of best-after > best-before is reported beside (not part of the pass
+rule: with 5 seeds its smallest one-sided p is 1/32).
+
+v1 → v2 (2026-11-27, before any v2 run). v1's (a) was a t-test of gain > 0 with the mean gain
+compared to the floor as a point estimate: data that cannot tell a gain from one below the floor
+passed it. v2 tests the floor itself (lrsci.criteria.floor_criterion). The gpu profile has five
+seeds (v1: three, whose t-tests had 2 degrees of freedom). The report seeds are a range no earlier
+run touched (see the seed record below); arms, rates, floors and epochs are unchanged.
 """
 from __future__ import annotations
 
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
-from lrsci.criteria import criterion
+from lrsci.criteria import criterion, floor_criterion
 from lrsci.stats import paired_t, wilcoxon
 
 # Protocol, written before the final run. Calibrated on development seeds 1000-1004
-# (--seed-offset 1000); the committed reports use seeds 0.. (offset 0).
+# (--seed-offset 1000).
+# Seed record (every range anyone looked at): v1 — dev 1000-1004 (calibration), fast report 0-4,
+# gpu report 0-2 (H100), fast re-check 2000-2004 (--seed-offset 2000, same verdict). v2 — dev
+# 1000-1004 (fast: the v2 rows read once on them before the final run), report seeds 3000-3004
+# (fast and gpu), which nothing had touched.
+# v2 dev read (fast, seeds 1000-1004, before the final run): every row passed; gains +2.42 / +2.22 /
+# +1.92 pp against the 1 pp floor (one-sided p ≤ 0.006). Nothing was changed after it.
 # Calibration record (fast, dev seeds): at lr 0.1 the mean gain after the decay at epoch 12
 # was +0.85 pp (below the 1.0 pp floor) — the pre-decay plateau was too high for a clear
 # jump; at lr 0.3 the gains were +2.15 / +2.11 / +1.78 pp (decay at 4 / 8 / 12). lr 0.3 is fixed.
 FAST = Profile(
-    "fast", device="cpu", seeds=5,
+    "fast", device="cpu", seeds=5, first_seed=3000,
     run=RunConfig(
         data=DataConfig("fashion-mnist", train_size=10_000, test_size=2_000, seed=0),
         model=ModelConfig("mlp", hidden=256),       # 784-256-256-10 with BatchNorm
@@ -38,10 +51,11 @@ FAST = Profile(
         epochs=16, eval_train=False),
     params={"decay_fractions": (0.25, 0.5, 0.75),  # decay after ¼E, ½E, ¾E
             "factor": 0.1,                         # LR multiplier at the decay
-            "min_gain_pp": 1.0,                    # floor on mean(best after − best before)
+            "min_gain_pp": 1.0,                    # floor on mean(best after − best before), tested one-sided
             "alpha": 0.05})
+# gpu v2: declared, not yet run (the v1 gpu report, 3 seeds 0-2 on an H100, stays until it is).
 GPU = FAST.extend(
-    "gpu", device="cuda", seeds=3, min_gain_pp=2.0,
+    "gpu", device="cuda", seeds=5, min_gain_pp=2.0,
     run=RunConfig(
         data=DataConfig("fashion-mnist", seed=0),
         model=ModelConfig("wrn", depth=16, width=4),
@@ -71,10 +85,9 @@ def analyse(runs: dict, p: Profile) -> dict:
         gains[m] = sum(gain) / len(gain)
         per_seed[f"decay@{m} best before"] = dict(zip(seeds, before))
         per_seed[f"decay@{m} best after"] = dict(zip(seeds, after))
-        floor_ok = gains[m] >= p["min_gain_pp"]
         rows += [
-            criterion(f"(a) decay@{m}: after > before", paired_t(after, before), f"p<{alpha} and mean gain ≥ "
-                      f"{p['min_gain_pp']} pp (mean {gains[m]:.2f})", gain, alpha, extra_pass=floor_ok),
+            floor_criterion(f"(a) decay@{m}: after − before > {p['min_gain_pp']:g} pp", after, before,
+                            p["min_gain_pp"], alpha, unit=" pp"),
             criterion(f"(a) decay@{m}: after > before", wilcoxon(after, before), "reported", None, alpha,
                       reported_only=True),
             criterion(f"(b) decay@{m}: after > no-decay best", paired_t(after, best_const), f"p<{alpha}",

@@ -30,7 +30,7 @@ from __future__ import annotations
 from lrsci.arms import large_annealed_and_small
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
-from lrsci.criteria import criterion
+from lrsci.criteria import criterion, reported_t
 from lrsci.curves import window_mean
 from lrsci.stats import paired_t, wilcoxon
 
@@ -120,15 +120,12 @@ def analyse(runs: dict, p: Profile) -> dict:
                   paired_t(fin["large", "p_only"], fin["small", "p_only"]), f"p<{alpha}", gap, alpha),
         criterion("1. (Wilcoxon)", wilcoxon(fin["large", "p_only"], fin["small", "p_only"]), "reported", None,
                   alpha, reported_only=True),
-        criterion("order: large LR fits P before Q (e_Q − e_P > 0; reported only)",
-                  paired_t(order["large", "q_only"], order["large", "p_only"]), "reported",
-                  diff(order["large", "q_only"], order["large", "p_only"]), alpha, reported_only=True),
-        criterion("order: small LR fits Q before P (e_P − e_Q > 0; reported only)",
-                  paired_t(order["small", "p_only"], order["small", "q_only"]), "reported",
-                  diff(order["small", "p_only"], order["small", "q_only"]), alpha, reported_only=True),
-        criterion("Q-only test accuracy: large − small (reported only)",
-                  paired_t(fin["large", "q_only"], fin["small", "q_only"]), "reported",
-                  diff(fin["large", "q_only"], fin["small", "q_only"]), alpha, reported_only=True),
+        reported_t("order: large LR fits P before Q (e_Q − e_P > 0; reported only)",
+                   order["large", "q_only"], order["large", "p_only"], alpha),
+        reported_t("order: small LR fits Q before P (e_P − e_Q > 0; reported only)",
+                   order["small", "p_only"], order["small", "q_only"], alpha),
+        reported_t("Q-only test accuracy: large − small (reported only)",
+                   fin["large", "q_only"], fin["small", "q_only"], alpha),
     ]
     per_seed = {f"{arm}: final test acc on {k}": dict(zip(seeds, fin[arm, k])) for arm, k in fin}
     per_seed.update({f"{arm}: first epoch train acc on {k} ≥ {p['order_threshold']:g}%": dict(zip(seeds, v))

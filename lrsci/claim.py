@@ -48,6 +48,9 @@ class Profile:
     params: Mapping[str, Any] = field(default_factory=dict)   # the claim's own protocol values
     expected_failures: Mapping[str, str] = field(default_factory=dict)  # required criterion -> why
     optional_data: bool = False                  # skip, with a reason, when its dataset is absent
+    # The report's seeds are first_seed, first_seed + 1, ... (--seed-offset K runs K, K + 1, ... instead).
+    # A new protocol version takes a range no earlier run touched, so its report seeds are fresh.
+    first_seed: int = 0
 
     def __post_init__(self) -> None:
         if not _ID.match(self.name):
@@ -56,9 +59,11 @@ class Profile:
             raise ClaimError(f"profile {self.name!r}: device={self.device!r}, expected one of {tuple(DEVICE_MARKS)}")
         if not isinstance(self.seeds, int) or self.seeds < 2:
             raise ClaimError(f"profile {self.name!r}: seeds={self.seeds!r}; a paired test needs at least 2")
+        if not isinstance(self.first_seed, int) or self.first_seed < 0:
+            raise ClaimError(f"profile {self.name!r}: first_seed={self.first_seed!r} must be an integer >= 0")
         if not isinstance(self.run, RunConfig):
             raise ClaimError(f"profile {self.name!r}: run must be a RunConfig, got {type(self.run).__name__}")
-        for key in ("run", "seeds", "device"):
+        for key in ("run", "seeds", "device", "first_seed"):
             if key in self.params:
                 raise ClaimError(f"profile {self.name!r}: {key!r} is a Profile field, not a claim parameter")
         for criterion, reason in dict(self.expected_failures).items():
@@ -83,13 +88,13 @@ class Profile:
         Expected failures are not inherited: each profile declares its own (a finding at one
         scale says nothing about another).
         """
-        fields = {k: changes.pop(k) for k in ("device", "seeds", "run", "optional_data") if k in changes}
+        fields = {k: changes.pop(k) for k in ("device", "seeds", "run", "optional_data", "first_seed") if k in changes}
         return replace(self, name=name, params={**self.params, **changes},
                        expected_failures=expected_failures or {}, **fields)
 
     def record(self) -> dict:
         """The protocol as JSON: the claim's parameters, seeds, and the run config expanded."""
-        return {**self.params, "seeds": self.seeds, "run": self.run.to_dict()}
+        return {**self.params, "seeds": self.seeds, "first_seed": self.first_seed, "run": self.run.to_dict()}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ result.json: it never trains.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -37,17 +38,32 @@ def claims(project: Path) -> dict:
         raise SystemExit(f"lrsci: {exc}") from None
 
 
+def _protocol_changed(section: dict, claim, profile) -> bool:
+    """The stored section was run under another protocol than the profile now declares (its seeds or its
+    parameters differ), e.g. a gpu report of v1 beside a v2 declaration that has not run yet."""
+    ran = section.get("seeds") or []
+    if ran and ran != list(range(profile.first_seed, profile.first_seed + profile.seeds)):
+        return True
+    stored = {k: v for k, v in section.get("protocol", {}).items() if k not in ("seeds", "first_seed", "run")}
+    declared = {k: v for k, v in claim.protocol(profile).items() if k not in ("seeds", "first_seed", "run")}
+    return json.loads(json.dumps(declared, default=str)) != stored
+
+
 def cmd_list(args) -> int:
     project = find_project()
     records = {r["id"]: r for r in report.load_all(project / args.report_dir)}
-    print(f"{'claim':<30} {'profile':<14} {'mark':<5} {'seeds':>5}  last verdict")
+    print(f"{'claim':<30} {'profile':<16} {'mark':<5} {'seeds':>11}  last verdict")
     for cid, (claim, _) in claims(project).items():
         done = records.get(cid, {}).get("profiles", {})
         for p in claim.profiles:
             sec = done.get(p.name)
             text = "not run yet" if sec is None else sec["verdict"] + (
                 f" ({sec['outcome']})" if sec.get("outcome") else "") + f", {(sec['provenance'].get('date') or '')[:10]}"
-            print(f"{cid:<30} {p.name:<14} {p.mark:<5} {p.seeds:>5}  {text}")
+            seeds = f"{p.first_seed}-{p.first_seed + p.seeds - 1}"
+            if sec is not None and _protocol_changed(sec, claim, p):
+                ran = sec.get("seeds") or []
+                text += f" — on seeds {min(ran)}-{max(ran)} under an earlier protocol; this one not run yet"
+            print(f"{cid:<30} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 0
 
 
@@ -66,8 +82,9 @@ def cmd_run(args) -> int:
     _refuse_what_would_skip(profile, args.data_root)
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
-           "--seed-offset", str(args.seed_offset), "--report-dir", str(Path(args.report_dir).resolve())]
-    for flag, value in (("--seeds", args.seeds), ("--data-root", args.data_root), ("--run-store", args.run_store),
+           "--report-dir", str(Path(args.report_dir).resolve())]
+    for flag, value in (("--seeds", args.seeds), ("--seed-offset", args.seed_offset),
+                        ("--data-root", args.data_root), ("--run-store", args.run_store),
                         ("--executor", args.executor)):
         if value is not None:
             cmd += [flag, str(value)]
@@ -111,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("claim")
     run.add_argument("--profile", default="fast", help="fast, gpu, or another profile the claim declares")
     run.add_argument("--seeds", type=int)
-    run.add_argument("--seed-offset", type=int, default=0)
+    run.add_argument("--seed-offset", type=int, default=None,
+                     help="first seed (default: the profile's report seeds; 1000: the dev seeds)")
     run.add_argument("--data-root", default=None)
     run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
     run.add_argument("--require-gpu", action="store_true")

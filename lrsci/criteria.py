@@ -53,6 +53,12 @@ def floor_criterion(name: str, a: Sequence[float], b: Sequence[float], floor: fl
                      diffs, alpha)
 
 
+def reported_t(name: str, a: Sequence[float], b: Sequence[float], alpha: float = 0.05) -> dict:
+    """A reported-only row (never part of the verdict): one-sided paired t of mean(a - b) > 0, with its
+    per-seed differences for the t-interval."""
+    return criterion(name, paired_t(a, b), "reported", [x - y for x, y in zip(a, b)], alpha, reported_only=True)
+
+
 def verdict(rows: list[dict]) -> str:
     required = [r for r in rows if not r.get("reported_only")]
     return "replicated" if required and all(r["passed"] for r in required) else "not replicated"

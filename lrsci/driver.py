@@ -34,8 +34,10 @@ class Outcome:
 
 
 def context(profile: Profile, *, run_store, report_dir, data_root=None, seeds: int | None = None,
-            seed_offset: int = 0) -> ClaimContext:
-    """The context a profile trains in: its device, its default seeds unless overridden."""
+            seed_offset: int | None = None) -> ClaimContext:
+    """The context a profile trains in: its device, its report seeds (``profile.first_seed``, and on)
+    unless ``seeds`` / ``seed_offset`` (the first seed) say otherwise."""
+    seed_offset = profile.first_seed if seed_offset is None else seed_offset
     return ClaimContext(profile=profile.name, store=RunStore(run_store, data_root=data_root),
                         report_root=Path(report_dir), n_seeds=seeds or profile.seeds,
                         seed_offset=seed_offset, device=profile.device)

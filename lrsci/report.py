@@ -106,6 +106,8 @@ def _pass_cell(t: dict) -> str:
 def _ci_cell(t: dict) -> str:
     """The t-interval; the bootstrap CI beside it (labelled) only where a row has one (n >= 10)."""
     ci = t.get("ci") or [None, None]
+    if ci[0] is not None and ci[0] == ci[1]:  # zero spread: every seed gave the same value, not a real interval
+        return "— (every seed: the same value)"
     cell = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
     if t.get("ci_bootstrap"):
         lo, hi = t["ci_bootstrap"]

@@ -5,6 +5,8 @@ number of seeds; AutoDecay tables showed a run's ``status``.
 Schema 2: ``ci`` is the 95 % t-interval of the mean (``ci_method: "t"``); a bootstrap CI
 appears only from 10 seeds on, as ``ci_bootstrap``; runs say why they ended
 (``stop_reason``: budget, rule, diverged); a profile may declare expected failures.
+Schema 3: a section's protocol names its report seeds' start (``first_seed``); sections written
+before it were all run from seed 0 on their profile's declaration (``--seed-offset`` runs aside).
 
 Upgrading never re-trains and never changes a verdict, a p-value or a per-seed value: the
 t-interval of a t-test row follows from the row's own effect, t statistic and n
@@ -19,16 +21,19 @@ from scipy import stats as _st
 
 from .train import STOP_REASONS
 
-SCHEMA = 2
+SCHEMA = 3
 _T_TESTS = {"paired t (one-sided)": 1.0, "non-inferiority t": -1.0}  # test -> sign of the margin in H0
 
 
 def upgrade_record(record: dict) -> dict:
     """The record in the current schema (a no-op for current records)."""
-    if record.get("schema", 1) >= SCHEMA:
+    schema = record.get("schema", 1)
+    if schema >= SCHEMA:
         return record
     for section in record.get("profiles", {}).values():
-        _upgrade_section(section)
+        if schema < 2:
+            _upgrade_section(section)
+        section.get("protocol", {}).setdefault("first_seed", 0)
     record["schema"] = SCHEMA
     return record
 

@@ -61,8 +61,20 @@ def test_profile_extend_overrides_and_does_not_inherit_expected_failures():
         gpu["nope"]
 
 
+def test_report_seeds_start_at_first_seed_and_seed_offset_replaces_them(tmp_path):
+    from lrsci import driver
+
+    v2 = Profile("fast", device="cpu", seeds=3, run=RunConfig(device="cpu"), first_seed=3000)
+    assert v2.extend("gpu", device="cuda").first_seed == 3000 and v2.record()["first_seed"] == 3000
+    ctx = lambda **kw: driver.context(v2, run_store=tmp_path / "r", report_dir=tmp_path / "p", **kw)  # noqa: E731
+    assert ctx().seeds == [3000, 3001, 3002]
+    assert ctx(seed_offset=1000).seeds == [1000, 1001, 1002]  # the dev seeds, as for any profile
+    assert ctx(seed_offset=0, seeds=2).seeds == [0, 1]
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"device": "tpu"}, "device='tpu'"), ({"seeds": 1}, "at least 2"), ({"name": "Fast Profile"}, "lower-case"),
+    ({"first_seed": -1}, "first_seed=-1"), ({"params": {"first_seed": 3}}, "Profile field"),
     ({"params": {"seeds": 3}}, "Profile field"), ({"expected_failures": {"x": ""}}, "needs a reason")])
 def test_bad_profile_declarations_are_named(kwargs, match):
     args = {"name": "fast", "device": "cpu", "seeds": 3, "run": RunConfig(device="cpu"), **kwargs}

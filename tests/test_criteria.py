@@ -2,7 +2,7 @@
 import pytest
 
 from lrsci.criteria import criterion, effect_ci, floor_criterion
-from lrsci.report_schema import upgrade_record
+from lrsci.report_schema import SCHEMA, upgrade_record
 from lrsci.stats import bootstrap_ci, mean_ci_t, non_inferiority, paired_t
 
 
@@ -42,7 +42,15 @@ def test_upgrading_a_schema1_row_gives_the_t_interval_a_fresh_analysis_gives(mak
     record = {"profiles": {"fast": {"tests": [_schema1_row(make(a, b), d)]}}}
     row = upgrade_record(record)["profiles"]["fast"]["tests"][0]
     assert row["ci"] == pytest.approx(list(mean_ci_t(d)), rel=1e-12) and row["ci_method"] == "t"
-    assert record["schema"] == 2
+    assert record["schema"] == SCHEMA
+
+
+def test_upgrading_to_schema3_names_the_first_seed_of_older_sections_and_nothing_else():
+    record = {"schema": 2, "profiles": {"fast": {"protocol": {"alpha": 0.05, "seeds": 5}, "tests": []},
+                                       "gpu": {"protocol": {"seeds": 5, "first_seed": 3000}, "tests": []}}}
+    upgraded = upgrade_record(record)
+    assert upgraded["profiles"]["fast"]["protocol"] == {"alpha": 0.05, "seeds": 5, "first_seed": 0}
+    assert upgraded["profiles"]["gpu"]["protocol"]["first_seed"] == 3000 and upgraded["schema"] == SCHEMA
 
 
 def test_upgrading_a_zero_variance_row_gives_the_degenerate_interval():

@@ -122,3 +122,10 @@ def test_a_new_declaration_rewrites_an_otherwise_identical_section(tmp_path):
     report.write_section(tmp_path, CLAIM, "fast", declared)
     rec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]
     assert rec["expected_failures"] == {"a > b": "why"} and rec["provenance"]["git"] == "def"
+
+
+def test_a_zero_spread_interval_is_named_not_printed_as_an_interval():
+    from lrsci.report import _ci_cell
+
+    assert _ci_cell({"ci": [0.83, 0.83]}) == "— (every seed: the same value)"
+    assert _ci_cell({"ci": [0.8, 0.9]}) == "[0.800, 0.900]"
