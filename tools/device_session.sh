@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Every gpu check of one device session, as one command (the device tool's machine: one GPU, 16 cores).
 #
-#   LRSCI_GIT=<commit> bash tools/device_session.sh [part ...]     parts: gd patch stage3 toy hessian (default all)
+#   LRSCI_GIT=<commit> bash tools/device_session.sh [part ...]
+#
+# parts: gd-eta (the η rule, once; refuses if claims/calibration/gd-eta-gpu.json exists), gd-decay,
+# gd-large, patch (both Li et al. patch claims), stage3, toy, v2 (the protocol-v2 gpu profiles of
+# sgd-post-decay-boost, ps10-decay-learns-complex, large-lr-suppresses-noise and its point-noise
+# variant), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time). Default: all.
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
 # (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
@@ -11,7 +16,7 @@ set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 LRSCI_DATA=$PWD/.data/fmnist LRSCI_RUNS=/tmp/runs LRSCI_PROGRESS=1
 export LRSCI_GIT=${LRSCI_GIT:-unknown}
-PARTS=${*:-gd patch stage3 toy hessian}
+PARTS=${*:-gd-eta gd-decay gd-large patch stage3 toy v2 hessian}
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
 LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
@@ -33,14 +38,16 @@ python -c "from lrsci.data.registry import load_data; from lrsci.config import D
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
 stamp "data ready exit $?"
 
-if has gd; then (
-  # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
-  LRSCI_WORKERS=3 python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
-    ${RESUME_ABOVE:+--resume-above "$RESUME_ABOVE" --earlier "$EARLIER"} \
-    >> "$LOGS/gd_eta.txt" 2>&1
-  stamp "gd eta calibration exit $?"; pack
-  claim gd_decay_no_benefit 8
-  claim gd_larger_lr_diverges 5
+if has gd-eta || has gd-decay || has gd-large; then (
+  if has gd-eta; then
+    # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
+    LRSCI_WORKERS=3 python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
+      ${RESUME_ABOVE:+--resume-above "$RESUME_ABOVE" --earlier "$EARLIER"} \
+      >> "$LOGS/gd_eta.txt" 2>&1
+    stamp "gd eta calibration exit $?"; pack
+  fi
+  if has gd-decay; then claim gd_decay_no_benefit 8; fi
+  if has gd-large; then claim gd_larger_lr_diverges 5; fi
 ) & fi
 if has patch; then (
   claim activation_noise_fixes_small_lr 15  # trains the large, small and noise arms: 15 runs, no second wave
@@ -48,6 +55,11 @@ if has patch; then (
 ) & fi
 if has stage3; then ( claim stage3_less_transferable 5 ) & fi
 if has toy; then ( claim two_layer_learning_order 5 ) & fi
+if has v2; then
+  ( claim sgd_post_decay_boost 5 ) &
+  ( claim ps10_decay_learns_complex 5 ) &
+  ( claim large_lr_suppresses_noise 10 ) &   # gpu and gpu-point-noise, five arms each
+fi
 wait
 LEFT=$(( ${DEADLINE:-100000} - $(date +%s) + T0 ))   # DEADLINE: seconds this script may use in all
 if has hessian && [ "$LEFT" -gt 60 ]; then
