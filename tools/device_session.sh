@@ -6,7 +6,9 @@
 # parts: gd-eta (the η rule, once; refuses if claims/calibration/gd-eta-gpu.json exists), gd-decay,
 # gd-large, patch (both Li et al. patch claims), stage3, toy, v2 (the protocol-v2 gpu profiles of
 # sgd-post-decay-boost, ps10-decay-learns-complex, large-lr-suppresses-noise and its point-noise
-# variant), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time). Default: all.
+# variant), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
+# (lrsci.throughput's baseline: plain loop, engine, K engine processes; run first, alone on the GPU, since
+# it times). Default: all.
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
 # (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
@@ -16,7 +18,7 @@ set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 LRSCI_DATA=$PWD/.data/fmnist LRSCI_RUNS=/tmp/runs LRSCI_PROGRESS=1
 export LRSCI_GIT=${LRSCI_GIT:-unknown}
-PARTS=${*:-gd-eta gd-decay gd-large patch stage3 toy v2 hessian}
+PARTS=${*:-throughput gd-eta gd-decay gd-large patch stage3 toy v2 hessian}
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
 LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
@@ -37,6 +39,11 @@ stamp "start: $PARTS"
 python -c "from lrsci.data.registry import load_data; from lrsci.config import DataConfig; load_data(DataConfig('fashion-mnist'))" \
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
 stamp "data ready exit $?"
+if has throughput; then
+  timeout 240 python -m pytest tests/test_benchmark_throughput.py -m gpu --require-gpu -p no:cacheprovider -q \
+    --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
+  stamp "throughput benchmark exit $?"; pack
+fi
 
 if has gd-eta || has gd-decay || has gd-large; then (
   if has gd-eta; then

@@ -1,0 +1,166 @@
+"""Training throughput, measured side by side: the baseline issue #13's speed work is judged against.
+
+Three numbers for one run config, each in training images per second (training steps only: no
+evaluation, no data loading, the device synchronised before the clock stops):
+
+* :func:`plain_loop` — the loop a user would write: the same model, optimizer, batches, precision
+  and memory format as the engine, nothing else;
+* :func:`engine` — lrsci's :class:`~lrsci.train.Trainer` on the same work;
+* :func:`concurrent_engines` — K engine processes started together (today's way to train several
+  runs at once: one worker process per run), aggregate images/s over the span from the first start
+  to the last finish after a shared barrier, so process start-up and warm-up are not counted.
+
+On CUDA, :func:`flops_per_image` (a FlopCounterMode count of one training step) and
+:func:`bf16_peak` (a timed 8192³ bf16 matrix product, the card's practical peak) turn images/s into
+FLOP/s and a fraction of the peak. No number here is asserted anywhere: the benchmarks record them.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import time
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+
+from .config import RunConfig
+from .data.base import ArrayData
+from .models import build_model
+from .train import Trainer, resolve_device
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def subset(data: ArrayData, n: int) -> ArrayData:
+    """The first n training images (the test split is not used here)."""
+    return replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
+                   train_subsets={k: v[:n] for k, v in data.train_subsets.items()})
+
+
+def plain_loop(config: RunConfig, data: ArrayData, epochs: int = 1, warmup_steps: int = 5) -> float:
+    """Images/s of a plain eager loop doing the engine's training work for ``epochs`` epochs."""
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, data.input_shape, data.num_classes).to(device)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    if device.type == "cuda" and x.dim() == 4:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    o = config.optim
+    opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, nesterov=o.nesterov,
+                          weight_decay=o.weight_decay)
+    bf16 = config.precision == "bf16" and device.type == "cuda"
+
+    def step(idx):
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    n, bs = x.shape[0], o.batch_size
+    model.train()
+    for i in range(warmup_steps):
+        step(torch.arange(i * bs, (i + 1) * bs, device=device) % n)
+    _sync(device)
+    t0 = time.perf_counter()
+    for e in range(epochs):
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(e)).to(device)
+        for start in range(0, n, bs):
+            step(order[start:start + bs])
+    _sync(device)
+    return epochs * n / (time.perf_counter() - t0)
+
+
+def engine(config: RunConfig, data: ArrayData, epochs: int = 1) -> float:
+    """Images/s of the engine's training steps (``Trainer.train_seconds``), after one warm-up epoch."""
+    trainer = Trainer(config.with_(epochs=epochs + 1), data)
+    trainer.train_epoch()  # warm-up: first calls pay for kernel selection and allocation
+    seconds, images = trainer.train_seconds, trainer.images
+    for _ in range(epochs):
+        trainer.train_epoch()
+    return (trainer.images - images) / (trainer.train_seconds - seconds)
+
+
+def _engine_worker(config_dict: dict, data: ArrayData, epochs: int, barrier, out) -> None:
+    torch.set_num_threads(1)  # as lrsci's CPU workers: one thread each
+    config = RunConfig.from_dict(config_dict)
+    trainer = Trainer(config.with_(epochs=epochs + 1), data)
+    trainer.train_epoch()  # warm-up before the shared start
+    barrier.wait()
+    t0 = time.time()
+    for _ in range(epochs):
+        trainer.train_epoch()
+    out.put((t0, time.time(), epochs * data.x_train.shape[0]))
+
+
+def concurrent_engines(config: RunConfig, data: ArrayData, k: int, epochs: int = 1) -> float:
+    """Aggregate images/s of ``k`` engine processes (seeds config.seed + i) training at once.
+
+    Each trains one warm-up epoch, waits at a barrier, then ``epochs`` timed epochs (with its
+    evaluation, as a run does). Aggregate = all timed images / (last finish − first start)."""
+    if k < 1:
+        raise ValueError(f"k={k} must be >= 1")
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(k), ctx.Queue()
+    procs = [ctx.Process(target=_engine_worker, args=(config.with_(seed=config.seed + i).to_dict(), data, epochs,
+                                                      barrier, out)) for i in range(k)]
+    for p in procs:
+        p.start()
+    spans = [out.get(timeout=3600) for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError(f"a throughput worker exited with code {p.exitcode}")
+    start, end = min(s[0] for s in spans), max(s[1] for s in spans)
+    return sum(s[2] for s in spans) / (end - start)
+
+
+def flops_per_image(config: RunConfig, data: ArrayData) -> float:
+    """FLOPs of one training step (forward + backward) per image, counted by FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    device = resolve_device(config.device)
+    model = build_model(config.model, data.input_shape, data.num_classes).to(device)
+    bs = config.optim.batch_size
+    x, y = data.x_train[:bs].to(device), data.y_train[:bs].to(device)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return counter.get_total_flops() / x.shape[0]
+
+
+def bf16_peak(device: str = "cuda", n: int = 8192, reps: int = 10) -> float:
+    """FLOP/s of an n×n×n bf16 matrix product on random data (mean of ``reps`` after 3 warm-ups)."""
+    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    _sync(torch.device(device))
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    _sync(torch.device(device))
+    return 2 * n ** 3 * reps / (time.perf_counter() - t0)
+
+
+def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1) -> dict:
+    """Every number above for one config, as a dict (what the benchmark records)."""
+    plain = plain_loop(config, data, epochs)
+    one = engine(config, data, epochs)
+    out = {"device": str(resolve_device(config.device)), "images_per_epoch": data.x_train.shape[0],
+           "plain_loop_images_per_s": plain, "engine_images_per_s": one, "engine_over_plain": one / plain,
+           "concurrent_engines_images_per_s": {}}
+    for k in ks:
+        agg = concurrent_engines(config, data, k, epochs)
+        out["concurrent_engines_images_per_s"][k] = agg
+        out[f"k{k}_aggregate_over_plain"] = agg / plain
+    if out["device"].startswith("cuda"):
+        fpi, peak = flops_per_image(config, data), bf16_peak()
+        out.update(flops_per_image=fpi, bf16_peak_flops=peak,
+                   plain_fraction_of_peak=plain * fpi / peak,
+                   best_fraction_of_peak=max([plain, one, *out["concurrent_engines_images_per_s"].values()]) * fpi / peak)
+    out["note"] = "no timed assertion; ratios within one process and one machine"
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in out.items()}

@@ -1,0 +1,55 @@
+"""Throughput baseline (#13): plain loop, the engine, and K engine processes at once, side by side.
+
+No timed assertion: pytest-benchmark (or, under pytest-xdist, which switches it off, the dict the
+test builds) records images/s and the ratios in extra_info; ``--benchmark-json`` carries them. The
+CPU test uses the fast profiles' MLP on Fashion-MNIST-sized random inputs (no dataset needed); the
+gpu test measures WideResNet-16-4 on 28×28 inputs, bf16, batch 128, with FLOP/s and the fraction
+of the card's measured bf16 peak.
+"""
+import pytest
+import torch
+
+from lrsci import throughput
+from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
+from lrsci.data.base import ArrayData
+
+
+def random_images(n_train: int, n_test: int = 64, seed: int = 0) -> ArrayData:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n_train + n_test, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (n_train + n_test,), generator=g)
+    return ArrayData("random-28x28", x[:n_train], y[:n_train], x[n_train:], y[n_train:], 10)
+
+
+def config(model: ModelConfig, device: str, precision: str = "fp32") -> RunConfig:
+    return RunConfig(data=DataConfig("fashion-mnist"), model=model, device=device, precision=precision, epochs=1,
+                     optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128), eval_train=False)
+
+
+def record(benchmark, fn):
+    out = {}
+    benchmark.pedantic(lambda: out.update(fn()), rounds=1, iterations=1)
+    benchmark.extra_info.update(out)
+    return out
+
+
+def test_subset_keeps_the_first_images_and_their_tags():
+    data = random_images(300)
+    small = throughput.subset(data, 128)
+    assert small.x_train.shape[0] == 128 and torch.equal(small.x_train, data.x_train[:128])
+
+
+def test_throughput_on_cpu(benchmark):
+    cfg = config(ModelConfig("mlp", hidden=256), "cpu")
+    out = record(benchmark, lambda: throughput.report(cfg, random_images(2048), ks=(1, 2)))
+    for key in ("plain_loop_images_per_s", "engine_images_per_s"):
+        assert out[key] > 0
+    assert set(out["concurrent_engines_images_per_s"]) == {1, 2}
+    assert all(v > 0 for v in out["concurrent_engines_images_per_s"].values())
+
+
+@pytest.mark.gpu
+def test_throughput_wrn16_4_on_gpu(benchmark):
+    cfg = config(ModelConfig("wrn", depth=16, width=4), "cuda", precision="bf16")
+    out = record(benchmark, lambda: throughput.report(cfg, random_images(12_800), ks=(1, 3, 5, 8)))
+    assert out["flops_per_image"] > 0 and 0 < out["plain_fraction_of_peak"] < 1
