@@ -7,8 +7,8 @@
 # gd-large, patch (both Li et al. patch claims), stage3, toy, v2 (the protocol-v2 gpu profiles of
 # sgd-post-decay-boost, ps10-decay-learns-complex, large-lr-suppresses-noise and its point-noise
 # variant), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
-# (lrsci.throughput's baseline: plain loop, engine, K engine processes; run first, alone on the GPU, since
-# it times). Default: all.
+# (lrsci.throughput: plain loop, engine, K engine processes, K runs batched; and the batched engine's bf16
+# tolerance test; run first, alone on the GPU, since it times). Default: all.
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
 # (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
@@ -40,7 +40,7 @@ python -c "from lrsci.data.registry import load_data; from lrsci.config import D
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
 stamp "data ready exit $?"
 if has throughput; then
-  timeout 240 python -m pytest tests/test_benchmark_throughput.py -m gpu --require-gpu -p no:cacheprovider -q \
+  timeout 240 python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py -m gpu --require-gpu -p no:cacheprovider -q \
     --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
   stamp "throughput benchmark exit $?"; pack
 fi

@@ -1,0 +1,245 @@
+"""Several runs of one architecture trained at once, as one batched model (#13, first part).
+
+At batch 128 a WideResNet-16-4 leaves most of a modern GPU idle: the step is bound by kernel
+launches and Python, not arithmetic. :class:`BatchedTrainer` trains K runs that share a model
+architecture, dataset, batch size and precision as ONE computation: their parameters and
+BatchNorm buffers are stacked (``torch.func.stack_module_state``) and every layer runs once for all
+K runs (``torch.func.vmap`` over ``functional_call``), so each kernel launch does K runs' work.
+
+Each run keeps what makes it a run of its own:
+
+* its init — each model is built under ``torch.manual_seed(seed)`` exactly as :class:`~lrsci.train.Trainer`
+  builds it, then stacked;
+* its data order — the Trainer's permutation for (seed, epoch), and its own per-epoch inputs for
+  datasets that re-draw them (Li et al.'s patch);
+* its LR schedule (any lrsci schedule, AutoDecay included: a run its rule stops is frozen);
+* its BatchNorm statistics (per run, over its own batch) and its momentum buffers;
+* its divergence: a run whose loss is non-finite or above ``diverge_loss`` is frozen at that step
+  (learning rate 0; nothing of it reaches the other runs — their gradients do not depend on it)
+  and ends "diverged", as the Trainer's would.
+
+The maths per run is the Trainer's (plain SGD with momentum, Nesterov and weight decay as
+``torch.optim.SGD`` computes them), but batched kernels round differently from unbatched ones, so
+a run trained here matches the same run trained alone to float tolerance, not bit for bit
+(tests/test_batched.py states the tolerance). Not yet supported, with a clear error: full-batch
+GD, activation noise (its random draws under vmap), per-epoch measurements. Not yet wired into
+the run store (checkpoints, resumes, forks) or the claims: the committed reports come from the
+Trainer, and switching a claim changes its numbers within that tolerance (a new engine version).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, stack_module_state, vmap
+
+from .config import RunConfig
+from .data.base import ArrayData
+from .models import build_model
+from .schedules import build_schedule
+from .train import EVAL_BATCH, STOP_REASONS, RunResult, resolve_device
+
+# Fields every run of one batch must share (they fix the computation's shape and kind).
+SHARED = ("model", "data", "precision", "eval_train", "diverge_loss", "device")
+SHARED_OPTIM = ("batch_size", "momentum", "nesterov", "weight_decay")
+DIVERGENCE_CHECK_EVERY = 50  # steps, as the Trainer: checking every step would sync the GPU each step
+
+
+def check_batchable(configs: list[RunConfig]) -> None:
+    """Raise ValueError naming the first field that keeps these runs from training as one batch."""
+    if not configs:
+        raise ValueError("BatchedTrainer needs at least one run config")
+    first = configs[0]
+    for i, c in enumerate(configs[1:], 1):
+        for f in SHARED:
+            if getattr(c, f) != getattr(first, f):
+                raise ValueError(f"run {i} differs from run 0 in {f!r}: runs trained as one batch must share "
+                                 f"{', '.join(SHARED)} and optim.{', optim.'.join(SHARED_OPTIM)}")
+        for f in SHARED_OPTIM:
+            if getattr(c.optim, f) != getattr(first.optim, f):
+                raise ValueError(f"run {i} differs from run 0 in 'optim.{f}': runs trained as one batch must "
+                                 f"share optim.{', optim.'.join(SHARED_OPTIM)}")
+    for c in configs:
+        if c.optim.full_batch:
+            raise ValueError("BatchedTrainer trains mini-batch SGD only (optim.batch_size=None is full-batch GD)")
+        if c.model.act_noise_std:
+            raise ValueError("BatchedTrainer does not train activation noise yet (model.act_noise_std > 0)")
+        if c.measures:
+            raise ValueError("BatchedTrainer does not take per-epoch measurements yet (config.measures)")
+
+
+class BatchedTrainer:
+    """Train K runs at once; :meth:`results` gives one :class:`~lrsci.train.RunResult` per run."""
+
+    def __init__(self, configs: list[RunConfig], data: ArrayData, device: torch.device | None = None):
+        check_batchable(configs)
+        self.configs, self.k = list(configs), len(configs)
+        first = self.configs[0]
+        self.device = device or resolve_device(first.device)
+        self.data = data if data.x_train.device == self.device else data.to(self.device)
+        models = []
+        for c in self.configs:
+            torch.manual_seed(c.seed)  # each run's init, exactly as the Trainer draws it
+            models.append(build_model(c.model, data.input_shape, data.num_classes).to(self.device))
+        # No channels_last here (the Trainer uses it on CUDA): its layout under vmap is untested; a
+        # measured speed-up on a GPU should decide it.
+        self.params, self.buffers = stack_module_state(models)
+        self.base = copy.deepcopy(models[0]).to("meta")  # the architecture; its tensors are never used
+        self.momentum_buffers: dict[str, torch.Tensor] = {}
+        self.schedules = [build_schedule(c.schedule, c.optim.lr, c.epochs) for c in self.configs]
+        self.epoch, self.step = 0, 0
+        self.status = ["running"] * self.k
+        self.diverged_at_step: list[int | None] = [None] * self.k
+        self.histories: list[list[dict]] = [[] for _ in range(self.k)]
+        self.train_seconds, self.images = 0.0, [0] * self.k
+
+    # --- the batched model ---------------------------------------------------------------
+    def _autocast(self):
+        enabled = self.configs[0].precision == "bf16" and self.device.type == "cuda"
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
+
+    def forward(self, x: torch.Tensor, per_run_inputs: bool) -> torch.Tensor:
+        """Logits [K, B, classes]; ``x`` is [K, B, ...] (each run its own batch) or [B, ...] (shared)."""
+        def one(params, buffers, xb):
+            return functional_call(self.base, (params, buffers), (xb,))
+        return vmap(one, in_dims=(0, 0, 0 if per_run_inputs else None))(self.params, self.buffers, x)
+
+    # --- one epoch -------------------------------------------------------------------------
+    def _active(self) -> torch.Tensor:
+        return torch.tensor([s == "running" for s in self.status], device=self.device)
+
+    def _orders(self, epoch: int) -> torch.Tensor:
+        n = self.data.x_train.shape[0]
+        return torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(c.seed * 1_000_003 + epoch))
+                            for c in self.configs]).to(self.device)   # the Trainer's order for (seed, epoch)
+
+    def _train_inputs(self, epoch: int) -> torch.Tensor | None:
+        draw = getattr(self.data, "epoch_inputs", None)   # per-run, per-epoch inputs (the patch data)
+        return None if draw is None else torch.stack([draw(c.seed, epoch) for c in self.configs])
+
+    @torch.no_grad()
+    def _sgd_update(self, lr: torch.Tensor) -> None:
+        """torch.optim.SGD's update (dampening 0) for every run at once, each at its own learning rate."""
+        o = self.configs[0].optim
+        for name, p in self.params.items():
+            g = p.grad
+            if o.weight_decay:
+                g = g.add(p, alpha=o.weight_decay)
+            if o.momentum:
+                buf = self.momentum_buffers.get(name)
+                if buf is None:
+                    buf = self.momentum_buffers[name] = g.clone()
+                else:
+                    buf.mul_(o.momentum).add_(g)
+                g = g.add(buf, alpha=o.momentum) if o.nesterov else buf
+            p.sub_(lr.view(-1, *[1] * (p.dim() - 1)).to(p.dtype) * g)
+            p.grad = None
+
+    def _check_divergence(self, losses: torch.Tensor) -> None:
+        limit = self.configs[0].diverge_loss
+        for i, v in enumerate(losses.tolist()):
+            if self.status[i] == "running" and (not math.isfinite(v) or v > limit):
+                self.status[i], self.diverged_at_step[i] = "diverged", self.step
+
+    def _train_epoch(self, epoch: int) -> torch.Tensor:
+        x_shared, y = self.data.x_train, self.data.y_train
+        x_runs = self._train_inputs(epoch)
+        orders, bs, n = self._orders(epoch), self.configs[0].optim.batch_size, y.shape[0]
+        lrs = torch.tensor([s.lr_at(epoch) for s in self.schedules], device=self.device)
+        total = torch.zeros(self.k, device=self.device)
+        rows = torch.arange(self.k, device=self.device)[:, None]
+        for start in range(0, n, bs):
+            idx = orders[:, start:start + bs]                                   # [K, b]
+            xb = x_shared[idx] if x_runs is None else x_runs[rows, idx]          # [K, b, ...]
+            with self._autocast():
+                logits = self.forward(xb, per_run_inputs=True)
+            losses = F.cross_entropy(logits.float().flatten(0, 1), y[idx].flatten(), reduction="none")
+            losses = losses.view(self.k, -1).mean(1)                            # each run's mean batch loss
+            losses.sum().backward()       # run k's gradient is that of its own loss alone
+            self._sgd_update(lrs * self._active())
+            self.step += 1
+            total += losses.detach() * idx.shape[1]
+            if self.step % DIVERGENCE_CHECK_EVERY == 0 or start + bs >= n:
+                self._check_divergence(losses.detach())
+        return total / n
+
+    def train_epoch(self) -> list[dict | None]:
+        """One epoch of every running run; per run its new record (None where it is not running)."""
+        e, running = self.epoch, [s == "running" for s in self.status]
+        t0 = time.perf_counter()
+        train_loss = self._train_epoch(e)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.train_seconds += time.perf_counter() - t0
+        evals = self.evaluate()
+        records: list[dict | None] = []
+        for i, c in enumerate(self.configs):
+            if not running[i] or self.status[i] != "running":   # not training, or diverged this epoch
+                records.append(None)
+                continue
+            self.images[i] += self.data.x_train.shape[0]
+            record = {"epoch": e + 1, "lr": self.schedules[i].lr_at(e), "train_loss": float(train_loss[i]), **evals[i]}
+            self.histories[i].append(record)
+            records.append(record)
+            if self.schedules[i].observe(e, record["train_loss"]):
+                self.status[i] = "stopped"
+            elif e + 1 >= c.epochs:
+                self.status[i] = "finished"
+        self.epoch += 1
+        return records
+
+    # --- evaluation --------------------------------------------------------------------------
+    @torch.no_grad()
+    def _predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per run, per-example loss and correctness [K, N], in eval mode."""
+        self.base.eval()
+        bs = EVAL_BATCH.get(self.device.type, 2048)
+        losses, correct = [], []
+        for start in range(0, x.shape[0], bs):
+            with self._autocast():
+                out = self.forward(x[start:start + bs], per_run_inputs=False).float()
+            yy = y[start:start + bs].expand(self.k, -1)
+            losses.append(F.cross_entropy(out.flatten(0, 1), yy.flatten(), reduction="none").view(self.k, -1))
+            correct.append(out.argmax(2) == yy)
+        self.base.train()
+        return torch.cat(losses, 1), torch.cat(correct, 1)
+
+    def evaluate(self) -> list[dict]:
+        d, out = self.data, [{} for _ in range(self.k)]
+        splits = [("test", d.x_test, d.y_test, d.test_subsets)]
+        if self.configs[0].eval_train:
+            splits.insert(0, ("train", d.x_train, d.y_train, d.train_subsets))
+        for split, x, y, subsets in splits:
+            loss, correct = self._predict(x, y)
+            for i in range(self.k):
+                out[i][f"{split}_acc"] = 100.0 * float(correct[i].float().mean())
+                out[i][f"{split}_eval_loss"] = float(loss[i].mean())
+                for name, mask in subsets.items():
+                    out[i][f"{split}_acc@{name}"] = (100.0 * float(correct[i][mask].float().mean())
+                                                     if mask.any() else float("nan"))
+        return out
+
+    # --- whole runs ----------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return all(s != "running" for s in self.status)
+
+    def run(self) -> None:
+        while not self.done:
+            self.train_epoch()
+
+    def model_state(self, i: int) -> dict:
+        """Run i's model state dict, as the Trainer's model would have it."""
+        return {name: t[i].detach().clone() for name, t in {**self.params, **self.buffers}.items()}
+
+    def results(self) -> list[RunResult]:
+        return [RunResult(config=c.to_dict(), history=list(self.histories[i]), status=self.status[i],
+                          epochs_trained=len(self.histories[i]), decay_epochs=self.schedules[i].decay_epochs,
+                          diverged_at_step=self.diverged_at_step[i], device=str(self.device),
+                          stop_reason=STOP_REASONS.get(self.status[i]),
+                          train_seconds=self.train_seconds, images=self.images[i],
+                          extra={"trained_in_batch_of": self.k})
+                for i, c in enumerate(self.configs)]
