@@ -46,8 +46,8 @@ def pytest_addoption(parser):
     g.addoption("--run-store", default=os.environ.get("LRSCI_RUNS", str(ROOT / ".runs")),
                 help="run store folder (also LRSCI_RUNS)")
     g.addoption("--require-gpu", action="store_true", help="fail gpu tests when CUDA is absent")
-    g.addoption("--executor", choices=("local", "ray"), default=os.environ.get("LRSCI_EXECUTOR") or None,
-                help="where runs train: local worker processes or a Ray cluster (also LRSCI_EXECUTOR)")
+    g.addoption("--executor", choices=("local", "ray", "batched"), default=os.environ.get("LRSCI_EXECUTOR") or None,
+                help="where runs train: local workers, a Ray cluster, or batched (also LRSCI_EXECUTOR)")
 
 
 def pytest_configure(config):

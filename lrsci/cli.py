@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-root", default=None)
     run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
     run.add_argument("--require-gpu", action="store_true")
-    run.add_argument("--executor", choices=("local", "ray"), default=None,
-                     help="where runs train: local worker processes (default) or a Ray cluster (also LRSCI_EXECUTOR)")
+    run.add_argument("--executor", choices=("local", "ray", "batched"), default=None,
+                     help="where runs train: local workers (default), a Ray cluster, or batched (also LRSCI_EXECUTOR)")
     run.set_defaults(func=cmd_run)
     sub.add_parser("report", parents=[common], help="re-render every report from result.json (no training)"
                    ).set_defaults(func=cmd_report)

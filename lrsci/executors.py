@@ -14,6 +14,12 @@ back from the store, so a result never travels any other way and the numbers are
   dies is retried (``MAX_RETRIES``) and resumes from the run's last per-epoch checkpoint.
   The run store (and any data root) must be one path every node sees: see ``RayExecutor``.
   Ray is an optional dependency (``pip install -e ".[ray]"``), imported only when chosen.
+- ``batched``: the runs that can share a batch (same architecture, data, batch size, precision;
+  no fork, no snapshots) train together as one vmapped model in this process
+  (:class:`lrsci.batched.BatchedTrainer`); the others train one by one as usual. Its runs live in
+  their own store folders (``<key>-e<version>-batched``): they match single-run training only to
+  float tolerance. Experimental: not used by the committed reports; a batch has no per-epoch
+  checkpoint, so an interrupted batch is trained again from its start.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from pathlib import Path
 
 from .runs import RunStore
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "ray", "batched")
 MAX_RETRIES = 3  # a lost worker or node costs at most the epoch it was training, so retrying is cheap
 
 
@@ -36,6 +42,8 @@ def make_executor(name: str | None = None):
         return LocalExecutor()
     if raw == "ray":
         return RayExecutor()
+    if raw == "batched":
+        return BatchedExecutor()
     raise ValueError(f"executor {raw!r} (LRSCI_EXECUTOR / --executor): expected one of {', '.join(EXECUTORS)}")
 
 
@@ -80,6 +88,66 @@ def _worker_init() -> None:
 
 def _worker_run(args) -> tuple[str, str, str]:
     return train_job(*args)
+
+
+class BatchedExecutor:
+    """Jobs that can share a batch train as one batched model here; the rest are left to the caller."""
+
+    name = "batched"
+    engine = "batched"  # the store namespace its runs (and its fallbacks) are kept in
+
+    def train(self, store: RunStore, jobs: list, workers: int, progress: bool) -> list[str]:
+        trained = []
+        for group in batch_groups(jobs):
+            trained += train_batch(store, [j.config for j in group], progress)
+        return trained
+
+
+def batch_groups(jobs: list) -> list[list]:
+    """Jobs without fork or snapshots, grouped by what a batch must share (groups of one are left out)."""
+    import json
+
+    from .batched import SHARED, SHARED_OPTIM
+
+    groups: dict[str, list] = {}
+    for job in jobs:
+        if job.fork is not None or job.snapshots:
+            continue
+        c = job.config.to_dict()
+        sig = json.dumps([{k: c[k] for k in SHARED}, {k: c["optim"][k] for k in SHARED_OPTIM}], sort_keys=True)
+        groups.setdefault(sig, []).append(job)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def train_batch(store: RunStore, configs: list, progress: bool) -> list[str]:
+    """Train the configs not yet stored as one batch (holding each run's lock); their keys."""
+    import contextlib
+    import time
+
+    from .batched import BatchedTrainer, check_batchable
+    from .data.registry import load_data
+    from .train import resolve_device
+
+    try:
+        check_batchable(configs)
+    except ValueError:
+        return []  # e.g. activation noise: these train one by one
+    with contextlib.ExitStack() as locks:
+        for c in sorted(configs, key=lambda c: c.key()):
+            locks.enter_context(store._lock(c))
+        todo = [c for c in configs if store.load(c) is None]
+        if len(todo) < 2:
+            return []
+        started, device = time.perf_counter(), resolve_device(todo[0].device)
+        trainer = BatchedTrainer(todo, load_data(todo[0].data, store.data_root), device)
+        while not trainer.done:
+            trainer.train_epoch()
+            if progress:
+                running = sum(s == "running" for s in trainer.status)
+                print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
+        for c, result in zip(todo, trainer.results()):
+            store.save_result(c, result, device, started)
+    return [c.key() for c in todo]
 
 
 class RayExecutor:

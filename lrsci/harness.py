@@ -88,6 +88,9 @@ class ClaimContext:
             self.workers = workers_from_env(default)
         if self.executor is None or isinstance(self.executor, str):
             self.executor = make_executor(self.executor)
+        engine = getattr(self.executor, "engine", "single")
+        if self.store.engine != engine:  # an executor's runs are kept in its engine's folders
+            self.store = RunStore(self.store.root, data_root=self.store.data_root, engine=engine)
 
     @property
     def seeds(self) -> list[int]:

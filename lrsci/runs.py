@@ -72,15 +72,21 @@ def cpu_threads(n: int | None):
 
 
 class RunStore:
-    def __init__(self, root: str | Path | None = None, data_root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, data_root: str | Path | None = None, engine: str = "single"):
         self.root = Path(root or os.environ.get("LRSCI_RUNS") or DEFAULT_ROOT)
         self.data_root = data_root
+        # "batched" (lrsci.batched, the batched executor) rounds differently from the Trainer: its runs
+        # live in their own folders, so one key never holds numbers of two engines.
+        if engine not in ("single", "batched"):
+            raise ValueError(f"engine={engine!r}: expected 'single' or 'batched'")
+        self.engine = engine
         self.trained: list[str] = []   # config keys trained (not loaded) by this store object
 
     def dir(self, config: RunConfig) -> Path:
         """Keyed by the config and the engine version: after a change to what training computes
         (ENGINE_VERSION bumped), stored runs are not reused; they stay on disk, untouched."""
-        return self.root / f"{config.key()}-e{ENGINE_VERSION}"
+        suffix = "" if self.engine == "single" else f"-{self.engine}"
+        return self.root / f"{config.key()}-e{ENGINE_VERSION}{suffix}"
 
     def _lock(self, config: RunConfig) -> FileLock:
         # Beside the run folder, not in it: a run folder moved aside must not take its lock along.
@@ -190,19 +196,28 @@ class RunStore:
             forked_from = json.loads(fork_file.read_text())
         if forked_from is not None:
             result.forked_from = forked_from
-        result.extra["trained"] = self._trained_record(config, trainer, started)
+        result.extra["trained"] = self._trained_record(config, trainer.device, started)
         _write_json(run_dir / "result.json", result.to_dict())
         for name in ("checkpoint.pt", "checkpoint.prev.pt"):
             (run_dir / name).unlink(missing_ok=True)
         self.trained.append(config.key())
         return result
 
-    def _trained_record(self, config: RunConfig, trainer: Trainer, started: float) -> dict:
+    def _trained_record(self, config: RunConfig, device, started: float) -> dict:
         """Where, when, by which code and on which data bytes this run was trained; it travels
         with the run, for reports that only load it and for the store's data check."""
-        return {"git": git_hash(), "engine_version": ENGINE_VERSION, "lrsci": _lrsci_version(),
-                "device_name": device_name(str(trainer.device)), "date": utc_now(),
+        return {"git": git_hash(), "engine_version": ENGINE_VERSION, "engine": self.engine, "lrsci": _lrsci_version(),
+                "device_name": device_name(str(device)), "date": utc_now(),
                 "data_sha256": self.data_identity(config), "wall_seconds": time.perf_counter() - started}
+
+    def save_result(self, config: RunConfig, result: RunResult, device, started: float) -> None:
+        """Store a finished run trained outside :meth:`run` (the batched executor), as :meth:`run` would."""
+        run_dir = self.dir(config)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(run_dir / "config.json", config.to_dict())
+        result.extra["trained"] = self._trained_record(config, device, started)
+        _write_json(run_dir / "result.json", result.to_dict())
+        self.trained.append(config.key())
 
 
 def _save_checkpoint(run_dir: Path, state: dict) -> None:

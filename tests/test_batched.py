@@ -120,3 +120,34 @@ def test_on_the_gpu_in_bf16_a_batched_run_stays_within_tolerance_of_the_run_alon
         a, b = alone(c, data).result().history[-1], batched.results()[i].history[-1]
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.05)
         assert abs(b["test_acc"] - a["test_acc"]) <= 3.0
+
+
+# --- the batched executor: ClaimContext(executor="batched") -------------------------------------------
+
+
+def test_the_batched_executor_trains_plain_arms_as_one_batch_in_its_own_store_folders(tmp_path, monkeypatch):
+    from lrsci.harness import ClaimContext, Job
+    from lrsci.runs import RunStore
+
+    data = blobs(n_train=256, n_test=64, dim=8)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)           # the store's
+    monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)  # the executor's
+    base = tiny_config(epochs=2)
+    ctx = ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep", n_seeds=2,
+                       device="cpu", workers=1, executor="batched")
+    assert ctx.store.engine == "batched"
+    arms = ctx.run_arms(lambda seed: {"a": base.with_(seed=seed), "b": base.with_(seed=seed, **{"optim.lr": 0.1})})
+    trunk = ctx.run_all([Job(base.with_(seed=7), "trunk", snapshots=(1,))])[0]   # snapshots: trained alone
+    assert ctx.store.trained and all(p.name.endswith("-batched") for p in (tmp_path / "runs").iterdir()
+                                     if p.is_dir())
+    batched = [arms[s][a] for s in ctx.seeds for a in ("a", "b")]
+    assert all(r.extra["trained_in_batch_of"] == 4 and r.extra["trained"]["engine"] == "batched" for r in batched)
+    assert "trained_in_batch_of" not in trunk.extra
+    for s in ctx.seeds:
+        for arm, cfg in (("a", base.with_(seed=s)), ("b", base.with_(seed=s, **{"optim.lr": 0.1}))):
+            single = alone(cfg, data).result()
+            got = arms[s][arm]
+            assert got.epochs_trained == single.epochs_trained
+            assert got.history[-1]["train_loss"] == pytest.approx(single.history[-1]["train_loss"], rel=LOSS_RTOL)
+    # the local executor's store does not see them: one key never holds numbers of two engines
+    assert RunStore(tmp_path / "runs").load(base.with_(seed=0)) is None
