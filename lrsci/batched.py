@@ -22,9 +22,10 @@ The maths per run is the Trainer's (plain SGD with momentum, Nesterov and weight
 ``torch.optim.SGD`` computes them), but batched kernels round differently from unbatched ones, so
 a run trained here matches the same run trained alone to float tolerance, not bit for bit
 (tests/test_batched.py states the tolerance). Not yet supported, with a clear error: full-batch
-GD, activation noise (its random draws under vmap), per-epoch measurements. Not yet wired into
-the run store (checkpoints, resumes, forks) or the claims: the committed reports come from the
-Trainer, and switching a claim changes its numbers within that tolerance (a new engine version).
+GD, activation noise (its random draws under vmap), per-epoch measurements, forks and snapshots
+(those runs train one by one). The run store takes batched runs through ``--executor batched``
+(lrsci.executors: own store folders, a checkpoint per batch and epoch); the committed reports come
+from the Trainer, and switching a claim changes its numbers within that tolerance.
 """
 from __future__ import annotations
 
@@ -230,6 +231,32 @@ class BatchedTrainer:
     def run(self) -> None:
         while not self.done:
             self.train_epoch()
+
+    # --- checkpoints: the whole batch, so an interrupted batch resumes where it stopped ---------------
+    _STATE = ("epoch", "step", "status", "diverged_at_step", "histories", "train_seconds", "images")
+
+    def state_dict(self) -> dict:
+        """Everything training reads from here on (no RNG: data orders are seeded, nothing random draws)."""
+        return {"keys": [c.key() for c in self.configs],
+                "params": {n: t.detach().clone() for n, t in self.params.items()},
+                "buffers": {n: t.clone() for n, t in self.buffers.items()},
+                "momentum": {n: t.clone() for n, t in self.momentum_buffers.items()},
+                "schedules": [s.state_dict() for s in self.schedules],
+                **{k: copy.deepcopy(getattr(self, k)) for k in self._STATE}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["keys"] != [c.key() for c in self.configs]:
+            raise ValueError("this checkpoint belongs to another batch of runs")
+        with torch.no_grad():
+            for name, t in self.params.items():
+                t.copy_(state["params"][name])
+            for name, t in self.buffers.items():
+                t.copy_(state["buffers"][name])
+        self.momentum_buffers = {n: t.to(self.device) for n, t in state["momentum"].items()}
+        for s, st in zip(self.schedules, state["schedules"]):
+            s.load_state_dict(st)
+        for k in self._STATE:
+            setattr(self, k, copy.deepcopy(state[k]))
 
     def model_state(self, i: int) -> dict:
         """Run i's model state dict, as the Trainer's model would have it."""

@@ -18,8 +18,8 @@ back from the store, so a result never travels any other way and the numbers are
   no fork, no snapshots) train together as one vmapped model in this process
   (:class:`lrsci.batched.BatchedTrainer`); the others train one by one as usual. Its runs live in
   their own store folders (``<key>-e<version>-batched``): they match single-run training only to
-  float tolerance. Experimental: not used by the committed reports; a batch has no per-epoch
-  checkpoint, so an interrupted batch is trained again from its start.
+  float tolerance. Experimental: not used by the committed reports. A batch is checkpointed after
+  every epoch (``<run store>/batches/<hash of its run keys>.pt``): interrupted, it resumes there.
 """
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ import socket
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import torch
+
+from . import files
 from .runs import RunStore
 
 EXECUTORS = ("local", "ray", "batched")
@@ -140,14 +143,41 @@ def train_batch(store: RunStore, configs: list, progress: bool) -> list[str]:
             return []
         started, device = time.perf_counter(), resolve_device(todo[0].device)
         trainer = BatchedTrainer(todo, load_data(todo[0].data, store.data_root), device)
+        ckpt = batch_checkpoint(store, todo)
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        resume(trainer, ckpt, device)
         while not trainer.done:
             trainer.train_epoch()
+            files.atomic_write(ckpt, lambda tmp: torch.save(trainer.state_dict(), tmp))
             if progress:
                 running = sum(s == "running" for s in trainer.status)
                 print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
         for c, result in zip(todo, trainer.results()):
             store.save_result(c, result, device, started)
+        ckpt.unlink(missing_ok=True)  # every run of the batch is stored: the checkpoint has done its job
     return [c.key() for c in todo]
+
+
+def batch_checkpoint(store: RunStore, configs: list) -> Path:
+    """Where a batch of exactly these runs (in this order) keeps its per-epoch checkpoint."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(store.dir(c).name for c in configs).encode()).hexdigest()[:20]
+    return store.root / "batches" / f"{digest}.pt"
+
+
+def resume(trainer, path: Path, device) -> None:
+    """Continue from the batch's checkpoint if it is there and readable; an unreadable one is moved aside."""
+    import warnings
+
+    if not path.exists():
+        return
+    try:
+        trainer.load_state_dict(torch.load(path, map_location=device, weights_only=False))
+    except Exception as exc:  # a torn or foreign file: say so, keep it for inspection, train from the start
+        moved = files.quarantine(path)
+        warnings.warn(f"{path}: unreadable batch checkpoint ({type(exc).__name__}: {exc}); moved it aside to "
+                      f"{moved.name} and train the batch from its start", stacklevel=2)
 
 
 class RayExecutor:

@@ -139,7 +139,7 @@ def test_the_batched_executor_trains_plain_arms_as_one_batch_in_its_own_store_fo
     arms = ctx.run_arms(lambda seed: {"a": base.with_(seed=seed), "b": base.with_(seed=seed, **{"optim.lr": 0.1})})
     trunk = ctx.run_all([Job(base.with_(seed=7), "trunk", snapshots=(1,))])[0]   # snapshots: trained alone
     assert ctx.store.trained and all(p.name.endswith("-batched") for p in (tmp_path / "runs").iterdir()
-                                     if p.is_dir())
+                                     if p.is_dir() and p.name != "batches")
     batched = [arms[s][a] for s in ctx.seeds for a in ("a", "b")]
     assert all(r.extra["trained_in_batch_of"] == 4 and r.extra["trained"]["engine"] == "batched" for r in batched)
     assert "trained_in_batch_of" not in trunk.extra
@@ -151,3 +151,45 @@ def test_the_batched_executor_trains_plain_arms_as_one_batch_in_its_own_store_fo
             assert got.history[-1]["train_loss"] == pytest.approx(single.history[-1]["train_loss"], rel=LOSS_RTOL)
     # the local executor's store does not see them: one key never holds numbers of two engines
     assert RunStore(tmp_path / "runs").load(base.with_(seed=0)) is None
+
+
+def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(tmp_path, monkeypatch):
+    from lrsci import executors
+    from lrsci.runs import RunStore
+
+    data = blobs(n_train=256, n_test=64, dim=8)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
+    configs = [tiny_config(seed=s, epochs=3) for s in (0, 1, 2)]
+    whole = RunStore(tmp_path / "whole", engine="batched")
+    executors.train_batch(whole, configs, progress=False)
+
+    cut = RunStore(tmp_path / "cut", engine="batched")
+    real, calls = BatchedTrainer.train_epoch, {"n": 0}
+
+    def dies_in_epoch_2(self):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")
+        return real(self)
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", dies_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        executors.train_batch(cut, configs, progress=False)
+    ckpt = executors.batch_checkpoint(cut, configs)
+    assert ckpt.exists() and all(cut.load(c) is None for c in configs)
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
+    resumed_from = torch.load(ckpt, weights_only=False)["epoch"]
+    assert resumed_from == 1
+    executors.train_batch(cut, configs, progress=False)
+    assert not ckpt.exists()
+    for c in configs:
+        assert cut.load(c).history == whole.load(c).history   # exactly: same process, same kernels
+
+    # an unreadable checkpoint is moved aside, named, and the batch trains from its start
+    torn = RunStore(tmp_path / "torn", engine="batched")
+    bad = executors.batch_checkpoint(torn, configs)
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="unreadable batch checkpoint"):
+        executors.train_batch(torn, configs, progress=False)
+    assert list(bad.parent.glob("*.corrupt-*")) and torn.load(configs[0]).history == whole.load(configs[0]).history
