@@ -11,6 +11,7 @@ the mean (:func:`~lrsci.stats.mean_ci_t`). A bootstrap CI is added, labelled, on
 """
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
 from .stats import StatResult, bootstrap_ci, mean_ci_t, paired_t
@@ -30,7 +31,30 @@ def criterion(name: str, result: StatResult, threshold: str, values=None, alpha:
            "passed": bool(result.passed(alpha) and extra_pass), "reported_only": reported_only}
     if values is not None:
         row.update(effect_ci(values))
+        row["values"] = [float(v) for v in values]
+        side = seeds_on_h1_side(result.hypothesis, row["values"])
+        if side is not None:
+            row["seeds_on_h1_side"] = side
     return row
+
+
+_ONE_SIDED = re.compile(r"^mean\(a - b\) ([<>]) (\S+)$")
+_BETWEEN = re.compile(r"^(\S+) < mean\(a - b\) < (\S+)$")
+
+
+def seeds_on_h1_side(hypothesis: str, values: Sequence[float]) -> int | None:
+    """How many seeds' own values lie where H1 puts the mean (above a floor, below a bound, inside an
+    equivalence margin): with 3-5 seeds, whether every seed made the same decision is worth saying.
+    None where H1 is not about the mean of these values (counts, trends, ratios)."""
+    m = _ONE_SIDED.match(hypothesis)
+    if m:
+        bound = float(m.group(2))
+        return sum((v > bound) if m.group(1) == ">" else (v < bound) for v in values)
+    m = _BETWEEN.match(hypothesis)
+    if m:
+        lo, hi = float(m.group(1)), float(m.group(2))
+        return sum(lo < v < hi for v in values)
+    return None
 
 
 def effect_ci(values: Sequence[float]) -> dict:

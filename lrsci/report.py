@@ -116,13 +116,21 @@ def _ci_cell(t: dict) -> str:
 
 
 def _tests_table(tests: list[dict]) -> list[str]:
-    lines = ["| criterion | test | H1 | n | effect | 95% CI (t) | statistic | p | threshold | pass |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| criterion | test | H1 | n | effect | 95% CI (t) | seeds on H1's side | statistic | p | threshold | pass |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for t in tests:
         lines.append(f"| {t['criterion']} | {t['test']} | {t['hypothesis']} | {t['n']} | {_fmt(t['effect'])} | "
-                     f"{_ci_cell(t)} | {_fmt(t['statistic'])} | {_fmt(t['p_value'], 4)} | "
+                     f"{_ci_cell(t)} | {_side_cell(t)} | {_fmt(t['statistic'])} | {_fmt(t['p_value'], 4)} | "
                      f"{t.get('threshold', '')} | {_pass_cell(t)} |")
     return lines
+
+
+def _side_cell(t: dict) -> str:
+    """k/n seeds whose own value lies on H1's side; "every seed" / "no seed" when they all agree."""
+    k, n = t.get("seeds_on_h1_side"), t.get("n")
+    if k is None or not n:
+        return "–"
+    return f"{k}/{n}" + (" (every seed)" if k == n else " (no seed)" if k == 0 else "")
 
 
 def _declared_md(sec: dict) -> list[str]:
@@ -165,7 +173,8 @@ def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
     out += _declared_md(sec)
     out += ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), "",
             "95% CI (t): the t-interval of the mean effect over seeds; a percentile bootstrap CI is shown "
-            "beside it only from 10 seeds on.", ""]
+            "beside it only from 10 seeds on. Seeds on H1's side: how many seeds' own values lie where H1 puts "
+            "the mean (– where the row has none, e.g. counts, trends, or rows stored before it was recorded).", ""]
     if sec.get("figure"):  # rendered by render_claim from the same spec
         out += [f"![{profile} figure]({sec['figure']['file']})", ""]
     out += ["### Per-seed values", "", *_per_seed_table(sec.get("per_seed", {})), ""]

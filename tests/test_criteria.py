@@ -57,3 +57,23 @@ def test_upgrading_a_zero_variance_row_gives_the_degenerate_interval():
     a, b = [3.0, 3.0, 3.0], [1.0, 1.0, 1.0]
     record = {"profiles": {"gpu": {"tests": [_schema1_row(paired_t(a, b), [2.0, 2.0, 2.0])]}}}
     assert upgrade_record(record)["profiles"]["gpu"]["tests"][0]["ci"] == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("hypothesis, values, k", [
+    ("mean(a - b) > 2", [3.0, 2.5, 1.0], 2), ("mean(a - b) < 0", [-1.0, -2.0, 0.5], 2),
+    ("mean(a - b) > -1", [0.0, -0.5, -2.0], 2), ("-0.2 < mean(a - b) < 0.2", [0.1, -0.1, 0.3], 2),
+    ("P(diverge) > 0.25", [1.0, 0.0], None)])
+def test_seeds_on_h1_side_counts_each_seeds_own_decision(hypothesis, values, k):
+    from lrsci.criteria import seeds_on_h1_side
+
+    assert seeds_on_h1_side(hypothesis, values) == k
+
+
+def test_a_row_says_when_every_seed_made_the_same_decision():
+    from lrsci.report import _side_cell
+
+    a, b = [3.0, 4.2, 2.9, 3.8, 4.4], [2.0, 2.1, 2.5, 2.2, 2.0]
+    row = criterion("x", paired_t(a, b, margin=0.5), "floor", [x - y for x, y in zip(a, b)])
+    assert row["seeds_on_h1_side"] == 4 and _side_cell(row) == "4/5"
+    row = criterion("x", paired_t(a, b), "p<0.05", [x - y for x, y in zip(a, b)])
+    assert _side_cell(row) == "5/5 (every seed)" and _side_cell({"n": 5}) == "–"
