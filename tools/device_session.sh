@@ -26,8 +26,8 @@ pack() {  # everything so far in one file ($OUT returns at most 8), replaced ato
   tar czf "$OUT/results.tgz.tmp" reports claims/calibration -C /tmp lrsci-logs 2>/dev/null
   mv "$OUT/results.tgz.tmp" "$OUT/results.tgz"
 }
-claim() {  # claim <module> <workers>: one claim's gpu profile through pytest
-  LRSCI_WORKERS=$2 python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
+claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest
+  LRSCI_WORKERS=$2 LRSCI_EXECUTOR=${3:-local} python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
     --benchmark-json "$LOGS/bench-$1.json" >> "$LOGS/$1.txt" 2>&1
   stamp "$1 exit $?"; pack
 }
@@ -65,7 +65,9 @@ if has toy; then ( claim two_layer_learning_order 5 ) & fi
 if has v2; then
   ( claim sgd_post_decay_boost 5 ) &
   ( claim ps10_decay_learns_complex 5 ) &
-  ( claim large_lr_suppresses_noise 10 ) &   # gpu and gpu-point-noise, five arms each
+  # V2_EXECUTOR=batched trains its plain arms as one vmapped model: set it only once the throughput part
+  # has shown on this GPU that batching pays and the bf16 tolerance test passed.
+  ( claim large_lr_suppresses_noise 10 "${V2_EXECUTOR:-local}" ) &   # gpu and gpu-point-noise, five arms each
 fi
 wait
 LEFT=$(( ${DEADLINE:-100000} - $(date +%s) + T0 ))   # DEADLINE: seconds this script may use in all
