@@ -19,11 +19,17 @@ Each run keeps what makes it a run of its own:
   and ends "diverged", as the Trainer's would.
 
 The maths per run is the Trainer's (plain SGD with momentum, Nesterov and weight decay as
-``torch.optim.SGD`` computes them), but batched kernels round differently from unbatched ones, so
-a run trained here matches the same run trained alone to float tolerance, not bit for bit
-(tests/test_batched.py states the tolerance). Not yet supported, with a clear error: full-batch
-GD, activation noise (its random draws under vmap), per-epoch measurements, forks and snapshots
-(those runs train one by one). The run store takes batched runs through ``--executor batched``
+``torch.optim.SGD`` computes them), but batched kernels round differently from unbatched ones: a
+run trained here starts within float rounding of the same run trained alone (6e-8 in its weights
+after one step) and, like any rounding difference, that gap grows with training. At a small rate
+it stays small for epochs (tests/test_batched.py states the tolerance); at a large one training is
+chaotic and it grows exponentially — sgd-post-decay-boost's fast profile (lr 0.3, momentum 0.9):
+1e-6 after 5 steps, 2.5e-5 after 20, 0.36 after one epoch of 78 — as it does between two CPUs with
+different vector units. There a batched run is a statistically equivalent run, not the same
+trajectory; its store folders are kept apart for that reason. Not yet supported, with a clear error: full-batch
+GD, activation noise (its random draws under vmap), per-epoch measurements. A batch can start from
+its runs' parents' snapshots (forks at one epoch) and leaves Trainer-format snapshots of its own
+(:meth:`BatchedTrainer.run_state`). The run store takes batched runs through ``--executor batched``
 (lrsci.executors: own store folders, a checkpoint per batch and epoch); the committed reports come
 from the Trainer, and switching a claim changes its numbers within that tolerance.
 """
@@ -75,7 +81,10 @@ def check_batchable(configs: list[RunConfig]) -> None:
 class BatchedTrainer:
     """Train K runs at once; :meth:`results` gives one :class:`~lrsci.train.RunResult` per run."""
 
-    def __init__(self, configs: list[RunConfig], data: ArrayData, device: torch.device | None = None):
+    def __init__(self, configs: list[RunConfig], data: ArrayData, device: torch.device | None = None,
+                 starts: list[dict] | None = None):
+        """``starts``: per run, a Trainer state (a parent's snapshot) to continue from — a batch of forks.
+        Every start must be at the same epoch; each run keeps its own schedule (as a Trainer fork does)."""
         check_batchable(configs)
         self.configs, self.k = list(configs), len(configs)
         first = self.configs[0]
@@ -85,6 +94,9 @@ class BatchedTrainer:
         for c in self.configs:
             torch.manual_seed(c.seed)  # each run's init, exactly as the Trainer draws it
             models.append(build_model(c.model, data.input_shape, data.num_classes).to(self.device))
+        if starts is not None:
+            for m, st in zip(models, starts):
+                m.load_state_dict(st["model"])
         # No channels_last here (the Trainer uses it on CUDA): its layout under vmap is untested; a
         # measured speed-up on a GPU should decide it.
         self.params, self.buffers = stack_module_state(models)
@@ -96,7 +108,22 @@ class BatchedTrainer:
         self.diverged_at_step: list[int | None] = [None] * self.k
         self.histories: list[list[dict]] = [[] for _ in range(self.k)]
         self.train_seconds, self.images = 0.0, [0] * self.k
+        self.seconds_before = [0.0] * self.k   # a fork's parent's training time (the Trainer counts it)
+        if starts is not None:
+            self._start_from(starts, [name for name, _ in models[0].named_parameters()])
 
+    def _start_from(self, starts: list[dict], names: list[str]) -> None:
+        epochs = {st["epoch"] for st in starts}
+        if len(epochs) != 1 or len({st["step"] for st in starts}) != 1:
+            raise ValueError(f"a batch of forks must start at one epoch and step, got epochs {sorted(epochs)}")
+        self.epoch, self.step = starts[0]["epoch"], starts[0]["step"]
+        self.histories = [list(st["history"]) for st in starts]
+        self.images = [st["images"] for st in starts]
+        self.seconds_before = [st["train_seconds"] for st in starts]
+        states = [st["optimizer"]["state"] for st in starts]
+        if all(states):  # momentum buffers, by parameter index as torch.optim.SGD keeps them
+            self.momentum_buffers = {name: torch.stack([s[j]["momentum_buffer"].to(self.device) for s in states])
+                                     for j, name in enumerate(names)}
     # --- the batched model ---------------------------------------------------------------
     def _autocast(self):
         enabled = self.configs[0].precision == "bf16" and self.device.type == "cuda"
@@ -233,7 +260,7 @@ class BatchedTrainer:
             self.train_epoch()
 
     # --- checkpoints: the whole batch, so an interrupted batch resumes where it stopped ---------------
-    _STATE = ("epoch", "step", "status", "diverged_at_step", "histories", "train_seconds", "images")
+    _STATE = ("epoch", "step", "status", "diverged_at_step", "histories", "train_seconds", "images", "seconds_before")
 
     def state_dict(self) -> dict:
         """Everything training reads from here on (no RNG: data orders are seeded, nothing random draws)."""
@@ -258,6 +285,23 @@ class BatchedTrainer:
         for k in self._STATE:
             setattr(self, k, copy.deepcopy(state[k]))
 
+    def run_state(self, i: int) -> dict:
+        """Run i as a Trainer checkpoint (what a Trainer's state_dict holds), so a Trainer or a batch can fork from it."""
+        c = self.configs[i]
+        model = build_model(c.model, self.data.input_shape, self.data.num_classes).to(self.device)
+        model.load_state_dict(self.model_state(i))
+        o = c.optim
+        opt = torch.optim.SGD(model.parameters(), lr=self.schedules[i].lr_at(max(self.epoch - 1, 0)),
+                              momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay)
+        for name, p in model.named_parameters():
+            if name in self.momentum_buffers:
+                opt.state[p]["momentum_buffer"] = self.momentum_buffers[name][i].detach().clone()
+        return {"config": c.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "schedule": self.schedules[i].state_dict(), "epoch": self.epoch, "step": self.step,
+                "history": list(self.histories[i]), "status": self.status[i],
+                "diverged_at_step": self.diverged_at_step[i], "train_seconds": self.seconds_before[i] + self.train_seconds,
+                "images": self.images[i], "rng": {"cpu": torch.get_rng_state()}}
+
     def model_state(self, i: int) -> dict:
         """Run i's model state dict, as the Trainer's model would have it."""
         return {name: t[i].detach().clone() for name, t in {**self.params, **self.buffers}.items()}
@@ -267,6 +311,6 @@ class BatchedTrainer:
                           epochs_trained=len(self.histories[i]), decay_epochs=self.schedules[i].decay_epochs,
                           diverged_at_step=self.diverged_at_step[i], device=str(self.device),
                           stop_reason=STOP_REASONS.get(self.status[i]),
-                          train_seconds=self.train_seconds, images=self.images[i],
+                          train_seconds=self.seconds_before[i] + self.train_seconds, images=self.images[i],
                           extra={"trained_in_batch_of": self.k})
                 for i, c in enumerate(self.configs)]

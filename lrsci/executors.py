@@ -15,7 +15,7 @@ back from the store, so a result never travels any other way and the numbers are
   The run store (and any data root) must be one path every node sees: see ``RayExecutor``.
   Ray is an optional dependency (``pip install -e ".[ray]"``), imported only when chosen.
 - ``batched``: the runs that can share a batch (same architecture, data, batch size, precision;
-  no fork, no snapshots) train together as one vmapped model in this process
+  forks from the same epoch) train together as one vmapped model in this process
   (:class:`lrsci.batched.BatchedTrainer`); the others train one by one as usual. Its runs live in
   their own store folders (``<key>-e<version>-batched``): they match single-run training only to
   float tolerance. Experimental: not used by the committed reports. A batch is checkpointed after
@@ -102,29 +102,47 @@ class BatchedExecutor:
     def train(self, store: RunStore, jobs: list, workers: int, progress: bool) -> list[str]:
         trained = []
         for group in batch_groups(jobs):
-            trained += train_batch(store, [j.config for j in group], progress)
+            trained += train_batch(store, group, progress)
         return trained
 
 
 def batch_groups(jobs: list) -> list[list]:
-    """Jobs without fork or snapshots, grouped by what a batch must share (groups of one are left out)."""
+    """Jobs grouped by what a batch must share, forks by their fork epoch (groups of one are left out)."""
     import json
 
     from .batched import SHARED, SHARED_OPTIM
 
     groups: dict[str, list] = {}
     for job in jobs:
-        if job.fork is not None or job.snapshots:
-            continue
         c = job.config.to_dict()
-        sig = json.dumps([{k: c[k] for k in SHARED}, {k: c["optim"][k] for k in SHARED_OPTIM}], sort_keys=True)
+        sig = json.dumps([{k: c[k] for k in SHARED}, {k: c["optim"][k] for k in SHARED_OPTIM},
+                          job.fork[1] if job.fork else None], sort_keys=True)
         groups.setdefault(sig, []).append(job)
     return [g for g in groups.values() if len(g) > 1]
 
 
-def train_batch(store: RunStore, configs: list, progress: bool) -> list[str]:
-    """Train the configs not yet stored as one batch (holding each run's lock); their keys."""
+def _fork_starts(store: RunStore, jobs: list, device) -> list | None:
+    """Each fork's parent snapshot (Trainer format); None if any is missing (they then train one by one,
+    from scratch, which gives the same numbers as a fork, only slower)."""
+    from .runs import check_fork
+
+    starts = []
+    for job in jobs:
+        parent, epoch = job.fork
+        check_fork(job.config, parent, epoch)
+        snap = store.dir(parent) / f"snap-{epoch}.pt"
+        state = store._load_state(snap, device) if snap.exists() else None
+        if state is None:
+            return None
+        starts.append(state)
+    return starts
+
+
+def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
+    """Train the jobs not yet stored as one batch (holding each run's lock); their keys. Snapshots a
+    job asks for are written in the Trainer's format, so forks (batched or not) start from them."""
     import contextlib
+    import json
     import time
 
     from .batched import BatchedTrainer, check_batchable
@@ -132,30 +150,44 @@ def train_batch(store: RunStore, configs: list, progress: bool) -> list[str]:
     from .train import resolve_device
 
     try:
-        check_batchable(configs)
+        check_batchable([j.config for j in jobs])
     except ValueError:
         return []  # e.g. activation noise: these train one by one
     with contextlib.ExitStack() as locks:
-        for c in sorted(configs, key=lambda c: c.key()):
-            locks.enter_context(store._lock(c))
-        todo = [c for c in configs if store.load(c) is None]
+        for j in sorted(jobs, key=lambda j: j.config.key()):
+            locks.enter_context(store._lock(j.config))
+        todo = [j for j in jobs if store.load(j.config) is None]
         if len(todo) < 2:
             return []
-        started, device = time.perf_counter(), resolve_device(todo[0].device)
-        trainer = BatchedTrainer(todo, load_data(todo[0].data, store.data_root), device)
-        ckpt = batch_checkpoint(store, todo)
+        started, device = time.perf_counter(), resolve_device(todo[0].config.device)
+        starts = _fork_starts(store, todo, device) if todo[0].fork else None
+        if todo[0].fork and starts is None:
+            return []
+        configs = [j.config for j in todo]
+        trainer = BatchedTrainer(configs, load_data(configs[0].data, store.data_root), device, starts=starts)
+        ckpt = batch_checkpoint(store, configs)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         resume(trainer, ckpt, device)
         while not trainer.done:
             trainer.train_epoch()
+            for i, job in enumerate(todo):
+                if trainer.epoch in job.snapshots and trainer.status[i] != "diverged":
+                    run_dir = store.dir(job.config)
+                    run_dir.mkdir(parents=True, exist_ok=True)
+                    state = trainer.run_state(i)
+                    files.atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
             files.atomic_write(ckpt, lambda tmp: torch.save(trainer.state_dict(), tmp))
             if progress:
                 running = sum(s == "running" for s in trainer.status)
                 print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
-        for c, result in zip(todo, trainer.results()):
-            store.save_result(c, result, device, started)
+        for job, result in zip(todo, trainer.results()):
+            if job.fork:
+                result.forked_from = {"key": job.fork[0].key(), "epoch": job.fork[1]}
+                store.dir(job.config).mkdir(parents=True, exist_ok=True)
+                files.write_text(store.dir(job.config) / "fork.json", json.dumps(result.forked_from))
+            store.save_result(job.config, result, device, started)
         ckpt.unlink(missing_ok=True)  # every run of the batch is stored: the checkpoint has done its job
-    return [c.key() for c in todo]
+    return [j.config.key() for j in todo]
 
 
 def batch_checkpoint(store: RunStore, configs: list) -> Path:

@@ -216,8 +216,7 @@ class RunStore:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / "config.json", config.to_dict())
         result.extra["trained"] = self._trained_record(config, device, started)
-        _write_json(run_dir / "result.json", result.to_dict())
-        self.trained.append(config.key())
+        _write_json(run_dir / "result.json", result.to_dict())  # the executor reports it trained (self.trained)
 
 
 def _save_checkpoint(run_dir: Path, state: dict) -> None:

@@ -160,9 +160,12 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
     data = blobs(n_train=256, n_test=64, dim=8)
     monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
     monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
+    from lrsci.harness import Job
+
     configs = [tiny_config(seed=s, epochs=3) for s in (0, 1, 2)]
+    jobs = [Job(c, "run") for c in configs]
     whole = RunStore(tmp_path / "whole", engine="batched")
-    executors.train_batch(whole, configs, progress=False)
+    executors.train_batch(whole, jobs, progress=False)
 
     cut = RunStore(tmp_path / "cut", engine="batched")
     real, calls = BatchedTrainer.train_epoch, {"n": 0}
@@ -174,13 +177,13 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
         return real(self)
     monkeypatch.setattr(BatchedTrainer, "train_epoch", dies_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
-        executors.train_batch(cut, configs, progress=False)
+        executors.train_batch(cut, jobs, progress=False)
     ckpt = executors.batch_checkpoint(cut, configs)
     assert ckpt.exists() and all(cut.load(c) is None for c in configs)
     monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
     resumed_from = torch.load(ckpt, weights_only=False)["epoch"]
     assert resumed_from == 1
-    executors.train_batch(cut, configs, progress=False)
+    executors.train_batch(cut, jobs, progress=False)
     assert not ckpt.exists()
     for c in configs:
         assert cut.load(c).history == whole.load(c).history   # exactly: same process, same kernels
@@ -191,5 +194,31 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"not a checkpoint")
     with pytest.warns(UserWarning, match="unreadable batch checkpoint"):
-        executors.train_batch(torn, configs, progress=False)
+        executors.train_batch(torn, jobs, progress=False)
     assert list(bad.parent.glob("*.corrupt-*")) and torn.load(configs[0]).history == whole.load(configs[0]).history
+
+
+def test_trunks_with_snapshots_and_their_forks_train_batched_as_they_would_alone(tmp_path, monkeypatch):
+    from lrsci.harness import ClaimContext
+    from lrsci.runs import RunStore
+
+    data = blobs(n_train=256, n_test=64, dim=8)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
+    trunk = tiny_config(epochs=4, **{"optim.momentum": 0.9})
+
+    def forks(executor, root):
+        ctx = ClaimContext(profile="t", store=RunStore(tmp_path / root), report_root=tmp_path / "rep", n_seeds=2,
+                           device="cpu", workers=1, executor=executor)
+        return ctx, ctx.run_decay_forks(lambda seed: trunk.with_(seed=seed), [1, 2], 0.1)
+    ctx, batched = forks("batched", "b")
+    _, single = forks("local", "s")
+    assert len(ctx.store.trained) == 6   # 2 trunks in one batch, then 2 forks at epoch 1 and 2 at epoch 2
+    for seed in ctx.seeds:
+        for arm in ("none", 1, 2):
+            a, b = single[seed][arm], batched[seed][arm]
+            assert a.forked_from == b.forked_from and a.decay_epochs == b.decay_epochs
+            assert [r["lr"] for r in a.history] == [r["lr"] for r in b.history]
+            for ra, rb in zip(a.history, b.history):
+                assert rb["train_loss"] == pytest.approx(ra["train_loss"], rel=LOSS_RTOL)
+            assert b.extra["trained_in_batch_of"] == 2
