@@ -47,7 +47,7 @@ from .config import RunConfig
 from .data.base import ArrayData
 from .models import build_model
 from .schedules import build_schedule
-from .train import EVAL_BATCH, STOP_REASONS, RunResult, resolve_device
+from .train import EVAL_BATCH, STOP_REASONS, RunResult, eval_splits, resolve_device, split_metrics
 
 # Fields every run of one batch must share (they fix the computation's shape and kind).
 SHARED = ("model", "data", "precision", "eval_train", "diverge_loss", "device")
@@ -236,18 +236,11 @@ class BatchedTrainer:
         return torch.cat(losses, 1), torch.cat(correct, 1)
 
     def evaluate(self) -> list[dict]:
-        d, out = self.data, [{} for _ in range(self.k)]
-        splits = [("test", d.x_test, d.y_test, d.test_subsets)]
-        if self.configs[0].eval_train:
-            splits.insert(0, ("train", d.x_train, d.y_train, d.train_subsets))
-        for split, x, y, subsets in splits:
+        out = [{} for _ in range(self.k)]
+        for split, x, y, subsets in eval_splits(self.data, self.configs[0].eval_train):
             loss, correct = self._predict(x, y)
             for i in range(self.k):
-                out[i][f"{split}_acc"] = 100.0 * float(correct[i].float().mean())
-                out[i][f"{split}_eval_loss"] = float(loss[i].mean())
-                for name, mask in subsets.items():
-                    out[i][f"{split}_acc@{name}"] = (100.0 * float(correct[i][mask].float().mean())
-                                                     if mask.any() else float("nan"))
+                out[i].update(split_metrics(split, loss[i], correct[i], subsets))
         return out
 
     # --- whole runs ----------------------------------------------------------------------------

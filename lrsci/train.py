@@ -58,6 +58,23 @@ class RunDiverged(ValueError):
         self.run = run
 
 
+def eval_splits(data: ArrayData, eval_train: bool) -> list[tuple]:
+    """(name, x, y, subsets) of every split a run is evaluated on each epoch: train first if asked, then test."""
+    splits = [("test", data.x_test, data.y_test, data.test_subsets)]
+    if eval_train:
+        splits.insert(0, ("train", data.x_train, data.y_train, data.train_subsets))
+    return splits
+
+
+def split_metrics(split: str, loss: torch.Tensor, correct: torch.Tensor, subsets: dict) -> dict:
+    """One split's record entries from per-example loss and correctness: accuracy (%), mean loss, and
+    the accuracy on each named subset (NaN for an empty one)."""
+    out = {f"{split}_acc": 100.0 * float(correct.float().mean()), f"{split}_eval_loss": float(loss.mean())}
+    for name, mask in subsets.items():
+        out[f"{split}_acc@{name}"] = 100.0 * float(correct[mask].float().mean()) if mask.any() else float("nan")
+    return out
+
+
 # Why a run ended, by its final status: it used its epoch budget, its schedule's rule stopped
 # it (AutoDecay's significant-drop test), or it diverged.
 STOP_REASONS = {"finished": "budget", "stopped": "rule", "diverged": "diverged"}
@@ -242,16 +259,9 @@ class Trainer:
         return torch.cat(losses), torch.cat(correct)
 
     def evaluate(self) -> dict:
-        d, out = self.data, {}
-        splits = [("test", d.x_test, d.y_test, d.test_subsets)]
-        if self.config.eval_train:
-            splits.insert(0, ("train", d.x_train, d.y_train, d.train_subsets))
-        for split, x, y, subsets in splits:
-            loss, correct = self._predict(x, y)
-            out[f"{split}_acc"] = 100.0 * float(correct.float().mean())
-            out[f"{split}_eval_loss"] = float(loss.mean())
-            for name, mask in subsets.items():
-                out[f"{split}_acc@{name}"] = 100.0 * float(correct[mask].float().mean()) if mask.any() else float("nan")
+        out = {}
+        for split, x, y, subsets in eval_splits(self.data, self.config.eval_train):
+            out.update(split_metrics(split, *self._predict(x, y), subsets))
         return out
 
     # --- whole run -----------------------------------------------------------------
