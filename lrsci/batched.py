@@ -136,8 +136,11 @@ class BatchedTrainer:
         return vmap(one, in_dims=(0, 0, 0 if per_run_inputs else None))(self.params, self.buffers, x)
 
     # --- one epoch -------------------------------------------------------------------------
-    def _active(self) -> torch.Tensor:
-        return torch.tensor([s == "running" for s in self.status], device=self.device)
+    def _step_lrs(self, epoch: int) -> torch.Tensor:
+        """Each run's learning rate this epoch, 0 for a run that is not running (frozen). Built on the host
+        and moved once, at the epoch's start and when a run diverges — never once per step."""
+        return torch.tensor([s.lr_at(epoch) if st == "running" else 0.0 for s, st in zip(self.schedules, self.status)],
+                            device=self.device)
 
     def _orders(self, epoch: int) -> torch.Tensor:
         n = self.data.x_train.shape[0]
@@ -166,17 +169,19 @@ class BatchedTrainer:
             p.sub_(lr.view(-1, *[1] * (p.dim() - 1)).to(p.dtype) * g)
             p.grad = None
 
-    def _check_divergence(self, losses: torch.Tensor) -> None:
-        limit = self.configs[0].diverge_loss
+    def _check_divergence(self, losses: torch.Tensor) -> bool:
+        """Freeze every running run whose loss diverged; True if one did."""
+        limit, changed = self.configs[0].diverge_loss, False
         for i, v in enumerate(losses.tolist()):
             if self.status[i] == "running" and (not math.isfinite(v) or v > limit):
-                self.status[i], self.diverged_at_step[i] = "diverged", self.step
+                self.status[i], self.diverged_at_step[i], changed = "diverged", self.step, True
+        return changed
 
     def _train_epoch(self, epoch: int) -> torch.Tensor:
         x_shared, y = self.data.x_train, self.data.y_train
         x_runs = self._train_inputs(epoch)
         orders, bs, n = self._orders(epoch), self.configs[0].optim.batch_size, y.shape[0]
-        lrs = torch.tensor([s.lr_at(epoch) for s in self.schedules], device=self.device)
+        lrs = self._step_lrs(epoch)
         total = torch.zeros(self.k, device=self.device)
         rows = torch.arange(self.k, device=self.device)[:, None]
         for start in range(0, n, bs):
@@ -187,11 +192,11 @@ class BatchedTrainer:
             losses = F.cross_entropy(logits.float().flatten(0, 1), y[idx].flatten(), reduction="none")
             losses = losses.view(self.k, -1).mean(1)                            # each run's mean batch loss
             losses.sum().backward()       # run k's gradient is that of its own loss alone
-            self._sgd_update(lrs * self._active())
+            self._sgd_update(lrs)
             self.step += 1
             total += losses.detach() * idx.shape[1]
-            if self.step % DIVERGENCE_CHECK_EVERY == 0 or start + bs >= n:
-                self._check_divergence(losses.detach())
+            if (self.step % DIVERGENCE_CHECK_EVERY == 0 or start + bs >= n) and self._check_divergence(losses.detach()):
+                lrs = self._step_lrs(epoch)
         return total / n
 
     def train_epoch(self) -> list[dict | None]:

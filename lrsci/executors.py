@@ -23,9 +23,14 @@ back from the store, so a result never travels any other way and the numbers are
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import multiprocessing
 import os
 import socket
+import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -84,8 +89,6 @@ class LocalExecutor:
 
 
 def _worker_init() -> None:
-    import torch
-
     torch.set_num_threads(1)
 
 
@@ -108,8 +111,6 @@ class BatchedExecutor:
 
 def batch_groups(jobs: list) -> list[list]:
     """Jobs grouped by what a batch must share, forks by their fork epoch (groups of one are left out)."""
-    import json
-
     from .batched import SHARED, SHARED_OPTIM
 
     groups: dict[str, list] = {}
@@ -141,10 +142,6 @@ def _fork_starts(store: RunStore, jobs: list, device) -> list | None:
 def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
     """Train the jobs not yet stored as one batch (holding each run's lock); their keys. Snapshots a
     job asks for are written in the Trainer's format, so forks (batched or not) start from them."""
-    import contextlib
-    import json
-    import time
-
     from .batched import BatchedTrainer, check_batchable
     from .data.registry import load_data
     from .train import resolve_device
@@ -192,16 +189,12 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
 
 def batch_checkpoint(store: RunStore, configs: list) -> Path:
     """Where a batch of exactly these runs (in this order) keeps its per-epoch checkpoint."""
-    import hashlib
-
     digest = hashlib.sha256("\n".join(store.dir(c).name for c in configs).encode()).hexdigest()[:20]
     return store.root / "batches" / f"{digest}.pt"
 
 
 def resume(trainer, path: Path, device) -> None:
     """Continue from the batch's checkpoint if it is there and readable; an unreadable one is moved aside."""
-    import warnings
-
     if not path.exists():
         return
     try:
@@ -253,8 +246,6 @@ class RayExecutor:
 
 
 def _ray_task(root, data_root, job, progress, hook):
-    import torch
-
     torch.set_num_threads(1)  # as the local workers: CPU runs train single-threaded (lrsci.runs.cpu_threads)
     return train_job(root, data_root, job, progress, hook)
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import time
-from dataclasses import replace
-
 import torch
 import torch.nn.functional as F
 
@@ -35,12 +33,6 @@ from .train import Trainer, resolve_device
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def subset(data: ArrayData, n: int) -> ArrayData:
-    """The first n training images (the test split is not used here)."""
-    return replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
-                   train_subsets={k: v[:n] for k, v in data.train_subsets.items()})
 
 
 def plain_loop(config: RunConfig, data: ArrayData, epochs: int = 1, warmup_steps: int = 5) -> float:

@@ -33,12 +33,6 @@ def record(benchmark, fn):
     return out
 
 
-def test_subset_keeps_the_first_images_and_their_tags():
-    data = random_images(300)
-    small = throughput.subset(data, 128)
-    assert small.x_train.shape[0] == 128 and torch.equal(small.x_train, data.x_train[:128])
-
-
 def test_throughput_on_cpu(benchmark):
     cfg = config(ModelConfig("mlp", hidden=256), "cpu")
     out = record(benchmark, lambda: throughput.report(cfg, random_images(2048), ks=(1, 2, 5)))

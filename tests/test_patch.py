@@ -176,3 +176,20 @@ def test_engine_trains_on_a_new_draw_every_epoch_and_resumes_identically():
     assert seen[:3] == [(5, 0), (5, 1), (5, 2)]
     assert resumed.history == whole.history
     assert {"test_acc@clean", "test_acc@patched", "test_acc@patch_only"} <= set(whole.history[-1])
+
+
+def test_both_patch_claims_train_the_same_large_and_small_runs():
+    """activation-noise-fixes-small-lr adds its noise arm to patch-memorized-by-small-lr's two arms: the
+    run store shares them only while every profile of both claims declares the same runs and seeds."""
+    from pathlib import Path
+
+    from lrsci.arms import large_annealed_and_small
+    from lrsci.catalog import load_claims
+
+    claims = load_claims(Path(__file__).resolve().parents[1])
+    patch, noise = claims["patch-memorized-by-small-lr"][0], claims["activation-noise-fixes-small-lr"][0]
+    assert [p.name for p in patch.profiles] == [p.name for p in noise.profiles]
+    for a in patch.profiles:
+        b = noise.profile(a.name)
+        assert (a.seeds, a.first_seed) == (b.seeds, b.first_seed)
+        assert large_annealed_and_small(a, 0) == large_annealed_and_small(b, 0)
