@@ -6,7 +6,7 @@
 # parts: gd-eta (the η rule, once; refuses if claims/calibration/gd-eta-gpu.json exists), gd-decay,
 # gd-large, patch (both Li et al. patch claims), stage3, toy, v2 (the protocol-v2 gpu profiles of
 # sgd-post-decay-boost, ps10-decay-learns-complex, large-lr-suppresses-noise and its point-noise
-# variant), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
+# variant; or one of them: sgd, ps10, noise), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
 # (lrsci.throughput: plain loop, engine, K engine processes, K runs batched; and the batched engine's bf16
 # tolerance test; run first, alone on the GPU, since it times). Default: all.
 #
@@ -22,12 +22,14 @@ PARTS=${*:-throughput gd-eta gd-decay gd-large patch stage3 toy v2 hessian}
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
 LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
-pack() {  # everything so far in one file ($OUT returns at most 8), replaced atomically
-  tar czf "$OUT/results.tgz.tmp" reports claims/calibration -C /tmp lrsci-logs 2>/dev/null
-  mv "$OUT/results.tgz.tmp" "$OUT/results.tgz"
+pack() {  # everything so far in one file ($OUT returns at most 8), replaced atomically, one packer at a time
+  flock /tmp/lrsci-pack.lock sh -c "tar czf '$OUT/results.tgz.tmp' reports claims/calibration -C /tmp lrsci-logs 2>/dev/null \
+    && mv '$OUT/results.tgz.tmp' '$OUT/results.tgz'"
 }
-claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest
-  LRSCI_WORKERS=$2 LRSCI_EXECUTOR=${3:-local} python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
+left() { echo $(( ${DEADLINE:-100000} - $(date +%s) + T0 )); }  # DEADLINE: seconds this script may use in all
+claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest, ended before DEADLINE
+  # (the run store keeps every finished epoch, so a claim cut off here resumes in the next call on this machine)
+  LRSCI_WORKERS=$2 LRSCI_EXECUTOR=${3:-local} timeout -k 5 $(( $(left) - 25 )) python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
     --benchmark-json "$LOGS/bench-$1.json" >> "$LOGS/$1.txt" 2>&1
   stamp "$1 exit $?"; pack
 }
@@ -40,12 +42,21 @@ python -c "from lrsci.data.registry import load_data; from lrsci.config import D
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
 stamp "data ready exit $?"
 if has throughput; then
-  timeout 240 python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py -m gpu --require-gpu -p no:cacheprovider -q \
+  timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py -m gpu --require-gpu -p no:cacheprovider -q \
     --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
   stamp "throughput benchmark exit $?"; pack
 fi
 
-if has gd-eta || has gd-decay || has gd-large; then (
+hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time (after the GD claims: they share its GPU share)
+  has hessian || return 0
+  local t=$(( $(left) - 20 )); [ "$t" -gt 40 ] || { stamp "hessian benchmark skipped: ${t}s left"; return 0; }
+  timeout $(( t < 150 ? t : 150 )) python -m pytest tests/test_benchmark_hessian.py -m gpu --require-gpu -p no:cacheprovider -q \
+    --benchmark-json "$LOGS/bench-hessian.json" > "$LOGS/hessian.txt" 2>&1
+  stamp "hessian benchmark exit $?"; pack
+}
+PIDS=()
+( while sleep 45; do pack; done ) & PACKER=$!   # a call cut off at its limit still returns what was done
+if has gd-eta || has gd-decay || has gd-large || has hessian; then (
   if has gd-eta; then
     # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
     LRSCI_WORKERS=3 python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
@@ -55,25 +66,20 @@ if has gd-eta || has gd-decay || has gd-large; then (
   fi
   if has gd-decay; then claim gd_decay_no_benefit 8; fi
   if has gd-large; then claim gd_larger_lr_diverges 5; fi
-) & fi
+  hessian
+) & PIDS+=($!); fi
 if has patch; then (
   claim activation_noise_fixes_small_lr 15  # trains the large, small and noise arms: 15 runs, no second wave
   claim patch_memorized_by_small_lr 15      # loads large and small from the store
-) & fi
-if has stage3; then ( claim stage3_less_transferable 5 ) & fi
-if has toy; then ( claim two_layer_learning_order 5 ) & fi
-if has v2; then
-  ( claim sgd_post_decay_boost 5 ) &
-  ( claim ps10_decay_learns_complex 5 ) &
+) & PIDS+=($!); fi
+if has stage3; then ( claim stage3_less_transferable 5 ) & PIDS+=($!); fi
+if has toy; then ( claim two_layer_learning_order 5 ) & PIDS+=($!); fi
+if has v2 || has sgd; then ( claim sgd_post_decay_boost 5 ) & PIDS+=($!); fi
+if has v2 || has ps10; then ( claim ps10_decay_learns_complex 10 ) & PIDS+=($!); fi   # four arms: 20 runs
+if has v2 || has noise; then
   # V2_EXECUTOR=batched trains its plain arms as one vmapped model: set it only once the throughput part
   # has shown on this GPU that batching pays and the bf16 tolerance test passed.
-  ( claim large_lr_suppresses_noise 10 "${V2_EXECUTOR:-local}" ) &   # gpu and gpu-point-noise, five arms each
+  ( claim large_lr_suppresses_noise 13 "${V2_EXECUTOR:-local}" ) & PIDS+=($!)  # gpu, then gpu-point-noise: 25 + 15 runs
 fi
-wait
-LEFT=$(( ${DEADLINE:-100000} - $(date +%s) + T0 ))   # DEADLINE: seconds this script may use in all
-if has hessian && [ "$LEFT" -gt 60 ]; then
-  timeout $(( LEFT - 10 < 100 ? LEFT - 10 : 100 )) python -m pytest tests/test_benchmark_hessian.py -m gpu --require-gpu -p no:cacheprovider -q \
-    --benchmark-json "$LOGS/bench-hessian.json" > "$LOGS/hessian.txt" 2>&1
-  stamp "hessian benchmark exit $?"
-fi
+wait ${PIDS[@]+"${PIDS[@]}"}; kill $PACKER 2>/dev/null
 pack; stamp "done"
