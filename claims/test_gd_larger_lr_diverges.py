@@ -111,6 +111,8 @@ FAST = Profile(
 # and p0 are the fast profile's. The Hessian (fp32, BatchNorm in training mode) is measured on 1024
 # training examples in one chunk (one ghost batch: the objective of one GD chunk): λ_max every 100 steps,
 # λ_1..λ_10 at step E. Seed ranges: dev 1000-1002 (calibration only), final 0-4.
+# Final run (seeds 0-4, once, H200, 2026-11-27; the first call was cut off at its time limit beside three
+# other gpu checks, the second resumed the stored runs): replicated. Nothing was changed before or after it.
 GPU = FAST.extend(
     "gpu", device="cuda", seeds=5, eta_calibration=eta_rule.calibrated("gpu"),
     hessian={"k": 10, "examples": 1024, "chunk": 1024, "every": 100},

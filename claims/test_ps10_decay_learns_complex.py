@@ -79,7 +79,8 @@ FAST = Profile(
         STAT3_LOW: ("the smallest constant rate (0.001) is still far from converged after 30 MLP epochs, so it learns "
                     "fewer complex patterns, not more (37.6 % vs 52.8 %; −15.2 pp, CI [−17.1, −13.3]); first seen in "
                     "v1 and on the v2 dev seeds")})
-# gpu v2: declared, not yet run (the v1 gpu report, 3 seeds 0-2 on an H100, stays until it is).
+# gpu v2 final run (seeds 3000-3004, once, H200, 2026-11-27, 429 s beside three other gpu checks): every
+# required row held, both constant-LR steps included; nothing was changed before or after it.
 GPU = FAST.extend(
     "gpu", device="cuda", seeds=5, stage_epochs=8,
     run=RunConfig(
