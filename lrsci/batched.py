@@ -78,6 +78,24 @@ def check_batchable(configs: list[RunConfig]) -> None:
             raise ValueError("BatchedTrainer does not take per-epoch measurements yet (config.measures)")
 
 
+def _float_input(module, args):
+    x = args[0]
+    return (x.float(), *args[1:]) if x.is_floating_point() and x.dtype != torch.float32 else None
+
+
+def batchnorm_in_float32(model: torch.nn.Module) -> None:
+    """Give every BatchNorm layer of ``model`` its input in float32 (a forward pre-hook).
+
+    Under CUDA bf16 autocast a BatchNorm's input is bf16 while its running statistics are float32;
+    eager cuDNN accepts the mix, but vmap's batch rule for batch norm does not (its backward fails:
+    "Expected running_mean to have type BFloat16 but got Float", seen on an H200). Upcasting bf16 is
+    exact and the next convolution rounds to bf16 again, so the values are those of the run alone up to
+    the order of the normalisation's own float32 arithmetic."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.register_forward_pre_hook(_float_input)
+
+
 class BatchedTrainer:
     """Train K runs at once; :meth:`results` gives one :class:`~lrsci.train.RunResult` per run."""
 
@@ -101,6 +119,7 @@ class BatchedTrainer:
         # measured speed-up on a GPU should decide it.
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")  # the architecture; its tensors are never used
+        batchnorm_in_float32(self.base)
         self.momentum_buffers: dict[str, torch.Tensor] = {}
         self.schedules = [build_schedule(c.schedule, c.optim.lr, c.epochs) for c in self.configs]
         self.epoch, self.step = 0, 0

@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from lrsci.batched import BatchedTrainer, check_batchable
+from lrsci.batched import BatchedTrainer, batchnorm_in_float32, check_batchable
 from lrsci.config import ModelConfig, ScheduleConfig
 from lrsci.data.base import ArrayData
 from lrsci.train import Trainer
@@ -102,6 +102,23 @@ def test_per_run_inputs_of_the_patch_data_follow_each_runs_seed():
     batched.run()
     for i, c in enumerate(configs):
         assert_same_run(batched, i, alone(c, data))
+
+
+def test_batchnorm_in_float32_upcasts_a_bf16_input_exactly_and_leaves_float32_alone():
+    """The GPU failure's cause (vmap's batch-norm rule refuses a bf16 input beside float32 running
+    statistics, under CUDA autocast) cannot be staged on the CPU, whose autocast does not reach
+    convolutions under vmap; what the fix promises is checked here: a BatchNorm fed bf16 computes on
+    the exact float32 upcast, and a float32 input passes untouched."""
+    torch.manual_seed(0)
+    bn, ref = torch.nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4)
+    ref.load_state_dict(bn.state_dict())
+    batchnorm_in_float32(torch.nn.Sequential(bn))
+    x = torch.randn(6, 4, 5, 5).bfloat16()
+    out = bn(x)
+    assert out.dtype == torch.float32
+    assert torch.equal(out, ref(x.float())) and torch.equal(bn.running_mean, ref.running_mean)
+    x32 = torch.randn(6, 4, 5, 5)
+    assert torch.equal(bn(x32), ref(x32))
 
 
 @pytest.mark.gpu

@@ -12,6 +12,7 @@ import torch
 from lrsci import throughput
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.data.base import ArrayData
+from lrsci.provenance import provenance
 
 
 def random_images(n_train: int, n_test: int = 64, seed: int = 0) -> ArrayData:
@@ -26,24 +27,37 @@ def config(model: ModelConfig, device: str, precision: str = "fp32") -> RunConfi
                      optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128), eval_train=False)
 
 
-def record(benchmark, fn):
+def record(benchmark, fn, device):
     out = {}
     benchmark.pedantic(lambda: out.update(fn()), rounds=1, iterations=1)
-    benchmark.extra_info.update(out)
+    benchmark.extra_info.update(out, provenance=provenance(device))   # tools/benchmark_report.py files it
     return out
 
 
 def test_throughput_on_cpu(benchmark):
     cfg = config(ModelConfig("mlp", hidden=256), "cpu")
-    out = record(benchmark, lambda: throughput.report(cfg, random_images(2048), ks=(1, 2, 5)))
+    out = record(benchmark, lambda: throughput.report(cfg, random_images(2048), ks=(1, 2, 5)), "cpu")
     for key in ("plain_loop_images_per_s", "engine_images_per_s"):
         assert out[key] > 0
     for key in ("concurrent_engines_images_per_s", "batched_engine_images_per_s"):
         assert set(out[key]) == {1, 2, 5} and all(v > 0 for v in out[key].values())
+    assert out["errors"] == {}   # on the CPU every path must run
+
+
+def test_a_failing_measurement_is_recorded_and_the_others_kept(monkeypatch):
+    def broken(*a, **kw):
+        raise RuntimeError("no such kernel")
+    monkeypatch.setattr(throughput, "batched_engine", broken)
+    cfg = config(ModelConfig("mlp", hidden=32), "cpu")
+    out = throughput.report(cfg, random_images(512), ks=(1,))
+    assert out["batched_engine_images_per_s"] == {1: None} and out["k1_batched_over_plain"] is None
+    assert out["errors"] == {"k1_batched": "RuntimeError: no such kernel"}
+    assert out["concurrent_engines_images_per_s"][1] > 0 and out["engine_over_plain"] > 0
 
 
 @pytest.mark.gpu
 def test_throughput_wrn16_4_on_gpu(benchmark):
     cfg = config(ModelConfig("wrn", depth=16, width=4), "cuda", precision="bf16")
-    out = record(benchmark, lambda: throughput.report(cfg, random_images(12_800), ks=(1, 3, 5, 8)))
+    out = record(benchmark, lambda: throughput.report(cfg, random_images(12_800), ks=(1, 3, 5, 8)), "cuda")
     assert out["flops_per_image"] > 0 and 0 < out["plain_fraction_of_peak"] < 1
+    assert out["errors"] == {}   # recorded first (extra_info), then failed on: every path must run on a GPU

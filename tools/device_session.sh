@@ -44,7 +44,8 @@ stamp "data ready exit $?"
 if has throughput; then
   timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py -m gpu --require-gpu -p no:cacheprovider -q \
     --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
-  stamp "throughput benchmark exit $?"; pack
+  stamp "throughput benchmark exit $?"
+  python tools/benchmark_report.py "$LOGS/bench-throughput.json" >> "$LOGS/throughput.txt" 2>&1; pack
 fi
 
 hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time (after the GD claims: they share its GPU share)

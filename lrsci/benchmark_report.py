@@ -1,0 +1,83 @@
+"""The committed throughput report (issue #13): reports/benchmarks/throughput.{json,md}.
+
+``pytest tests/test_benchmark_throughput.py --benchmark-json B.json`` records every number of
+:func:`lrsci.throughput.report` and the run's provenance in each benchmark's ``extra_info``;
+:func:`add` files them under their device's name (one section per device kind: a CPU and a GPU
+measurement sit side by side, a new measurement on the same device replaces the old) and renders
+the markdown. Read-only numbers: nothing here times anything.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import files
+
+RATIOS = ("engine_over_plain", "graphed_over_plain")
+
+
+def sections_of(benchmark_json: dict) -> dict:
+    """{device name: extra_info} for every throughput benchmark in a pytest-benchmark JSON."""
+    out = {}
+    for b in benchmark_json.get("benchmarks", []):
+        info = b.get("extra_info", {})
+        if "plain_loop_images_per_s" in info and "provenance" in info:
+            out[info["provenance"]["device_name"]] = {"test": b.get("name"), **info}
+    return out
+
+
+def read(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        moved = files.quarantine(path)   # named and kept, never silently overwritten
+        print(f"{path} could not be read; moved aside to {moved.name}, starting a new record")
+        return {}
+
+
+def add(report_dir: Path, benchmark_json: dict) -> dict:
+    """Merge the benchmark's sections into report_dir/throughput.json and re-render throughput.md."""
+    path = Path(report_dir) / "throughput.json"
+    record = read(path)
+    record.update(sections_of(benchmark_json))
+    files.write_json(path, record)
+    files.write_text(path.with_suffix(".md"), render(record))
+    return record
+
+
+def _num(v, fmt="{:,.0f}") -> str:
+    return "–" if v is None else fmt.format(v)
+
+
+def render(record: dict) -> str:
+    lines = ["# Training throughput", "",
+             "Images/s of training steps, measured side by side in one process and one machine "
+             "(`lrsci.throughput`, `tests/test_benchmark_throughput.py`). Ratios are to the plain eager "
+             "loop on the same machine; compare numbers only within one section. No number here is a "
+             "timed assertion. Re-render with `python tools/benchmark_report.py B.json`.", ""]
+    for name, s in sorted(record.items()):
+        p = s["provenance"]
+        lines += [f"## {name}", "",
+                  f"{s['test']}: {s['images_per_epoch']} images per epoch; torch {p['torch']}, python "
+                  f"{p['python']}, git {p['git']}, {p['date']}.", "",
+                  "| what | images/s | × plain loop |", "|---|---|---|",
+                  f"| plain eager loop | {_num(s['plain_loop_images_per_s'])} | 1.00 |",
+                  f"| engine, one run | {_num(s['engine_images_per_s'])} | {_num(s['engine_over_plain'], '{:.2f}')} |"]
+        if "graphed_over_plain" in s:
+            lines.append(f"| plain loop as one CUDA graph | {_num(s.get('graphed_loop_images_per_s'))} | "
+                         f"{_num(s['graphed_over_plain'], '{:.2f}')} |")
+        for kind, label in (("processes", "engine processes"), ("batched", "runs batched (vmap)")):
+            table = s["concurrent_engines_images_per_s" if kind == "processes" else "batched_engine_images_per_s"]
+            for k, v in table.items():
+                lines.append(f"| K = {k} {label}, aggregate | {_num(v)} | {_num(s.get(f'k{k}_{kind}_over_plain'), '{:.2f}')} |")
+        if "bf16_peak_flops" in s:
+            lines += ["", f"FLOP per training image {s['flops_per_image'] / 1e9:.2f} G; measured bf16 peak "
+                      f"{s['bf16_peak_flops'] / 1e12:.0f} TFLOP/s; plain loop {100 * s['plain_fraction_of_peak']:.1f} % "
+                      f"of it, best above {100 * s['best_fraction_of_peak']:.1f} %."]
+        if s.get("errors"):
+            lines += ["", "Measurements that failed (recorded, not retried):", ""]
+            lines += [f"- {k}: `{v}`" for k, v in sorted(s["errors"].items())]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,33 @@
+"""lrsci.benchmark_report: the committed throughput report, filed from pytest-benchmark JSON."""
+import json
+
+from lrsci import benchmark_report
+
+
+def bench(device_name: str, plain: float, **extra) -> dict:
+    info = {"plain_loop_images_per_s": plain, "engine_images_per_s": plain * 1.1, "engine_over_plain": 1.1,
+            "images_per_epoch": 2048, "concurrent_engines_images_per_s": {"2": 2 * plain},
+            "k2_processes_over_plain": 2.0, "batched_engine_images_per_s": {"2": None},
+            "k2_batched_over_plain": None, "errors": {"k2_batched": "RuntimeError: boom"},
+            "provenance": {"device_name": device_name, "torch": "2.x", "python": "3.11", "git": "abc", "date": "d"},
+            **extra}
+    return {"benchmarks": [{"name": "test_x", "extra_info": info}, {"name": "unrelated", "extra_info": {}}]}
+
+
+def test_sections_by_device_a_new_measurement_replaces_its_own_device_only(tmp_path):
+    benchmark_report.add(tmp_path, bench("cpu (x, 2 cores)", 100.0))
+    benchmark_report.add(tmp_path, bench("NVIDIA H200", 20_000.0, graphed_over_plain=2.5,
+                                         graphed_loop_images_per_s=50_000.0))
+    record = benchmark_report.add(tmp_path, bench("cpu (x, 2 cores)", 200.0))
+    assert sorted(record) == ["NVIDIA H200", "cpu (x, 2 cores)"]
+    assert record["cpu (x, 2 cores)"]["plain_loop_images_per_s"] == 200.0
+    md = (tmp_path / "throughput.md").read_text()
+    assert "| plain loop as one CUDA graph | 50,000 | 2.50 |" in md
+    assert "| K = 2 runs batched (vmap), aggregate | – | – |" in md and "k2_batched: `RuntimeError: boom`" in md
+    assert json.loads((tmp_path / "throughput.json").read_text()) == record
+
+
+def test_an_unreadable_record_is_moved_aside_not_overwritten(tmp_path):
+    (tmp_path / "throughput.json").write_text("{not json")
+    benchmark_report.add(tmp_path, bench("cpu", 1.0))
+    assert [p.read_text() for p in tmp_path.glob("throughput.json.corrupt-*")] == ["{not json"]
