@@ -70,10 +70,15 @@ class AutoDecaySchedule(Constant):
         return self.base_lr * self.rule.lr_scale
 
     def observe(self, epoch: int, train_loss: float) -> bool:
+        """True when the rule itself ends the run. Its budget stop (max_steps = the run's epochs) is
+        the run's budget, which the trainer already ends as "budget": answering True there would
+        report a run that trained every epoch as stopped by the rule."""
+        from .autodecay import STOP_BUDGET
+
         action = self.rule.observe(train_loss)
         if action == "decay":
             self._decays.append(epoch + 1)
-        return action == "stop"
+        return action == "stop" and self.rule.stop_reason != STOP_BUDGET
 
     @property
     def decay_epochs(self) -> list[int]:

@@ -80,3 +80,21 @@ def test_activation_noise_changes_training_only():
     noisy = history(tiny_config(**{"model.act_noise_std": 0.5}))
     clean = history(tiny_config())
     assert noisy.history != clean.history
+
+
+def test_autodecay_run_reports_budget_when_it_trained_every_epoch_and_rule_when_the_rule_ended_it():
+    """v1's gpu report called runs that trained all 18 of 18 epochs "stopped by the rule": the rule's own
+    budget stop (max_steps = the run's epochs) was passed on as a rule stop."""
+    from lrsci.config import ScheduleConfig
+    from lrsci.train import Trainer
+    from tests.helpers import blobs, tiny_config
+
+    data = blobs()
+    never_stable = ScheduleConfig("autodecay", factor=0.1, autodecay={"window": 50, "tolerance": 0.1})
+    run = Trainer(tiny_config(epochs=5, schedule=never_stable), data)
+    run.run()
+    assert (run.result().epochs_trained, run.result().stop_reason) == (5, "budget")
+    quick = ScheduleConfig("autodecay", factor=0.1, autodecay={"window": 2, "tolerance": 10.0, "zeta": 1e-9})
+    run = Trainer(tiny_config(epochs=8, schedule=quick), data)
+    run.run()   # stable at once, no significant drop: the rule stops after W observations
+    assert (run.result().epochs_trained, run.result().stop_reason) == (2, "rule")
