@@ -6,7 +6,8 @@
 # parts: gd-eta (the η rule, once; refuses if claims/calibration/gd-eta-gpu.json exists), gd-decay,
 # gd-large, patch (both Li et al. patch claims), stage3, toy, v2 (the protocol-v2 gpu profiles of
 # sgd-post-decay-boost, ps10-decay-learns-complex, large-lr-suppresses-noise and its point-noise
-# variant; or one of them: sgd, ps10, noise), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
+# variant; or one of them: sgd, ps10, noise), autodecay (v2: its calibration rule on GPU dev seeds, once,
+# then its gpu profile), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
 # (lrsci.throughput: plain loop, engine, K engine processes, K runs batched; and the batched engine's bf16
 # tolerance test; run first, alone on the GPU, since it times). Default: all.
 #
@@ -68,6 +69,14 @@ if has gd-eta || has gd-decay || has gd-large || has hessian; then (
   if has gd-decay; then claim gd_decay_no_benefit 8; fi
   if has gd-large; then claim gd_larger_lr_diverges 5; fi
   hessian
+) & PIDS+=($!); fi
+if has autodecay; then (   # v2: the rule's constants on GPU dev seeds 1000-1002 (12 runs at once), then the final run
+  if [ ! -e claims/calibration/autodecay-gpu.json ]; then
+    LRSCI_WORKERS=12 timeout -k 5 $(( $(left) - 25 )) python tools/calibrate_autodecay.py --profile gpu --run-store /tmp/runs \
+      >> "$LOGS/autodecay_calibration.txt" 2>&1
+    stamp "autodecay calibration exit $?"; pack
+  fi
+  claim autodecay_matches_stepdecay 15   # five seeds × three arms, one wave
 ) & PIDS+=($!); fi
 if has patch; then (
   claim activation_noise_fixes_small_lr 15  # trains the large, small and noise arms: 15 runs, no second wave
