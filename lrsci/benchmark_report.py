@@ -68,6 +68,12 @@ def render(record: dict) -> str:
         if "graphed_over_plain" in s:
             lines.append(f"| plain loop as one CUDA graph | {_num(s.get('graphed_loop_images_per_s'))} | "
                          f"{_num(s['graphed_over_plain'], '{:.2f}')} |")
+        if "engine_graphed_over_plain" in s:
+            lines.append(f"| engine, one run, step as one CUDA graph | {_num(s.get('engine_graphed_images_per_s'))} | "
+                         f"{_num(s['engine_graphed_over_plain'], '{:.2f}')} |")
+            lines.append(f"| K = {s['processes_graphed_k']} engine processes, CUDA graphs, aggregate | "
+                         f"{_num(s.get('processes_graphed_images_per_s'))} | "
+                         f"{_num(s.get('processes_graphed_over_plain'), '{:.2f}')} |")
         for kind, label in (("processes", "engine processes"), ("batched", "runs batched (vmap)")):
             table = s["concurrent_engines_images_per_s" if kind == "processes" else "batched_engine_images_per_s"]
             for k, v in table.items():

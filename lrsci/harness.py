@@ -182,6 +182,8 @@ class ClaimContext:
         prov.update(wall_seconds=time.perf_counter() - self.started, runs_trained=len(self.store.trained),
                     runs_loaded=self.loaded, workers=self.workers, executor=self.executor.name,
                     **self.throughput(), **self.training_record())
+        if self.device.startswith("cuda") and os.environ.get("LRSCI_CUDA_GRAPHS") == "1":
+            prov["sgd_step"] = "one captured CUDA graph per step where the run allows it (LRSCI_CUDA_GRAPHS=1)"
         section = {"profile": self.profile, "seeds": self.seeds, "seed_offset": self.seed_offset,
                    **section, "provenance": prov}
         write_section(self.report_root, claim, self.profile, section)

@@ -6,7 +6,7 @@ evaluation, no data loading, the device synchronised before the clock stops):
 * :func:`plain_loop` — the loop a user would write: the same model, optimizer, batches, precision
   and memory format as the engine, nothing else;
 * :func:`graphed_loop` (CUDA only) — the plain loop's step captured as one CUDA graph and replayed;
-* :func:`engine` — lrsci's :class:`~lrsci.train.Trainer` on the same work;
+* :func:`engine` (also with ``step_graph=True``, CUDA) — lrsci's :class:`~lrsci.train.Trainer` on the same work;
 * :func:`concurrent_engines` — K engine processes started together (today's way to train several
   runs at once: one worker process per run), aggregate images/s over the span from the first start
   to the last finish after a shared barrier, so process start-up and warm-up are not counted;
@@ -121,9 +121,10 @@ def graphed_loop(config: RunConfig, data: ArrayData, epochs: int = 1, warmup_ste
     return images / (time.perf_counter() - t0)
 
 
-def engine(config: RunConfig, data: ArrayData, epochs: int = 1) -> float:
-    """Images/s of the engine's training steps (``Trainer.train_seconds``), after one warm-up epoch."""
-    trainer = Trainer(config.with_(epochs=epochs + 1), data)
+def engine(config: RunConfig, data: ArrayData, epochs: int = 1, step_graph: bool | None = None) -> float:
+    """Images/s of the engine's training steps (``Trainer.train_seconds``), after one warm-up epoch
+    (``step_graph=True``: each step one captured CUDA graph, lrsci.graphed)."""
+    trainer = Trainer(config.with_(epochs=epochs + 1), data, step_graph=step_graph)
     trainer.train_epoch()  # warm-up: first calls pay for kernel selection and allocation
     seconds, images = trainer.train_seconds, trainer.images
     for _ in range(epochs):
@@ -131,10 +132,10 @@ def engine(config: RunConfig, data: ArrayData, epochs: int = 1) -> float:
     return (trainer.images - images) / (trainer.train_seconds - seconds)
 
 
-def _engine_worker(config_dict: dict, data: ArrayData, epochs: int, barrier, out) -> None:
+def _engine_worker(config_dict: dict, data: ArrayData, epochs: int, barrier, out, step_graph=None) -> None:
     torch.set_num_threads(1)  # as lrsci's CPU workers: one thread each
     config = RunConfig.from_dict(config_dict)
-    trainer = Trainer(config.with_(epochs=epochs + 1), data)
+    trainer = Trainer(config.with_(epochs=epochs + 1), data, step_graph=step_graph)
     trainer.train_epoch()  # warm-up before the shared start
     barrier.wait()
     t0 = time.time()
@@ -143,7 +144,8 @@ def _engine_worker(config_dict: dict, data: ArrayData, epochs: int, barrier, out
     out.put((t0, time.time(), epochs * data.x_train.shape[0]))
 
 
-def concurrent_engines(config: RunConfig, data: ArrayData, k: int, epochs: int = 1) -> float:
+def concurrent_engines(config: RunConfig, data: ArrayData, k: int, epochs: int = 1,
+                       step_graph: bool | None = None) -> float:
     """Aggregate images/s of ``k`` engine processes (seeds config.seed + i) training at once.
 
     Each trains one warm-up epoch, waits at a barrier, then ``epochs`` timed epochs (with its
@@ -153,7 +155,7 @@ def concurrent_engines(config: RunConfig, data: ArrayData, k: int, epochs: int =
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(k), ctx.Queue()
     procs = [ctx.Process(target=_engine_worker, args=(config.with_(seed=config.seed + i).to_dict(), data, epochs,
-                                                      barrier, out)) for i in range(k)]
+                                                      barrier, out, step_graph)) for i in range(k)]
     for p in procs:
         p.start()
     spans = [out.get(timeout=3600) for _ in procs]
@@ -223,6 +225,11 @@ def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1)
     rates = {"engine": _attempt(errors, "engine", lambda: engine(config, data, epochs))}
     if cuda:
         rates["graphed_loop"] = _attempt(errors, "graphed_loop", lambda: graphed_loop(config, data, epochs))
+        rates["engine_graphed"] = _attempt(errors, "engine_graphed",
+                                           lambda: engine(config, data, epochs, step_graph=True))
+        k = max(ks)
+        rates[f"k{k}_processes_graphed"] = _attempt(
+            errors, f"k{k}_processes_graphed", lambda: concurrent_engines(config, data, k, epochs, step_graph=True))
     processes = {k: _attempt(errors, f"k{k}_processes", lambda k=k: concurrent_engines(config, data, k, epochs))
                  for k in ks}
     batched = {k: _attempt(errors, f"k{k}_batched", lambda k=k: batched_engine(config, data, k, epochs)) for k in ks}
@@ -234,7 +241,12 @@ def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1)
     out.update({f"k{k}_processes_over_plain": ratio(v) for k, v in processes.items()})
     out.update({f"k{k}_batched_over_plain": ratio(v) for k, v in batched.items()})
     if cuda:
-        out.update(graphed_loop_images_per_s=rates["graphed_loop"], graphed_over_plain=ratio(rates["graphed_loop"]))
+        out.update(graphed_loop_images_per_s=rates["graphed_loop"], graphed_over_plain=ratio(rates["graphed_loop"]),
+                   engine_graphed_images_per_s=rates["engine_graphed"],
+                   engine_graphed_over_plain=ratio(rates["engine_graphed"]),
+                   processes_graphed_k=max(ks),
+                   processes_graphed_images_per_s=rates[f"k{max(ks)}_processes_graphed"],
+                   processes_graphed_over_plain=ratio(rates[f"k{max(ks)}_processes_graphed"]))
         fpi, peak = flops_per_image(config, data), bf16_peak()
         measured = [v for v in (plain, *rates.values(), *processes.values(), *batched.values()) if v is not None]
         out.update(flops_per_image=fpi, bf16_peak_flops=peak, plain_fraction_of_peak=plain * fpi / peak,

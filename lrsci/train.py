@@ -18,6 +18,7 @@ Divergence is an outcome, not a crash: a non-finite batch loss, or one above
 from __future__ import annotations
 
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 
 from .config import RunConfig
 from .data.base import ArrayData
+from .graphed import StepGraph, graph_unsupported
 from .measures import take_measurements
 from .models import build_model, set_activation_noise
 from .schedules import build_schedule, noise_scale_at
@@ -135,7 +137,10 @@ class RunResult:
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, data: ArrayData, device: torch.device | None = None):
+    def __init__(self, config: RunConfig, data: ArrayData, device: torch.device | None = None,
+                 step_graph: bool | None = None):
+        """``step_graph``: train each SGD step as one captured CUDA graph (lrsci.graphed); None = on CUDA
+        when LRSCI_CUDA_GRAPHS=1. On a CPU it runs the same static-buffer step eagerly (for tests)."""
         self.config = config
         self.device = device or resolve_device(config.device)
         self.data = data if data.x_train.device == self.device else data.to(self.device)
@@ -151,6 +156,9 @@ class Trainer:
                                          nesterov=o.nesterov, weight_decay=o.weight_decay,
                                          fused=True if self.device.type == "cuda" else None)
         self.schedule = build_schedule(config.schedule, o.lr, config.epochs)
+        self.graphed = self._wants_graph(step_graph)
+        self._lr = torch.tensor(o.lr, device=self.device) if self.graphed else None  # the captured step reads it
+        self._step_graph = None
         self.epoch = 0        # epochs completed
         self.step = 0         # optimizer steps taken
         self.history: list[dict] = []
@@ -159,10 +167,19 @@ class Trainer:
         self.train_seconds = 0.0
         self.images = 0
 
+    def _wants_graph(self, step_graph: bool | None) -> bool:
+        wanted = step_graph if step_graph is not None else (
+            self.device.type == "cuda" and os.environ.get("LRSCI_CUDA_GRAPHS") == "1")
+        why_not = graph_unsupported(self.config)
+        if step_graph and why_not:
+            raise ValueError(f"step_graph=True is not possible for this run: {why_not}")
+        return bool(wanted) and why_not is None
+
     # --- one epoch -----------------------------------------------------------------
-    def _autocast(self):
+    def _autocast(self, cache: bool = True):
         if self.config.precision == "bf16" and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            # cache_enabled=False under capture: autocast's cast-weight cache must not outlive one step
+            return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache)
         return nullcontext()
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
@@ -184,6 +201,8 @@ class Trainer:
         return not math.isfinite(value) or value > self.config.diverge_loss
 
     def _sgd_epoch(self, epoch: int) -> float | None:
+        if self.graphed:
+            return self._graphed_sgd_epoch(epoch)
         x, y, bs = self._train_inputs(epoch), self.data.y_train, self.config.optim.batch_size
         order = self._order(epoch)
         total, count = torch.zeros((), device=self.device), 0
@@ -201,6 +220,54 @@ class Trainer:
             if (self.step % 50 == 0 or start + bs >= order.numel()) and self._diverged(loss):
                 return None
         return float(total) / count
+
+    def _graph_state(self, x: torch.Tensor) -> dict:
+        """The captured step's static tensors and its StepGraph, made at the first graphed epoch."""
+        bs = self.config.optim.batch_size
+        st = {"x": x if getattr(self.data, "epoch_inputs", None) is None else x.clone(),
+              "idx": torch.zeros(bs, dtype=torch.long, device=self.device),
+              "total": torch.zeros((), device=self.device)}
+        model, opt, y = self.model, self.optimizer, self.data.y_train
+
+        def step(eager: bool) -> torch.Tensor:
+            if eager:
+                opt.zero_grad(set_to_none=True)
+            with self._autocast(cache=False):
+                loss = F.cross_entropy(model(self._inputs(st["x"][st["idx"]])), y[st["idx"]])
+            loss.backward()
+            opt.step()
+            st["total"].add_(loss.detach() * bs)
+            return loss
+        st["graph"] = StepGraph(step, lambda: opt.zero_grad(set_to_none=True), self.device)
+        return st
+
+    def _graphed_sgd_epoch(self, epoch: int) -> float | None:
+        """_sgd_epoch through one static step (lrsci.graphed); the same batches, the same arithmetic."""
+        x, bs = self._train_inputs(epoch), self.config.optim.batch_size
+        st = self._step_graph = self._step_graph or self._graph_state(x)
+        if st["x"] is not x:
+            st["x"].copy_(x)   # a dataset that redraws its inputs each epoch: into the static tensor
+        order, total = self._order(epoch), st["total"]
+        total.zero_()
+        n, full = order.numel(), order.numel() // bs * bs
+        for start in range(0, full, bs):
+            st["idx"].copy_(order[start:start + bs])
+            loss = st["graph"].run()
+            self.step += 1
+            if (self.step % 50 == 0 or start + bs >= n) and self._diverged(loss):
+                return None
+        if full < n:  # the last, smaller batch has another shape: the ordinary eager step
+            idx = order[full:]
+            with self._autocast():
+                loss = F.cross_entropy(self.model(self._inputs(st["x"][idx])), self.data.y_train[idx])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step += 1
+            total.add_(loss.detach() * idx.numel())
+            if self._diverged(loss):
+                return None
+        return float(total) / n
 
     def _gd_epoch(self) -> float | None:
         x, y, chunk = self._train_inputs(self.epoch), self.data.y_train, self.config.optim.gd_chunk
@@ -223,8 +290,10 @@ class Trainer:
         """Train one epoch, evaluate, append and return its record."""
         e, cfg = self.epoch, self.config
         lr = self.schedule.lr_at(e)
+        if self._lr is not None:
+            self._lr.fill_(lr)   # the captured step reads the rate from this tensor
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr if self._lr is None else self._lr
         set_activation_noise(self.model, cfg.model.act_noise_std * noise_scale_at(cfg.schedule, e))
         self.model.train()
         t0 = time.perf_counter()
@@ -285,7 +354,16 @@ class Trainer:
                          epochs_trained=self.epoch, decay_epochs=self.schedule.decay_epochs,
                          diverged_at_step=self.diverged_at_step, device=str(self.device),
                          stop_reason=STOP_REASONS.get(self.status),
-                         train_seconds=self.train_seconds, images=self.images)
+                         train_seconds=self.train_seconds, images=self.images,
+                         extra={"step": self.step_kind} if self.graphed else {})
+
+    @property
+    def step_kind(self) -> str:
+        """How the SGD steps ran: "eager", or through the static step ("cuda graph" once captured)."""
+        if not self.graphed:
+            return "eager"
+        st = self._step_graph
+        return "cuda graph" if st is not None and st["graph"].captured else "static step, eager"
 
     # --- checkpoints -----------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -302,6 +380,7 @@ class Trainer:
         """Restore a checkpoint; ``schedule=False`` keeps this run's own schedule (a fork)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self._step_graph = None   # new momentum buffers: a captured step would update the old ones
         if schedule:
             self.schedule.load_state_dict(state["schedule"])
         for key in ("epoch", "step", "status", "diverged_at_step", "train_seconds", "images"):

@@ -9,7 +9,8 @@
 # variant; or one of them: sgd, ps10, noise), autodecay (v2: its calibration rule on GPU dev seeds, once,
 # then its gpu profile), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
 # (lrsci.throughput: plain loop, engine, K engine processes, K runs batched; and the batched engine's bf16
-# tolerance test; run first, alone on the GPU, since it times). Default: all.
+# tolerance test, and the captured step's; run first, alone on the GPU, since it times; GRAPHS=auto then lets the
+# claims use captured steps if that test passed and it pays). Default: all.
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
 # (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
@@ -43,10 +44,18 @@ python -c "from lrsci.data.registry import load_data; from lrsci.config import D
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
 stamp "data ready exit $?"
 if has throughput; then
-  timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py -m gpu --require-gpu -p no:cacheprovider -q \
-    --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
+  timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py tests/test_graphed.py \
+    -m gpu --require-gpu -p no:cacheprovider -q -rA --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
   stamp "throughput benchmark exit $?"
   python tools/benchmark_report.py "$LOGS/bench-throughput.json" >> "$LOGS/throughput.txt" 2>&1; pack
+  # GRAPHS=auto: the claims train through captured steps only if, on this GPU, the captured step stayed within
+  # tolerance of the eager one (its gpu test passed) and the engine ran at least 1.2x faster with it.
+  if [ "${GRAPHS:-off}" = auto ] && grep -q "^PASSED.*test_on_the_gpu_the_captured_step" "$LOGS/throughput.txt" && python - "$LOGS/bench-throughput.json" <<'PY'
+import json, sys
+info = [b["extra_info"] for b in json.load(open(sys.argv[1]))["benchmarks"] if "engine_graphed_images_per_s" in b["extra_info"]]
+sys.exit(0 if info and (info[0]["engine_graphed_images_per_s"] or 0) >= 1.2 * info[0]["engine_images_per_s"] else 1)
+PY
+  then export LRSCI_CUDA_GRAPHS=1; stamp "claims train through captured CUDA graphs"; fi
 fi
 
 hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time (after the GD claims: they share its GPU share)
