@@ -24,13 +24,12 @@ profile that has none.
 """
 from __future__ import annotations
 
-import json
 from itertools import product
 from pathlib import Path
 
-from . import files
+from . import calibration
 from .config import RunConfig, ScheduleConfig
-from .eta_rule import CALIBRATION_DIR, CalibrationError
+from .calibration import CALIBRATION_DIR
 from .harness import Job
 
 BUDGETS = (30, 45)
@@ -92,30 +91,18 @@ def apply(ctx, base: RunConfig, factor: float) -> dict:
 
 def write(record: dict, profile: str, folder: Path | None = None) -> Path:
     """Write the record once; a calibration is not redone by accident."""
-    path = path_for(profile, folder)
-    if path.exists():
-        raise CalibrationError(f"{path} exists: AutoDecay's {profile!r} constants were already calibrated. A "
-                               "calibration is done once, before the final run; move the file aside to redo it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_json(path, record)
-    return path
+    return calibration.write_once(path_for(profile, folder), record, f"AutoDecay's {profile!r} constants")
+
+
+def _check(record: dict) -> None:
+    chosen = record["chosen"]
+    if chosen is not None:
+        int(chosen["epochs"]), float(chosen["weight_decay"]), float(chosen["tolerance"])
 
 
 def calibrated(profile: str, folder: Path | None = None) -> dict | None:
-    """The record of ``profile``, or None if never calibrated; an unreadable file is moved aside, named."""
-    path = path_for(profile, folder)
-    if not path.exists():
-        return None
-    try:
-        record = json.loads(path.read_text())
-        chosen = record["chosen"]
-        if chosen is not None:
-            int(chosen["epochs"]), float(chosen["weight_decay"]), float(chosen["tolerance"])
-        return record
-    except (ValueError, KeyError, TypeError) as exc:
-        moved = files.quarantine(path)
-        raise CalibrationError(f"{path} is unreadable ({exc}); moved to {moved}. Run "
-                               f"tools/calibrate_autodecay.py --profile {profile} again") from exc
+    """The record of ``profile``, or None if never calibrated."""
+    return calibration.read(path_for(profile, folder), _check, f"tools/calibrate_autodecay.py --profile {profile}")
 
 
 def setting_of(record: dict | None) -> dict:
@@ -125,12 +112,7 @@ def setting_of(record: dict | None) -> dict:
 
 def require(profile) -> None:
     """Stop a device profile whose constants were never calibrated (or whose rule chose none)."""
-    if "autodecay_calibration" not in profile.params or profile.device != "cuda":
-        return
-    record = profile["autodecay_calibration"]
-    if record is None:
-        raise CalibrationError(f"profile {profile.name!r}: AutoDecay's constants are not calibrated. Run "
-                               f"`python tools/calibrate_autodecay.py --profile {profile.name}` on the device first")
-    if record.get("chosen") is None:
-        raise CalibrationError(f"profile {profile.name!r}: no candidate of the calibration rule qualified on every "
-                               f"dev seed (see {path_for(profile.name)}), so the gpu protocol is undefined")
+    calibration.require(profile, "autodecay_calibration", "tools/calibrate_autodecay.py",
+                        lambda r: r.get("chosen") is not None,
+                        f"no candidate of the calibration rule qualified on every dev seed (see "
+                        f"{path_for(profile.name)}), so the gpu protocol is undefined")

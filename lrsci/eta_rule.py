@@ -18,19 +18,14 @@ claim module's calibration comment.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from . import files
+from . import calibration
+from .calibration import CALIBRATION_DIR
 from .config import RunConfig
 from .harness import Job
 
 GRID = tuple(2.0 ** k for k in range(-2, 6))
-CALIBRATION_DIR = Path(__file__).resolve().parents[1] / "claims" / "calibration"
-
-
-class CalibrationError(RuntimeError):
-    """η cannot be read or computed: the file is missing, unreadable, or the rule found no rate."""
 
 
 def path_for(profile: str, folder: Path | None = None) -> Path:
@@ -64,31 +59,16 @@ def apply(ctx, config: RunConfig, grid=GRID) -> dict:
             "eta_div": eta_div, "eta": None if eta_div is None else eta_div / 2}
 
 
-def write(record: dict, profile: str, folder: Path | None = None, overwrite: bool = False) -> Path:
-    """Write a calibration record; refuses to replace one (a calibration is done once) unless asked."""
-    path = path_for(profile, folder)
-    if path.exists() and not overwrite:
-        raise CalibrationError(f"{path} exists: η for profile {profile!r} was already calibrated. A calibration "
-                               "is done once, before the final run; move the file aside to redo it on purpose")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_json(path, record)
-    return path
+def write(record: dict, profile: str, folder: Path | None = None) -> Path:
+    """Write a calibration record, once."""
+    return calibration.write_once(path_for(profile, folder), record, f"η for profile {profile!r}")
 
 
 def calibrated(profile: str, folder: Path | None = None) -> dict | None:
-    """The calibration record of ``profile``, or None if it was never calibrated. A file that cannot
-    be read is moved aside (named in the error) rather than silently ignored."""
-    path = path_for(profile, folder)
-    if not path.exists():
-        return None
-    try:
-        record = json.loads(path.read_text())
-        float(record["eta"]) if record.get("eta") is not None else None
-        return record
-    except (ValueError, KeyError, TypeError) as exc:
-        moved = files.quarantine(path)
-        raise CalibrationError(f"{path} is unreadable ({exc}); moved to {moved}. Run "
-                               f"tools/calibrate_gd_eta.py --profile {profile} again") from exc
+    """The calibration record of ``profile``, or None if it was never calibrated."""
+    return calibration.read(path_for(profile, folder),
+                            lambda r: float(r["eta"]) if r.get("eta") is not None else None,
+                            f"tools/calibrate_gd_eta.py --profile {profile}")
 
 
 # Until a profile is calibrated its config carries this rate, which is never trained on the device:
@@ -103,12 +83,6 @@ def eta_of(record: dict | None) -> float:
 
 def require(profile) -> None:
     """Stop a device profile whose η was never calibrated (or whose rule found no rate)."""
-    if "eta_calibration" not in profile.params or profile.device != "cuda":
-        return
-    record = profile["eta_calibration"]
-    if record is None:
-        raise CalibrationError(f"profile {profile.name!r}: η is not calibrated. Run "
-                               f"`python tools/calibrate_gd_eta.py --profile {profile.name}` on the device first")
-    if record.get("eta") is None:
-        raise CalibrationError(f"profile {profile.name!r}: the η rule found no diverging rate on the grid "
-                               f"{record.get('grid')}, so η is undefined (see {path_for(profile.name)})")
+    calibration.require(profile, "eta_calibration", "tools/calibrate_gd_eta.py", lambda r: r.get("eta") is not None,
+                        f"the η rule found no diverging rate on the grid {(profile['eta_calibration'] or {}).get('grid')}, "
+                        f"so η is undefined (see {path_for(profile.name)})")

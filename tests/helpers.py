@@ -22,3 +22,13 @@ def tiny_config(**changes) -> RunConfig:
     cfg = RunConfig(data=DataConfig("ps10"), model=ModelConfig("mlp", hidden=16),
                     optim=OptimConfig(lr=0.05, batch_size=32), epochs=4, seed=0, device="cpu")
     return cfg.with_(**changes)
+
+
+def dev_context(tmp_path, monkeypatch, data, n_seeds: int = 2):
+    """A ClaimContext on dev seeds 1000.. that trains ``data`` on the CPU in this process (no dataset read)."""
+    from lrsci.harness import ClaimContext
+    from lrsci.runs import RunStore
+
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    return ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep",
+                        n_seeds=n_seeds, seed_offset=1000, device="cpu", workers=1)

@@ -3,10 +3,8 @@ order, under which AutoDecay decayed twice and stopped by its own rule before E 
 import pytest
 
 from lrsci import autodecay_calibration as rule
-from lrsci.eta_rule import CalibrationError
-from lrsci.harness import ClaimContext
-from lrsci.runs import RunStore
-from tests.helpers import blobs, tiny_config
+from lrsci.calibration import CalibrationError
+from tests.helpers import blobs, dev_context, tiny_config
 
 STOPS_AT_25 = {"decay_epochs": [8, 16], "stop_reason": "rule", "epochs": 25}
 STOPS_AT_40 = {"decay_epochs": [10, 20, 30], "stop_reason": "rule", "epochs": 40}
@@ -43,10 +41,7 @@ def test_every_dev_seed_must_qualify_and_one_decay_or_the_budget_does_not():
 
 @pytest.fixture
 def ctx(tmp_path, monkeypatch):
-    data = blobs(n_train=64, n_test=32, dim=8)
-    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
-    return ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep",
-                        n_seeds=2, seed_offset=1000, device="cpu", workers=1)
+    return dev_context(tmp_path, monkeypatch, blobs(n_train=64, n_test=32, dim=8))
 
 
 def test_apply_trains_every_setting_on_the_dev_seeds_and_records_only_decisions(ctx):

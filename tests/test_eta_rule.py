@@ -4,9 +4,8 @@ import json
 import pytest
 
 from lrsci import eta_rule
-from lrsci.harness import ClaimContext
-from lrsci.runs import RunStore
-from tests.helpers import blobs, tiny_config
+from lrsci.calibration import CalibrationError
+from tests.helpers import blobs, dev_context, tiny_config
 
 
 def gd_config():
@@ -16,10 +15,7 @@ def gd_config():
 
 @pytest.fixture
 def ctx(tmp_path, monkeypatch):
-    data = blobs(n_train=64, n_test=32, dim=8)
-    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
-    return ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep",
-                        n_seeds=2, seed_offset=1000, device="cpu", workers=1)
+    return dev_context(tmp_path, monkeypatch, blobs(n_train=64, n_test=32, dim=8))
 
 
 def test_rule_stops_at_first_divergence_and_halves_it(ctx):
@@ -41,10 +37,10 @@ def test_no_divergence_gives_no_eta_and_the_claim_refuses(ctx, tmp_path):
 
         def __getitem__(self, k):
             return self.params[k]
-    with pytest.raises(eta_rule.CalibrationError, match="no diverging rate"):
+    with pytest.raises(CalibrationError, match="no diverging rate"):
         eta_rule.require(P())
     P.params = {"eta_calibration": None}
-    with pytest.raises(eta_rule.CalibrationError, match="calibrate_gd_eta.py --profile gpu"):
+    with pytest.raises(CalibrationError, match="calibrate_gd_eta.py --profile gpu"):
         eta_rule.require(P())
 
 
@@ -52,10 +48,10 @@ def test_record_written_once_read_back_and_corrupt_file_moved_aside(tmp_path):
     record = {"eta": 2.0, "eta_div": 4.0, "grid": [1.0, 2.0, 4.0]}
     path = eta_rule.write(record, "gpu", tmp_path)
     assert eta_rule.calibrated("gpu", tmp_path) == record and eta_rule.eta_of(record) == 2.0
-    with pytest.raises(eta_rule.CalibrationError, match="already calibrated"):
+    with pytest.raises(CalibrationError, match="already calibrated"):
         eta_rule.write(record, "gpu", tmp_path)
     path.write_text("{not json")
-    with pytest.raises(eta_rule.CalibrationError, match="unreadable"):
+    with pytest.raises(CalibrationError, match="unreadable"):
         eta_rule.calibrated("gpu", tmp_path)
     assert not path.exists() and list(tmp_path.glob("gd-eta-gpu.json.corrupt-*"))
     assert eta_rule.calibrated("gpu", tmp_path) is None and eta_rule.eta_of(None) == eta_rule.UNCALIBRATED
