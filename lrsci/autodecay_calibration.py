@@ -114,5 +114,5 @@ def require(profile) -> None:
     """Stop a device profile whose constants were never calibrated (or whose rule chose none)."""
     calibration.require(profile, "autodecay_calibration", "tools/calibrate_autodecay.py",
                         lambda r: r.get("chosen") is not None,
-                        f"no candidate of the calibration rule qualified on every dev seed (see "
-                        f"{path_for(profile.name)}), so the gpu protocol is undefined")
+                        lambda r: f"no candidate of the calibration rule qualified on every dev seed (see "
+                                  f"{path_for(profile.name)}), so the gpu protocol is undefined")

@@ -42,7 +42,8 @@ def read(path: Path, check: Callable[[dict], None], again: str) -> dict | None:
         raise CalibrationError(f"{path} is unreadable ({exc}); moved to {moved}. Run {again} again") from exc
 
 
-def require(profile, param: str, tool: str, found: Callable[[dict], bool], nothing_found: str) -> None:
+def require(profile, param: str, tool: str, found: Callable[[dict], bool],
+            nothing_found: Callable[[dict], str]) -> None:
     """Stop a device profile whose ``param`` record is missing, or whose rule found nothing."""
     if param not in profile.params or profile.device != "cuda":
         return
@@ -51,4 +52,4 @@ def require(profile, param: str, tool: str, found: Callable[[dict], bool], nothi
         raise CalibrationError(f"profile {profile.name!r}: {param.replace('_', ' ')} is missing. Run "
                                f"`python {tool} --profile {profile.name}` on the device first")
     if not found(record):
-        raise CalibrationError(f"profile {profile.name!r}: {nothing_found}")
+        raise CalibrationError(f"profile {profile.name!r}: {nothing_found(record)}")

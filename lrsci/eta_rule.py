@@ -84,5 +84,5 @@ def eta_of(record: dict | None) -> float:
 def require(profile) -> None:
     """Stop a device profile whose η was never calibrated (or whose rule found no rate)."""
     calibration.require(profile, "eta_calibration", "tools/calibrate_gd_eta.py", lambda r: r.get("eta") is not None,
-                        f"the η rule found no diverging rate on the grid {(profile['eta_calibration'] or {}).get('grid')}, "
-                        f"so η is undefined (see {path_for(profile.name)})")
+                        lambda r: f"the η rule found no diverging rate on the grid {r.get('grid')}, so η is undefined "
+                                  f"(see {path_for(profile.name)})")

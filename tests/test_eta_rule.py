@@ -56,3 +56,14 @@ def test_record_written_once_read_back_and_corrupt_file_moved_aside(tmp_path):
     assert not path.exists() and list(tmp_path.glob("gd-eta-gpu.json.corrupt-*"))
     assert eta_rule.calibrated("gpu", tmp_path) is None and eta_rule.eta_of(None) == eta_rule.UNCALIBRATED
     json.dumps(record)
+
+
+def test_a_profile_without_a_calibration_parameter_is_not_stopped():
+    class Fast:   # the fast profiles: η fixed in the module, no record to require
+        name, device, params = "fast", "cpu", {"eta_rule": "by hand"}
+
+        def __getitem__(self, k):
+            return self.params[k]
+    eta_rule.require(Fast())
+    Fast.device = "cuda"
+    eta_rule.require(Fast())
