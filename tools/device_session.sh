@@ -16,6 +16,14 @@
 # (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
 # one GPU at batch 128 is mostly idle with one run). Every claim's log and the reports go to $OUT as
 # they finish, so a cut-off session still returns what was done.
+#
+# Sizing (measured on an H200, 2026-11-27): a 15-minute session leaves ~13 minutes of calls after the machine
+# starts, at most 10 per call, and the machine stays warm only 30 s between calls (the run store in /tmp/runs
+# survives a call cut off at DEADLINE only if the next call comes within those seconds). Side by side, ps10 v2
+# (20 runs, 10 workers) took 429 s while sgd v2 (5 workers) and gd-large (5 workers) both missed a 530-s
+# deadline and finished in a second call (82 s and 190 s more): about 20 processes on one GPU is the most
+# that still pays. One session each, in this order: (1) throughput + hessian + autodecay (its calibration,
+# then its final run); (2) noise (40 runs), with GRAPHS=auto if (1) showed the captured step pays.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 LRSCI_DATA=$PWD/.data/fmnist LRSCI_RUNS=/tmp/runs LRSCI_PROGRESS=1
