@@ -200,20 +200,25 @@ class Trainer:
         value = float(loss.detach())
         return not math.isfinite(value) or value > self.config.diverge_loss
 
+    def _eager_step(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """One ordinary SGD step on the rows ``idx`` of ``x``; its mean batch loss."""
+        with self._autocast():
+            loss = F.cross_entropy(self.model(self._inputs(x[idx])), self.data.y_train[idx])
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        return loss
+
     def _sgd_epoch(self, epoch: int) -> float | None:
         if self.graphed:
             return self._graphed_sgd_epoch(epoch)
-        x, y, bs = self._train_inputs(epoch), self.data.y_train, self.config.optim.batch_size
+        x, bs = self._train_inputs(epoch), self.config.optim.batch_size
         order = self._order(epoch)
         total, count = torch.zeros((), device=self.device), 0
         for start in range(0, order.numel(), bs):
             idx = order[start:start + bs]
-            with self._autocast():
-                loss = F.cross_entropy(self.model(self._inputs(x[idx])), y[idx])
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.step += 1
+            loss = self._eager_step(x, idx)
             total += loss.detach() * idx.numel()
             count += idx.numel()
             # Checking every batch would sync the GPU each step; every 50 steps and at the end suffices.
@@ -258,12 +263,7 @@ class Trainer:
                 return None
         if full < n:  # the last, smaller batch has another shape: the ordinary eager step
             idx = order[full:]
-            with self._autocast():
-                loss = F.cross_entropy(self.model(self._inputs(st["x"][idx])), self.data.y_train[idx])
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.step += 1
+            loss = self._eager_step(st["x"], idx)
             total.add_(loss.detach() * idx.numel())
             if self._diverged(loss):
                 return None
