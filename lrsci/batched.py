@@ -261,10 +261,10 @@ class BatchedTrainer:
 
     def evaluate(self) -> list[dict]:
         out = [{} for _ in range(self.k)]
-        for split, x, y, subsets in eval_splits(self.data, self.configs[0].eval_train):
+        for split, x, y, subsets, whole in eval_splits(self.data, self.configs[0].eval_train):
             loss, correct = self._predict(x, y)
             for i in range(self.k):
-                out[i].update(split_metrics(split, loss[i], correct[i], subsets))
+                out[i].update(split_metrics(split, loss[i], correct[i], subsets, whole))
         return out
 
     # --- whole runs ----------------------------------------------------------------------------

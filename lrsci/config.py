@@ -193,7 +193,9 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"        # bf16: autocast on CUDA only (ignored on CPU)
-    eval_train: bool = True        # evaluate the train split every epoch (per-subset train accuracy)
+    # Evaluate the train split every epoch (accuracy, loss, per-subset accuracy); or a tuple of train
+    # subset names: only those rows, only their per-subset accuracies (what a claim reads, for less work).
+    eval_train: bool | tuple = True
     diverge_loss: float = 1e4      # a batch loss above this (or non-finite) ends the run as diverged
     measures: dict = field(default_factory=dict)  # per-epoch measurements: {name: options} (lrsci.measures)
 
@@ -203,7 +205,11 @@ class RunConfig:
         _check(self.device in DEVICES, "device", self.device, f"one of {DEVICES}")
         _check(self.precision in PRECISIONS, "precision", self.precision, f"one of {PRECISIONS}")
         _number("diverge_loss", self.diverge_loss, lambda v: v > 0, "a finite number > 0")
-        _check(isinstance(self.eval_train, bool), "eval_train", self.eval_train, "True or False")
+        if isinstance(self.eval_train, list):   # from JSON
+            object.__setattr__(self, "eval_train", tuple(self.eval_train))
+        _check(isinstance(self.eval_train, bool) or (
+            isinstance(self.eval_train, tuple) and self.eval_train and all(isinstance(n, str) and n for n in self.eval_train)),
+            "eval_train", self.eval_train, "True, False, or a non-empty tuple of train subset names")
         _check(all(m < self.epochs for m in self.schedule.milestones), "schedule.milestones",
                self.schedule.milestones, f"epochs before the last one (< {self.epochs})")
         if self.measures:

@@ -60,18 +60,29 @@ class RunDiverged(ValueError):
         self.run = run
 
 
-def eval_splits(data: ArrayData, eval_train: bool) -> list[tuple]:
-    """(name, x, y, subsets) of every split a run is evaluated on each epoch: train first if asked, then test."""
-    splits = [("test", data.x_test, data.y_test, data.test_subsets)]
-    if eval_train:
-        splits.insert(0, ("train", data.x_train, data.y_train, data.train_subsets))
+def eval_splits(data: ArrayData, eval_train: bool | tuple) -> list[tuple]:
+    """(name, x, y, subsets, whole) of every split a run is evaluated on each epoch: train first if asked,
+    then test. ``whole`` is False for a train split cut down to the subsets named in ``eval_train``: its
+    rows are only those, so it reports their per-subset accuracies and no split-wide numbers."""
+    splits = [("test", data.x_test, data.y_test, data.test_subsets, True)]
+    if eval_train is True:
+        splits.insert(0, ("train", data.x_train, data.y_train, data.train_subsets, True))
+    elif eval_train:
+        missing = [n for n in eval_train if n not in data.train_subsets]
+        if missing:
+            raise ValueError(f"eval_train names train subsets {missing} that {data.name} does not have "
+                             f"(it has {sorted(data.train_subsets)})")
+        rows = torch.stack([data.train_subsets[n] for n in eval_train]).any(0)
+        splits.insert(0, ("train", data.x_train[rows], data.y_train[rows],
+                          {n: data.train_subsets[n][rows] for n in eval_train}, False))
     return splits
 
 
-def split_metrics(split: str, loss: torch.Tensor, correct: torch.Tensor, subsets: dict) -> dict:
-    """One split's record entries from per-example loss and correctness: accuracy (%), mean loss, and
-    the accuracy on each named subset (NaN for an empty one)."""
-    out = {f"{split}_acc": 100.0 * float(correct.float().mean()), f"{split}_eval_loss": float(loss.mean())}
+def split_metrics(split: str, loss: torch.Tensor, correct: torch.Tensor, subsets: dict, whole: bool = True) -> dict:
+    """One split's record entries from per-example loss and correctness: accuracy (%) and mean loss (for
+    a whole split), and the accuracy on each named subset (NaN for an empty one)."""
+    out = {f"{split}_acc": 100.0 * float(correct.float().mean()),
+           f"{split}_eval_loss": float(loss.mean())} if whole else {}
     for name, mask in subsets.items():
         out[f"{split}_acc@{name}"] = 100.0 * float(correct[mask].float().mean()) if mask.any() else float("nan")
     return out
@@ -332,8 +343,8 @@ class Trainer:
 
     def evaluate(self) -> dict:
         out = {}
-        for split, x, y, subsets in eval_splits(self.data, self.config.eval_train):
-            out.update(split_metrics(split, *self._predict(x, y), subsets))
+        for split, x, y, subsets, whole in eval_splits(self.data, self.config.eval_train):
+            out.update(split_metrics(split, *self._predict(x, y), subsets, whole))
         return out
 
     # --- whole run -----------------------------------------------------------------

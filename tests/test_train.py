@@ -98,3 +98,26 @@ def test_autodecay_run_reports_budget_when_it_trained_every_epoch_and_rule_when_
     run = Trainer(tiny_config(epochs=8, schedule=quick), data)
     run.run()   # stable at once, no significant drop: the rule stops after W observations
     assert (run.result().epochs_trained, run.result().stop_reason) == (2, "rule")
+
+
+def test_train_evaluation_cut_to_named_subsets_gives_their_accuracies_exactly_and_nothing_split_wide():
+    import pytest
+
+    from lrsci.config import ConfigError, RunConfig
+    from lrsci.train import Trainer
+    from tests.helpers import blobs, tiny_config
+
+    data = blobs()
+    full, cut = (Trainer(tiny_config(epochs=2, eval_train=e), data) for e in (True, ("odd",)))
+    full.run(), cut.run()
+    for a, b in zip(full.history, cut.history):
+        assert b["train_acc@odd"] == a["train_acc@odd"] and b["test_acc"] == a["test_acc"]
+        assert "train_acc" not in b and "train_eval_loss" not in b and b["train_loss"] == a["train_loss"]
+    cfg = tiny_config(eval_train=("odd",))
+    assert RunConfig.from_dict(cfg.to_dict()) == cfg   # a list from JSON becomes the tuple again
+    assert tiny_config(eval_train=True).key() == tiny_config().key()
+    for bad in ((), ("",), (3,), "odd"):
+        with pytest.raises(ConfigError, match="eval_train"):
+            tiny_config(eval_train=bad)
+    with pytest.raises(ValueError, match=r"\['noise'\]"):
+        Trainer(tiny_config(eval_train=("noise",)), data).train_epoch()
