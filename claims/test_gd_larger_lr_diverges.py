@@ -113,6 +113,10 @@ FAST = Profile(
 # λ_1..λ_10 at step E. Seed ranges: dev 1000-1002 (calibration only), final 0-4.
 # Final run (seeds 0-4, once, H200, 2026-11-27; the first call was cut off at its time limit beside three
 # other gpu checks, the second resumed the stored runs): replicated. Nothing was changed before or after it.
+# Reading it: c·η = 4 diverged at step 2-3, near the initialisation; the "stable" runs at η = 2 spiked to a
+# loss of 6.9-8.5 (diverge_loss 10) and end with λ_max 1.8-2.7, so η·λ_max/2 ≈ 2.3: η lies past 2/λ_max of
+# the trained network on every seed (row 3). The divergence criterion holds; the paper's account (η kept
+# under 2/λ_max) does not describe these runs — they train past the edge of stability.
 GPU = FAST.extend(
     "gpu", device="cuda", seeds=5, eta_calibration=eta_rule.calibrated("gpu"),
     hessian={"k": 10, "examples": 1024, "chunk": 1024, "every": 100},
