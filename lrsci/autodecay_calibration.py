@@ -28,8 +28,8 @@ from itertools import product
 from pathlib import Path
 
 from . import calibration
-from .config import RunConfig, ScheduleConfig
 from .calibration import CALIBRATION_DIR
+from .config import RunConfig, ScheduleConfig
 from .harness import Job
 
 BUDGETS = (30, 45)

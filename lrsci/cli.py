@@ -49,6 +49,17 @@ def _protocol_changed(section: dict, claim, profile) -> bool:
     return json.loads(json.dumps(declared, default=str)) != stored
 
 
+# A profile parameter holding a calibration record, and the tool that writes it.
+CALIBRATION_TOOLS = {"eta_calibration": "tools/calibrate_gd_eta.py", "autodecay_calibration": "tools/calibrate_autodecay.py"}
+
+
+def _needs_calibration(profile) -> str:
+    """What `list` adds for a profile that cannot run until a rule has been applied on dev seeds."""
+    missing = [tool for param, tool in CALIBRATION_TOOLS.items()
+               if param in profile.params and profile.params[param] is None]
+    return "".join(f" (needs `python {t} --profile {profile.name}` on the device first)" for t in missing)
+
+
 def cmd_list(args) -> int:
     project = find_project()
     records = {r["id"]: r for r in report.load_all(project / args.report_dir)}
@@ -63,6 +74,7 @@ def cmd_list(args) -> int:
             if sec is not None and _protocol_changed(sec, claim, p):
                 ran = sec.get("seeds") or []
                 text += f" — on seeds {min(ran)}-{max(ran)} under an earlier protocol; this one not run yet"
+            text += _needs_calibration(p)
             print(f"{cid:<30} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 0
 

@@ -91,3 +91,14 @@ def test_list_names_a_report_run_under_an_earlier_protocol():
     assert not _protocol_changed(same, claim, v2)
     assert _protocol_changed({**same, "seeds": [0, 1, 2]}, claim, v2)                      # v1's seeds
     assert _protocol_changed({**same, "protocol": {**same["protocol"], "floor": 1.0}}, claim, v2)  # v1's parameters
+
+
+def test_list_names_the_tool_a_profile_without_its_calibration_record_needs():
+    from lrsci.cli import _needs_calibration
+    from lrsci.claim import Profile
+    from lrsci.config import RunConfig
+
+    uncalibrated = Profile("gpu", device="cuda", seeds=5, run=RunConfig(device="cuda"), params={"autodecay_calibration": None})
+    assert "tools/calibrate_autodecay.py --profile gpu" in _needs_calibration(uncalibrated)
+    calibrated = Profile("gpu", device="cuda", seeds=5, run=RunConfig(device="cuda"), params={"eta_calibration": {"eta": 2}})
+    assert _needs_calibration(calibrated) == ""
