@@ -206,33 +206,38 @@ def bf16_peak(device: str = "cuda", n: int = 8192, reps: int = 10) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - t0)
 
 
-def _attempt(errors: dict, name: str, fn):
+def _attempt(errors: dict, name: str, fn, log=None):
     """fn()'s number, or None with the error recorded: on a lent GPU one failing measurement (an
-    untried kernel path, say) must not lose the others, which took the same device time."""
+    untried kernel path, say) must not lose the others, which took the same device time. ``log(name,
+    value)`` hears each number as soon as it exists (a session cut off mid-report keeps those)."""
     try:
-        return fn()
+        value = fn()
     except Exception as exc:  # noqa: BLE001 -- recorded, and the test checks what it needs
         errors[name] = f"{type(exc).__name__}: {exc}"
-        return None
+        value = None
+    if log is not None:
+        log(name, value if value is not None else errors[name])
+    return value
 
 
-def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1) -> dict:
+def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1, log=None) -> dict:
     """Every number above for one config, as a dict (what the benchmark records); a measurement that
-    failed is None, and its error is under ``errors``."""
+    failed is None, and its error is under ``errors``. ``log``: see :func:`_attempt`."""
     errors: dict[str, str] = {}
     cuda = resolve_device(config.device).type == "cuda"
     plain = plain_loop(config, data, epochs)   # the reference: without it no ratio means anything
-    rates = {"engine": _attempt(errors, "engine", lambda: engine(config, data, epochs))}
+    if log is not None:
+        log("plain_loop", plain)
+    measure = lambda name, fn: _attempt(errors, name, fn, log)  # noqa: E731
+    rates = {"engine": measure("engine", lambda: engine(config, data, epochs))}
     if cuda:
-        rates["graphed_loop"] = _attempt(errors, "graphed_loop", lambda: graphed_loop(config, data, epochs))
-        rates["engine_graphed"] = _attempt(errors, "engine_graphed",
-                                           lambda: engine(config, data, epochs, step_graph=True))
+        rates["graphed_loop"] = measure("graphed_loop", lambda: graphed_loop(config, data, epochs))
+        rates["engine_graphed"] = measure("engine_graphed", lambda: engine(config, data, epochs, step_graph=True))
         k = max(ks)
-        rates[f"k{k}_processes_graphed"] = _attempt(
-            errors, f"k{k}_processes_graphed", lambda: concurrent_engines(config, data, k, epochs, step_graph=True))
-    processes = {k: _attempt(errors, f"k{k}_processes", lambda k=k: concurrent_engines(config, data, k, epochs))
-                 for k in ks}
-    batched = {k: _attempt(errors, f"k{k}_batched", lambda k=k: batched_engine(config, data, k, epochs)) for k in ks}
+        rates[f"k{k}_processes_graphed"] = measure(
+            f"k{k}_processes_graphed", lambda: concurrent_engines(config, data, k, epochs, step_graph=True))
+    processes = {k: measure(f"k{k}_processes", lambda k=k: concurrent_engines(config, data, k, epochs)) for k in ks}
+    batched = {k: measure(f"k{k}_batched", lambda k=k: batched_engine(config, data, k, epochs)) for k in ks}
     ratio = lambda v: None if v is None else v / plain  # noqa: E731
     out = {"device": str(resolve_device(config.device)), "images_per_epoch": data.x_train.shape[0],
            "plain_loop_images_per_s": plain, "engine_images_per_s": rates["engine"],

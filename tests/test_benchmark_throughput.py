@@ -6,6 +6,9 @@ CPU test uses the fast profiles' MLP on Fashion-MNIST-sized random inputs (no da
 gpu test measures WideResNet-16-4 on 28×28 inputs, bf16, batch 128, with FLOP/s and the fraction
 of the card's measured bf16 peak.
 """
+import json
+import os
+
 import pytest
 import torch
 
@@ -27,6 +30,19 @@ def config(model: ModelConfig, device: str, precision: str = "fp32") -> RunConfi
                      optim=OptimConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, batch_size=128), eval_train=False)
 
 
+def partial_log(test: str):
+    """With LRSCI_BENCH_LOG set (the device session does), each number is appended there as a JSON line
+    the moment it is measured: a session cut off mid-benchmark keeps what it measured."""
+    path = os.environ.get("LRSCI_BENCH_LOG")
+    if not path:
+        return None
+
+    def log(name, value):
+        with open(path, "a") as f:
+            f.write(json.dumps({"test": test, "measurement": name, "value": value}) + "\n")
+    return log
+
+
 def record(benchmark, fn, device):
     out = {}
     benchmark.pedantic(lambda: out.update(fn()), rounds=1, iterations=1)
@@ -36,7 +52,8 @@ def record(benchmark, fn, device):
 
 def test_throughput_on_cpu(benchmark):
     cfg = config(ModelConfig("mlp", hidden=256), "cpu")
-    out = record(benchmark, lambda: throughput.report(cfg, random_images(2048), ks=(1, 2, 5)), "cpu")
+    out = record(benchmark, lambda: throughput.report(cfg, random_images(2048), ks=(1, 2, 5),
+                                                     log=partial_log("cpu")), "cpu")
     for key in ("plain_loop_images_per_s", "engine_images_per_s"):
         assert out[key] > 0
     for key in ("concurrent_engines_images_per_s", "batched_engine_images_per_s"):
@@ -52,12 +69,17 @@ def test_a_failing_measurement_is_recorded_and_the_others_kept(monkeypatch):
     out = throughput.report(cfg, random_images(512), ks=(1,))
     assert out["batched_engine_images_per_s"] == {1: None} and out["k1_batched_over_plain"] is None
     assert out["errors"] == {"k1_batched": "RuntimeError: no such kernel"}
+    heard = []
+    throughput.report(cfg, random_images(512), ks=(1,), log=lambda name, v: heard.append((name, v)))
+    assert [n for n, _ in heard] == ["plain_loop", "engine", "k1_processes", "k1_batched"]
+    assert heard[-1][1] == "RuntimeError: no such kernel" and heard[0][1] > 0
     assert out["concurrent_engines_images_per_s"][1] > 0 and out["engine_over_plain"] > 0
 
 
 @pytest.mark.gpu
 def test_throughput_wrn16_4_on_gpu(benchmark):
     cfg = config(ModelConfig("wrn", depth=16, width=4), "cuda", precision="bf16")
-    out = record(benchmark, lambda: throughput.report(cfg, random_images(12_800), ks=(1, 3, 5, 8)), "cuda")
+    out = record(benchmark, lambda: throughput.report(cfg, random_images(12_800), ks=(1, 3, 5, 8),
+                                                     log=partial_log("cuda")), "cuda")
     assert out["flops_per_image"] > 0 and 0 < out["plain_fraction_of_peak"] < 1
     assert out["errors"] == {}   # recorded first (extra_info), then failed on: every path must run on a GPU

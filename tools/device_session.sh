@@ -52,7 +52,7 @@ python -c "from lrsci.data.registry import load_data; from lrsci.config import D
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
 stamp "data ready exit $?"
 if has throughput; then
-  timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py tests/test_graphed.py \
+  LRSCI_BENCH_LOG="$LOGS/throughput-partial.jsonl" timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py tests/test_graphed.py \
     -m gpu --require-gpu -p no:cacheprovider -q -rA --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
   stamp "throughput benchmark exit $?"
   python tools/benchmark_report.py "$LOGS/bench-throughput.json" >> "$LOGS/throughput.txt" 2>&1; pack
