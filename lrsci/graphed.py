@@ -18,7 +18,6 @@ so the tests can check this plumbing (same numbers as the ordinary loop) without
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Callable
 
 import torch
@@ -44,6 +43,7 @@ class StepGraph:
 
     def __init__(self, step: Callable[[bool], torch.Tensor], zero_grad: Callable[[], None], device: torch.device):
         self.step, self.zero_grad, self.device = step, zero_grad, device
+        self._side = torch.cuda.Stream(device) if device.type == "cuda" else None  # the warm-up steps' stream
         self.eager_steps = 0
         self.graph: torch.cuda.CUDAGraph | None = None
         self.loss: torch.Tensor | None = None
@@ -62,16 +62,13 @@ class StepGraph:
             self.graph.replay()   # capturing records the step; this replay performs it
         return self.loss
 
-    def _side_stream(self):
-        return torch.cuda.stream(self._side) if self.device.type == "cuda" else nullcontext()
-
     def _eager(self) -> torch.Tensor:
-        if self.device.type == "cuda":   # warm-up on a side stream, ordered with the default one
-            self._side = getattr(self, "_side", None) or torch.cuda.Stream(self.device)
-            self._side.wait_stream(torch.cuda.current_stream(self.device))
-        with self._side_stream():
+        if self._side is None:
             loss = self.step(True)
-        if self.device.type == "cuda":
+        else:   # warm-up on a side stream, ordered with the default one on both sides
+            self._side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(self._side):
+                loss = self.step(True)
             torch.cuda.current_stream(self.device).wait_stream(self._side)
         self.eager_steps += 1
         return loss
