@@ -223,13 +223,17 @@ def load_all(report_root: str | Path) -> list[dict]:
 
 def render_index(report_root: str | Path) -> Path:
     root = Path(report_root)
-    lines = ["# lrsci reports", "", "Every claim × profile this checkout has run. Re-render with `lrsci report`.", "",
-             "| claim | source | profile | verdict | headline effect | date | device |", "|---|---|---|---|---|---|---|"]
+    lines = ["# lrsci reports", "", "Every claim × profile this checkout has run. Re-render with `lrsci report`. "
+             "The seeds say which protocol version a section ran under (a new version takes a fresh range); "
+             "`lrsci list` names every section run under an earlier protocol than its module now declares.", "",
+             "| claim | source | profile | verdict | headline effect | seeds | date | device |",
+             "|---|---|---|---|---|---|---|---|"]
     for rec in load_all(root):
         for profile, sec in sorted(rec["profiles"].items()):
-            prov = sec.get("provenance", {})
+            prov, seeds = sec.get("provenance", {}), sec.get("seeds") or []
+            ran = f"{min(seeds)}-{max(seeds)}" if seeds else "–"
             lines.append(f"| [{rec['id']}]({rec['id']}/report.md) | {rec['source']} | {profile} | "
-                         f"**{sec['verdict']}** | {sec.get('headline', '')} | {(prov.get('date') or '')[:10]} | "
+                         f"**{sec['verdict']}** | {sec.get('headline', '')} | {ran} | {(prov.get('date') or '')[:10]} | "
                          f"{prov.get('device_name', '')} |")
     path = root / "README.md"
     root.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,10 @@ def test_write_render_and_index(tmp_path):
     assert (folder / "fig-fast.png").stat().st_size > 1000
     index = (tmp_path / "README.md").read_text()
     assert "[demo-claim](demo-claim/report.md)" in index and "**replicated**" in index
+    report.write_section(tmp_path, CLAIM, "gpu", {**section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0], "gpu"),
+                                                  "seeds": [3000, 3001, 3002]})
+    index = (tmp_path / "README.md").read_text()
+    assert "| seeds |" in index and "| 3000-3002 |" in index   # which protocol version a section ran under
 
 
 def test_profiles_merge_and_rerender_without_training(tmp_path):
