@@ -61,6 +61,19 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
     return path
 
 
+def set_provenance(folder: Path, profile: str, key: str, value) -> None:
+    """Add one entry to a stored section's provenance (a measurement filed beside it) and re-render the
+    claim; verdicts, tests and values are untouched. Under the claim's lock, written atomically."""
+    path = Path(folder) / "result.json"
+    with FileLock(str(Path(folder) / ".result.json.lock")):
+        record = read_record(path, quarantine_bad=False)
+        if record is None or profile not in record["profiles"]:
+            raise ValueError(f"{path} has no {profile!r} section to file {key!r} beside")
+        record["profiles"][profile]["provenance"][key] = value
+        files.write_json(path, record)
+    render_claim(folder)
+
+
 def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
     """A claim's result.json in the current schema; None if absent.
 
@@ -192,6 +205,12 @@ def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
             f"{', '.join(prov.get('runs_trained_on', []))}; their training wall times sum to "
             f"{_fmt(prov.get('runs_wall_seconds_summed'), 1)} s; "
             f"{_fmt(prov.get('images_per_second_per_run'), 0)} training images/s per run.", ""]
+    if prov.get("hessian_benchmark"):  # filed beside the section by tools/benchmark_report.py (issue #8)
+        h = prov["hessian_benchmark"]
+        out += [f"Hessian cost at this scale (measured separately by `tests/test_benchmark_hessian.py`): top-{h['k']} "
+                f"eigenvalues of {h['model']} over {h['examples']:,} images took {_fmt(h['seconds'], 1)} s on "
+                f"{h['device_name']} ({h['hvps']} Hessian-vector products, {_fmt(h['seconds_per_hvp'], 3)} s each; "
+                f"torch {h['torch']}, git `{h['git']}`, {h['date']}).", ""]
     return out
 
 

@@ -14,6 +14,7 @@ from lrsci.config import DataConfig, ModelConfig
 from lrsci.data.registry import load_data
 from lrsci.hessian import hvp_operator, top_eigenvalues
 from lrsci.models import build_model
+from lrsci.provenance import provenance
 
 
 def counted_top_eigenvalues(model, x, y, k, chunk):
@@ -70,7 +71,8 @@ def test_hessian_top10_wrn16_4_10k_images_gpu(benchmark):
         out["seconds"] = time.perf_counter() - t0
     benchmark.pedantic(measure, rounds=1, iterations=1)
     check_spectrum(out["vals"], 10)
+    # tools/benchmark_report.py files this into reports/benchmarks/hessian.json and gd-larger-lr-diverges' provenance
     benchmark.extra_info.update(examples=10_000, chunk=1024, k=10, hvps=out["hvps"], seconds=out["seconds"],
                                 seconds_per_hvp=out["seconds"] / out["hvps"], top10=out["vals"],
-                                device=torch.cuda.get_device_name(), torch=torch.__version__,
+                                provenance=provenance("cuda"),
                                 note="untrained WRN-16-4 (init seed 0), fp32, BatchNorm in training mode")

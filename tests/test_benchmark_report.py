@@ -31,3 +31,26 @@ def test_an_unreadable_record_is_moved_aside_not_overwritten(tmp_path):
     (tmp_path / "throughput.json").write_text("{not json")
     benchmark_report.add(tmp_path, bench("cpu", 1.0))
     assert [p.read_text() for p in tmp_path.glob("throughput.json.corrupt-*")] == ["{not json"]
+
+
+def test_the_hessian_benchmark_goes_to_its_record_and_into_the_gd_claims_gpu_provenance(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[1] / "reports" / "gd-larger-lr-diverges"
+    shutil.copytree(real, tmp_path / "gd-larger-lr-diverges")
+    before = json.loads((real / "result.json").read_text())["profiles"]["gpu"]
+    info = {"examples": 10_000, "chunk": 1024, "k": 10, "hvps": 120, "seconds": 30.0, "seconds_per_hvp": 0.25,
+            "note": "untrained WRN-16-4", "provenance": {"device": "cuda", "device_name": "NVIDIA H200",
+                                                         "torch": "2.11", "git": "abc", "date": "d"}}
+    bench = {"benchmarks": [{"name": "test_hessian", "extra_info": info}]}
+    assert benchmark_report.add(tmp_path / "benchmarks", bench) == {}   # no throughput numbers: nothing written
+    record = benchmark_report.add_hessian(tmp_path, bench)
+    assert record["NVIDIA H200"]["seconds"] == 30.0
+    assert json.loads((tmp_path / "benchmarks" / "hessian.json").read_text()) == record
+    after = json.loads((tmp_path / "gd-larger-lr-diverges" / "result.json").read_text())["profiles"]["gpu"]
+    assert after["provenance"]["hessian_benchmark"]["hvps"] == 120
+    assert {k: after[k] for k in ("verdict", "tests", "per_seed")} == {k: before[k] for k in ("verdict", "tests", "per_seed")}
+    md = (tmp_path / "gd-larger-lr-diverges" / "report.md").read_text()
+    assert "over 10,000 images took 30.0 s on NVIDIA H200 (120 Hessian-vector products" in md
+    assert not (tmp_path / "benchmarks" / "throughput.json").exists()

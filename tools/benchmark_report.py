@@ -1,12 +1,15 @@
-"""File the throughput benchmark's numbers into reports/benchmarks/ (see lrsci.benchmark_report).
+"""File benchmark numbers into the reports (see lrsci.benchmark_report).
 
     python tools/benchmark_report.py B.json [B2.json ...] [--report-dir reports/benchmarks]
+
+Throughput benchmarks go to reports/benchmarks/throughput.{json,md}; the Hessian benchmark to
+reports/benchmarks/hessian.json and, from a GPU, into gd-larger-lr-diverges' gpu provenance.
 """
 import argparse
 import json
 from pathlib import Path
 
-from lrsci.benchmark_report import add
+from lrsci.benchmark_report import add, add_hessian
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -15,5 +18,7 @@ if __name__ == "__main__":
     args = ap.parse_args()
     args.report_dir.mkdir(parents=True, exist_ok=True)
     for path in args.benchmark_json:
-        record = add(args.report_dir, json.loads(path.read_text()))
-    print(f"{args.report_dir / 'throughput.md'}: sections {sorted(record)}")
+        bench = json.loads(path.read_text())
+        record = add(args.report_dir, bench)
+        hessian = add_hessian(args.report_dir.parent, bench)
+    print(f"{args.report_dir / 'throughput.md'}: sections {sorted(record)}; hessian.json: {sorted(hessian)}")

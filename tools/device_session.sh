@@ -71,7 +71,8 @@ hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time
   local t=$(( $(left) - 20 )); [ "$t" -gt 40 ] || { stamp "hessian benchmark skipped: ${t}s left"; return 0; }
   timeout $(( t < 150 ? t : 150 )) python -m pytest tests/test_benchmark_hessian.py -m gpu --require-gpu -p no:cacheprovider -q \
     --benchmark-json "$LOGS/bench-hessian.json" > "$LOGS/hessian.txt" 2>&1
-  stamp "hessian benchmark exit $?"; pack
+  stamp "hessian benchmark exit $?"
+  python tools/benchmark_report.py "$LOGS/bench-hessian.json" >> "$LOGS/hessian.txt" 2>&1; pack
 }
 PIDS=()
 ( while sleep 45; do pack; done ) & PACKER=$!   # a call cut off at its limit still returns what was done
