@@ -102,7 +102,8 @@ def _check(record: dict) -> None:
 
 def calibrated(profile: str, folder: Path | None = None) -> dict | None:
     """The record of ``profile``, or None if never calibrated."""
-    return calibration.read(path_for(profile, folder), _check, f"tools/calibrate_autodecay.py --profile {profile}")
+    return calibration.read(path_for(profile, folder), _check,
+                            f"{calibration.TOOLS['autodecay_calibration']} --profile {profile}")
 
 
 def setting_of(record: dict | None) -> dict:
@@ -112,7 +113,6 @@ def setting_of(record: dict | None) -> dict:
 
 def require(profile) -> None:
     """Stop a device profile whose constants were never calibrated (or whose rule chose none)."""
-    calibration.require(profile, "autodecay_calibration", "tools/calibrate_autodecay.py",
-                        lambda r: r.get("chosen") is not None,
+    calibration.require(profile, "autodecay_calibration", lambda r: r.get("chosen") is not None,
                         lambda r: f"no candidate of the calibration rule qualified on every dev seed (see "
                                   f"{path_for(profile.name)}), so the gpu protocol is undefined")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import files
+from . import files, report
 
 RATIOS = ("engine_over_plain", "graphed_over_plain")
 
@@ -34,8 +34,6 @@ def sections_of(benchmark_json: dict, marker: str = "plain_loop_images_per_s") -
 def add_hessian(report_root: Path, benchmark_json: dict) -> dict:
     """File the Hessian benchmark: reports/benchmarks/hessian.json (one entry per device) and, for a GPU,
     the provenance of gd-larger-lr-diverges' gpu section (re-rendered; its verdict and tests untouched)."""
-    from . import report
-
     found = sections_of(benchmark_json, "seconds_per_hvp")
     path = Path(report_root) / "benchmarks" / "hessian.json"
     record = {**read(path), **found}

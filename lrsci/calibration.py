@@ -7,13 +7,18 @@ whose record is missing, or whose rule found nothing, refuses to run with the to
 """
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Callable
 
 from . import files
 
-CALIBRATION_DIR = Path(__file__).resolve().parents[1] / "claims" / "calibration"
+ROOT = Path(__file__).resolve().parents[1]
+CALIBRATION_DIR = ROOT / "claims" / "calibration"
+DEV_SEED_OFFSET = 1000  # the development seed range of every lrsci protocol
+# A profile parameter holding a calibration record -> the tool that writes it.
+TOOLS = {"eta_calibration": "tools/calibrate_gd_eta.py", "autodecay_calibration": "tools/calibrate_autodecay.py"}
 
 
 class CalibrationError(RuntimeError):
@@ -42,14 +47,50 @@ def read(path: Path, check: Callable[[dict], None], again: str) -> dict | None:
         raise CalibrationError(f"{path} is unreadable ({exc}); moved to {moved}. Run {again} again") from exc
 
 
-def require(profile, param: str, tool: str, found: Callable[[dict], bool],
-            nothing_found: Callable[[dict], str]) -> None:
+def require(profile, param: str, found: Callable[[dict], bool], nothing_found: Callable[[dict], str]) -> None:
     """Stop a device profile whose ``param`` record is missing, or whose rule found nothing."""
     if param not in profile.params or profile.device != "cuda":
         return
     record = profile[param]
     if record is None:
         raise CalibrationError(f"profile {profile.name!r}: {param.replace('_', ' ')} is missing. Run "
-                               f"`python {tool} --profile {profile.name}` on the device first")
+                               f"`python {TOOLS[param]} --profile {profile.name}` on the device first")
     if not found(record):
         raise CalibrationError(f"profile {profile.name!r}: {nothing_found(record)}")
+
+
+def missing(profile) -> list[str]:
+    """The tools whose records ``profile`` still lacks (what ``lrsci list`` names)."""
+    return [tool for param, tool in TOOLS.items() if param in profile.params and profile.params[param] is None]
+
+
+# --- what both calibration tools share ---------------------------------------------------------
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--dev-seeds", type=int, default=3, help=f"number of dev seeds from {DEV_SEED_OFFSET} (default 3)")
+    ap.add_argument("--run-store", default=str(ROOT / ".runs"))
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--out-dir", default=None, help="where the record goes (default claims/calibration)")
+    return ap
+
+
+def dev_context(ap: argparse.ArgumentParser, args, claim_id: str, param: str, record_path: Callable):
+    """(profile, ClaimContext on the dev seeds) for a tool; refuses, before any training, a profile that
+    takes no such record, or one whose record already exists."""
+    from . import driver
+    from .catalog import load_claims
+
+    claim, _ = load_claims(ROOT)[claim_id]
+    profile = {p.name: p for p in claim.profiles}.get(args.profile)
+    if profile is None or param not in profile.params:
+        ap.error(f"profile {args.profile!r}: {claim_id}'s calibrated profiles are "
+                 f"{[p.name for p in claim.profiles if param in p.params]}")
+    path = record_path(args.profile, Path(args.out_dir) if args.out_dir else None)
+    if path.exists():
+        ap.error(f"{path} exists: this profile was already calibrated")
+    ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
+                         seeds=args.dev_seeds, seed_offset=DEV_SEED_OFFSET)
+    return profile, ctx

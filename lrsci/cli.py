@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import report
+from . import calibration, report
 
 
 def find_project(start: Path | None = None) -> Path:
@@ -49,15 +49,10 @@ def _protocol_changed(section: dict, claim, profile) -> bool:
     return json.loads(json.dumps(declared, default=str)) != stored
 
 
-# A profile parameter holding a calibration record, and the tool that writes it.
-CALIBRATION_TOOLS = {"eta_calibration": "tools/calibrate_gd_eta.py", "autodecay_calibration": "tools/calibrate_autodecay.py"}
-
-
 def _needs_calibration(profile) -> str:
     """What `list` adds for a profile that cannot run until a rule has been applied on dev seeds."""
-    missing = [tool for param, tool in CALIBRATION_TOOLS.items()
-               if param in profile.params and profile.params[param] is None]
-    return "".join(f" (needs `python {t} --profile {profile.name}` on the device first)" for t in missing)
+    return "".join(f" (needs `python {t} --profile {profile.name}` on the device first)"
+                   for t in calibration.missing(profile))
 
 
 def cmd_list(args) -> int:

@@ -68,7 +68,7 @@ def calibrated(profile: str, folder: Path | None = None) -> dict | None:
     """The calibration record of ``profile``, or None if it was never calibrated."""
     return calibration.read(path_for(profile, folder),
                             lambda r: float(r["eta"]) if r.get("eta") is not None else None,
-                            f"tools/calibrate_gd_eta.py --profile {profile}")
+                            f"{calibration.TOOLS['eta_calibration']} --profile {profile}")
 
 
 # Until a profile is calibrated its config carries this rate, which is never trained on the device:
@@ -83,6 +83,6 @@ def eta_of(record: dict | None) -> float:
 
 def require(profile) -> None:
     """Stop a device profile whose η was never calibrated (or whose rule found no rate)."""
-    calibration.require(profile, "eta_calibration", "tools/calibrate_gd_eta.py", lambda r: r.get("eta") is not None,
+    calibration.require(profile, "eta_calibration", lambda r: r.get("eta") is not None,
                         lambda r: f"the η rule found no diverging rate on the grid {r.get('grid')}, so η is undefined "
                                   f"(see {path_for(profile.name)})")

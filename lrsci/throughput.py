@@ -36,8 +36,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def plain_loop(config: RunConfig, data: ArrayData, epochs: int = 1, warmup_steps: int = 5) -> float:
-    """Images/s of a plain eager loop doing the engine's training work for ``epochs`` epochs."""
+def _user_setup(config: RunConfig, data: ArrayData):
+    """What a user's own loop would set up: model, data on the device (channels_last on CUDA), default SGD."""
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.input_shape, data.num_classes).to(device)
@@ -47,7 +47,13 @@ def plain_loop(config: RunConfig, data: ArrayData, epochs: int = 1, warmup_steps
     o = config.optim
     opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, nesterov=o.nesterov,
                           weight_decay=o.weight_decay)
-    bf16 = config.precision == "bf16" and device.type == "cuda"
+    return device, model, x, y, opt, config.precision == "bf16" and device.type == "cuda"
+
+
+def plain_loop(config: RunConfig, data: ArrayData, epochs: int = 1, warmup_steps: int = 5) -> float:
+    """Images/s of a plain eager loop doing the engine's training work for ``epochs`` epochs."""
+    device, model, x, y, opt, bf16 = _user_setup(config, data)
+    o = config.optim
 
     def step(idx):
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
@@ -75,19 +81,10 @@ def graphed_loop(config: RunConfig, data: ArrayData, epochs: int = 1, warmup_ste
 
     What #13's "capture the whole step" would buy: the same kernels as :func:`plain_loop`, launched as
     one graph per step. Shapes must be static, so a last partial batch is left out of the count."""
-    device = resolve_device(config.device)
-    if device.type != "cuda":
-        raise ValueError(f"graphed_loop needs a CUDA device, not {device}")
-    torch.manual_seed(config.seed)
-    model = build_model(config.model, data.input_shape, data.num_classes).to(device)
-    x, y = data.x_train.to(device), data.y_train.to(device)
-    if x.dim() == 4:
-        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    o = config.optim
-    opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, nesterov=o.nesterov,
-                          weight_decay=o.weight_decay)
-    bf16 = config.precision == "bf16"
-    n, bs = x.shape[0], o.batch_size
+    if resolve_device(config.device).type != "cuda":
+        raise ValueError(f"graphed_loop needs a CUDA device, not {config.device}")
+    device, model, x, y, opt, bf16 = _user_setup(config, data)
+    n, bs = x.shape[0], config.optim.batch_size
     idx = torch.arange(bs, device=device)   # the graph's static input: which rows form the batch
 
     def step():

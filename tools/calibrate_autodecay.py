@@ -9,42 +9,25 @@ overwrite an existing calibration, and exits 1 when no candidate qualified.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_SEED_OFFSET = 1000  # the development seed range of every lrsci protocol
 
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import autodecay_calibration as rule
-    from lrsci import driver
-    from lrsci.catalog import load_claims
+    from lrsci import calibration
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--profile", required=True)
-    ap.add_argument("--dev-seeds", type=int, default=3, help="number of dev seeds from 1000 (default 3)")
-    ap.add_argument("--run-store", default=str(ROOT / ".runs"))
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--out-dir", default=None, help="where the record goes (default claims/calibration)")
+    ap = calibration.arguments(__doc__.split("\n\n")[0])
     args = ap.parse_args(argv)
-
-    claim, _ = load_claims(ROOT)["autodecay-matches-stepdecay"]
-    profile = {p.name: p for p in claim.profiles}.get(args.profile)
-    if profile is None or "autodecay_calibration" not in profile.params:
-        ap.error(f"profile {args.profile!r}: autodecay-matches-stepdecay's calibrated profiles are "
-                 f"{[p.name for p in claim.profiles if 'autodecay_calibration' in p.params]}")
-    out_dir = Path(args.out_dir) if args.out_dir else None
-    if rule.path_for(args.profile, out_dir).exists():   # refuse before training, not after
-        ap.error(f"{rule.path_for(args.profile, out_dir)} exists: this profile was already calibrated")
-    ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
-                         seeds=args.dev_seeds, seed_offset=DEV_SEED_OFFSET)
+    profile, ctx = calibration.dev_context(ap, args, "autodecay-matches-stepdecay", "autodecay_calibration",
+                                           rule.path_for)
     record = rule.apply(ctx, profile.run, profile["factor"])
     record.update(profile=args.profile, device=profile.device)
-    path = rule.write(record, args.profile, out_dir)
+    path = rule.write(record, args.profile, Path(args.out_dir) if args.out_dir else None)
     print(json.dumps({"chosen": record["chosen"], "dev_seeds": record["dev_seeds"]}), "->", path)
     return 0 if record["chosen"] is not None else 1
 

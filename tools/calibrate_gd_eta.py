@@ -8,38 +8,24 @@ outcome. Both GD claims' profiles read η from there. It refuses to overwrite an
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_SEED_OFFSET = 1000  # the development seed range of every lrsci protocol
 
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    from lrsci import driver, eta_rule
-    from lrsci.catalog import load_claims
+    from lrsci import calibration, eta_rule
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--profile", required=True)
-    ap.add_argument("--dev-seeds", type=int, default=3, help="number of dev seeds from 1000 (default 3)")
-    ap.add_argument("--run-store", default=str(ROOT / ".runs"))
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--out-dir", default=None, help="where the record goes (default claims/calibration)")
+    ap = calibration.arguments(__doc__.split("\n\n")[0])
     ap.add_argument("--resume-above", type=float, default=None,
                     help="an earlier attempt was cut off after finding every grid rate up to this one stable on "
                          "every dev seed: start above it (the record says so, with --earlier)")
     ap.add_argument("--earlier", default=None, help="a JSON file: what the cut-off attempt found (copied into the record)")
     args = ap.parse_args(argv)
-
-    claim, _ = load_claims(ROOT)["gd-decay-no-benefit"]
-    profile = {p.name: p for p in claim.profiles}.get(args.profile)
-    if profile is None:
-        ap.error(f"profile {args.profile!r}: gd-decay-no-benefit has {[p.name for p in claim.profiles]}")
-    ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
-                         seeds=args.dev_seeds, seed_offset=DEV_SEED_OFFSET)
+    profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", "eta_calibration", eta_rule.path_for)
     grid = [r for r in eta_rule.GRID if args.resume_above is None or r > args.resume_above]
     record = eta_rule.apply(ctx, profile.run, grid=grid)
     record.update(profile=args.profile, device=profile.device, grid=list(eta_rule.GRID))
