@@ -105,10 +105,8 @@ def test_per_run_inputs_of_the_patch_data_follow_each_runs_seed():
 
 
 def test_batchnorm_in_float32_upcasts_a_bf16_input_exactly_and_leaves_float32_alone():
-    """The GPU failure's cause (vmap's batch-norm rule refuses a bf16 input beside float32 running
-    statistics, under CUDA autocast) cannot be staged on the CPU, whose autocast does not reach
-    convolutions under vmap; what the fix promises is checked here: a BatchNorm fed bf16 computes on
-    the exact float32 upcast, and a float32 input passes untouched."""
+    """What the fix promises: a BatchNorm fed bf16 computes on the exact float32 upcast, and a float32
+    input passes untouched."""
     torch.manual_seed(0)
     bn, ref = torch.nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4)
     ref.load_state_dict(bn.state_dict())
@@ -119,6 +117,45 @@ def test_batchnorm_in_float32_upcasts_a_bf16_input_exactly_and_leaves_float32_al
     assert torch.equal(out, ref(x.float())) and torch.equal(bn.running_mean, ref.running_mean)
     x32 = torch.randn(6, 4, 5, 5)
     assert torch.equal(bn(x32), ref(x32))
+
+
+def bf16_conv_then_bn(seed: int) -> torch.nn.Module:
+    """A convolution computing in bf16 before a float32 BatchNorm: what CUDA autocast makes of each
+    conv-BN pair (CPU autocast does not reach convolutions under vmap, so the bf16 is put in by hand)."""
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1).bfloat16(), torch.nn.BatchNorm2d(4),
+                               torch.nn.ReLU())
+
+
+def vmapped_loss_and_grads(models, x, fix: bool):
+    from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+    params, buffers = stack_module_state(models)
+    base = bf16_conv_then_bn(0).to("meta")
+    if fix:
+        batchnorm_in_float32(base)
+
+    def loss(p, b, xb):
+        return functional_call(base, (p, b), (xb,)).float().square().mean()
+    return vmap(grad_and_value(loss))(params, buffers, x)
+
+
+def test_under_vmap_a_bf16_input_to_batchnorm_fails_without_the_upcast_and_trains_with_it():
+    """The H200 failure of the batched engine in bf16, staged on the CPU: vmap's batch-norm rule refuses a
+    bf16 input beside float32 running statistics; with every BatchNorm's input upcast, forward and
+    backward run and each run's loss and gradients are those of the same model alone, to bf16 rounding
+    (vmap turns the K convolutions into one grouped bf16 convolution, which rounds in another order)."""
+    models = [bf16_conv_then_bn(s) for s in (0, 1, 2)]
+    x = torch.randn(3, 8, 1, 6, 6).bfloat16()
+    with pytest.raises(RuntimeError, match="(?i)float|bfloat16"):
+        vmapped_loss_and_grads(models, x, fix=False)
+    grads, losses = vmapped_loss_and_grads(models, x, fix=True)
+    for i, m in enumerate(models):
+        batchnorm_in_float32(m)
+        alone = m(x[i]).float().square().mean()
+        alone.backward()
+        torch.testing.assert_close(losses[i], alone.detach(), rtol=1e-2, atol=0)   # bf16: 8 significant bits
+        for name, p in m.named_parameters():
+            torch.testing.assert_close(grads[name][i].float(), p.grad.float(), rtol=2e-2, atol=1e-3)
 
 
 @pytest.mark.gpu
