@@ -40,7 +40,7 @@ def tiny_data(data):
         return replace(data, train_size=2000, test_size=2000, options={**data.options, "image_size": 8})
     if data.name.startswith("patch-"):  # Li et al.'s patch: 3 evaluation sets, so each a third of the usual size
         return replace(data, train_size=64, test_size=32, options={**data.options, "patch_only_eval": 32})
-    return replace(data, train_size=128, test_size=64)
+    return replace(data, train_size=64, test_size=32)
 
 
 def tiny(profile):
