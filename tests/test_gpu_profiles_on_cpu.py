@@ -1,7 +1,7 @@
 """Every gpu profile's code path, run on the CPU at tiny size, so device time goes to science.
 
 Each CUDA profile of every declared claim is shrunk — a tiny WideResNet (depth 10, width 1),
-a few hundred training images, two seeds — and checked end to end through the one driver on
+64 training images (PS10: 2000 at 8×8 pixels), two seeds — and checked end to end through the one driver on
 the CPU: training (trunks, forks, every arm), analysis, judging, figure and report. Its
 verdict means nothing at this size; what is checked is that the code runs and reports.
 """
