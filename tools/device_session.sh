@@ -10,7 +10,8 @@
 # then its gpu profile), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
 # (lrsci.throughput: plain loop, engine, K engine processes, K runs batched; and the batched engine's bf16
 # tolerance test, and the captured step's; run first, alone on the GPU, since it times; GRAPHS=auto then lets the
-# claims use captured steps if that test passed and it pays). Default: all.
+# claims use captured steps if that test passed and it pays). Default: every part but sgd, ps10 and noise
+# (v2 holds them). An unknown part stops the script before anything runs.
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
 # (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
@@ -25,10 +26,14 @@
 # that still pays. One session each, in this order: (1) throughput + hessian + autodecay (its calibration,
 # then its final run); (2) noise (40 runs), with GRAPHS=auto if (1) showed the captured step pays.
 set -u
+KNOWN="throughput gd-eta gd-decay gd-large patch stage3 toy v2 sgd ps10 noise autodecay hessian"
+for part in "$@"; do   # a misspelt part would otherwise run nothing and cost a machine start
+  [[ " $KNOWN " == *" $part "* ]] || { echo "device_session.sh: unknown part '$part'; parts: $KNOWN" >&2; exit 2; }
+done
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 LRSCI_DATA=$PWD/.data/fmnist LRSCI_RUNS=/tmp/runs LRSCI_PROGRESS=1
 export LRSCI_GIT=${LRSCI_GIT:-unknown}
-PARTS=${*:-throughput gd-eta gd-decay gd-large patch stage3 toy v2 hessian}
+PARTS=${*:-throughput gd-eta gd-decay gd-large patch stage3 toy v2 autodecay hessian}
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
 LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
