@@ -32,11 +32,17 @@ its runs' parents' snapshots (forks at one epoch) and leaves Trainer-format snap
 (:meth:`BatchedTrainer.run_state`). The run store takes batched runs through ``--executor batched``
 (lrsci.executors: own store folders, a checkpoint per batch and epoch); the committed reports come
 from the Trainer, and switching a claim changes its numbers within that tolerance.
+
+On CUDA the whole batched step can be captured as one CUDA graph and replayed (``step_graph=True`` or
+``LRSCI_BATCHED_CUDA_GRAPHS=1``; lrsci.graphed): the batch index, per-run inputs and per-run learning
+rates live in static tensors, so a replay does K runs' step with one launch. On a CPU the same static
+step runs eagerly and gives the eager batch's numbers exactly (tests/test_batched.py).
 """
 from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 
 import torch
@@ -45,6 +51,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from .config import RunConfig
 from .data.base import ArrayData
+from .graphed import StepGraph, graph_unsupported, step_kind
 from .models import build_model
 from .schedules import build_schedule
 from .train import EVAL_BATCH, STOP_REASONS, RunResult, eval_splits, resolve_device, split_metrics
@@ -100,9 +107,11 @@ class BatchedTrainer:
     """Train K runs at once; :meth:`results` gives one :class:`~lrsci.train.RunResult` per run."""
 
     def __init__(self, configs: list[RunConfig], data: ArrayData, device: torch.device | None = None,
-                 starts: list[dict] | None = None):
+                 starts: list[dict] | None = None, step_graph: bool | None = None):
         """``starts``: per run, a Trainer state (a parent's snapshot) to continue from — a batch of forks.
-        Every start must be at the same epoch; each run keeps its own schedule (as a Trainer fork does)."""
+        Every start must be at the same epoch; each run keeps its own schedule (as a Trainer fork does).
+        ``step_graph``: train each batched step as one captured CUDA graph (lrsci.graphed); None = on CUDA
+        when LRSCI_BATCHED_CUDA_GRAPHS=1. On a CPU it runs the same static-buffer step eagerly (for tests)."""
         check_batchable(configs)
         self.configs, self.k = list(configs), len(configs)
         first = self.configs[0]
@@ -130,6 +139,18 @@ class BatchedTrainer:
         self.seconds_before = [0.0] * self.k   # a fork's parent's training time (the Trainer counts it)
         if starts is not None:
             self._start_from(starts, [name for name, _ in models[0].named_parameters()])
+        self._frozen: dict[int, dict[str, torch.Tensor]] = {}   # ended runs' state (see _freeze)
+        self._rows = torch.arange(self.k, device=self.device)[:, None]   # run i's row in [K, ...] gathers
+        self.graphed = self._wants_graph(step_graph)
+        self._graph: dict | None = None   # the captured step's static tensors, made at the first graphed epoch
+
+    def _wants_graph(self, step_graph: bool | None) -> bool:
+        wanted = step_graph if step_graph is not None else (
+            self.device.type == "cuda" and os.environ.get("LRSCI_BATCHED_CUDA_GRAPHS") == "1")
+        why_not = graph_unsupported(self.configs[0])   # check_batchable already refuses what it would name
+        if step_graph and why_not:
+            raise ValueError(f"step_graph=True is not possible for these runs: {why_not}")
+        return bool(wanted) and why_not is None
 
     def _start_from(self, starts: list[dict], names: list[str]) -> None:
         epochs = {st["epoch"] for st in starts}
@@ -144,9 +165,10 @@ class BatchedTrainer:
             self.momentum_buffers = {name: torch.stack([s[j]["momentum_buffer"].to(self.device) for s in states])
                                      for j, name in enumerate(names)}
     # --- the batched model ---------------------------------------------------------------
-    def _autocast(self):
+    def _autocast(self, cache: bool = True):
         enabled = self.configs[0].precision == "bf16" and self.device.type == "cuda"
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled)
+        # cache_enabled=False under capture: autocast's cast-weight cache must not outlive one step
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled, cache_enabled=cache)
 
     def forward(self, x: torch.Tensor, per_run_inputs: bool) -> torch.Tensor:
         """Logits [K, B, classes]; ``x`` is [K, B, ...] (each run its own batch) or [B, ...] (shared)."""
@@ -194,28 +216,98 @@ class BatchedTrainer:
         for i, v in enumerate(losses.tolist()):
             if self.status[i] == "running" and (not math.isfinite(v) or v > limit):
                 self.status[i], self.diverged_at_step[i], changed = "diverged", self.step, True
+                self._freeze(i)
         return changed
 
+    # A run that has ended (diverged, stopped by its rule, or at its budget) still goes through the batch's
+    # forward and update with learning rate 0: its weights stay, but its BatchNorm running statistics and
+    # momentum would drift on. Its state at its end is kept and put back after every epoch, so what it
+    # leaves (evaluation, snapshots, checkpoints) is what the same run alone leaves when it stops.
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        return {**{f"param {n}": t for n, t in self.params.items()}, **{f"buffer {n}": t for n, t in self.buffers.items()},
+                **{f"momentum {n}": t for n, t in self.momentum_buffers.items()}}
+
+    @torch.no_grad()
+    def _freeze(self, i: int) -> None:
+        self._frozen[i] = {name: t[i].clone() for name, t in self._state_tensors().items()}
+
+    @torch.no_grad()
+    def _restore_frozen(self) -> None:
+        tensors = self._state_tensors()
+        for i, saved in self._frozen.items():
+            for name, t in saved.items():
+                tensors[name][i].copy_(t)
+
+    def _batch_step(self, x_runs: torch.Tensor | None, idx: torch.Tensor, lrs: torch.Tensor,
+                    cache: bool = True) -> torch.Tensor:
+        """One SGD step of every run on its rows ``idx`` [K, b] (of x_train, or of its own ``x_runs``); each
+        run's mean batch loss [K]."""
+        y, rows = self.data.y_train, self._rows
+        xb = self.data.x_train[idx] if x_runs is None else x_runs[rows, idx]   # [K, b, ...]
+        with self._autocast(cache):
+            logits = self.forward(xb, per_run_inputs=True)
+        losses = F.cross_entropy(logits.float().flatten(0, 1), y[idx].flatten(), reduction="none")
+        losses = losses.view(self.k, -1).mean(1)                            # each run's mean batch loss
+        losses.sum().backward()       # run k's gradient is that of its own loss alone
+        self._sgd_update(lrs)
+        return losses
+
+    def _after_step(self, losses: torch.Tensor, last: bool, lrs: torch.Tensor, epoch: int) -> None:
+        self.step += 1
+        # Checking every step would sync the GPU each step; every DIVERGENCE_CHECK_EVERY and at the end suffices.
+        if (self.step % DIVERGENCE_CHECK_EVERY == 0 or last) and self._check_divergence(losses.detach()):
+            lrs.copy_(self._step_lrs(epoch))   # in place: a captured step reads this tensor
+
     def _train_epoch(self, epoch: int) -> torch.Tensor:
-        x_shared, y = self.data.x_train, self.data.y_train
-        x_runs = self._train_inputs(epoch)
-        orders, bs, n = self._orders(epoch), self.configs[0].optim.batch_size, y.shape[0]
+        if self.graphed:
+            return self._graphed_train_epoch(epoch)
+        x_runs, orders = self._train_inputs(epoch), self._orders(epoch)
+        bs, n = self.configs[0].optim.batch_size, self.data.y_train.shape[0]
         lrs = self._step_lrs(epoch)
         total = torch.zeros(self.k, device=self.device)
-        rows = torch.arange(self.k, device=self.device)[:, None]
         for start in range(0, n, bs):
-            idx = orders[:, start:start + bs]                                   # [K, b]
-            xb = x_shared[idx] if x_runs is None else x_runs[rows, idx]          # [K, b, ...]
-            with self._autocast():
-                logits = self.forward(xb, per_run_inputs=True)
-            losses = F.cross_entropy(logits.float().flatten(0, 1), y[idx].flatten(), reduction="none")
-            losses = losses.view(self.k, -1).mean(1)                            # each run's mean batch loss
-            losses.sum().backward()       # run k's gradient is that of its own loss alone
-            self._sgd_update(lrs)
-            self.step += 1
+            idx = orders[:, start:start + bs]
+            losses = self._batch_step(x_runs, idx, lrs)
             total += losses.detach() * idx.shape[1]
-            if (self.step % DIVERGENCE_CHECK_EVERY == 0 or start + bs >= n) and self._check_divergence(losses.detach()):
-                lrs = self._step_lrs(epoch)
+            self._after_step(losses, start + bs >= n, lrs, epoch)
+        return total / n
+
+    def _graph_state(self, x_runs: torch.Tensor | None) -> dict:
+        """The captured step's static tensors (batch index, per-run inputs, learning rates, loss sums)."""
+        bs = self.configs[0].optim.batch_size
+        st = {"idx": torch.zeros(self.k, bs, dtype=torch.long, device=self.device),
+              "x_runs": None if x_runs is None else x_runs.clone(),
+              "lrs": torch.zeros(self.k, device=self.device), "total": torch.zeros(self.k, device=self.device)}
+
+        def step(eager: bool) -> torch.Tensor:   # the gradients are None here: _sgd_update clears them
+            losses = self._batch_step(st["x_runs"], st["idx"], st["lrs"], cache=False)
+            st["total"].add_(losses.detach() * bs)
+            return losses
+
+        def clear() -> None:
+            for p in self.params.values():
+                p.grad = None
+        st["graph"] = StepGraph(step, clear, self.device)
+        return st
+
+    def _graphed_train_epoch(self, epoch: int) -> torch.Tensor:
+        """_train_epoch through one static step (lrsci.graphed): the same batches, the same arithmetic."""
+        x_runs, bs, n = self._train_inputs(epoch), self.configs[0].optim.batch_size, self.data.y_train.shape[0]
+        st = self._graph = self._graph or self._graph_state(x_runs)
+        if x_runs is not None:
+            st["x_runs"].copy_(x_runs)   # this epoch's per-run inputs, into the static tensor
+        orders, total, lrs = self._orders(epoch), st["total"], st["lrs"]
+        total.zero_()
+        lrs.copy_(self._step_lrs(epoch))
+        full = n // bs * bs
+        for start in range(0, full, bs):
+            st["idx"].copy_(orders[:, start:start + bs])
+            losses = st["graph"].run()
+            self._after_step(losses, start + bs >= n, lrs, epoch)
+        if full < n:  # the last, smaller batch has another shape: the ordinary eager step
+            losses = self._batch_step(st["x_runs"], orders[:, full:], lrs)
+            total.add_(losses.detach() * (n - full))
+            self._after_step(losses, True, lrs, epoch)
         return total / n
 
     def train_epoch(self) -> list[dict | None]:
@@ -226,6 +318,7 @@ class BatchedTrainer:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         self.train_seconds += time.perf_counter() - t0
+        self._restore_frozen()
         evals = self.evaluate()
         records: list[dict | None] = []
         for i, c in enumerate(self.configs):
@@ -240,6 +333,8 @@ class BatchedTrainer:
                 self.status[i] = "stopped"
             elif e + 1 >= c.epochs:
                 self.status[i] = "finished"
+            if self.status[i] != "running":
+                self._freeze(i)
         self.epoch += 1
         return records
 
@@ -297,10 +392,15 @@ class BatchedTrainer:
             for name, t in self.buffers.items():
                 t.copy_(state["buffers"][name])
         self.momentum_buffers = {n: t.to(self.device) for n, t in state["momentum"].items()}
+        self._graph = None   # a captured step holds the old momentum buffers' addresses: capture anew
         for s, st in zip(self.schedules, state["schedules"]):
             s.load_state_dict(st)
         for k in self._STATE:
             setattr(self, k, copy.deepcopy(state[k]))
+        self._frozen = {}
+        for i, status in enumerate(self.status):   # a checkpoint holds each ended run as it ended (see _freeze)
+            if status != "running":
+                self._freeze(i)
 
     def run_state(self, i: int) -> dict:
         """Run i as a Trainer checkpoint (what a Trainer's state_dict holds), so a Trainer or a batch can fork from it."""
@@ -329,5 +429,10 @@ class BatchedTrainer:
                           diverged_at_step=self.diverged_at_step[i], device=str(self.device),
                           stop_reason=STOP_REASONS.get(self.status[i]),
                           train_seconds=self.seconds_before[i] + self.train_seconds, images=self.images[i],
-                          extra={"trained_in_batch_of": self.k})
+                          extra={"trained_in_batch_of": self.k, **({"step": self.step_kind} if self.graphed else {})})
                 for i, c in enumerate(self.configs)]
+
+    @property
+    def step_kind(self) -> str:
+        """How the batched steps ran: "eager", "static step, eager" (a CPU) or "cuda graph"."""
+        return step_kind(self.graphed, self._graph)

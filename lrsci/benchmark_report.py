@@ -100,6 +100,10 @@ def render(record: dict) -> str:
             lines.append(f"| K = {s['processes_graphed_k']} engine processes, CUDA graphs, aggregate | "
                          f"{_num(s.get('processes_graphed_images_per_s'))} | "
                          f"{_num(s.get('processes_graphed_over_plain'), '{:.2f}')} |")
+        if "batched_graphed_over_plain" in s:
+            lines.append(f"| K = {s['processes_graphed_k']} runs batched, step as one CUDA graph, aggregate | "
+                         f"{_num(s.get('batched_graphed_images_per_s'))} | "
+                         f"{_num(s['batched_graphed_over_plain'], '{:.2f}')} |")
         for kind, label in (("processes", "engine processes"), ("batched", "runs batched (vmap)")):
             table = s["concurrent_engines_images_per_s" if kind == "processes" else "batched_engine_images_per_s"]
             for k, v in table.items():

@@ -34,6 +34,14 @@ def graph_unsupported(config) -> str | None:
     return None
 
 
+def step_kind(graphed: bool, state: dict | None) -> str:
+    """How a trainer's SGD steps ran: "eager", or through its static step (``state["graph"]``, a
+    :class:`StepGraph`): "cuda graph" once captured, else "static step, eager" (a CPU)."""
+    if not graphed:
+        return "eager"
+    return "cuda graph" if state is not None and state["graph"].captured else "static step, eager"
+
+
 class StepGraph:
     """``run()`` = one training step on the batch in the static ``idx``; returns the step's loss tensor.
 

@@ -164,11 +164,13 @@ def concurrent_engines(config: RunConfig, data: ArrayData, k: int, epochs: int =
     return sum(s[2] for s in spans) / (end - start)
 
 
-def batched_engine(config: RunConfig, data: ArrayData, k: int, epochs: int = 1) -> float:
-    """Aggregate images/s of K runs trained as one batched model, after one warm-up epoch."""
+def batched_engine(config: RunConfig, data: ArrayData, k: int, epochs: int = 1, step_graph: bool | None = None) -> float:
+    """Aggregate images/s of K runs trained as one batched model, after one warm-up epoch (which, with
+    ``step_graph``, also captures the batched step)."""
     from .batched import BatchedTrainer
 
-    trainer = BatchedTrainer([config.with_(seed=config.seed + i, epochs=epochs + 1) for i in range(k)], data)
+    trainer = BatchedTrainer([config.with_(seed=config.seed + i, epochs=epochs + 1) for i in range(k)], data,
+                             step_graph=step_graph)
     trainer.train_epoch()  # warm-up
     seconds = trainer.train_seconds
     for _ in range(epochs):
@@ -233,6 +235,8 @@ def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1,
         k = max(ks)
         rates[f"k{k}_processes_graphed"] = measure(
             f"k{k}_processes_graphed", lambda: concurrent_engines(config, data, k, epochs, step_graph=True))
+        rates[f"k{k}_batched_graphed"] = measure(
+            f"k{k}_batched_graphed", lambda: batched_engine(config, data, k, epochs, step_graph=True))
     processes = {k: measure(f"k{k}_processes", lambda k=k: concurrent_engines(config, data, k, epochs)) for k in ks}
     batched = {k: measure(f"k{k}_batched", lambda k=k: batched_engine(config, data, k, epochs)) for k in ks}
     ratio = lambda v: None if v is None else v / plain  # noqa: E731
@@ -248,7 +252,9 @@ def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1,
                    engine_graphed_over_plain=ratio(rates["engine_graphed"]),
                    processes_graphed_k=max(ks),
                    processes_graphed_images_per_s=rates[f"k{max(ks)}_processes_graphed"],
-                   processes_graphed_over_plain=ratio(rates[f"k{max(ks)}_processes_graphed"]))
+                   processes_graphed_over_plain=ratio(rates[f"k{max(ks)}_processes_graphed"]),
+                   batched_graphed_images_per_s=rates[f"k{max(ks)}_batched_graphed"],
+                   batched_graphed_over_plain=ratio(rates[f"k{max(ks)}_batched_graphed"]))
         fpi, peak = flops_per_image(config, data), bf16_peak()
         measured = [v for v in (plain, *rates.values(), *processes.values(), *batched.values()) if v is not None]
         out.update(flops_per_image=fpi, bf16_peak_flops=peak, plain_fraction_of_peak=plain * fpi / peak,

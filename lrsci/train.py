@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .config import RunConfig
 from .data.base import ArrayData
-from .graphed import StepGraph, graph_unsupported
+from .graphed import StepGraph, graph_unsupported, step_kind
 from .measures import take_measurements
 from .models import build_model, set_activation_noise
 from .schedules import build_schedule, noise_scale_at
@@ -371,10 +371,7 @@ class Trainer:
     @property
     def step_kind(self) -> str:
         """How the SGD steps ran: "eager", or through the static step ("cuda graph" once captured)."""
-        if not self.graphed:
-            return "eager"
-        st = self._step_graph
-        return "cuda graph" if st is not None and st["graph"].captured else "static step, eager"
+        return step_kind(self.graphed, self._step_graph)
 
     # --- checkpoints -----------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -276,3 +276,107 @@ def test_trunks_with_snapshots_and_their_forks_train_batched_as_they_would_alone
             for ra, rb in zip(a.history, b.history):
                 assert rb["train_loss"] == pytest.approx(ra["train_loss"], rel=LOSS_RTOL)
             assert b.extra["trained_in_batch_of"] == 2
+
+
+# --- the captured batched step (lrsci.graphed): on the CPU, the same static buffers run eagerly ----------
+
+
+def same_batch(a: BatchedTrainer, b: BatchedTrainer) -> None:
+    assert a.histories == b.histories and a.step == b.step and a.status == b.status
+    assert a.diverged_at_step == b.diverged_at_step
+    for name, t in {**a.params, **a.buffers}.items():   # exactly, NaN where a diverged run has NaN
+        u = {**b.params, **b.buffers}[name]
+        torch.testing.assert_close(u, t, rtol=0, atol=0, equal_nan=True, msg=name)
+
+
+def test_the_static_batched_step_gives_the_eager_batched_numbers_with_a_partial_batch_decay_and_divergence():
+    data = blobs(n_train=250, n_test=64)   # 250 = 7 batches of 32 + one of 26
+    base = tiny_config(epochs=3, diverge_loss=10.0, **{"optim.momentum": 0.9, "optim.nesterov": True,
+                                                       "optim.weight_decay": 5e-4})
+    configs = [base, base.with_(seed=1, schedule=ScheduleConfig("step", milestones=(1,), factor=0.1)),
+               base.with_(seed=2, **{"optim.lr": 1e6})]   # diverges: frozen through the static lrs tensor
+    eager, static = BatchedTrainer(configs, data), BatchedTrainer(configs, data, step_graph=True)
+    eager.run(), static.run()
+    same_batch(eager, static)
+    assert static.status[2] == "diverged" and static.status[:2] == ["finished", "finished"]
+    assert static.step_kind == "static step, eager" and eager.step_kind == "eager"
+    assert static.results()[0].extra == {"trained_in_batch_of": 3, "step": "static step, eager"}
+
+
+def test_the_static_batched_step_resumes_and_copies_each_runs_redrawn_inputs():
+    from lrsci.config import DataConfig
+    from lrsci.data.registry import load_data
+
+    cfg = DataConfig("patch-fashion-mnist", train_size=128, test_size=32, seed=0, options={"patch_only_eval": 32})
+    data = load_data(cfg)   # per run and epoch its own inputs
+    configs = [tiny_config(seed=s, epochs=3, data=cfg, model=ModelConfig("mlp", hidden=16),
+                           **{"optim.momentum": 0.9}) for s in (0, 1)]
+    eager = BatchedTrainer(configs, data)
+    eager.run()
+    first = BatchedTrainer(configs, data, step_graph=True)
+    first.train_epoch()
+    resumed = BatchedTrainer(configs, data, step_graph=True)
+    resumed.load_state_dict(first.state_dict())
+    resumed.run()
+    same_batch(eager, resumed)
+
+
+def test_a_batch_the_step_cannot_capture_is_refused_when_asked():
+    with pytest.raises(ValueError, match="full-batch|activation noise"):
+        BatchedTrainer([tiny_config(**{"optim.batch_size": None})] * 2, blobs(), step_graph=True)
+
+
+def test_a_run_the_static_step_freezes_mid_epoch_stays_where_it_diverged():
+    """A finite "divergence" (a batch loss above diverge_loss at the check of step 50, mid-epoch) makes the
+    freeze visible: the frozen run's weights stay those of the same run alone, which stops there."""
+    data = blobs(n_train=512, n_test=64)   # batch 8: 64 steps an epoch, the first check at step 50
+    base = tiny_config(seed=1, epochs=2, diverge_loss=0.6, **{"optim.lr": 0.1, "optim.batch_size": 8,
+                                                              "optim.momentum": 0.9})   # learns: loss ~0.2
+    slow = base.with_(seed=2, **{"optim.lr": 1e-4})   # its batch loss is still above 0.6 at step 50
+    static = BatchedTrainer([base, slow], data, step_graph=True)
+    static.run()
+    single = alone(slow, data)
+    assert single.diverged_at_step == static.diverged_at_step[1] == 50 and static.status == ["finished", "diverged"]
+    for name, t in single.model.state_dict().items():
+        assert torch.allclose(static.model_state(1)[name].float(), t.float(), atol=1e-6), name
+
+
+def test_a_run_that_ends_before_the_others_leaves_the_state_it_ended_with():
+    """A run at its budget still goes through the batch's forward and update (at learning rate 0) while the
+    others train on; its BatchNorm statistics and momentum must not drift: its snapshot is that of the
+    run alone (to the batched kernels' rounding)."""
+    data = blobs(n_train=256, n_test=64)
+    short = tiny_config(epochs=1, **{"optim.momentum": 0.9})
+    batched = BatchedTrainer([short, short.with_(seed=1, epochs=3)], data)
+    batched.run()
+    single = alone(short, data)
+    assert batched.status == ["finished", "finished"] and len(batched.histories[0]) == 1
+    state, mine = single.model.state_dict(), batched.model_state(0)
+    for name, t in state.items():
+        assert torch.allclose(mine[name].float(), t.float(), atol=1e-6), name
+    theirs = single.optimizer.state_dict()["state"]
+    ours = batched.run_state(0)["optimizer"]["state"]
+    for j in theirs:
+        assert torch.allclose(ours[j]["momentum_buffer"], theirs[j]["momentum_buffer"], atol=1e-6), j
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_the_captured_batched_step_stays_within_bf16_tolerance_of_the_eager_one():
+    """The captured step replays the eager batched step's kernels on the same buffers; over 2 epochs of three
+    WRN-16-4 runs (a partial last batch, a decay, one run at another rate) each run's training loss within
+    5 % and test accuracy within 3 pp of the eager batch (bf16 kernels may pick other algorithms)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4096 + 1024, 1, 28, 28, generator=g)
+    y = (x[:, 0, :14].mean((1, 2)) > 0).long() + 2 * (x[:, 0, :, :14].mean((1, 2)) > 0).long()
+    data = ArrayData("img", x[:4096], y[:4096], x[4096:], y[4096:], 4).to(torch.device("cuda"))
+    base = tiny_config(epochs=2, device="cuda", precision="bf16", model=ModelConfig("wrn", depth=16, width=4),
+                       **{"optim.lr": 0.1, "optim.batch_size": 100, "optim.momentum": 0.9})   # 4096 = 40×100 + 96
+    configs = [base, base.with_(seed=1, schedule=ScheduleConfig("step", milestones=(1,), factor=0.1)),
+               base.with_(seed=2, **{"optim.lr": 0.05})]
+    eager, graphed = BatchedTrainer(configs, data, step_graph=False), BatchedTrainer(configs, data, step_graph=True)
+    eager.run(), graphed.run()
+    assert graphed.step_kind == "cuda graph" and graphed.step == eager.step
+    for i in range(len(configs)):
+        a, b = eager.results()[i].history[-1], graphed.results()[i].history[-1]
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.05)
+        assert abs(b["test_acc"] - a["test_acc"]) <= 3.0

@@ -17,12 +17,18 @@ def bench(device_name: str, plain: float, **extra) -> dict:
 def test_sections_by_device_a_new_measurement_replaces_its_own_device_only(tmp_path):
     benchmark_report.add(tmp_path, bench("cpu (x, 2 cores)", 100.0))
     benchmark_report.add(tmp_path, bench("NVIDIA H200", 20_000.0, graphed_over_plain=2.5,
-                                         graphed_loop_images_per_s=50_000.0))
+                                         graphed_loop_images_per_s=50_000.0, engine_graphed_over_plain=2.0,
+                                         engine_graphed_images_per_s=40_000.0, processes_graphed_k=8,
+                                         processes_graphed_images_per_s=None, processes_graphed_over_plain=None,
+                                         batched_graphed_images_per_s=80_000.0, batched_graphed_over_plain=4.0))
     record = benchmark_report.add(tmp_path, bench("cpu (x, 2 cores)", 200.0))
     assert sorted(record) == ["NVIDIA H200", "cpu (x, 2 cores)"]
     assert record["cpu (x, 2 cores)"]["plain_loop_images_per_s"] == 200.0
     md = (tmp_path / "throughput.md").read_text()
     assert "| plain loop as one CUDA graph | 50,000 | 2.50 |" in md
+    assert "| engine, one run, step as one CUDA graph | 40,000 | 2.00 |" in md
+    assert "| K = 8 engine processes, CUDA graphs, aggregate | – | – |" in md
+    assert "| K = 8 runs batched, step as one CUDA graph, aggregate | 80,000 | 4.00 |" in md
     assert "| K = 2 runs batched (vmap), aggregate | – | – |" in md and "k2_batched: `RuntimeError: boom`" in md
     assert json.loads((tmp_path / "throughput.json").read_text()) == record
 

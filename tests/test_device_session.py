@@ -1,5 +1,6 @@
 """tools/device_session.sh: the parts it knows, acts on and documents agree, and a misspelt part stops it
 before anything runs (on a lent GPU a part that silently runs nothing costs a machine start)."""
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -34,3 +35,26 @@ def test_an_unknown_part_stops_the_script_with_the_list_of_parts(tmp_path):
     assert done.returncode == 2
     assert "unknown part 'gd'" in done.stderr and "gd-decay" in done.stderr
     assert not (tmp_path / "out").exists()   # nothing ran, not even the timeline
+
+
+def pays(tmp_path, info: dict, fast: str, slow: str) -> bool:
+    """The script's own `pays` function, run by bash on a benchmark JSON holding ``info``."""
+    import json
+    (tmp_path / "bench-throughput.json").write_text(json.dumps({"benchmarks": [{"name": "t", "extra_info": info}]}))
+    body = re.search(r"^pays\(\) \{.*?^\}", SCRIPT.read_text(), re.M | re.S).group(0)
+    done = subprocess.run(["bash", "-c", f'{body}\npays "$1" "$2"', "pays", fast, slow], env={
+        "LOGS": str(tmp_path), "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=30)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode == 0
+
+
+def test_captured_steps_are_switched_on_only_where_the_benchmark_measured_them_at_least_1_2x(tmp_path):
+    info = {"engine_images_per_s": 100.0, "engine_graphed_images_per_s": 130.0, "processes_graphed_k": 8,
+            "batched_engine_images_per_s": {"1": 50.0, "8": 300.0}, "batched_graphed_images_per_s": 350.0}
+    assert pays(tmp_path, info, "engine_graphed_images_per_s", "engine_images_per_s")
+    assert not pays(tmp_path, info, "batched_graphed_images_per_s", "batched_engine_images_per_s")  # 350 < 1.2 × 300
+    info["batched_graphed_images_per_s"] = 360.0
+    assert pays(tmp_path, info, "batched_graphed_images_per_s", "batched_engine_images_per_s")
+    info["batched_graphed_images_per_s"] = None   # the measurement failed
+    assert not pays(tmp_path, info, "batched_graphed_images_per_s", "batched_engine_images_per_s")
+    assert not pays(tmp_path, {"engine_images_per_s": 1.0}, "engine_graphed_images_per_s", "engine_images_per_s")
