@@ -7,7 +7,7 @@
 # gd-large, patch (both Li et al. patch claims), stage3, toy, v2 (the protocol-v2 gpu profiles of
 # sgd-post-decay-boost, ps10-decay-learns-complex, large-lr-suppresses-noise and its point-noise
 # variant; or one of them: sgd, ps10, noise), autodecay (v2: its calibration rule on GPU dev seeds, once,
-# then its gpu profile), hessian (the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time), throughput
+# then its gpu profile), hessian (the WRN-16-4 10k-image Hessian benchmark, alone after throughput and before the claims, if DEADLINE leaves time), throughput
 # (lrsci.throughput: plain loop, engine, K engine processes, K runs batched; and the batched engine's bf16
 # tolerance test, and the captured step's; run first, alone on the GPU, since it times; GRAPHS=auto then lets the
 # claims use captured steps if that test passed and it pays). Default: every part but sgd, ps10 and noise
@@ -87,7 +87,7 @@ if has throughput; then
   fi
 fi
 
-hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time (after the GD claims: they share its GPU share)
+hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time; alone on the GPU, since it times
   has hessian || return 0
   local t=$(( $(left) - 20 )); [ "$t" -gt 40 ] || { stamp "hessian benchmark skipped: ${t}s left"; return 0; }
   timeout $(( t < 150 ? t : 150 )) python -m pytest tests/test_benchmark_hessian.py -m gpu --require-gpu -p no:cacheprovider -q \
@@ -95,9 +95,10 @@ hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time
   stamp "hessian benchmark exit $?"
   python tools/benchmark_report.py "$LOGS/bench-hessian.json" >> "$LOGS/hessian.txt" 2>&1; pack
 }
+hessian   # before the claims start: a time measured beside them would not be the GPU's
 PIDS=()
 ( while sleep 45; do pack; done ) & PACKER=$!   # a call cut off at its limit still returns what was done
-if has gd-eta || has gd-decay || has gd-large || has hessian; then (
+if has gd-eta || has gd-decay || has gd-large; then (
   if has gd-eta; then
     # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
     LRSCI_WORKERS=3 python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
@@ -107,7 +108,6 @@ if has gd-eta || has gd-decay || has gd-large || has hessian; then (
   fi
   if has gd-decay; then claim gd_decay_no_benefit 8; fi
   if has gd-large; then claim gd_larger_lr_diverges 5; fi
-  hessian
 ) & PIDS+=($!); fi
 if has autodecay; then (   # v2: the rule's constants on GPU dev seeds 1000-1002 (12 runs at once), then the final run
   if [ ! -e claims/calibration/autodecay-gpu.json ]; then
