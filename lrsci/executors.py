@@ -168,7 +168,8 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
         while not trainer.done:
             trainer.train_epoch()
             for i, job in enumerate(todo):
-                if trainer.epoch in job.snapshots and trainer.status[i] != "diverged":
+                trained = trainer.histories[i] and trainer.histories[i][-1]["epoch"] == trainer.epoch
+                if trainer.epoch in job.snapshots and trained:   # not for an epoch it ended before
                     run_dir = store.dir(job.config)
                     run_dir.mkdir(parents=True, exist_ok=True)
                     state = trainer.run_state(i)

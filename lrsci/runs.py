@@ -185,10 +185,12 @@ class RunStore:
                 _write_json(run_dir / "fork.json", forked_from)
             wanted = set(snapshots)
             while not trainer.done:
-                trainer.run(until_epoch=trainer.epoch + 1, on_epoch=on_epoch)
+                before = trainer.epoch
+                trainer.run(until_epoch=before + 1, on_epoch=on_epoch)
                 state = trainer.state_dict()
                 _save_checkpoint(run_dir, state)
-                if trainer.epoch in wanted:
+                # A run that diverges does not complete its epoch: its snapshot of the epoch before stays
+                if trainer.epoch > before and trainer.epoch in wanted:
                     _atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
         result = trainer.result()
         fork_file = run_dir / "fork.json"

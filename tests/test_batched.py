@@ -380,3 +380,20 @@ def test_on_the_gpu_the_captured_batched_step_stays_within_bf16_tolerance_of_the
         a, b = eager.results()[i].history[-1], graphed.results()[i].history[-1]
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.05)
         assert abs(b["test_acc"] - a["test_acc"]) <= 3.0
+
+
+def test_the_batched_executor_writes_no_snapshot_for_an_epoch_a_run_did_not_train(tmp_path, monkeypatch):
+    """A run that ended (here: at its budget) while the batch trained on got a snapshot of a later epoch it
+    never trained; the run alone writes none."""
+    from lrsci.harness import ClaimContext, Job
+    from lrsci.runs import RunStore
+
+    data = blobs(n_train=128, n_test=32)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
+    short, long = tiny_config(epochs=2), tiny_config(seed=1, epochs=4)
+    ctx = ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep", n_seeds=1,
+                       device="cpu", workers=1, executor="batched")
+    ctx.run_all([Job(short, "short", snapshots=(2, 3)), Job(long, "long", snapshots=(2, 3))])
+    assert sorted(p.name for p in ctx.store.dir(short).glob("snap-*")) == ["snap-2.pt"]
+    assert sorted(p.name for p in ctx.store.dir(long).glob("snap-*")) == ["snap-2.pt", "snap-3.pt"]

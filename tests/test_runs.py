@@ -72,3 +72,18 @@ def test_missing_snapshot_falls_back_to_scratch(store):
     arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
     result = store.run(arm, fork=(trunk, 3))
     assert result.forked_from is None and result.epochs_trained == 6
+
+
+def test_a_run_that_diverges_after_a_snapshot_epoch_keeps_that_snapshot(store, monkeypatch):
+    """A run that "diverges" in epoch 3 (the check made to say so) must leave snap-2 as the state after epoch 2:
+    it was once overwritten with the diverged state, so a fork at 2 would have begun from it."""
+    cfg = tiny_config(epochs=4)
+    monkeypatch.setattr(Trainer, "_diverged", lambda self, loss: self.epoch == 2)   # epochs count from 0
+    result = store.run(cfg, snapshots=(2,))
+    assert result.stop_reason == "diverged" and result.epochs_trained == 2
+    snap = runs_mod.torch.load(store.dir(cfg) / "snap-2.pt", weights_only=False)
+    two = Trainer(cfg, blobs())
+    two.run(until_epoch=2)
+    assert snap["epoch"] == 2 and snap["history"] == two.history
+    for name, t in two.model.state_dict().items():
+        assert runs_mod.torch.equal(snap["model"][name], t), name
