@@ -292,4 +292,13 @@ CLAIM = Claim(
     profiles=[FAST, GPU],
     train=train_arms, analyse=analyse, figure=figure_spec,
     derived=lambda p: {"larger_lr": larger_lr(p), "hessian_steps": hessian_steps(p)},
+    # Written after the gpu final run (2026-11-27, from its report; nothing in the protocol changed).
+    readings={"gpu": (
+        "Both criteria held, but not for the paper's reason. \"Stable\" means only that the training loss never "
+        "passed 10: the η = 2 runs spiked to 6.9-8.5. The trained network's top eigenvalue is 1.8-2.7 (mean 2.28), "
+        "not ~200, so η·λ_max/2 = 2.28: η already sits past 2/λ_max, where a quadratic model says GD diverges, and "
+        "the runs train at the edge of stability instead. The larger rate c·η = 4 diverges within 2-3 steps, from "
+        "the initialisation, before any trained curvature plays a part; and both rates follow from the η rule "
+        "(c·η is the grid rate at which the dev seeds diverged). Read this as: a 2× larger rate diverges at once, "
+        "not as evidence that GD's rate is bounded by 2/λ_max of large Hessian eigenvalues.")},
 )

@@ -18,6 +18,7 @@ that scale — the exact required criteria it is expected to fail, each with its
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -111,6 +112,9 @@ class Claim:
     figure: Callable[[Any, Profile], dict]           # (runs, profile) -> figure spec
     derived: Callable[[Profile], dict] | None = None  # protocol values computed from a profile, recorded
     benchmark_info: Callable[[dict], dict] | None = None  # extra pytest-benchmark fields for device runs
+    # Per profile, what the figures say beside the verdict, written AFTER its final run: shown in the report
+    # (labelled so) while the section is the current protocol's; never a criterion, never part of the protocol.
+    readings: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -119,6 +123,9 @@ class Claim:
         if not names or len(set(names)) != len(names):
             raise ClaimError(f"claim {self.id!r}: profiles must be non-empty with unique names, got {names}")
         object.__setattr__(self, "profiles", tuple(self.profiles))
+        unknown = set(self.readings) - set(names)
+        if unknown:
+            raise ClaimError(f"claim {self.id!r}: readings for profiles it does not declare: {sorted(unknown)}")
 
     def profile(self, name: str) -> Profile:
         for p in self.profiles:
@@ -133,6 +140,17 @@ class Claim:
 
     def protocol(self, profile: Profile) -> dict:
         return {**profile.record(), **(self.derived(profile) if self.derived else {})}
+
+    def ran_current_protocol(self, profile: Profile, section: dict) -> bool:
+        """Whether a stored report section was run under the protocol ``profile`` declares now: its seeds and
+        parameters (not its run config, which a recorded protocol may spell differently). A gpu report of v1
+        beside a v2 declaration that has not run yet is not."""
+        ran = section.get("seeds") or []
+        if ran and ran != list(range(profile.first_seed, profile.first_seed + profile.seeds)):
+            return False
+        stored = {k: v for k, v in section.get("protocol", {}).items() if k not in ("seeds", "first_seed", "run")}
+        declared = {k: v for k, v in self.protocol(profile).items() if k not in ("seeds", "first_seed", "run")}
+        return json.loads(json.dumps(declared, default=str)) == stored
 
 
 def claim_id_for_file(stem: str) -> str:

@@ -9,7 +9,6 @@ result.json: it never trains.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -38,17 +37,6 @@ def claims(project: Path) -> dict:
         raise SystemExit(f"lrsci: {exc}") from None
 
 
-def _protocol_changed(section: dict, claim, profile) -> bool:
-    """The stored section was run under another protocol than the profile now declares (its seeds or its
-    parameters differ), e.g. a gpu report of v1 beside a v2 declaration that has not run yet."""
-    ran = section.get("seeds") or []
-    if ran and ran != list(range(profile.first_seed, profile.first_seed + profile.seeds)):
-        return True
-    stored = {k: v for k, v in section.get("protocol", {}).items() if k not in ("seeds", "first_seed", "run")}
-    declared = {k: v for k, v in claim.protocol(profile).items() if k not in ("seeds", "first_seed", "run")}
-    return json.loads(json.dumps(declared, default=str)) != stored
-
-
 def _needs_calibration(profile) -> str:
     """What `list` adds for a profile that cannot run until a rule has been applied on dev seeds."""
     return "".join(f" (needs `python {t} --profile {profile.name}` on the device first)"
@@ -66,7 +54,7 @@ def cmd_list(args) -> int:
             text = "not run yet" if sec is None else sec["verdict"] + (
                 f" ({sec['outcome']})" if sec.get("outcome") else "") + f", {(sec['provenance'].get('date') or '')[:10]}"
             seeds = f"{p.first_seed}-{p.first_seed + p.seeds - 1}"
-            if sec is not None and _protocol_changed(sec, claim, p):
+            if sec is not None and not claim.ran_current_protocol(p, sec):
                 ran = sec.get("seeds") or []
                 text += f" — on seeds {min(ran)}-{max(ran)} under an earlier protocol; this one not run yet"
             text += _needs_calibration(p)

@@ -8,7 +8,9 @@ One folder per claim under the report root::
     reports/README.md               index: claim × profile → verdict, effect, date
 
 A profile's section holds its protocol, seeds, per-seed values, tests (statistic, p, CI,
-threshold, pass), verdict and provenance. Re-rendering reads only these files.
+threshold, pass), verdict and provenance. Re-rendering reads these files and, for the notes beside a
+section (run under an earlier protocol; a reading written after the run), the claim modules
+(lrsci.report_notes).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from filelock import FileLock
 
 from . import figures, files
 from .criteria import VERDICTS
+from .report_notes import declared_claims, section_notes
 from .report_schema import SCHEMA, upgrade_record
 
 
@@ -172,9 +175,12 @@ def _per_seed_table(per_seed: dict) -> list[str]:
     return lines
 
 
-def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
+def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
     prov = sec.get("provenance", {})
-    out = [f"## Profile `{profile}` — **{sec['verdict'].upper()}**", "", sec.get("summary", ""), ""]
+    suffix, notes = section_notes(claim, profile, sec)
+    out = [f"## Profile `{profile}` — **{sec['verdict'].upper()}**{suffix}", "", sec.get("summary", ""), ""]
+    for note in notes:
+        out += [note, ""]
     planned, used = sec.get("protocol", {}).get("seeds"), len(sec.get("seeds", []))
     if isinstance(planned, int) and used < planned:
         out += [f"> **Note:** run with {used} seeds per arm, fewer than the protocol's {planned}: the tests have "
@@ -214,16 +220,18 @@ def _section_md(profile: str, sec: dict, folder: Path) -> list[str]:
     return out
 
 
-def render_claim(folder: str | Path) -> Path:
+def render_claim(folder: str | Path, claims: dict | None = None) -> Path:
+    """report.md and figures of one claim; ``claims``: the declared claims (default: read from the project)."""
     folder = Path(folder)
     rec = read_record(folder / "result.json", quarantine_bad=False)
+    claim = (declared_claims(folder.parent) if claims is None else claims).get(rec["id"])
     lines = [f"# {rec['id']}: {rec['title']}", "", f"**Source:** {rec['source']}", "",
              f"**Claim:** {rec['statement']}", ""]
     for profile in sorted(rec["profiles"]):
         sec = rec["profiles"][profile]
         if sec.get("figure"):
             figures.render(sec["figure"]["spec"], folder / sec["figure"]["file"])
-        lines += _section_md(profile, sec, folder)
+        lines += _section_md(profile, sec, folder, claim)
     path = folder / "report.md"
     files.write_text(path, "\n".join(lines))
     return path
@@ -240,19 +248,22 @@ def load_all(report_root: str | Path) -> list[dict]:
     return out
 
 
-def render_index(report_root: str | Path) -> Path:
+def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
     root = Path(report_root)
+    claims = declared_claims(root) if claims is None else claims
     lines = ["# lrsci reports", "", "Every claim × profile this checkout has run. Re-render with `lrsci report`. "
              "The seeds say which protocol version a section ran under (a new version takes a fresh range); "
-             "`lrsci list` names every section run under an earlier protocol than its module now declares.", "",
+             "a verdict marked *earlier protocol* is not the one its module now declares (not yet run), and "
+             "*see the reading* points to what the report says of the figures beside a verdict.", "",
              "| claim | source | profile | verdict | headline effect | seeds | date | device |",
              "|---|---|---|---|---|---|---|---|"]
     for rec in load_all(root):
         for profile, sec in sorted(rec["profiles"].items()):
             prov, seeds = sec.get("provenance", {}), sec.get("seeds") or []
             ran = f"{min(seeds)}-{max(seeds)}" if seeds else "–"
+            suffix, _ = section_notes(claims.get(rec["id"]), profile, sec)
             lines.append(f"| [{rec['id']}]({rec['id']}/report.md) | {rec['source']} | {profile} | "
-                         f"**{sec['verdict']}** | {sec.get('headline', '')} | {ran} | {(prov.get('date') or '')[:10]} | "
+                         f"**{sec['verdict']}**{suffix} | {sec.get('headline', '')} | {ran} | {(prov.get('date') or '')[:10]} | "
                          f"{prov.get('device_name', '')} |")
     path = root / "README.md"
     root.mkdir(parents=True, exist_ok=True)
@@ -261,14 +272,15 @@ def render_index(report_root: str | Path) -> Path:
 
 
 def render_all(report_root: str | Path) -> list[Path]:
-    """Re-render every claim's report.md and figures and the index, from result.json alone.
+    """Re-render every claim's report.md and figures and the index, from result.json (and the notes the
+    claim modules give, lrsci.report_notes).
 
     A claim whose result.json cannot be read is named in a warning; the others still render."""
-    paths = []
+    paths, claims = [], declared_claims(report_root)
     for p in sorted(Path(report_root).glob("*/result.json")):
         try:
-            paths.append(render_claim(p.parent))
+            paths.append(render_claim(p.parent, claims))
         except ValueError as exc:
             warnings.warn(str(exc), stacklevel=2)
-    paths.append(render_index(report_root))
+    paths.append(render_index(report_root, claims))
     return paths

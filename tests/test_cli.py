@@ -81,16 +81,15 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
 
 
 def test_list_names_a_report_run_under_an_earlier_protocol():
-    from lrsci.cli import _protocol_changed
     from lrsci.claim import Claim, Profile
     from lrsci.config import RunConfig
 
     v2 = Profile("gpu", device="cuda", seeds=5, run=RunConfig(device="cuda"), params={"floor": 2.0}, first_seed=3000)
     claim = Claim(id="x", title="t", source="s", statement="s", profiles=[v2], train=None, analyse=None, figure=None)
     same = {"seeds": [3000, 3001, 3002, 3003, 3004], "protocol": claim.protocol(v2)}
-    assert not _protocol_changed(same, claim, v2)
-    assert _protocol_changed({**same, "seeds": [0, 1, 2]}, claim, v2)                      # v1's seeds
-    assert _protocol_changed({**same, "protocol": {**same["protocol"], "floor": 1.0}}, claim, v2)  # v1's parameters
+    assert claim.ran_current_protocol(v2, same)
+    assert not claim.ran_current_protocol(v2, {**same, "seeds": [0, 1, 2]})                       # v1's seeds
+    assert not claim.ran_current_protocol(v2, {**same, "protocol": {**same["protocol"], "floor": 1.0}})  # v1's parameters
 
 
 def test_list_names_the_tool_a_profile_without_its_calibration_record_needs():

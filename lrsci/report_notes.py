@@ -1,0 +1,59 @@
+"""What a report says beside a stored section, from what its claim module declares now.
+
+``result.json`` keeps what a run produced; the module may since have moved on. Two things are shown
+from the module, not the record:
+
+* a section run under an earlier protocol (other seeds or parameters than the profile declares now,
+  e.g. a gpu report of v1 beside a v2 declaration not yet run) is marked as such: its verdict is not
+  the current protocol's;
+* a claim's ``readings`` (written after a final run, never a criterion) are shown under that
+  profile's verdict while its section is the current protocol's.
+
+Reports outside a project (a folder whose parent has no ``claims/``, as in tests) get no notes.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+EARLIER = " (earlier protocol)"
+READ_NOTE = " (see the reading)"
+
+
+def declared_claims(report_root: str | Path) -> dict:
+    """{claim id: Claim} of the project whose reports live in ``report_root``; {} outside a project. A claim
+    module that cannot be loaded is named in a warning (the reports still render, without notes)."""
+    project = Path(report_root).resolve().parent
+    if not (project / "claims").is_dir():
+        return {}
+    from .catalog import load_claims
+    try:
+        return {cid: claim for cid, (claim, _) in load_claims(project).items()}
+    except Exception as exc:  # noqa: BLE001 -- rendering must not fail on a broken module; it says so
+        warnings.warn(f"reports rendered without notes: the claims of {project} could not be loaded ({exc})",
+                      stacklevel=2)
+        return {}
+
+
+def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
+    """(a suffix for the verdict, Markdown notes) for one stored section of ``claim`` (None: no notes)."""
+    if claim is None:
+        return "", []
+    declared = {p.name: p for p in claim.profiles}
+    if profile not in declared:
+        return " (profile no longer declared)", [
+            f"> **No longer declared.** The claim module declares no profile `{profile}` now; this section is "
+            "kept as it was run."]
+    p = declared[profile]
+    if not claim.ran_current_protocol(p, section):
+        seeds = section.get("seeds") or []
+        ran = f"seeds {min(seeds)}-{max(seeds)}" if seeds else "its seeds"
+        return EARLIER, [
+            f"> **Earlier protocol.** This section ran on {ran} under a protocol the claim module has since "
+            f"replaced; the current one (seeds {p.first_seed}-{p.first_seed + p.seeds - 1}) has not run at this "
+            "profile yet, so this verdict is not the current protocol's."]
+    reading = claim.readings.get(profile)
+    if reading:
+        return READ_NOTE, [f"> **Reading, written after the run** (not a criterion: the verdict is the "
+                           f"pre-registered one). {reading}"]
+    return "", []

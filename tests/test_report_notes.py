@@ -1,0 +1,79 @@
+"""lrsci.report_notes: a report marks a section run under an earlier protocol, and shows a claim's reading
+(written after its run) while the section is the current protocol's; from the claim modules, not result.json."""
+import importlib.util
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lrsci import driver, report
+from lrsci.harness import ClaimContext
+from lrsci.report_notes import declared_claims
+from lrsci.runs import RunStore
+
+DEMO = Path(__file__).parent / "fixtures" / "demo_claim.py"
+
+
+def demo_module():
+    spec = importlib.util.spec_from_file_location("notes_demo_claim", DEMO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def ran(tmp_path):
+    """The demo claim's fast profile run once into tmp_path/reports (no claims/ beside it: no notes yet)."""
+    demo = demo_module()
+    claim = replace(demo.CLAIM, profiles=[demo.FAST])
+    ctx = ClaimContext(profile="fast", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "reports",
+                       n_seeds=3, device="cpu", workers=1)
+    assert driver.check(claim, demo.FAST, ctx).ok
+    return claim, demo, tmp_path / "reports"
+
+
+def test_a_section_run_under_an_earlier_protocol_is_marked_in_its_report_and_the_index(ran):
+    claim, demo, root = ran
+    folder = root / claim.id
+    assert "(earlier protocol)" not in (folder / "report.md").read_text()
+    v2 = replace(claim, profiles=[demo.FAST.extend("fast", a2=demo.UP, first_seed=3000)])   # new seeds: v2
+    report.render_claim(folder, {claim.id: v2})
+    report.render_index(root, {claim.id: v2})
+    md = (folder / "report.md").read_text()
+    assert "## Profile `fast` — **REPLICATED** (earlier protocol)" in md
+    assert "ran on seeds 0-2 under a protocol the claim module has since replaced" in md and "3000-3002" in md
+    assert "| fast | **replicated** (earlier protocol) |" in (root / "README.md").read_text()
+
+
+def test_a_reading_shows_under_the_verdict_of_the_current_protocol_only(ran):
+    claim, demo, root = ran
+    folder = root / claim.id
+    read = replace(claim, readings={"fast": "the a arm is far above b on every seed"})
+    report.render_claim(folder, {claim.id: read})
+    report.render_index(root, {claim.id: read})
+    md = (folder / "report.md").read_text()
+    assert "**REPLICATED** (see the reading)" in md and "written after the run" in md
+    assert "the a arm is far above b on every seed" in md
+    assert "| fast | **replicated** (see the reading) |" in (root / "README.md").read_text()
+    later = replace(read, profiles=[demo.FAST.extend("fast", first_seed=3000)])   # superseded: no reading
+    report.render_claim(folder, {claim.id: later})
+    assert "far above b" not in (folder / "report.md").read_text()
+
+
+def test_readings_must_name_declared_profiles(ran):
+    from lrsci.claim import ClaimError
+
+    claim, _, _ = ran
+    with pytest.raises(ClaimError, match="readings for profiles it does not declare"):
+        replace(claim, readings={"paper": "x"})
+
+
+def test_the_claims_are_read_from_the_project_around_the_report_folder(tmp_path):
+    assert declared_claims(tmp_path / "reports") == {}          # no claims/ beside it
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "test_notes_project_demo.py").write_text(
+        DEMO.read_text().replace('id="demo-claim"', 'id="notes-project-demo"'))
+    assert list(declared_claims(tmp_path / "reports")) == ["notes-project-demo"]
+    (tmp_path / "claims" / "test_broken_notes_demo.py").write_text("raise RuntimeError('broken module')\n")
+    with pytest.warns(UserWarning, match="without notes.*broken module"):
+        assert declared_claims(tmp_path / "reports") == {}
