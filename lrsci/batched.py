@@ -54,12 +54,12 @@ from .data.base import ArrayData
 from .graphed import StepGraph, graph_unsupported, step_kind
 from .models import build_model
 from .schedules import build_schedule
-from .train import EVAL_BATCH, STOP_REASONS, RunResult, eval_splits, resolve_device, split_metrics
+from .train import (CHECK_EVERY, EVAL_BATCH, STOP_REASONS, RunResult, decays_in_effect, eval_splits, resolve_device,
+                    split_metrics)
 
 # Fields every run of one batch must share (they fix the computation's shape and kind).
 SHARED = ("model", "data", "precision", "eval_train", "diverge_loss", "device")
 SHARED_OPTIM = ("batch_size", "momentum", "nesterov", "weight_decay")
-DIVERGENCE_CHECK_EVERY = 50  # steps, as the Trainer: checking every step would sync the GPU each step
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
@@ -252,11 +252,15 @@ class BatchedTrainer:
         self._sgd_update(lrs)
         return losses
 
-    def _after_step(self, losses: torch.Tensor, last: bool, lrs: torch.Tensor, epoch: int) -> None:
+    def _after_step(self, worst: torch.Tensor, last: bool, lrs: torch.Tensor, epoch: int) -> None:
+        """Count the step; every CHECK_EVERY steps and at the epoch's end, freeze the runs whose largest batch
+        loss so far (``worst``, kept on the device) diverged: a read on the host syncs the GPU, as the Trainer's."""
         self.step += 1
-        # Checking every step would sync the GPU each step; every DIVERGENCE_CHECK_EVERY and at the end suffices.
-        if (self.step % DIVERGENCE_CHECK_EVERY == 0 or last) and self._check_divergence(losses.detach()):
+        if (self.step % CHECK_EVERY == 0 or last) and self._check_divergence(worst):
             lrs.copy_(self._step_lrs(epoch))   # in place: a captured step reads this tensor
+
+    def _no_loss_yet(self) -> torch.Tensor:
+        return torch.full((self.k,), -math.inf, device=self.device)
 
     def _train_epoch(self, epoch: int) -> torch.Tensor:
         if self.graphed:
@@ -264,12 +268,13 @@ class BatchedTrainer:
         x_runs, orders = self._train_inputs(epoch), self._orders(epoch)
         bs, n = self.configs[0].optim.batch_size, self.data.y_train.shape[0]
         lrs = self._step_lrs(epoch)
-        total = torch.zeros(self.k, device=self.device)
+        total, worst = torch.zeros(self.k, device=self.device), self._no_loss_yet()
         for start in range(0, n, bs):
             idx = orders[:, start:start + bs]
             losses = self._batch_step(x_runs, idx, lrs)
             total += losses.detach() * idx.shape[1]
-            self._after_step(losses, start + bs >= n, lrs, epoch)
+            torch.maximum(worst, losses.detach(), out=worst)
+            self._after_step(worst, start + bs >= n, lrs, epoch)
         return total / n
 
     def _graph_state(self, x_runs: torch.Tensor | None) -> dict:
@@ -277,11 +282,13 @@ class BatchedTrainer:
         bs = self.configs[0].optim.batch_size
         st = {"idx": torch.zeros(self.k, bs, dtype=torch.long, device=self.device),
               "x_runs": None if x_runs is None else x_runs.clone(),
-              "lrs": torch.zeros(self.k, device=self.device), "total": torch.zeros(self.k, device=self.device)}
+              "lrs": torch.zeros(self.k, device=self.device), "total": torch.zeros(self.k, device=self.device),
+              "worst": self._no_loss_yet()}
 
         def step(eager: bool) -> torch.Tensor:   # the gradients are None here: _sgd_update clears them
             losses = self._batch_step(st["x_runs"], st["idx"], st["lrs"], cache=False)
             st["total"].add_(losses.detach() * bs)
+            torch.maximum(st["worst"], losses.detach(), out=st["worst"])
             return losses
 
         def clear() -> None:
@@ -296,18 +303,19 @@ class BatchedTrainer:
         st = self._graph = self._graph or self._graph_state(x_runs)
         if x_runs is not None:
             st["x_runs"].copy_(x_runs)   # this epoch's per-run inputs, into the static tensor
-        orders, total, lrs = self._orders(epoch), st["total"], st["lrs"]
-        total.zero_()
+        orders, total, lrs, worst = self._orders(epoch), st["total"], st["lrs"], st["worst"]
+        total.zero_(), worst.fill_(-math.inf)
         lrs.copy_(self._step_lrs(epoch))
         full = n // bs * bs
         for start in range(0, full, bs):
             st["idx"].copy_(orders[:, start:start + bs])
-            losses = st["graph"].run()
-            self._after_step(losses, start + bs >= n, lrs, epoch)
+            st["graph"].run()
+            self._after_step(worst, start + bs >= n, lrs, epoch)
         if full < n:  # the last, smaller batch has another shape: the ordinary eager step
             losses = self._batch_step(st["x_runs"], orders[:, full:], lrs)
             total.add_(losses.detach() * (n - full))
-            self._after_step(losses, True, lrs, epoch)
+            torch.maximum(worst, losses.detach(), out=worst)
+            self._after_step(worst, True, lrs, epoch)
         return total / n
 
     def train_epoch(self) -> list[dict | None]:
@@ -425,7 +433,8 @@ class BatchedTrainer:
 
     def results(self) -> list[RunResult]:
         return [RunResult(config=c.to_dict(), history=list(self.histories[i]), status=self.status[i],
-                          epochs_trained=len(self.histories[i]), decay_epochs=self.schedules[i].decay_epochs,
+                          epochs_trained=len(self.histories[i]),
+                          decay_epochs=decays_in_effect(self.schedules[i], len(self.histories[i])),
                           diverged_at_step=self.diverged_at_step[i], device=str(self.device),
                           stop_reason=STOP_REASONS.get(self.status[i]),
                           train_seconds=self.seconds_before[i] + self.train_seconds, images=self.images[i],

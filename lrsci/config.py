@@ -169,7 +169,7 @@ class ScheduleConfig:
         from .autodecay import AutoDecayRule  # its keyword arguments are the allowed keys
         from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-        _known_keys("schedule.autodecay", self.autodecay, _keywords(AutoDecayRule.__init__, skip=("factor",)))
+        _known_keys("schedule.autodecay", self.autodecay, _keywords(AutoDecayRule.__init__, skip=("factor", "max_steps")))   # max_steps: the run's epochs
         _check(isinstance(self.plateau, dict), "schedule.plateau", self.plateau, "a dict")
         _known_keys("schedule.plateau", self.plateau, _keywords(ReduceLROnPlateau.__init__, skip=("optimizer", "factor")))
         _check(self.kind != "step" or len(self.milestones) > 0, "schedule.milestones",

@@ -109,6 +109,8 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
     An "as declared" message ends with the analysis's ``headline``, the run's own summary.
     """
     required = required_rows(rows)
+    if not required:   # as verdict(): a claim without a required criterion replicates nothing
+        return "unexpected", "the analysis produced no required criterion (every row is reported-only)"
     unknown = sorted(set(expected) - set(required))
     if unknown:
         return "unexpected", (f"declared expected failures {unknown} are not required criteria of this claim; "
@@ -133,7 +135,7 @@ def row_figures(row: dict) -> str:
     ci = row.get("ci")
     ci_text = f", 95% CI [{_num(ci[0])}, {_num(ci[1])}]" if ci and None not in ci else ""
     p = row.get("p_value")
-    p_text = f", p = {_num(p)}" if p is not None else ""
+    p_text = f", p = {_p(p)}" if p is not None else ""
     return (f"'{row['criterion']}': effect {_num(row.get('effect'))}{ci_text}{p_text} "
             f"(threshold: {row.get('threshold', '')}; n = {row.get('n')})")
 
@@ -142,6 +144,11 @@ def expected_failure_text(required: dict[str, dict], expected: Mapping[str, str]
     """The xfail reason a user sees: each declared reason beside this run's figures."""
     return "not replicated at this profile, as declared — " + " | ".join(
         f"{row_figures(required[name])}. Declared reason: {reason}" for name, reason in sorted(expected.items()))
+
+
+def _p(p) -> str:
+    """A p-value with 3 significant digits: two decimals would print 0.0496 and 0.0504 both as 0.05."""
+    return "–" if p is None else f"{p:.3g}"
 
 
 def _num(v) -> str:

@@ -191,8 +191,10 @@ def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
                 f"{'; '.join(failed)}. The tests, figure and per-seed values below are the evidence.", ""]
     out += _declared_md(sec)
     out += ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), "",
-            "95% CI (t): the t-interval of the mean effect over seeds; a percentile bootstrap CI is shown "
-            "beside it only from 10 seeds on. Seeds on H1's side: how many seeds' own values lie where H1 puts "
+            "95% CI (t): the two-sided t-interval of the mean effect over seeds; a percentile bootstrap CI is "
+            "shown beside it only from 10 seeds on. The tests are one-sided at α = 0.05, which matches a one-sided "
+            "95 % bound (an end of the 90 % two-sided interval): a 95 % interval may reach past a floor or margin "
+            "while its test passes. Seeds on H1's side: how many seeds' own values lie where H1 puts "
             "the mean (– where the row has none, e.g. counts, trends, or rows stored before it was recorded).", ""]
     if sec.get("figure"):  # rendered by render_claim from the same spec
         out += [f"![{profile} figure]({sec['figure']['file']})", ""]

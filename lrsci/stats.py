@@ -10,8 +10,11 @@ Conventions
 * ``alternative="greater"`` means H1: ``mean(d) > margin``; ``"less"`` means
   H1: ``mean(d) < margin``.  Nothing here is two-sided: claims are directional.
 * t-tests need ``n >= 2``.  When all differences are identical the sample
-  variance is zero and the t statistic is ``+inf``/``-inf``; we then return
-  ``p = 0.0`` if the common value lies strictly on the H1 side of the margin and
+  variance is zero and the t statistic is ``+inf``/``-inf``. The t-test's own
+  answer would be p = 0, certainty from as few as two seeds; we return the exact
+  one-sided sign test's instead, ``p = 0.5**n`` (every one of n seeds on the H1
+  side, each equally likely on either side under H0: 0.125 at 3 seeds, 0.031 at
+  5), when the common value lies strictly on the H1 side of the margin, and
   ``p = 1.0`` otherwise (statistic ``0.0`` when it equals the margin).
   "Identical" and "equals" allow for float rounding of ``a - b`` (a few ulps of
   ``max|a|, max|b|``), so ``a = b + 0.1`` counts as zero variance.
@@ -176,7 +179,7 @@ def _one_sided_t(d: np.ndarray, margin: float, alternative: str,
             return 0.0, 1.0
         t = math.copysign(math.inf, gap)
         on_h1_side = gap > 0 if alternative == "greater" else gap < 0
-        return t, 0.0 if on_h1_side else 1.0
+        return t, 0.5 ** d.size if on_h1_side else 1.0   # the sign test's p: n of n seeds on H1's side
     res = _st.ttest_1samp(d - margin, 0.0, alternative=alternative)
     return float(res.statistic), float(res.pvalue)
 

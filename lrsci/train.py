@@ -13,7 +13,11 @@ with its own batch statistics ("ghost batches" of size gd_chunk): the step is th
 gradient of that objective, and running statistics are updated once per chunk.
 
 Divergence is an outcome, not a crash: a non-finite batch loss, or one above
-``diverge_loss``, ends the run with ``status="diverged"`` and the global step recorded.
+``diverge_loss``, ends the run with ``status="diverged"`` and the global step recorded. GD tests the
+full-batch loss before each step (``diverged_at_step`` = the steps taken before it); SGD keeps the
+largest batch loss of the epoch on the device and reads it every ``CHECK_EVERY`` steps and at the
+epoch's end (``diverged_at_step`` = the step of that read), so no batch goes unseen and the GPU is not
+synchronised every step.
 """
 from __future__ import annotations
 
@@ -36,7 +40,10 @@ from .schedules import build_schedule, noise_scale_at
 EVAL_BATCH = {"cpu": 2048, "cuda": 8192}
 # Bump whenever a change alters the numbers training produces (loss, order, schedule, eval):
 # the run store keys runs by it, so stored runs of an older engine are never reused.
-ENGINE_VERSION = 1
+# 2: fused SGD on CUDA (its rounding differs from the per-tensor update); an SGD run diverges on any batch
+#    whose loss passes diverge_loss (before: only the batch checked every 50 steps and the epoch's last).
+ENGINE_VERSION = 2
+CHECK_EVERY = 50   # SGD steps between host reads of the divergence test (a read syncs the GPU)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -147,6 +154,13 @@ class RunResult:
         return self.images / self.train_seconds if self.train_seconds > 0 else float("nan")
 
 
+def decays_in_effect(schedule, epochs_trained: int) -> list[int]:
+    """The schedule's decays that took effect: a decay recorded as d lowers the rate from epoch index d on, so
+    a run that ended first (at its budget, stopped, diverged) never trained at it (a plateau decided after the
+    last epoch, a step milestone past a divergence)."""
+    return [d for d in schedule.decay_epochs if d < epochs_trained]
+
+
 class Trainer:
     def __init__(self, config: RunConfig, data: ArrayData, device: torch.device | None = None,
                  step_graph: bool | None = None):
@@ -226,23 +240,28 @@ class Trainer:
             return self._graphed_sgd_epoch(epoch)
         x, bs = self._train_inputs(epoch), self.config.optim.batch_size
         order = self._order(epoch)
-        total, count = torch.zeros((), device=self.device), 0
+        total, count, worst = torch.zeros((), device=self.device), 0, self._no_loss_yet()
         for start in range(0, order.numel(), bs):
             idx = order[start:start + bs]
             loss = self._eager_step(x, idx)
             total += loss.detach() * idx.numel()
             count += idx.numel()
-            # Checking every batch would sync the GPU each step; every 50 steps and at the end suffices.
-            if (self.step % 50 == 0 or start + bs >= order.numel()) and self._diverged(loss):
+            torch.maximum(worst, loss.detach(), out=worst)
+            # Every batch's loss is seen (worst: the largest so far, NaN once one was NaN), but read on the host
+            # only every CHECK_EVERY steps and at the epoch's end: a read syncs the GPU.
+            if (self.step % CHECK_EVERY == 0 or start + bs >= order.numel()) and self._diverged(worst):
                 return None
         return float(total) / count
+
+    def _no_loss_yet(self) -> torch.Tensor:
+        return torch.full((), -math.inf, device=self.device)
 
     def _graph_state(self, x: torch.Tensor) -> dict:
         """The captured step's static tensors and its StepGraph, made at the first graphed epoch."""
         bs = self.config.optim.batch_size
         st = {"x": x if getattr(self.data, "epoch_inputs", None) is None else x.clone(),
               "idx": torch.zeros(bs, dtype=torch.long, device=self.device),
-              "total": torch.zeros((), device=self.device)}
+              "total": torch.zeros((), device=self.device), "worst": self._no_loss_yet()}
         model, opt, y = self.model, self.optimizer, self.data.y_train
 
         def step(eager: bool) -> torch.Tensor:
@@ -253,6 +272,7 @@ class Trainer:
             loss.backward()
             opt.step()
             st["total"].add_(loss.detach() * bs)
+            torch.maximum(st["worst"], loss.detach(), out=st["worst"])
             return loss
         st["graph"] = StepGraph(step, lambda: opt.zero_grad(set_to_none=True), self.device)
         return st
@@ -263,20 +283,21 @@ class Trainer:
         st = self._step_graph = self._step_graph or self._graph_state(x)
         if st["x"] is not x:
             st["x"].copy_(x)   # a dataset that redraws its inputs each epoch: into the static tensor
-        order, total = self._order(epoch), st["total"]
-        total.zero_()
+        order, total, worst = self._order(epoch), st["total"], st["worst"]
+        total.zero_(), worst.fill_(-math.inf)
         n, full = order.numel(), order.numel() // bs * bs
         for start in range(0, full, bs):
             st["idx"].copy_(order[start:start + bs])
-            loss = st["graph"].run()
+            st["graph"].run()
             self.step += 1
-            if (self.step % 50 == 0 or start + bs >= n) and self._diverged(loss):
+            if (self.step % CHECK_EVERY == 0 or start + bs >= n) and self._diverged(worst):
                 return None
         if full < n:  # the last, smaller batch has another shape: the ordinary eager step
             idx = order[full:]
             loss = self._eager_step(st["x"], idx)
             total.add_(loss.detach() * idx.numel())
-            if self._diverged(loss):
+            torch.maximum(worst, loss.detach(), out=worst)
+            if self._diverged(worst):
                 return None
         return float(total) / n
 
@@ -362,7 +383,7 @@ class Trainer:
 
     def result(self) -> RunResult:
         return RunResult(config=self.config.to_dict(), history=list(self.history), status=self.status,
-                         epochs_trained=self.epoch, decay_epochs=self.schedule.decay_epochs,
+                         epochs_trained=self.epoch, decay_epochs=decays_in_effect(self.schedule, self.epoch),
                          diverged_at_step=self.diverged_at_step, device=str(self.device),
                          stop_reason=STOP_REASONS.get(self.status),
                          train_seconds=self.train_seconds, images=self.images,

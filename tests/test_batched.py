@@ -327,18 +327,20 @@ def test_a_batch_the_step_cannot_capture_is_refused_when_asked():
 
 
 def test_a_run_the_static_step_freezes_mid_epoch_stays_where_it_diverged():
-    """A finite "divergence" (a batch loss above diverge_loss at the check of step 50, mid-epoch) makes the
-    freeze visible: the frozen run's weights stay those of the same run alone, which stops there."""
+    """A finite "divergence" (a batch loss above diverge_loss before the check of step 50, mid-epoch) makes
+    the freeze visible: the frozen run's weights stay those of the same run alone, which stops there."""
     data = blobs(n_train=512, n_test=64)   # batch 8: 64 steps an epoch, the first check at step 50
-    base = tiny_config(seed=1, epochs=2, diverge_loss=0.6, **{"optim.lr": 0.1, "optim.batch_size": 8,
-                                                              "optim.momentum": 0.9})   # learns: loss ~0.2
-    slow = base.with_(seed=2, **{"optim.lr": 1e-4})   # its batch loss is still above 0.6 at step 50
-    static = BatchedTrainer([base, slow], data, step_graph=True)
+    base = tiny_config(seed=1, epochs=2, diverge_loss=2.0, **{"optim.lr": 0.02, "optim.batch_size": 8,
+                                                              "optim.momentum": 0.9})   # every batch loss < 2
+    wild = base.with_(seed=2, **{"optim.lr": 0.2})   # a batch loss above 2 before step 50; weights stay finite
+    static = BatchedTrainer([base, wild], data, step_graph=True)
     static.run()
-    single = alone(slow, data)
+    single = alone(wild, data)
     assert single.diverged_at_step == static.diverged_at_step[1] == 50 and static.status == ["finished", "diverged"]
     for name, t in single.model.state_dict().items():
-        assert torch.allclose(static.model_state(1)[name].float(), t.float(), atol=1e-6), name
+        assert torch.isfinite(t.float()).all(), name
+        # at rate 0.2, 50 steps amplify the batched kernels' rounding to ~5e-5; 14 more steps would move ~0.1
+        assert torch.allclose(static.model_state(1)[name].float(), t.float(), atol=2e-4), name
 
 
 def test_a_run_that_ends_before_the_others_leaves_the_state_it_ended_with():

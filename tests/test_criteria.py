@@ -77,3 +77,18 @@ def test_a_row_says_when_every_seed_made_the_same_decision():
     assert row["seeds_on_h1_side"] == 4 and _side_cell(row) == "4/5"
     row = criterion("x", paired_t(a, b), "p<0.05", [x - y for x, y in zip(a, b)])
     assert _side_cell(row) == "5/5 (every seed)" and _side_cell({"n": 5}) == "–"
+
+
+def test_p_values_in_messages_keep_three_significant_digits():
+    from lrsci.criteria import row_figures
+
+    row = {"criterion": "c", "effect": 2.5, "ci": [2.0, 3.0], "p_value": 0.0496, "threshold": "p<0.05", "n": 5}
+    assert "p = 0.0496" in row_figures(row) and "p = 0.0504" in row_figures({**row, "p_value": 0.0504})
+
+
+def test_a_claim_without_a_required_criterion_is_not_replicated_by_verdict_or_judge():
+    from lrsci.criteria import criterion, judge, verdict
+    from lrsci.stats import paired_t
+
+    rows = [criterion("r", paired_t([1, 2, 3], [0, 0, 1]), "reported", None, reported_only=True)]
+    assert verdict(rows) == "not replicated" and judge(rows, {})[0] == "unexpected"

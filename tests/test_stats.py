@@ -72,10 +72,12 @@ def test_paired_t_less_is_mirror_of_greater():
 def test_paired_t_zero_variance():
     a, b = [2.0, 2.0, 2.0], [1.0, 1.0, 1.0]  # d == 1 exactly
     up = paired_t(a, b, margin=0.5)
-    assert (up.p_value, up.statistic) == (0.0, math.inf)
+    # t = inf, but the p-value is the sign test's: 3 of 3 seeds on H1's side, 0.5**3 (not certainty)
+    assert (up.p_value, up.statistic) == (0.125, math.inf)
+    assert paired_t([2.0] * 5, [1.0] * 5, margin=0.5).p_value == 0.5 ** 5
     down = paired_t(a, b, margin=1.5)
     assert (down.p_value, down.statistic) == (1.0, -math.inf)
-    assert paired_t(a, b, margin=1.5, alternative="less").p_value == 0.0
+    assert paired_t(a, b, margin=1.5, alternative="less").p_value == 0.125
     at = paired_t(a, b, margin=1.0)
     assert (at.p_value, at.statistic) == (1.0, 0.0)
     assert paired_t(a, b, margin=1.0, alternative="less").p_value == 1.0
@@ -87,11 +89,11 @@ def test_near_constant_differences_are_rounding_noise():
     # a - b == 0.1 up to the last bit; scipy alone would warn and give garbage
     a, b = np.array([0.3, 0.7, 1.1]), np.array([0.2, 0.6, 1.0])
     assert np.ptp(a - b) > 0
-    assert paired_t(a, b, margin=0.0).p_value == 0.0
+    assert paired_t(a, b, margin=0.0).p_value == 0.125
     assert paired_t(a, b, margin=0.1).p_value == 1.0
     assert paired_t(a, b, margin=0.1, alternative="less").p_value == 1.0
-    assert paired_t(a, b, margin=0.2, alternative="less").p_value == 0.0
-    assert tost(a, b, margin=0.15).p_value == 0.0
+    assert paired_t(a, b, margin=0.2, alternative="less").p_value == 0.125
+    assert tost(a, b, margin=0.15).p_value == 0.125
     assert wilcoxon(a, b, margin=0.1).p_value == 1.0
 
 
@@ -212,7 +214,7 @@ def test_tost_p_is_max_of_one_sided():
 
 
 def test_tost_zero_variance():
-    assert tost([1.0, 1.0], [0.9, 0.9], margin=0.5).p_value == 0.0
+    assert tost([1.0, 1.0], [0.9, 0.9], margin=0.5).p_value == 0.25
     assert tost([1.0, 1.0], [0.0, 0.0], margin=0.5).p_value == 1.0
     assert tost([1.0, 1.0], [0.5, 0.5], margin=0.5).p_value == 1.0  # on the boundary
 
@@ -331,7 +333,7 @@ def test_trend_test_validation():
 def test_stat_result_to_dict_is_json_safe():
     r = paired_t([2.0, 2.0], [1.0, 1.0])  # statistic = inf
     d = r.to_dict()
-    assert d["statistic"] is None and d["p_value"] == 0.0
+    assert d["statistic"] is None and d["p_value"] == 0.25
     json.dumps(d, allow_nan=False)
     d2 = paired_t(A, B).to_dict()
     assert set(d2) == {"test", "hypothesis", "statistic", "p_value", "n", "effect", "margin"}

@@ -121,3 +121,40 @@ def test_train_evaluation_cut_to_named_subsets_gives_their_accuracies_exactly_an
             tiny_config(eval_train=bad)
     with pytest.raises(ValueError, match=r"\['noise'\]"):
         Trainer(tiny_config(eval_train=("noise",)), data).train_epoch()
+
+
+def test_a_batch_loss_above_the_limit_between_checks_ends_the_run():
+    """The divergence test is read every CHECK_EVERY steps, but it sees every batch: a loss spike at a step
+    between two reads (here, early in the epoch, the run then recovering) still ends the run at the next read.
+    Before, only the batch at the read was tested, and such a run ended "finished"."""
+    from lrsci.train import CHECK_EVERY
+
+    cfg = tiny_config(seed=2, epochs=2, diverge_loss=2.0, **{"optim.lr": 0.5, "optim.batch_size": 8,
+                                                             "optim.momentum": 0.9})
+    data = blobs(n_train=512, n_test=64)   # 64 steps an epoch: the first read at step 50
+    for step_graph in (False, True):
+        t = Trainer(cfg, data, step_graph=step_graph)
+        t.run()
+        assert t.status == "diverged" and t.diverged_at_step == CHECK_EVERY and t.history == []
+
+
+def test_only_decays_that_took_effect_are_reported():
+    """A plateau decision after the last epoch, or a milestone after a divergence, never lowered a trained
+    epoch's rate: the run's decay_epochs leave them out (the schedule itself still records them)."""
+    data = blobs()
+    plateau = tiny_config(epochs=4, schedule=ScheduleConfig("plateau", factor=0.5,
+                                                            plateau={"patience": 0, "threshold": 0.99}))
+    t = Trainer(plateau, data)
+    t.run()
+    assert t.schedule.decay_epochs == [2, 3, 4] and t.result().decay_epochs == [2, 3]
+    step = tiny_config(epochs=4, schedule=ScheduleConfig("step", milestones=(1, 3)))
+    t = Trainer(step, data)
+    t.run(until_epoch=2)
+    assert t.result().decay_epochs == [1]
+
+
+def test_autodecay_takes_its_budget_from_the_run_not_from_its_options():
+    from lrsci.config import ConfigError
+
+    with pytest.raises(ConfigError, match="schedule.autodecay"):
+        ScheduleConfig("autodecay", autodecay={"max_steps": 5})
