@@ -15,8 +15,9 @@ killed run resumes from its last checkpoint with the numbers an uninterrupted ru
 two processes asking for one run train it once (the second waits, then loads); an unreadable
 file is moved aside as ``<name>.corrupt-<time>`` (never deleted) and training restarts from the
 last good point; a run stored by another engine version, or trained on other data bytes (the
-content hash recorded with it), is never reused. A decay arm forks from its no-decay trunk's
-snapshot at the decay epoch: the shared prefix is trained once.
+content hash recorded with it and with each checkpoint and snapshot), is never reused. A decay arm
+forks from its no-decay trunk's snapshot at the decay epoch: the shared prefix is trained once, and
+only where the fork gives the numbers of training the arm from scratch (:func:`check_fork`).
 """
 from __future__ import annotations
 
@@ -40,19 +41,37 @@ from .train import ENGINE_VERSION, RunResult, Trainer, resolve_device
 DEFAULT_ROOT = ".runs"
 
 
+STATEFUL_SCHEDULES = ("autodecay", "plateau")
+
+
 def check_fork(child: RunConfig, parent: RunConfig, epoch: int) -> None:
     """A fork is valid only if the child would have trained the parent's first ``epoch`` epochs.
 
     Schedules that decide from the losses they observe (AutoDecay, ReduceLROnPlateau) never fork:
-    their state at the fork point would be the parent's, not their own."""
-    from .schedules import build_schedule
-
+    as the child, their state at the fork point would be the parent's, not their own; as the parent,
+    the rates it trained at are not those of a freshly built schedule, which is all this can compare."""
+    for role, cfg in (("child", child), ("parent", parent)):
+        if cfg.schedule.kind in STATEFUL_SCHEDULES:
+            raise ValueError(f"cannot fork at epoch {epoch}: the {role}'s schedule is {cfg.schedule.kind!r}, "
+                             "whose rates depend on the losses it saw; train it from scratch")
+    # The fork trains epochs epoch+1..child.epochs from the snapshot after ``epoch``: at least one, and
+    # the parent must have trained that far (else the child loops or ends at the parent's budget).
+    if not 1 <= epoch < child.epochs or epoch > parent.epochs:
+        raise ValueError(f"cannot fork at epoch {epoch}: it must be >= 1, below the child's {child.epochs} "
+                         f"epochs and at most the parent's {parent.epochs}")
     same = child.with_(schedule=parent.schedule, epochs=parent.epochs).to_dict() == parent.to_dict()
-    cs = build_schedule(child.schedule, child.optim.lr, child.epochs)
-    ps = build_schedule(parent.schedule, parent.optim.lr, parent.epochs)
-    if not same or any(cs.lr_at(e) != ps.lr_at(e) for e in range(epoch)) or child.schedule.kind in ("autodecay", "plateau"):
+    if not same or _schedule_prefix(child, epoch) != _schedule_prefix(parent, epoch):
         raise ValueError(f"cannot fork at epoch {epoch}: the child config does not share the parent's first "
-                         f"{epoch} epochs (only the LR after the fork point may differ)")
+                         f"{epoch} epochs (only the schedule after the fork point and the epochs may differ)")
+
+
+def _schedule_prefix(cfg: RunConfig, epoch: int) -> list[tuple[float, float]]:
+    """What the schedule sets for each epoch before ``epoch``, as Trainer.train_epoch applies it:
+    the LR and the activation-noise std (stateless schedules only)."""
+    from .schedules import build_schedule, noise_scale_at
+
+    lrs = build_schedule(cfg.schedule, cfg.optim.lr, cfg.epochs)
+    return [(lrs.lr_at(e), cfg.model.act_noise_std * noise_scale_at(cfg.schedule, e)) for e in range(epoch)]
 
 
 @contextmanager
@@ -132,25 +151,40 @@ class RunStore:
         device = resolve_device(config.device)
         return Trainer(config, load_data(config.data, self.data_root), device)
 
-    def _start(self, config: RunConfig, fork: tuple[RunConfig, int] | None) -> tuple[Trainer, dict | None]:
-        """A trainer at the last good point: the latest readable checkpoint, else the fork's
-        snapshot, else epoch 0."""
+    def _start(self, config: RunConfig, fork: tuple[RunConfig, int] | None,
+               data_id: str | None) -> tuple[Trainer, dict | None]:
+        """A trainer at the last good point: the latest usable checkpoint, else the fork's snapshot,
+        else epoch 0; and where the run was forked from (None when it starts from scratch)."""
+        if fork is not None:
+            check_fork(config, *fork)  # a bad fork fails before anything is trained or written
         trainer = self._trainer(config)
         for name in ("checkpoint.pt", "checkpoint.prev.pt"):  # resume an interrupted run
-            path = self.dir(config) / name
-            state = self._load_state(path, trainer.device) if path.exists() else None
+            state = self._usable_state(self.dir(config) / name, trainer.device, data_id)
             if state is not None:
                 trainer.load_state_dict(state)
-                return trainer, None
+                return trainer, _read_fork_file(self.dir(config))
         if fork is not None:
             parent, epoch = fork
-            check_fork(config, parent, epoch)
             snap = self.dir(parent) / f"snap-{epoch}.pt"
-            state = self._load_state(snap, trainer.device) if snap.exists() else None
+            state = self._usable_state(snap, trainer.device, data_id)
             if state is not None:
+                _check_snapshot(state, snap, epoch)
                 trainer.load_state_dict(state, schedule=False)
+                # The parent may have ended at the fork point (its budget): the child goes on.
+                trainer.status, trainer.diverged_at_step = "running", None
                 return trainer, {"key": parent.key(), "epoch": epoch}
         return trainer, None
+
+    def _usable_state(self, path: Path, device, data_id: str | None) -> dict | None:
+        """A checkpoint or snapshot to start from, or None. One saved from other data bytes is moved
+        aside: continuing from it would mix two datasets in one run. One saved before states recorded
+        their data (no ``data_sha256``) is accepted."""
+        state = self._load_state(path, device) if path.exists() else None
+        if state is not None and state.get("data_sha256", data_id) != data_id:
+            _set_aside(path, f"saved from other data bytes (content hash {state['data_sha256']}) than "
+                             f"the data has now ({data_id})")
+            return None
+        return state
 
     # --- training --------------------------------------------------------------------------
     def run(self, config: RunConfig, *, snapshots=(), fork: tuple[RunConfig, int] | None = None,
@@ -178,24 +212,26 @@ class RunStore:
         run_dir = self.dir(config)
         started = time.perf_counter()
         with cpu_threads(1 if resolve_device(config.device).type == "cpu" else None):
-            trainer, forked_from = self._start(config, fork)  # a bad config fails here, before any file
+            data_id = self.data_identity(config)  # before the trainer: its init seeds the RNG after this
+            trainer, forked_from = self._start(config, fork, data_id)  # a bad config fails here, before any file
             run_dir.mkdir(parents=True, exist_ok=True)
             _write_json(run_dir / "config.json", config.to_dict())
-            if forked_from is not None:
-                _write_json(run_dir / "fork.json", forked_from)
+            _record_fork(run_dir, forked_from)
             wanted = set(snapshots)
             while not trainer.done:
                 before = trainer.epoch
                 trainer.run(until_epoch=before + 1, on_epoch=on_epoch)
-                state = trainer.state_dict()
-                _save_checkpoint(run_dir, state)
-                # A run that diverges does not complete its epoch: its snapshot of the epoch before stays
+                if trainer.epoch == before and not trainer.done:  # a state past its budget but "running"
+                    raise RuntimeError(f"run {config.key()} ({run_dir}) trained nothing at epoch {before} of "
+                                       f"{config.epochs} yet is not done; its start state is inconsistent")
+                state = {**trainer.state_dict(), "data_sha256": data_id}
+                # The snapshot before the checkpoint: a kill between the two then retrains this epoch and
+                # writes the snapshot again, where the other order resumes past it and loses it.
+                # A run that diverges does not complete its epoch: its snapshot of the epoch before stays.
                 if trainer.epoch > before and trainer.epoch in wanted:
                     _atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
+                _save_checkpoint(run_dir, state)
         result = trainer.result()
-        fork_file = run_dir / "fork.json"
-        if forked_from is None and fork_file.exists():  # a resumed fork keeps its provenance
-            forked_from = json.loads(fork_file.read_text())
         if forked_from is not None:
             result.forked_from = forked_from
         result.extra["trained"] = self._trained_record(config, trainer.device, started)
@@ -230,6 +266,35 @@ def _save_checkpoint(run_dir: Path, state: dict) -> None:
         if ckpt.exists():
             os.replace(ckpt, prev)
     _atomic_write(ckpt, write)
+
+
+def _check_snapshot(state: dict, snap: Path, epoch: int) -> None:
+    """A parent that diverged or was stopped at or before the fork point has no state a child
+    could go on from (its budget ending there is fine: the child continues)."""
+    if state["epoch"] != epoch or state["status"] not in ("running", "finished"):
+        raise ValueError(f"cannot fork at epoch {epoch}: the parent's snapshot {snap} holds epoch "
+                         f"{state['epoch']} with status {state['status']!r}; train the child from scratch")
+
+
+def _record_fork(run_dir: Path, forked_from: dict | None) -> None:
+    """fork.json says where the run's state began; a run (re)started from scratch must not keep
+    the provenance of an earlier, forked attempt."""
+    if forked_from is None:
+        (run_dir / "fork.json").unlink(missing_ok=True)
+    else:
+        _write_json(run_dir / "fork.json", forked_from)
+
+
+def _read_fork_file(run_dir: Path) -> dict | None:
+    """The provenance of a resumed run: it was forked if its first attempt was."""
+    path = run_dir / "fork.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        _set_aside(path, f"unreadable fork record ({exc})")
+        return None
 
 
 def _set_aside(path: Path, why: str) -> None:

@@ -117,11 +117,11 @@ def test_a_new_engine_version_retrains_and_keeps_the_old_run(store, monkeypatch)
     cfg = tiny_config()
     store.run(cfg)
     old_dir = store.dir(cfg)
-    monkeypatch.setattr(runs_mod, "ENGINE_VERSION", 2)
+    monkeypatch.setattr(runs_mod, "ENGINE_VERSION", runs_mod.ENGINE_VERSION + 1)
     store.run(cfg)
     assert store.trained == [cfg.key(), cfg.key()] and old_dir.exists() and store.dir(cfg) != old_dir
     trained = json.loads((store.dir(cfg) / "result.json").read_text())["extra"]["trained"]
-    assert trained["engine_version"] == 2 and trained["git"]
+    assert trained["engine_version"] == runs_mod.ENGINE_VERSION and trained["git"]
 
 
 def test_a_run_trained_on_other_data_bytes_is_not_reused(tmp_path, monkeypatch):

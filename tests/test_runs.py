@@ -87,3 +87,96 @@ def test_a_run_that_diverges_after_a_snapshot_epoch_keeps_that_snapshot(store, m
     assert snap["epoch"] == 2 and snap["history"] == two.history
     for name, t in two.model.state_dict().items():
         assert runs_mod.torch.equal(snap["model"][name], t), name
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _interrupt_at(epoch):
+    def stop(trainer, record):
+        if trainer.epoch == epoch:
+            raise Interrupt
+    return stop
+
+
+def _straight(cfg, data=None):
+    t = Trainer(cfg, data or blobs())
+    t.run()
+    return t
+
+
+def test_a_kill_between_snapshot_and_checkpoint_loses_no_snapshot(store, monkeypatch):
+    """Killed while writing snap-2: the resume must train epoch 2 again and write it, not go on past it."""
+    cfg = tiny_config(epochs=4)
+    real_write = runs_mod._atomic_write
+
+    def killed_at_snap_2(path, write):
+        if path.name == "snap-2.pt":
+            raise Interrupt
+        real_write(path, write)
+    monkeypatch.setattr(runs_mod, "_atomic_write", killed_at_snap_2)
+    with pytest.raises(Interrupt):
+        store.run(cfg, snapshots=(2,))
+    monkeypatch.setattr(runs_mod, "_atomic_write", real_write)
+    result = store.run(cfg, snapshots=(2,))
+    assert result.history == _straight(cfg).history
+    snap = runs_mod.torch.load(store.dir(cfg) / "snap-2.pt", weights_only=False)
+    assert snap["epoch"] == 2 and snap["history"] == result.history[:2]
+
+
+def test_a_run_that_cannot_progress_raises_instead_of_looping(store, monkeypatch):
+    """A checkpoint past the run's budget yet "running" (as a fork beyond the child's epochs once left)."""
+    cfg = tiny_config(epochs=4)
+    done = _straight(cfg)
+    store.dir(cfg).mkdir(parents=True)
+    runs_mod.torch.save({**done.state_dict(), "status": "running"}, store.dir(cfg) / "checkpoint.pt")
+    writes = []
+
+    def counting(run_dir, state):  # fail, rather than hang, should the loop come back
+        writes.append(state["epoch"])
+        assert len(writes) < 20, "RunStore._train loops without progress"
+    monkeypatch.setattr(runs_mod, "_save_checkpoint", counting)
+    with pytest.raises(RuntimeError, match=f"run {cfg.key()} .*trained nothing at epoch 4"):
+        store.run(cfg)
+    assert writes == []
+
+
+def _data_that_changes(monkeypatch):
+    data = {"seed": 0, "hash": "aaaa"}
+
+    def load(cfg, root=None):
+        d = blobs(seed=data["seed"])
+        d.info["content_sha256"] = data["hash"]
+        return d
+    monkeypatch.setattr(runs_mod, "load_data", load)
+    return data
+
+
+def test_a_checkpoint_of_other_data_bytes_is_set_aside_and_the_run_restarts(tmp_path, monkeypatch):
+    data = _data_that_changes(monkeypatch)
+    store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)
+    with pytest.raises(Interrupt):
+        store.run(cfg, on_epoch=_interrupt_at(3))
+    data.update(seed=1, hash="bbbb")  # the dataset's bytes change before the resume
+    with pytest.warns(UserWarning, match=r"checkpoint(\.prev)?\.pt: saved from other data bytes \(content hash aaaa\)"):
+        result = store.run(cfg)
+    assert result.history == _straight(cfg, blobs(seed=1)).history   # not epochs 1-2 of one, 3-4 of the other
+    assert result.extra["trained"]["data_sha256"] == "bbbb"
+    assert len(list(store.dir(cfg).glob("checkpoint*.corrupt-*"))) == 2  # both kept, neither used
+
+
+def test_a_checkpoint_from_before_data_identities_still_resumes(tmp_path, monkeypatch):
+    _data_that_changes(monkeypatch)
+    store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)
+    with pytest.raises(Interrupt):
+        store.run(cfg, on_epoch=_interrupt_at(3))
+    for name in ("checkpoint.pt", "checkpoint.prev.pt"):
+        path = store.dir(cfg) / name
+        state = runs_mod.torch.load(path, weights_only=False)
+        assert state.pop("data_sha256") == "aaaa"
+        runs_mod.torch.save(state, path)
+    resumed = []
+    result = store.run(cfg, on_epoch=lambda trainer, record: resumed.append(trainer.epoch))
+    assert resumed == [3, 4] and result.history == _straight(cfg).history
+    assert not list(store.dir(cfg).glob("*.corrupt-*"))

@@ -1,0 +1,137 @@
+"""Forks in the run store: a fork is taken only where it gives exactly the numbers of training the
+child from scratch, and its record (fork.json, forked_from) says so only when it was taken."""
+import pytest
+import torch
+
+from lrsci import runs as runs_mod
+from lrsci.config import ScheduleConfig
+from lrsci.runs import RunStore, check_fork
+from lrsci.train import Trainer
+from tests.helpers import blobs, tiny_config
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs_mod, "load_data", lambda cfg, root=None: blobs())
+    return RunStore(tmp_path / "runs")
+
+
+def scratch(cfg, data=None):
+    t = Trainer(cfg, data or blobs())
+    t.run()
+    return t
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(epoch):
+    def stop(trainer, record):
+        if trainer.epoch == epoch:
+            raise Interrupt
+    return stop
+
+
+def test_fork_compares_the_activation_noise_before_the_fork_point(store):
+    trunk = tiny_config(epochs=6, **{"model.act_noise_std": 0.5})
+    arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,), noise_milestones=(1,)))
+    with pytest.raises(ValueError, match="cannot fork at epoch 3"):
+        check_fork(arm, trunk, 3)   # the arm anneals the noise after epoch 1, the trunk never
+    store.run(trunk, snapshots=(3,))
+    with pytest.raises(ValueError, match="cannot fork"):
+        store.run(arm, fork=(trunk, 3))
+    assert not store.dir(arm).exists()
+    # Annealed after the fork point, the noise may differ: the fork still equals training from scratch.
+    late = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,), noise_milestones=(4,)))
+    forked = store.run(late, fork=(trunk, 3))
+    assert forked.forked_from == {"key": trunk.key(), "epoch": 3}
+    assert forked.history == scratch(late).history
+
+
+@pytest.mark.parametrize("schedule", [ScheduleConfig("plateau", plateau={"patience": 0}), ScheduleConfig("autodecay")])
+def test_a_parent_with_a_stateful_schedule_is_refused(schedule):
+    trunk = tiny_config(epochs=6, schedule=schedule)
+    arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(4,)))
+    with pytest.raises(ValueError, match=f"cannot fork at epoch 4: the parent's schedule is '{schedule.kind}'"):
+        check_fork(arm, trunk, 4)
+
+
+def test_the_fork_epoch_must_lie_inside_both_runs(store):
+    trunk = tiny_config(epochs=6)
+    for child, parent, epoch in [(trunk.with_(epochs=3), trunk, 4),   # the child would never train an epoch
+                                 (trunk.with_(epochs=3), trunk, 3),
+                                 (trunk, trunk.with_(epochs=3), 4),   # the parent never reached the fork point
+                                 (trunk, trunk, 0)]:
+        with pytest.raises(ValueError, match=f"cannot fork at epoch {epoch}"):
+            check_fork(child, parent, epoch)
+    store.run(trunk, snapshots=(4,))
+    with pytest.raises(ValueError, match="below the child's 3 epochs"):  # it once looped forever
+        store.run(trunk.with_(epochs=3), fork=(trunk, 4))
+
+
+def test_a_fork_from_a_parent_that_finished_at_the_fork_point_trains_its_own_epochs(store):
+    trunk = tiny_config(epochs=3)
+    arm = trunk.with_(epochs=6, schedule=ScheduleConfig("step", milestones=(3,)))
+    store.run(trunk, snapshots=(3,))
+    forked = store.run(arm, fork=(trunk, 3))
+    assert forked.forked_from == {"key": trunk.key(), "epoch": 3}
+    assert forked.status == "finished" and forked.epochs_trained == 6 and forked.diverged_at_step is None
+    assert forked.history == scratch(arm).history
+
+
+def test_a_snapshot_of_a_diverged_parent_is_not_forked(store):
+    """Snapshots written before 7c9de9a could hold a diverged state; a child cannot go on from one."""
+    trunk = tiny_config(epochs=6)
+    arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
+    store.run(trunk, snapshots=(3,))
+    snap = store.dir(trunk) / "snap-3.pt"
+    state = torch.load(snap, weights_only=False)
+    torch.save({**state, "status": "diverged", "diverged_at_step": state["step"]}, snap)
+    with pytest.raises(ValueError, match=r"cannot fork at epoch 3: .*snap-3\.pt.*status 'diverged'"):
+        store.run(arm, fork=(trunk, 3))
+    assert not store.dir(arm).exists() and snap.exists()
+
+
+def test_a_fork_retrained_from_scratch_loses_its_fork_record(store):
+    trunk = tiny_config(epochs=6)
+    arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
+    store.run(trunk, snapshots=(3,))
+    with pytest.raises(Interrupt):
+        store.run(arm, fork=(trunk, 3), on_epoch=interrupt_at(4))
+    assert (store.dir(arm) / "fork.json").exists()
+    (store.dir(trunk) / "snap-3.pt").unlink()             # the snapshot is gone ...
+    for name in ("checkpoint.pt", "checkpoint.prev.pt"):  # ... and the arm's checkpoints are unreadable
+        (store.dir(arm) / name).write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="unreadable checkpoint"):
+        result = store.run(arm, fork=(trunk, 3))
+    assert result.forked_from is None and not (store.dir(arm) / "fork.json").exists()
+    assert result.history == scratch(arm).history
+
+
+def test_a_resumed_fork_keeps_its_fork_record(store):
+    trunk = tiny_config(epochs=6)
+    arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
+    store.run(trunk, snapshots=(3,))
+    with pytest.raises(Interrupt):
+        store.run(arm, fork=(trunk, 3), on_epoch=interrupt_at(5))
+    result = store.run(arm, fork=(trunk, 3))
+    assert result.forked_from == {"key": trunk.key(), "epoch": 3} and result.history == scratch(arm).history
+
+
+def test_a_snapshot_of_other_data_bytes_is_set_aside_and_the_fork_trains_from_scratch(tmp_path, monkeypatch):
+    data = {"seed": 0, "hash": "aaaa"}
+
+    def load(cfg, root=None):
+        d = blobs(seed=data["seed"])
+        d.info["content_sha256"] = data["hash"]
+        return d
+    monkeypatch.setattr(runs_mod, "load_data", load)
+    store, trunk = RunStore(tmp_path / "runs"), tiny_config(epochs=6)
+    arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
+    store.run(trunk, snapshots=(3,))
+    data.update(seed=1, hash="bbbb")  # the same file names now hold other bytes
+    with pytest.warns(UserWarning, match=r"snap-3\.pt: saved from other data bytes"):
+        result = store.run(arm, fork=(trunk, 3))
+    assert result.forked_from is None and result.history == scratch(arm, blobs(seed=1)).history
+    assert len(list(store.dir(trunk).glob("snap-3.pt.corrupt-*"))) == 1  # kept, not deleted
