@@ -32,3 +32,24 @@ def dev_context(tmp_path, monkeypatch, data, n_seeds: int = 2):
     monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
     return ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep",
                         n_seeds=n_seeds, seed_offset=1000, device="cpu", workers=1)
+
+
+class Interrupt(Exception):
+    """Raised by :func:`interrupt_at`: a kill in the middle of a run, as a test can stage it."""
+
+
+def interrupt_at(epoch: int):
+    """An ``on_epoch`` hook that interrupts a run once it has trained ``epoch`` epochs."""
+    def stop(trainer, record):
+        if trainer.epoch == epoch:
+            raise Interrupt
+    return stop
+
+
+def trained(cfg, data=None):
+    """The Trainer of ``cfg`` run to its end, from scratch, outside any store."""
+    from lrsci.train import Trainer
+
+    t = Trainer(cfg, data or blobs())
+    t.run()
+    return t

@@ -6,31 +6,14 @@ import torch
 from lrsci import runs as runs_mod
 from lrsci.config import ScheduleConfig
 from lrsci.runs import RunStore, check_fork
-from lrsci.train import Trainer
-from tests.helpers import blobs, tiny_config
+from tests.helpers import Interrupt, blobs, interrupt_at, tiny_config
+from tests.helpers import trained as scratch
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     monkeypatch.setattr(runs_mod, "load_data", lambda cfg, root=None: blobs())
     return RunStore(tmp_path / "runs")
-
-
-def scratch(cfg, data=None):
-    t = Trainer(cfg, data or blobs())
-    t.run()
-    return t
-
-
-class Interrupt(Exception):
-    pass
-
-
-def interrupt_at(epoch):
-    def stop(trainer, record):
-        if trainer.epoch == epoch:
-            raise Interrupt
-    return stop
 
 
 def test_fork_compares_the_activation_noise_before_the_fork_point(store):

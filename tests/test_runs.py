@@ -6,7 +6,7 @@ from lrsci import runs as runs_mod
 from lrsci.config import ScheduleConfig
 from lrsci.runs import RunStore, check_fork
 from lrsci.train import Trainer
-from tests.helpers import blobs, tiny_config
+from tests.helpers import Interrupt, blobs, interrupt_at, tiny_config, trained
 
 
 @pytest.fixture
@@ -27,15 +27,8 @@ def test_a_finished_run_is_never_trained_twice(store):
 def test_interrupted_run_resumes_and_ends_with_the_same_numbers(store):
     cfg = tiny_config(**{"model.dropout": 0.2})
 
-    class Interrupt(Exception):
-        pass
-
-    def die_at_epoch_2(trainer, record):
-        if trainer.epoch == 2:
-            raise Interrupt
-
     with pytest.raises(Interrupt):
-        store.run(cfg, on_epoch=die_at_epoch_2)
+        store.run(cfg, on_epoch=interrupt_at(2))
     assert (store.dir(cfg) / "checkpoint.pt").exists()  # epoch 1 was checkpointed before the interrupt
     resumed = store.run(cfg)
     straight = Trainer(cfg, blobs())
@@ -89,21 +82,6 @@ def test_a_run_that_diverges_after_a_snapshot_epoch_keeps_that_snapshot(store, m
         assert runs_mod.torch.equal(snap["model"][name], t), name
 
 
-class Interrupt(Exception):
-    pass
-
-
-def _interrupt_at(epoch):
-    def stop(trainer, record):
-        if trainer.epoch == epoch:
-            raise Interrupt
-    return stop
-
-
-def _straight(cfg, data=None):
-    t = Trainer(cfg, data or blobs())
-    t.run()
-    return t
 
 
 def test_a_kill_between_snapshot_and_checkpoint_loses_no_snapshot(store, monkeypatch):
@@ -120,7 +98,7 @@ def test_a_kill_between_snapshot_and_checkpoint_loses_no_snapshot(store, monkeyp
         store.run(cfg, snapshots=(2,))
     monkeypatch.setattr(runs_mod, "_atomic_write", real_write)
     result = store.run(cfg, snapshots=(2,))
-    assert result.history == _straight(cfg).history
+    assert result.history == trained(cfg).history
     snap = runs_mod.torch.load(store.dir(cfg) / "snap-2.pt", weights_only=False)
     assert snap["epoch"] == 2 and snap["history"] == result.history[:2]
 
@@ -128,7 +106,7 @@ def test_a_kill_between_snapshot_and_checkpoint_loses_no_snapshot(store, monkeyp
 def test_a_run_that_cannot_progress_raises_instead_of_looping(store, monkeypatch):
     """A checkpoint past the run's budget yet "running" (as a fork beyond the child's epochs once left)."""
     cfg = tiny_config(epochs=4)
-    done = _straight(cfg)
+    done = trained(cfg)
     store.dir(cfg).mkdir(parents=True)
     runs_mod.torch.save({**done.state_dict(), "status": "running"}, store.dir(cfg) / "checkpoint.pt")
     writes = []
@@ -157,11 +135,11 @@ def test_a_checkpoint_of_other_data_bytes_is_set_aside_and_the_run_restarts(tmp_
     data = _data_that_changes(monkeypatch)
     store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)
     with pytest.raises(Interrupt):
-        store.run(cfg, on_epoch=_interrupt_at(3))
+        store.run(cfg, on_epoch=interrupt_at(3))
     data.update(seed=1, hash="bbbb")  # the dataset's bytes change before the resume
     with pytest.warns(UserWarning, match=r"checkpoint(\.prev)?\.pt: saved from other data bytes \(content hash aaaa\)"):
         result = store.run(cfg)
-    assert result.history == _straight(cfg, blobs(seed=1)).history   # not epochs 1-2 of one, 3-4 of the other
+    assert result.history == trained(cfg, blobs(seed=1)).history   # not epochs 1-2 of one, 3-4 of the other
     assert result.extra["trained"]["data_sha256"] == "bbbb"
     assert len(list(store.dir(cfg).glob("checkpoint*.corrupt-*"))) == 2  # both kept, neither used
 
@@ -170,7 +148,7 @@ def test_a_checkpoint_from_before_data_identities_still_resumes(tmp_path, monkey
     _data_that_changes(monkeypatch)
     store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)
     with pytest.raises(Interrupt):
-        store.run(cfg, on_epoch=_interrupt_at(3))
+        store.run(cfg, on_epoch=interrupt_at(3))
     for name in ("checkpoint.pt", "checkpoint.prev.pt"):
         path = store.dir(cfg) / name
         state = runs_mod.torch.load(path, weights_only=False)
@@ -178,5 +156,5 @@ def test_a_checkpoint_from_before_data_identities_still_resumes(tmp_path, monkey
         runs_mod.torch.save(state, path)
     resumed = []
     result = store.run(cfg, on_epoch=lambda trainer, record: resumed.append(trainer.epoch))
-    assert resumed == [3, 4] and result.history == _straight(cfg).history
+    assert resumed == [3, 4] and result.history == trained(cfg).history
     assert not list(store.dir(cfg).glob("*.corrupt-*"))
