@@ -125,17 +125,19 @@ def batch_groups(jobs: list) -> list[list]:
 def _fork_starts(store: RunStore, jobs: list, device) -> list | None:
     """Each fork's parent snapshot (Trainer format); None if any is missing (they then train one by one,
     from scratch, which gives the same numbers as a fork, only slower)."""
-    from .runs import check_fork
+    from .runs import _check_snapshot, check_fork
 
     starts = []
     for job in jobs:
         parent, epoch = job.fork
         check_fork(job.config, parent, epoch)
         snap = store.dir(parent) / f"snap-{epoch}.pt"
-        state = store._load_state(snap, device) if snap.exists() else None
+        # the store's own checks: a snapshot of other data bytes is set aside, a diverged parent refused
+        state = store._usable_state(snap, device, store.data_identity(job.config))
         if state is None:
             return None
-        starts.append(state)
+        _check_snapshot(state, snap, epoch)
+        starts.append({**state, "status": "running", "diverged_at_step": None})   # the child goes on
     return starts
 
 
@@ -161,10 +163,11 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
         if todo[0].fork and starts is None:
             return []
         configs = [j.config for j in todo]
+        data_id = store.data_identity(configs[0])   # kept with every state, as the store's own runs keep it
         trainer = BatchedTrainer(configs, load_data(configs[0].data, store.data_root), device, starts=starts)
         ckpt = batch_checkpoint(store, configs)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        resume(trainer, ckpt, device)
+        resume(trainer, ckpt, device, data_id)
         while not trainer.done:
             trainer.train_epoch()
             for i, job in enumerate(todo):
@@ -172,9 +175,9 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
                 if trainer.epoch in job.snapshots and trained:   # not for an epoch it ended before
                     run_dir = store.dir(job.config)
                     run_dir.mkdir(parents=True, exist_ok=True)
-                    state = trainer.run_state(i)
+                    state = {**trainer.run_state(i), "data_sha256": data_id}
                     files.atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
-            files.atomic_write(ckpt, lambda tmp: torch.save(trainer.state_dict(), tmp))
+            files.atomic_write(ckpt, lambda tmp: torch.save({**trainer.state_dict(), "data_sha256": data_id}, tmp))
             if progress:
                 running = sum(s == "running" for s in trainer.status)
                 print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
@@ -194,15 +197,19 @@ def batch_checkpoint(store: RunStore, configs: list) -> Path:
     return store.root / "batches" / f"{digest}.pt"
 
 
-def resume(trainer, path: Path, device) -> None:
-    """Continue from the batch's checkpoint if it is there and readable; an unreadable one is moved aside."""
+def resume(trainer, path: Path, device, data_id: str | None = None) -> None:
+    """Continue from the batch's checkpoint if it is there, readable and saved from the data as it is now
+    (``data_id``, its content hash; a checkpoint without one is accepted); any other is moved aside."""
     if not path.exists():
         return
     try:
-        trainer.load_state_dict(torch.load(path, map_location=device, weights_only=False))
+        state = torch.load(path, map_location=device, weights_only=False)
+        if state.get("data_sha256", data_id) != data_id:
+            raise ValueError(f"saved from other data bytes ({state['data_sha256']}, now {data_id})")
+        trainer.load_state_dict(state)
     except Exception as exc:  # a torn or foreign file: say so, keep it for inspection, train from the start
         moved = files.quarantine(path)
-        warnings.warn(f"{path}: unreadable batch checkpoint ({type(exc).__name__}: {exc}); moved it aside to "
+        warnings.warn(f"{path}: unusable batch checkpoint ({type(exc).__name__}: {exc}); moved it aside to "
                       f"{moved.name} and train the batch from its start", stacklevel=2)
 
 

@@ -138,13 +138,15 @@ class ClaimContext:
         after epoch m, forked from the trunk's snapshot there (the shared prefix trains once).
 
         Returns ``{seed: {"none": trunk, m: arm for each m}}``."""
-        from .config import ScheduleConfig
+        from dataclasses import replace
 
         trunks = {seed: trunk_for_seed(seed) for seed in self.seeds}
         done = self.run_all([Job(t, f"{label}no decay", snapshots=tuple(milestones)) for t in trunks.values()])
         runs = {seed: {"none": r} for seed, r in zip(trunks, done)}
         arms = [(seed, m) for seed in trunks for m in milestones]
-        forks = self.run_all([Job(trunks[s].with_(schedule=ScheduleConfig("step", milestones=(m,), factor=factor)),
+        # the trunk's schedule with one step at m: what else it sets (activation-noise annealing) stays
+        step_at = lambda t, m: t.with_(schedule=replace(t.schedule, kind="step", milestones=(m,), factor=factor))  # noqa: E731
+        forks = self.run_all([Job(step_at(trunks[s], m),
                                   f"{label}decay@{m}", fork=(trunks[s], m)) for s, m in arms])
         for (seed, m), r in zip(arms, forks):
             runs[seed][m] = r

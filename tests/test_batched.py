@@ -247,9 +247,23 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
     bad = executors.batch_checkpoint(torn, configs)
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"not a checkpoint")
-    with pytest.warns(UserWarning, match="unreadable batch checkpoint"):
+    with pytest.warns(UserWarning, match="unusable batch checkpoint"):
         executors.train_batch(torn, jobs, progress=False)
     assert list(bad.parent.glob("*.corrupt-*")) and torn.load(configs[0]).history == whole.load(configs[0]).history
+
+    # a checkpoint saved from other data bytes is moved aside too: resuming from it would mix two datasets
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", dies_in_epoch_2)
+    calls["n"] = 0
+    other = RunStore(tmp_path / "other", engine="batched")
+    with pytest.raises(KeyboardInterrupt):
+        executors.train_batch(other, jobs, progress=False)
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
+    ckpt = executors.batch_checkpoint(other, configs)
+    assert torch.load(ckpt, weights_only=False)["data_sha256"] == other.data_identity(configs[0])
+    monkeypatch.setattr(other, "data_identity", lambda cfg: "changed")
+    with pytest.warns(UserWarning, match="other data bytes"):
+        executors.train_batch(other, jobs, progress=False)
+    assert list(ckpt.parent.glob("*.corrupt-*")) and other.load(configs[0]).history == whole.load(configs[0]).history
 
 
 def test_trunks_with_snapshots_and_their_forks_train_batched_as_they_would_alone(tmp_path, monkeypatch):

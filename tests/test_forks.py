@@ -118,3 +118,21 @@ def test_a_snapshot_of_other_data_bytes_is_set_aside_and_the_fork_trains_from_sc
         result = store.run(arm, fork=(trunk, 3))
     assert result.forked_from is None and result.history == scratch(arm, blobs(seed=1)).history
     assert len(list(store.dir(trunk).glob("snap-3.pt.corrupt-*"))) == 1  # kept, not deleted
+
+
+def test_decay_forks_keep_what_else_the_trunks_schedule_sets(tmp_path, monkeypatch):
+    """run_decay_forks builds each arm from its trunk's schedule with one step added: a trunk that anneals its
+    activation noise after epoch 4 gives arms that anneal it too (they once lost it silently)."""
+    from tests.helpers import dev_context
+
+    ctx = dev_context(tmp_path, monkeypatch, blobs())
+    trunk = tiny_config(epochs=5, **{"model.act_noise_std": 0.3},
+                        schedule=ScheduleConfig("constant", noise_milestones=(4,), noise_factor=0.1))
+    runs = ctx.run_decay_forks(lambda seed: trunk.with_(seed=seed), [2], 0.1)
+    arm = runs[ctx.seeds[0]][2]
+    sched = arm.config["schedule"]
+    assert (sched["kind"], sched["milestones"], sched["noise_milestones"]) == ("step", [2], [4])
+    assert arm.forked_from["epoch"] == 2
+    alone = scratch(trunk.with_(seed=ctx.seeds[0], schedule=ScheduleConfig(
+        "step", milestones=(2,), factor=0.1, noise_milestones=(4,), noise_factor=0.1)))
+    assert arm.history == alone.history
