@@ -11,8 +11,9 @@ total number of epochs. PS10 is lrsci.data.ps10 (its docstring fixes the constru
 Pre-registered statistics (protocol v2; α = 0.05, one-sided, paired over seeds; Wilcoxon reported):
   1. Simple first, within stage 1 (before any decay) — on the η0 run that is lrDecay's stage 1,
      e_X = first epoch ≤ m (m = the first decay) at which test accuracy on X reaches 90 % of X's
-     final lrDecay accuracy; an X that does not reach it within stage 1 gets e_X = m + 1 (a lower
-     bound of its true epoch, so the lead is never overstated). H1: mean(e_complex − e_simple)
+     final lrDecay accuracy (its last epoch's); an X that does not reach it within stage 1 gets e_X = m + 1
+     (a lower bound of its true epoch: for the complex patterns this can only understate the lead, and
+     the simple ones reached it within stage 1 on every seed of both profiles, so no lead is overstated). H1: mean(e_complex − e_simple)
      > MIN_LEAD epochs, tested against the floor.
   2. Decay helps complex — for each decay d: gain_X = (mean test acc on X over the last 3 epochs
      of the stage after d) − (mean over the 3 epochs before d); H1: mean(gain_complex − gain_simple)
