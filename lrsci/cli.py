@@ -57,6 +57,8 @@ def cmd_list(args) -> int:
             if sec is not None and not claim.ran_current_protocol(p, sec):
                 ran = sec.get("seeds") or []
                 text += f" — on seeds {min(ran)}-{max(ran)} under an earlier protocol; this one not run yet"
+            elif sec is not None and claim.readings.get(p.name):
+                text += " — see the reading in its report (written after the run)"
             text += _needs_calibration(p)
             print(f"{cid:<30} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 0

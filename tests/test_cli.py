@@ -17,6 +17,10 @@ def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
     for claim, _ in load_claims(ROOT).values():
         for p in claim.profiles:
             assert any(line.split()[:3] == [claim.id, p.name, p.mark] for line in out.splitlines())
+    for claim, _ in load_claims(ROOT).values():   # a reading is pointed to where the report shows it
+        for name in claim.readings:
+            line = next(ln for ln in out.splitlines() if ln.split()[:2] == [claim.id, name])
+            assert "see the reading" in line or "earlier protocol" in line
 
 
 def test_unknown_claim_is_a_clear_error(monkeypatch):
