@@ -291,3 +291,23 @@ def test_known_checksums_of_the_real_files(tmp_path, monkeypatch):
     monkeypatch.setenv("LRSCI_CACHE", str(tmp_path / "cache"))
     ident = vision.data_identity("fashion-mnist")
     assert ident["official"] is True and ident["file_sha256"] == vision.FASHION_MNIST_IDX_SHA256
+
+
+def test_generated_data_is_named_by_its_tensors():
+    """PS10 and the toy set have no files: their identity for the run store is the hash of what the generator
+    made, so a change in a generator's code is a change of data (stored runs are not reused)."""
+    from lrsci.config import DataConfig
+    from lrsci.data.digests import tensor_digest
+    from lrsci.data.ps10 import make_ps10
+    from lrsci.data.registry import load_data
+
+    cfg = DataConfig("ps10", train_size=2000, test_size=2000, seed=0, options={"image_size": 4})
+    data = load_data(cfg)
+    same = make_ps10(seed=0, n_train=2000, n_test=2000, image_size=4)
+    assert data.info["content_sha256"] == tensor_digest(same)
+    other = make_ps10(seed=1, n_train=2000, n_test=2000, image_size=4)
+    assert tensor_digest(other) != data.info["content_sha256"]
+    same.train_subsets["noise"] = ~same.train_subsets.get("noise", torch.zeros(2000, dtype=torch.bool))
+    assert tensor_digest(same) != data.info["content_sha256"]   # the subset masks are part of it
+    toy = load_data(DataConfig("toy-pq", train_size=100, test_size=100, seed=0))
+    assert len(toy.info["content_sha256"]) == 64

@@ -53,3 +53,18 @@ def identity(dataset: str, file_sha: dict[str, str], train_size, test_size, seed
     content = hashlib.sha256(json.dumps({"data_sha256": data_sha, "subset": subset}, sort_keys=True)
                              .encode()).hexdigest()
     return {"file_sha256": dict(file_sha), "data_sha256": data_sha, "content_sha256": content}
+
+
+def tensor_digest(data) -> str:
+    """The sha256 of a generated dataset's tensors (inputs, labels, subset masks, in a fixed order): the
+    identity of data that has no files, so a change in its generator's code is a change of data to the
+    run store (its runs are not reused), as a change in a file's bytes is."""
+    h = hashlib.sha256()
+    parts = [("x_train", data.x_train), ("y_train", data.y_train), ("x_test", data.x_test), ("y_test", data.y_test)]
+    for split in ("train", "test"):
+        parts += sorted((f"{split}:{k}", v) for k, v in getattr(data, f"{split}_subsets").items())
+    for name, t in parts:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()

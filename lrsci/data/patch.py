@@ -77,6 +77,9 @@ DEFAULTS = {"patch_size": 7, "z_scale": 1.25, "patch_sep": 0.1, "patch_prob": 0.
             "patch_only_prob": 0.2, "patch_only_scale": 1.75, "patch_only_eval": 1000}
 PATCH_OPTIONS = tuple(DEFAULTS)
 BASES = {"patch-fashion-mnist": "fashion-mnist", "patch-cifar10": "cifar10"}
+# Part of the data's identity (the run store's check): bump it whenever a change here alters the patched
+# inputs a seed gives (the draws, the per-epoch redraws, the evaluation sets), so stored runs are not reused.
+SCHEME_VERSION = 1
 
 # Independent random streams (dataset seed, tag).
 _STREAM_PATTERNS, _STREAM_CHOSEN, _STREAM_TEST, _STREAM_ONLY, _STREAM_EPOCH = 1, 2, 3, 4, 5
@@ -214,7 +217,8 @@ def make_patch_data(base: ArrayData, seed: int = 0, **options) -> PatchData:
     ident = {key: base.info[key] for key in ("content_sha256", "data_sha256", "official") if key in base.info}
     if "content_sha256" in ident:  # the rows loaded plus the patch scheme made from them
         ident["content_sha256"] = hashlib.sha256(json.dumps(
-            {"base": base.info["content_sha256"], "patch": o, "seed": int(seed)}, sort_keys=True).encode()).hexdigest()
+            {"base": base.info["content_sha256"], "patch": o, "seed": int(seed), "scheme": SCHEME_VERSION},
+            sort_keys=True).encode()).hexdigest()
     r0 = patch_start(base.x_train.shape[-2], s)
     info = {
         **{k_: v for k_, v in base.info.items() if k_ not in ident},

@@ -51,6 +51,11 @@ first, decay lifts complex).  ``complex_cluster_size=1`` restores fully
 independent interleaving (e.g. for a large GPU model).  The complexity
 E_y H(pattern | y) is log2 100 either way: it counts pattern points, not cells.
 
+The two claims on PS10 do not use the same construction (the paper's Fig. 9 and Fig. 10
+share one): large-lr-suppresses-noise keeps these defaults (250 complex cells), while
+ps10-decay-learns-complex sets ``complex_cluster_size=2`` (500 cells; calibrated in its
+own module, with the MLP at 30 epochs). Unifying them is a protocol change for one of the two.
+
 Jitter.  Every example is its pattern's centre plus isotropic Gaussian jitter with
 std ``jitter_fraction`` (0.1) times the median NN distance among that part's
 centres (~0.032 simple, ~0.005 complex): far below half the smallest distance to

@@ -14,6 +14,14 @@ def load_data(cfg: DataConfig, data_root: str | Path | None = None) -> ArrayData
     return _load_cached(blob)
 
 
+def _generated(data: ArrayData) -> ArrayData:
+    """A generated dataset, named by the hash of its tensors (lrsci.data.digests.tensor_digest)."""
+    from .digests import tensor_digest
+
+    data.info.setdefault("content_sha256", tensor_digest(data))
+    return data
+
+
 @lru_cache(maxsize=4)
 def _load_cached(blob: str) -> ArrayData:
     d = json.loads(blob)
@@ -26,7 +34,7 @@ def _load_cached(blob: str) -> ArrayData:
             kwargs["n_train"] = d["train_size"]
         if d["test_size"]:
             kwargs["n_test"] = d["test_size"]
-        return make_ps10(seed=d["seed"], **kwargs)
+        return _generated(make_ps10(seed=d["seed"], **kwargs))
     if d["name"] == "fashion-mnist-split":
         from .transfer_targets import load_fashion_mnist_split
 
@@ -36,7 +44,7 @@ def _load_cached(blob: str) -> ArrayData:
         from .toy import make_toy
 
         sizes = {k: d[f"{k}_size"] for k in ("train", "test") if d[f"{k}_size"]}
-        return make_toy(**{f"n_{k}": v for k, v in sizes.items()}, seed=d["seed"], **opts)
+        return _generated(make_toy(**{f"n_{k}": v for k, v in sizes.items()}, seed=d["seed"], **opts))
     if d["name"] in ("patch-fashion-mnist", "patch-cifar10"):  # Li et al.'s patch, over the loaded images
         from .patch import BASES, make_patch_data
 
