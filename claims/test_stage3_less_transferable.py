@@ -254,4 +254,16 @@ CLAIM = Claim(
     derived=lambda p: {"stage_ends": stage_ends(p),
                        "targets": {t: target_data(p, t).__dict__ for t in p["targets"]},
                        "transfer_seed": "the source run's seed"},
+    # Written 2026-11-27 after a bug fix in the "fix" probe (lrsci.transfer, TRANSFER_VERSION 2: a feature
+    # constant on the target's train set was divided by 1e-6, so a dead ReLU decided the test rows where it
+    # was not). Nothing in the protocol changed.
+    readings={
+        "fast": ("Re-run on its report seeds 0-4 after that fix (the runs unchanged, every transfer recomputed): "
+                 "the same three criteria fail, as declared. The fix moved the \"fix\" rows — near/fix T2 0.42 → "
+                 "0.41, T3 0.54 → 0.57; far/fix T3 0.57 → 0.67 — so the declared reasons quote the first run's "
+                 "means; \"finetune\" is unchanged."),
+        "gpu": ("Its \"fix\" rows were computed before the fix of the \"fix\" probe (a feature dead on the target's "
+                "train set was divided by 1e-6), which moved the fast profile's fix-mode T3 by up to 0.1; they have "
+                "not been recomputed (no device since). Its \"finetune\" rows are unaffected."),
+    },
 )

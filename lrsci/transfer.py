@@ -59,7 +59,7 @@ from .provenance import device_name, git_hash, utc_now
 MODES = ("fix", "finetune")
 # Bump when a change alters the numbers a transfer produces: cached transfers of an older
 # version are then not reused (they stay on disk).
-TRANSFER_VERSION = 1
+TRANSFER_VERSION = 2   # 2: a feature constant on the target train set keeps scale 1 in "fix" (it was divided by 1e-6)
 EVAL_BATCH = 2048
 
 
@@ -158,6 +158,8 @@ def _sgd_train(params, forward, x: torch.Tensor, y: torch.Tensor, spec: Transfer
         order = torch.randperm(n, generator=g).to(x.device)
         for start in range(0, n, bs):
             idx = order[start:start + bs]
+            if idx.numel() == 1 and n > 1:   # BatchNorm cannot train on one example: that last batch is skipped
+                continue
             for group in opt.param_groups:
                 group["lr"] = _cosine(spec.lr, step, total)
             loss = F.cross_entropy(forward(x[idx]), y[idx])
@@ -195,7 +197,10 @@ def transfer_accuracy(model: nn.Module, target: ArrayData, spec: TransferSpec, s
             for p in model.parameters():
                 p.requires_grad_(False)
             f_train, f_test = _apply(model, data.x_train), _apply(model, data.x_test)
-            mean, std = f_train.mean(0, keepdim=True), f_train.std(0, keepdim=True).clamp_min(1e-6)
+            mean, std = f_train.mean(0, keepdim=True), f_train.std(0, keepdim=True)
+            # A feature constant on the target's train set (a dead ReLU) keeps scale 1: divided by ~0 it would
+            # blow up to ~1e5 on the test rows where it is not, and the head never learned its weight there.
+            std = torch.where(std < 1e-6, torch.ones_like(std), std)
             f_train, f_test = (f_train - mean) / std, (f_test - mean) / std
             head.train()
             _sgd_train(head.parameters(), head, f_train, data.y_train, spec, seed)

@@ -274,3 +274,40 @@ def test_claim_analysis_undefined_transferability_fails_its_row_instead_of_raisi
     assert "(0) stage 3 adds source accuracy: acc3 > acc2" in rows and "near/fix T3" not in out["per_seed"]
     assert math.isclose(out["per_seed"]["acc2"][1], 86.0)
     claim.figure(runs, p)  # draws with the undefined seed left out
+
+
+def test_a_feature_dead_on_the_targets_train_set_does_not_blow_up_on_its_test_set():
+    """"fix" standardises the frozen features; one that is 0 on every train row (a dead ReLU) but not on some
+    test rows was divided by 1e-6 there, and its never-trained head weight then decided those rows."""
+    from lrsci.data.base import ArrayData
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 4, generator=g)
+    y = (x[:, 0] > 0).long()
+    x_test = x[200:].clone()
+    x_test[:40, 3] = 0.05                   # feature 3: 0 on every train row, 0.05 on 40 test rows
+    x_train = x[:200].clone()
+    x_train[:, 3] = 0.0
+    data = ArrayData("dead", x_train, y[:200], x_test, y[200:], 2)
+
+    class Features(torch.nn.Module):        # identity features, so feature 3 reaches the probe as it is
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, v):
+            return self.fc(v)
+
+    spec = TransferSpec("fix", lr=0.1, epochs=20, batch_size=32)
+    clean = data.x_test.clone()
+    clean[:, 3] = 0.0
+    acc = transfer_accuracy(Features(), data, spec, seed=0)
+    same = transfer_accuracy(Features(), ArrayData("clean", x_train, y[:200], clean, y[200:], 2), spec, seed=0)
+    # at scale 1 the dead feature's 0.05 moves a row or two; divided by 1e-6 it decided its 40 rows (~ -10 pp)
+    assert abs(acc - same) <= 3.0
+
+
+def test_finetune_skips_a_last_batch_of_one_example():
+    model, target = _net(), blobs(n_train=33)   # 33 = 32 + 1: BatchNorm cannot train on the last one
+    assert 0.0 <= transfer_accuracy(model, target, TransferSpec("finetune", lr=0.05, epochs=1, batch_size=32),
+                                    seed=0) <= 100.0
