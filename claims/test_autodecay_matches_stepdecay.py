@@ -256,4 +256,13 @@ CLAIM = Claim(
     profiles=[FAST, GPU],
     train=train_arms, analyse=analyse, figure=figure_spec,
     derived=arm_record, benchmark_info=epochs_per_arm,
+    # Written after the fast v2 final run (a replay of its AutoDecay runs' own losses; nothing changed).
+    readings={"fast": (
+        "The third decay of each AutoDecay run (epoch 11-12) comes from how lrsci reads the paper's ĝ(0): for a "
+        "later stage it is the smoothed loss that ended the previous one, which with β = 0.9 still lags above the "
+        "loss (seed 3000: 0.275 at the end of stage 2, when the epoch-9 loss was 0.246). Stage 3's loss then falls "
+        "only 0.219 → 0.205, yet reads as a drop below ζ = 0.85 against that lagging start. Replaying the same "
+        "losses with ĝ(0) = the last loss before the decay, 4 of 5 seeds would have stopped at epoch 11-12 after "
+        "two decays instead of decaying a third time and stopping at 14-15 (what they would have reached then is "
+        "not known: the runs went on at the lower rate). The paper's text does not settle which ĝ(0) it meant.")},
 )

@@ -29,6 +29,12 @@ Definition of ĝ(0) (the paper leaves it implicit): the value a stage started fr
   plateau value that triggered the decay that opened this stage.
 
 So "significant drop" measures what the current stage achieved from where it started.
+A consequence to know: the smoothed value that ends a stage still lags above the loss then
+(with β = 0.9 the EDMA trails a falling loss), and the next stage's EDMA restarts without
+that lag, so a stage whose loss barely moves can still read as a significant drop against
+it. On autodecay-matches-stepdecay's fast runs this decided the third decay on 4 of 5 seeds:
+with ĝ(0) = the last loss before the decay (a lag-free reading) those seeds would have
+stopped at that point instead. The paper's text does not settle which it meant.
 
 Other conventions: a non-finite loss (NaN, ±inf) answers ``"stop"`` and ends the run
 (the EDMA is not updated). A negative loss raises ``ValueError`` (both criteria are
