@@ -11,7 +11,9 @@ run still equals an uninterrupted one (tests/test_measures.py checks both).
 Registry (name -> options, with defaults):
   hessian_top   {"k": 10, "examples": 1024, "chunk": 256}
       top-k eigenvalues of the training loss's Hessian (lrsci.hessian.top_eigenvalues) over
-      the first ``examples`` training examples, BatchNorm in training mode (the GD objective);
+      the first ``examples`` training examples, BatchNorm in training mode over ghost batches of
+      ``chunk`` (GD's objective only when ``chunk`` is the run's ``optim.gd_chunk`` and ``examples``
+      its whole training set: pass them so; the default 256 is not gd_chunk's default 1024);
       record key "hessian_top" = list of k floats, descending.
   sharpness     {"examples": 1024, "chunk": 256}
       the top eigenvalue alone (k = 1); record key "sharpness".

@@ -196,3 +196,15 @@ def test_bad_inputs():
     frozen = copy.deepcopy(model).requires_grad_(False)
     with pytest.raises(ValueError, match="model has no trainable parameters"):
         top_eigenvalues(frozen, x, y, k=2)
+
+
+def test_eigenvalues_under_no_grad_and_integer_arguments_only():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    x, y = torch.randn(16, 3), torch.randint(0, 2, (16,))
+    free = top_eigenvalues(model, x, y, k=2)
+    with torch.no_grad():
+        assert top_eigenvalues(model, x, y, k=2) == free   # autograd is switched on for the HVPs
+    for bad in ({"k": 2.0}, {"k": True}, {"chunk": 2.5}, {"chunk": True}):
+        with pytest.raises(ValueError, match="must be an integer"):
+            top_eigenvalues(model, x, y, **{"k": 2, **bad})
