@@ -138,7 +138,7 @@ def _set_module(model: nn.Module, path: str, module: nn.Module) -> None:
 
 
 def _new_head(old: nn.Linear, num_classes: int, seed: int, device) -> nn.Linear:
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=_all_cuda()):
         torch.manual_seed(seed)
         head = nn.Linear(old.in_features, num_classes)
     return head.to(device)
@@ -189,7 +189,7 @@ def transfer_accuracy(model: nn.Module, target: ArrayData, spec: TransferSpec, s
     model = copy.deepcopy(model).to(device)
     path = _classifier_path(model)
     head = _new_head(model.get_submodule(path), target.num_classes, seed, device)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with torch.random.fork_rng(devices=_all_cuda()):   # manual_seed below seeds every device's generator
         torch.manual_seed(seed)  # anything stochastic in the body (dropout, noise) is seeded too
         if spec.mode == "fix":
             _set_module(model, path, nn.Identity())
@@ -222,9 +222,15 @@ def load_snapshot(store, source: RunConfig, epoch: int, input_shape, num_classes
         raise TransferError(f"{path} is missing or unreadable: the source run must be trained with "
                             f"snapshots=(..., {epoch}, ...). Move its folder {path.parent} aside and run again "
                             "to retrain it with the snapshot")
-    model = build_model(source.model, tuple(input_shape), num_classes)
+    with torch.random.fork_rng(devices=[]):   # the init draws, overwritten at once, leave the caller's RNG alone
+        model = build_model(source.model, tuple(input_shape), num_classes)
     model.load_state_dict(state["model"])
     return model.to(device)
+
+
+def _all_cuda() -> list[int]:
+    """Every CUDA device: torch.manual_seed reseeds them all, so a fork must restore them all."""
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
 
 
 def cache_key(source: RunConfig, epochs: Sequence[int], target: DataConfig, target_sha: str | None,

@@ -80,3 +80,10 @@ def test_two_layer_cross_entropy_is_the_logistic_loss():
     assert torch.allclose(F.cross_entropy(net(x), y), logistic, atol=1e-6)
     with pytest.raises(ValueError, match="binary"):
         TwoLayer(5, 8, num_classes=10)
+
+
+def test_odd_sizes_whose_fractions_round_past_n_still_build():
+    from lrsci.data.toy import make_toy
+
+    d = make_toy(7, 9, frac_p_only=0.5, frac_q_only=0.5)   # 3.5 + 3.5 rounded to 4 + 4 > 7 once
+    assert d.x_train.shape[0] == 7 and d.x_test.shape[0] == 9

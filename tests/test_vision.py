@@ -412,3 +412,12 @@ def test_real_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
     assert torch.bincount(d.y_train).tolist() == [6000] * 10
     # the documented constants are the training set's statistics
     assert abs(d.x_train.mean().item()) < 1e-3 and abs(d.x_train.std().item() - 1) < 1e-3
+
+
+def test_the_debian_folder_is_never_a_cache_even_when_passed_as_the_data_root(monkeypatch):
+    from lrsci.data import vision
+
+    monkeypatch.delenv(vision.CACHE_ENV, raising=False)
+    monkeypatch.setattr(vision.os, "access", lambda p, mode: True)   # as root: every folder is writable
+    monkeypatch.setattr(vision.Path, "is_dir", lambda self: True)
+    assert vision.cache_root(vision.DEBIAN_FASHION_MNIST_DIR) == Path(vision.DEFAULT_CACHE_DIR).expanduser()

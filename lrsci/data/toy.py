@@ -80,6 +80,8 @@ def _directions(o: dict, seed: int):
 def _counts(n: int, o: dict) -> dict[str, int]:
     n_p = int(round(o["frac_p_only"] * n))
     n_q = int(round(o["frac_q_only"] * n))
+    if n_p + n_q > n:   # two halves rounded up past n (e.g. n = 7 at 0.5 / 0.5): the larger part gives way
+        n_q = n - n_p
     return {"p_only": n_p, "q_only": n_q, "both": n - n_p - n_q}
 
 

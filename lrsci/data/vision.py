@@ -200,7 +200,9 @@ def cache_root(preferred: str | os.PathLike | None = None) -> Path:
         return Path(env).expanduser()
     if preferred is not None:
         p = Path(preferred).expanduser()
-        if p.is_dir() and os.access(p, os.W_OK | os.X_OK):
+        # the Debian package's folder is never written to, even when root passes it as the data root
+        packaged = p.resolve() == DEBIAN_FASHION_MNIST_DIR.resolve()
+        if p.is_dir() and os.access(p, os.W_OK | os.X_OK) and not packaged:
             return p
     return Path(DEFAULT_CACHE_DIR).expanduser()
 
