@@ -82,8 +82,11 @@ def apply(ctx, base: RunConfig, factor: float) -> dict:
     runs = iter(ctx.run_all(jobs))
     tried = {(wd, tol): {s: decisions(next(runs)) for s in ctx.seeds} for wd, tol in settings}
     chosen = choose(tried)
-    return {"rule": __doc__.split("\n\n")[1].strip(), "dev_seeds": list(ctx.seeds), "fixed": FIXED,
-            "config_key": autodecay_config(base.with_(seed=0), *settings[0], factor).key(),
+    first = ctx._on_device(jobs[0]).config   # the first dev run, as it trained (its key names it in the store)
+    return {"rule": calibration.rule_text(__doc__), "dev_seeds": list(ctx.seeds), "fixed": FIXED,
+            "candidates": {"budgets": list(BUDGETS), "weight_decays": list(WEIGHT_DECAYS),
+                           "tolerances": list(TOLERANCES), "min_decays": MIN_DECAYS},
+            "config_key": first.key(),
             "tried": [{"weight_decay": wd, "tolerance": tol, "runs": {str(s): d for s, d in r.items()}}
                       for (wd, tol), r in tried.items()],
             "chosen": chosen}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 from typing import Callable
 
@@ -25,12 +26,26 @@ class CalibrationError(RuntimeError):
     """A calibration cannot be read or used: the file is missing, unreadable, or the rule found nothing."""
 
 
+def rule_text(doc: str) -> str:
+    """The rule as a module's docstring states it: the paragraph that introduces it and the indented
+    paragraph that is the rule (a record keeps both, so it says what was applied)."""
+    paragraphs = doc.split("\n\n")
+    i = next(k for k, p in enumerate(paragraphs) if p.startswith("    "))
+    return paragraphs[i - 1].strip() + "\n\n" + textwrap.dedent(paragraphs[i]).strip()
+
+
 def write_once(path: Path, record: dict, what: str) -> Path:
-    if path.exists():
-        raise CalibrationError(f"{path} exists: {what} was already calibrated. A calibration is done once, "
+    """Publish a record that must not replace one: refused if it exists, also when another writer
+    publishes it between the check and the write (files.write_json_new links, never replaces)."""
+    refused = CalibrationError(f"{path} exists: {what} was already calibrated. A calibration is done once, "
                                "before the final run; move the file aside to redo it on purpose")
+    if path.exists():
+        raise refused
     path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_json(path, record)
+    try:
+        files.write_json_new(path, record)
+    except FileExistsError:
+        raise refused from None
     return path
 
 
@@ -40,6 +55,8 @@ def read(path: Path, check: Callable[[dict], None], again: str) -> dict | None:
         return None
     try:
         record = json.loads(path.read_text())
+        if not isinstance(record, dict):
+            raise ValueError(f"a record is a JSON object, found {type(record).__name__}")
         check(record)
         return record
     except (ValueError, KeyError, TypeError) as exc:
@@ -70,11 +87,19 @@ def missing(profile) -> list[str]:
 def arguments(description: str) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--profile", required=True)
-    ap.add_argument("--dev-seeds", type=int, default=3, help=f"number of dev seeds from {DEV_SEED_OFFSET} (default 3)")
+    ap.add_argument("--dev-seeds", type=_seed_count, default=3, help=f"number of dev seeds from {DEV_SEED_OFFSET} (default 3)")
     ap.add_argument("--run-store", default=str(ROOT / ".runs"))
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out-dir", default=None, help="where the record goes (default claims/calibration)")
     return ap
+
+
+def _seed_count(raw: str) -> int:
+    """--dev-seeds: a whole number >= 1 (0 once meant the profile's count, a negative one no seeds at all,
+    and the record, written once, then said the rule found nothing)."""
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seeds >= 1")
+    return int(raw)
 
 
 def dev_context(ap: argparse.ArgumentParser, args, claim_id: str, param: str, record_path: Callable):

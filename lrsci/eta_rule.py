@@ -54,7 +54,7 @@ def apply(ctx, config: RunConfig, grid=GRID) -> dict:
         if any(r.stop_reason == "diverged" for r in runs):
             eta_div = rate
             break
-    return {"rule": __doc__.split("\n\n")[1].strip(), "grid": rates, "dev_seeds": list(ctx.seeds),
+    return {"rule": calibration.rule_text(__doc__), "grid": rates, "dev_seeds": list(ctx.seeds),
             "config_key": config.with_(seed=0).key(), "E": config.epochs, "tried": tried,
             "eta_div": eta_div, "eta": None if eta_div is None else eta_div / 2}
 
@@ -64,10 +64,16 @@ def write(record: dict, profile: str, folder: Path | None = None) -> Path:
     return calibration.write_once(path_for(profile, folder), record, f"η for profile {profile!r}")
 
 
+def _check(record: dict) -> None:
+    eta = record.get("eta")
+    if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 0):
+        raise ValueError(f"eta={eta!r} is not a learning rate > 0")
+
+
 def calibrated(profile: str, folder: Path | None = None) -> dict | None:
     """The calibration record of ``profile``, or None if it was never calibrated."""
     return calibration.read(path_for(profile, folder),
-                            lambda r: float(r["eta"]) if r.get("eta") is not None else None,
+                            _check,
                             f"{calibration.TOOLS['eta_calibration']} --profile {profile}")
 
 

@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import socket
+import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -84,12 +85,35 @@ class LocalExecutor:
             return []  # nothing gained from a process: the caller trains these in its own process
         ctx = multiprocessing.get_context("spawn")  # fork() after torch has started threads is unsafe
         args = [(str(store.root), store.data_root, j, progress) for j in jobs]
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init) as pool:
-            return [key for key, _, _ in pool.map(_worker_run, args)]
+        pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
+        try:
+            keys = [key for key, _, _ in pool.map(_worker_run, args)]
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl-C: no queued run starts after it, and the workers are ended, not left training as orphans
+            # that hold their runs' locks (each run resumes from its checkpoint when asked again).
+            workers_now = list((getattr(pool, "_processes", None) or {}).values())   # shutdown forgets them
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in workers_now:
+                proc.terminate()
+            raise
+        except Exception:
+            pool.shutdown(wait=True)   # a run that failed lets the others finish and be stored
+            raise
+        pool.shutdown(wait=True)
+        return keys
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int | None = None) -> None:
     torch.set_num_threads(1)
+    if parent is not None:   # a parent killed outright (SIGKILL) cannot end its workers: they watch it
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(2.0)
+    os._exit(1)   # the run resumes from its last epoch's checkpoint when asked again
 
 
 def _worker_run(args) -> tuple[str, str, str]:
@@ -164,10 +188,12 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
             return []
         configs = [j.config for j in todo]
         data_id = store.data_identity(configs[0])   # kept with every state, as the store's own runs keep it
-        trainer = BatchedTrainer(configs, load_data(configs[0].data, store.data_root), device, starts=starts)
+        data = load_data(configs[0].data, store.data_root)
         ckpt = batch_checkpoint(store, configs)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        resume(trainer, ckpt, device, data_id)
+        trainer = BatchedTrainer(configs, data, device, starts=starts)
+        if not resume(trainer, ckpt, device, data_id):   # a checkpoint that failed half-way leaves a mix:
+            trainer = BatchedTrainer(configs, data, device, starts=starts)   # start from a fresh batch
         while not trainer.done:
             trainer.train_epoch()
             for i, job in enumerate(todo):
@@ -197,20 +223,25 @@ def batch_checkpoint(store: RunStore, configs: list) -> Path:
     return store.root / "batches" / f"{digest}.pt"
 
 
-def resume(trainer, path: Path, device, data_id: str | None = None) -> None:
+def resume(trainer, path: Path, device, data_id: str | None = None) -> bool:
     """Continue from the batch's checkpoint if it is there, readable and saved from the data as it is now
-    (``data_id``, its content hash; a checkpoint without one is accepted); any other is moved aside."""
+    (``data_id``, its content hash; a checkpoint without one is accepted); any other is moved aside.
+    False when one was moved aside: ``trainer`` may then hold part of it and must not train on."""
     if not path.exists():
-        return
+        return True
     try:
         state = torch.load(path, map_location=device, weights_only=False)
         if state.get("data_sha256", data_id) != data_id:
             raise ValueError(f"saved from other data bytes ({state['data_sha256']}, now {data_id})")
         trainer.load_state_dict(state)
+    except (torch.OutOfMemoryError, MemoryError):
+        raise   # the file may be fine: no room to load it is not a reason to set it aside
     except Exception as exc:  # a torn or foreign file: say so, keep it for inspection, train from the start
         moved = files.quarantine(path)
         warnings.warn(f"{path}: unusable batch checkpoint ({type(exc).__name__}: {exc}); moved it aside to "
                       f"{moved.name} and train the batch from its start", stacklevel=2)
+        return False
+    return True
 
 
 class RayExecutor:

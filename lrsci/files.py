@@ -1,12 +1,14 @@
-"""Writing files so that nothing is lost: temporary name, then rename into place.
+"""Writing files so that nothing is lost: temporary name, fsync, then rename into place.
 
-An interrupted process or a full disk leaves either the old file or the new one, never
-half of one; the temporary file is removed when the write fails. A file that cannot be
+An interrupted process, a power loss or a full disk leaves either the old file or the new one,
+never half of one; the temporary file is removed when the write fails. A file that cannot be
 read back is moved aside under a name that says so (:func:`quarantine`), never deleted.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -21,8 +23,19 @@ class DiskFull(OSError):
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file onto ``path``."""
-    path = Path(path)
+    """Call ``write(tmp_path)``, then rename the temporary file onto ``path`` (replacing any file there)."""
+    _publish(Path(path), write, os.replace)
+
+
+def publish_new(path: Path, write: Callable[[str], None]) -> None:
+    """Like :func:`atomic_write`, for records written once: raises FileExistsError, leaving the file there
+    untouched, if ``path`` exists at the moment of publishing. ``os.link`` refuses an existing name
+    atomically, so there is no gap between a check and the rename for another writer to slip into.
+    (Needs a filesystem with hard links.)"""
+    _publish(Path(path), write, os.link)
+
+
+def _publish(path: Path, write: Callable[[str], None], place: Callable[[str, Path], None]) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     except OSError as exc:
@@ -30,23 +43,67 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
-        os.replace(tmp, path)
+        _fsync_file(tmp)  # writers such as torch.save never fsync: a power loss could publish an empty file
+        _share_like_open(tmp)
+        place(tmp, path)
     except (OSError, RuntimeError) as exc:
         if _is_disk_full(exc, path):  # torch reports a full disk as "inline_container ... unexpected pos"
             raise _disk_full(path, exc) from exc
         raise
     finally:
-        if os.path.exists(tmp):
+        if os.path.exists(tmp):  # a failed write, or publish_new's link (the data lives on under path)
             os.unlink(tmp)
+    _fsync_dir(path.parent)  # the rename itself is only durable once the folder's entry is on disk
+
+
+def _fsync_file(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Best effort: some filesystems (and Windows) refuse to open or fsync a folder; the file is in place."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _share_like_open(tmp: str) -> None:
+    """Give the file the mode ``open()`` would (0666 less the umask), not mkstemp's 0600, so a run store
+    or report folder shared between users stays readable. Best effort: a filesystem without POSIX modes
+    (some CIFS/FUSE mounts) refuses chmod, and the data matters more than its mode."""
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, 0o666 & ~_umask())
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read the umask is to set it: put it back at once
+    os.umask(mask)
+    return mask
+
+
+_FULL_DISK_TEXTS = ("No space left", "unexpected pos", "file write failed")  # the last two: torch.save
 
 
 def _is_disk_full(exc: BaseException, path: Path) -> bool:
+    """Whether a write error means the disk is full. The rule: the errno says so (ENOSPC, EDQUOT); or the
+    message is one of the full-disk texts above; or the error is a bare OSError carrying no errno (it names
+    no other cause) while under 1 MiB is free. A PermissionError, an OSError with any other errno, a
+    RuntimeError with another message (a CUDA error) and any other exception never are, however full."""
+    if isinstance(exc, PermissionError) or not isinstance(exc, (OSError, RuntimeError)):
+        return False
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
-    text = str(exc)
-    if "No space left" in text or "unexpected pos" in text or "file write failed" in text:
+    if any(text in str(exc) for text in _FULL_DISK_TEXTS):
         return True
-    return _free_bytes(path) < 1 << 20  # any write error with under 1 MiB free
+    return isinstance(exc, OSError) and exc.errno is None and _free_bytes(path) < 1 << 20
 
 
 def _free_bytes(path: Path) -> int:
@@ -63,26 +120,67 @@ def _disk_full(path: Path, exc: BaseException) -> DiskFull:
                                   "LRSCI_RUNS) or the report folder (--report-dir) at a disk with room.")
 
 
-def write_text(path: Path, text: str) -> None:
-    def write(tmp):
+def _text_writer(text: str) -> Callable[[str], None]:
+    def write(tmp: str) -> None:
         with open(tmp, "w") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-    atomic_write(path, write)
+    return write
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, _text_writer(text))
 
 
 def write_json(path: Path, obj, indent: int = 1) -> None:
-    write_text(path, json.dumps(obj, indent=indent, allow_nan=True) + "\n")
+    write_text(path, _json_text(obj, indent))
+
+
+def write_json_new(path: Path, obj, indent: int = 1) -> None:
+    """:func:`write_json` for a record written once: FileExistsError if ``path`` exists (see publish_new)."""
+    publish_new(path, _text_writer(_json_text(obj, indent)))
+
+
+def _json_text(obj, indent: int) -> str:
+    return json.dumps(obj, indent=indent, allow_nan=True) + "\n"
 
 
 def quarantine(path: Path) -> Path:
-    """Move an unreadable file aside as ``<name>.corrupt-<UTC time>`` and return the new path."""
+    """Move an unreadable file or folder aside as ``<name>.corrupt-<UTC time>`` (then ``.1``, ``.2``, ...)
+    and return the new path. Never replaces anything: see :func:`_move_onto_claim`.
+
+    Raises FileNotFoundError, naming ``path``, if it is gone: another process found it bad too and
+    moved it aside first.
+    """
     path = Path(path)
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}")
-    n = 1
-    while target.exists():
-        target = target.with_name(f"{target.name}.{n}")
+    stem = f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+    target, n = path.with_name(stem), 0
+    while not _move_onto_claim(path, target):
         n += 1
-    os.replace(path, target)
+        target = path.with_name(f"{stem}.{n}")  # .1, .2, ... after the first name, never .1.2
     return target
+
+
+def _move_onto_claim(path: Path, target: Path) -> bool:
+    """Claim ``target`` by creating it empty (which fails if the name is taken, atomically), then rename
+    ``path`` onto it: a rename may replace an empty folder or a file, but this one only ever replaces
+    our own claim, so a file another process quarantined under that name is never overwritten.
+    False if the name was taken. A crash between the two steps leaves only an empty claim behind."""
+    is_dir = path.is_dir()
+    try:
+        if is_dir:
+            os.mkdir(target)
+        else:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    try:
+        os.replace(path, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # give the name back: nothing was moved
+            (os.rmdir if is_dir else os.unlink)(target)
+        if isinstance(exc, FileNotFoundError):
+            raise FileNotFoundError(errno.ENOENT, f"cannot quarantine {path}: it is gone; another process "
+                                    "most likely found it unreadable too and moved it aside first",
+                                    str(path)) from None
+        raise
+    return True

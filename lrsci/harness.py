@@ -182,7 +182,7 @@ class ClaimContext:
         """Add seeds and provenance to a profile's section, write the claim's report, return it."""
         prov = provenance(self.device)
         prov.update(wall_seconds=time.perf_counter() - self.started, runs_trained=len(self.store.trained),
-                    runs_loaded=self.loaded, workers=self.workers, executor=self.executor.name,
+                    runs_loaded=self.loaded, workers=self.workers, executor=getattr(self.executor, "name", type(self.executor).__name__),
                     **self.throughput(), **self.training_record())
         if self.device.startswith("cuda") and os.environ.get("LRSCI_CUDA_GRAPHS") == "1":
             prov["sgd_step"] = "one captured CUDA graph per step where the run allows it (LRSCI_CUDA_GRAPHS=1)"

@@ -55,6 +55,10 @@ def test_apply_trains_every_setting_on_the_dev_seeds_and_records_only_decisions(
             assert d["stop_reason"] in ("rule", "budget")
     assert record["chosen"] == rule.choose({(t["weight_decay"], t["tolerance"]): {int(s): d for s, d in
                                             t["runs"].items()} for t in record["tried"]})
+    # the record states the rule it applied (the indented paragraph, not only its preamble) and its candidates
+    assert "candidates, in this order" in record["rule"] and "decayed at least twice" in record["rule"]
+    assert record["candidates"]["budgets"] == list(rule.BUDGETS) and record["candidates"]["min_decays"] == 2
+    assert any(p.name.startswith(record["config_key"]) for p in ctx.store.root.iterdir())   # a run it trained
 
 
 def test_record_written_once_read_back_corrupt_moved_aside_and_an_uncalibrated_profile_refuses(tmp_path):

@@ -26,6 +26,7 @@ def test_rule_stops_at_first_divergence_and_halves_it(ctx):
     assert any(r["stop_reason"] == "diverged" for r in record["tried"][2]["runs"].values())
     assert record["eta_div"] == 1e6 and record["eta"] == 5e5
     assert record["dev_seeds"] == [1000, 1001]
+    assert "geometric grid" in record["rule"] and "η = η_div / 2" in record["rule"]   # the rule itself, recorded
 
 
 def test_no_divergence_gives_no_eta_and_the_claim_refuses(ctx, tmp_path):
@@ -67,3 +68,12 @@ def test_a_profile_without_a_calibration_parameter_is_not_stopped():
     eta_rule.require(Fast())
     Fast.device = "cuda"
     eta_rule.require(Fast())
+
+
+@pytest.mark.parametrize("text", ["[]", '{"eta": true}', '{"eta": -1}'])
+def test_a_record_of_the_wrong_shape_is_named_and_moved_aside(tmp_path, text):
+    path = eta_rule.path_for("gpu", tmp_path)
+    path.write_text(text)
+    with pytest.raises(CalibrationError, match="unreadable"):
+        eta_rule.calibrated("gpu", tmp_path)
+    assert not path.exists() and list(tmp_path.glob("gd-eta-gpu.json.corrupt-*"))

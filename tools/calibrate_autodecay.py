@@ -20,13 +20,14 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import autodecay_calibration as rule
     from lrsci import calibration
+    from lrsci.provenance import provenance
 
     ap = calibration.arguments(__doc__.split("\n\n")[0])
     args = ap.parse_args(argv)
     profile, ctx = calibration.dev_context(ap, args, "autodecay-matches-stepdecay", "autodecay_calibration",
                                            rule.path_for)
     record = rule.apply(ctx, profile.run, profile["factor"])
-    record.update(profile=args.profile, device=profile.device)
+    record.update(profile=args.profile, device=profile.device, provenance=provenance(str(ctx.device)))
     path = rule.write(record, args.profile, Path(args.out_dir) if args.out_dir else None)
     print(json.dumps({"chosen": record["chosen"], "dev_seeds": record["dev_seeds"]}), "->", path)
     return 0 if record["chosen"] is not None else 1

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import calibration, eta_rule
+    from lrsci.provenance import provenance
 
     ap = calibration.arguments(__doc__.split("\n\n")[0])
     ap.add_argument("--resume-above", type=float, default=None,
@@ -26,12 +27,18 @@ def main(argv=None) -> int:
     ap.add_argument("--earlier", default=None, help="a JSON file: what the cut-off attempt found (copied into the record)")
     args = ap.parse_args(argv)
     profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", "eta_calibration", eta_rule.path_for)
+    earlier = None
+    if args.earlier:   # read before any training: a typo must not cost the grid
+        try:
+            earlier = json.loads(Path(args.earlier).read_text())
+        except (OSError, ValueError) as exc:
+            ap.error(f"--earlier {args.earlier}: {exc}")
     grid = [r for r in eta_rule.GRID if args.resume_above is None or r > args.resume_above]
     record = eta_rule.apply(ctx, profile.run, grid=grid)
-    record.update(profile=args.profile, device=profile.device, grid=list(eta_rule.GRID))
+    record.update(profile=args.profile, device=profile.device, provenance=provenance(str(ctx.device)),
+                  grid=list(eta_rule.GRID))
     if args.resume_above is not None:
-        record["earlier_attempt"] = {"stable_rates_up_to": args.resume_above,
-                                     "found": json.loads(Path(args.earlier).read_text()) if args.earlier else None}
+        record["earlier_attempt"] = {"stable_rates_up_to": args.resume_above, "found": earlier}
     path = eta_rule.write(record, args.profile, Path(args.out_dir) if args.out_dir else None)
     print(json.dumps({k: record[k] for k in ("eta_div", "eta", "dev_seeds")}), "->", path)
     return 0 if record["eta"] is not None else 1

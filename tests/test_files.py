@@ -1,0 +1,235 @@
+"""The "nothing is lost" primitives in lrsci.files: durable, shareable writes; honest disk-full
+errors; quarantine that never overwrites; write-once publishing."""
+import errno
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from lrsci import files
+
+ROOT = Path(__file__).resolve().parents[1]
+STAMP = "20260101T000000"
+
+
+@pytest.fixture
+def umask():
+    """Run with a given umask (and a fresh cached copy of it); the test's umask is restored after."""
+    saved = os.umask(0o022)
+    os.umask(saved)
+
+    def set_to(mask):
+        os.umask(mask)
+        files._umask.cache_clear()
+    yield set_to
+    os.umask(saved)
+    files._umask.cache_clear()
+
+
+@pytest.fixture
+def fixed_time(monkeypatch):
+    """Every quarantine in the test happens 'in the same second'."""
+    monkeypatch.setattr(files.time, "strftime", lambda fmt, t=None: STAMP)
+
+
+def fd_path(fd):
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names fds through /proc")
+
+
+def mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --- 1. durability: fsync the data before the rename, the folder after ---------------------------
+@needs_proc
+def test_a_writer_that_never_fsyncs_is_fsynced_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    events, real_fsync, real_replace = [], os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", fd_path(fd))), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(b))), real_replace(a, b))[1])
+    target = tmp_path / "checkpoint.pt"
+    files.atomic_write(target, lambda tmp: torch.save({"epoch": 3}, tmp))  # torch.save never fsyncs
+    (_, synced_file), replaced, synced_folder = events
+    assert synced_file.endswith(".tmp") and Path(synced_file).parent == tmp_path
+    assert replaced == ("replace", str(target)) and synced_folder == ("fsync", str(tmp_path))
+    assert torch.load(target)["epoch"] == 3
+
+
+@needs_proc
+def test_write_text_fsyncs_once_not_twice(tmp_path, monkeypatch):
+    synced, real_fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd_path(fd)), real_fsync(fd))[1])
+    files.write_json(tmp_path / "result.json", {"a": 1})
+    assert len(synced) == 2 and synced[1] == str(tmp_path)
+
+
+def test_a_folder_that_refuses_fsync_still_gets_its_file(tmp_path, monkeypatch):
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Invalid argument")  # as some filesystems answer for a folder
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    files.write_text(tmp_path / "report.md", "hello")
+    assert (tmp_path / "report.md").read_text() == "hello"
+
+
+def test_a_full_disk_found_by_fsync_is_disk_full_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "result.json"
+    files.write_json(target, {"old": True})
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+    with pytest.raises(files.DiskFull, match="result.json"):
+        files.write_json(target, {"new": True})
+    assert json.loads(target.read_text()) == {"old": True} and list(tmp_path.iterdir()) == [target]
+
+
+# --- 2. mode: what open() would give, not mkstemp's 0600 -----------------------------------------
+@pytest.mark.parametrize("mask, want", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_files_get_the_mode_open_would_give(tmp_path, umask, mask, want):
+    umask(mask)
+    files.write_json(tmp_path / "result.json", {"a": 1})
+    files.atomic_write(tmp_path / "checkpoint.pt", lambda tmp: torch.save({}, tmp))
+    files.write_json_new(tmp_path / "calibration.json", {"b": 2})
+    assert [mode(tmp_path / n) for n in ("result.json", "checkpoint.pt", "calibration.json")] == [want] * 3
+    assert os.umask(mask) == mask  # reading the umask left it as it was
+
+
+# --- 3. only a full disk is called a full disk ----------------------------------------------------
+@pytest.mark.parametrize("error", [
+    PermissionError(errno.EACCES, "Permission denied"),
+    PermissionError("read-only run store"),
+    RuntimeError("CUDA error: an illegal memory access was encountered"),
+    OSError(errno.EIO, "Input/output error"),
+    ValueError("not an I/O error"),
+])
+def test_other_errors_are_not_a_full_disk_even_with_little_space_left(tmp_path, monkeypatch, error):
+    monkeypatch.setattr(files, "_free_bytes", lambda path: 500_000)
+    with pytest.raises(type(error)) as raised:
+        files.atomic_write(tmp_path / "x.json", lambda tmp: (_ for _ in ()).throw(error))
+    assert raised.value is error and not isinstance(raised.value, files.DiskFull)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("error, free", [
+    (OSError(errno.ENOSPC, "No space left on device"), 1 << 40),
+    (OSError(errno.EDQUOT, "Disk quota exceeded"), 1 << 40),
+    (RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 512 vs 448"), 1 << 40),
+    (RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed"), 1 << 40),
+    (OSError("write failed"), 500_000),  # no errno, no other cause named, and the disk is all but full
+])
+def test_a_full_disk_is_named(tmp_path, monkeypatch, error, free):
+    monkeypatch.setattr(files, "_free_bytes", lambda path: free)
+    with pytest.raises(files.DiskFull, match="No space left on device while writing .*x.json"):
+        files.atomic_write(tmp_path / "x.json", lambda tmp: (_ for _ in ()).throw(error))
+
+
+def test_a_bare_oserror_with_room_left_is_not_a_full_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "_free_bytes", lambda path: 1 << 40)
+    with pytest.raises(OSError) as raised:
+        files.atomic_write(tmp_path / "x.json", lambda tmp: (_ for _ in ()).throw(OSError("write failed")))
+    assert not isinstance(raised.value, files.DiskFull)
+
+
+# --- 4. quarantine: never overwrites, flat names, folders, a vanished source ---------------------
+def test_repeated_quarantines_in_one_second_get_flat_numbered_names(tmp_path, fixed_time):
+    p = tmp_path / "result.json"
+    moved = []
+    for i in range(4):
+        p.write_text(f"bad {i}")
+        moved.append(files.quarantine(p))
+    stem = f"result.json.corrupt-{STAMP}"
+    assert [m.name for m in moved] == [stem, f"{stem}.1", f"{stem}.2", f"{stem}.3"]
+    assert [m.read_text() for m in moved] == [f"bad {i}" for i in range(4)] and not p.exists()
+
+
+def test_a_run_folder_is_quarantined_whole(tmp_path, fixed_time):
+    run = tmp_path / "runs" / "abc123"
+    run.mkdir(parents=True)
+    (run / "result.json").write_text("{")
+    (run / "checkpoint.pt").write_bytes(b"ck")
+    moved = files.quarantine(run)
+    assert moved.name == f"abc123.corrupt-{STAMP}" and not run.exists()
+    assert sorted(p.name for p in moved.iterdir()) == ["checkpoint.pt", "result.json"]
+
+
+def test_an_empty_folder_under_the_name_is_not_replaced(tmp_path, fixed_time):
+    run = tmp_path / "abc123"
+    (run / "sub").mkdir(parents=True)
+    taken = tmp_path / f"abc123.corrupt-{STAMP}"
+    taken.mkdir()  # another process's quarantined (empty) folder: a plain rename would replace it
+    moved = files.quarantine(run)
+    assert moved.name == f"{taken.name}.1" and (moved / "sub").is_dir() and taken.is_dir()
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_name_taken_between_choosing_and_moving_is_not_overwritten(tmp_path, fixed_time, monkeypatch, kind):
+    p = tmp_path / "result.json"
+    p.mkdir() if kind == "folder" else p.write_text("mine")
+    theirs = tmp_path / f"result.json.corrupt-{STAMP}"
+    claim = os.mkdir if kind == "folder" else os.open
+
+    def another_process_lands_first(name, *args, **kw):
+        if Path(name) == theirs and not theirs.exists():
+            theirs.write_text("ANOTHER PROCESS'S QUARANTINED FILE")
+        return claim(name, *args, **kw)
+    monkeypatch.setattr(os, claim.__name__, another_process_lands_first)
+    moved = files.quarantine(p)
+    monkeypatch.undo()
+    assert theirs.read_text() == "ANOTHER PROCESS'S QUARANTINED FILE"
+    assert moved.name == f"{theirs.name}.1" and (moved.is_dir() if kind == "folder" else moved.read_text() == "mine")
+
+
+def test_a_second_quarantine_of_a_moved_file_names_it_and_leaves_no_trace(tmp_path, fixed_time):
+    p = tmp_path / "result.json"
+    p.write_text("bad")
+    first = files.quarantine(p)  # the other process, faster
+    with pytest.raises(FileNotFoundError, match=r"result\.json.*another process") as raised:
+        files.quarantine(p)
+    assert raised.value.filename == str(p)
+    assert list(tmp_path.iterdir()) == [first] and first.read_text() == "bad"  # its claim was given back
+
+
+# --- 5. publish_new: written once, never replaced ------------------------------------------------
+def test_publish_new_writes_a_new_record(tmp_path):
+    path = tmp_path / "calibration.json"
+    files.write_json_new(path, {"eta": 0.1})
+    assert json.loads(path.read_text()) == {"eta": 0.1} and list(tmp_path.iterdir()) == [path]
+
+
+def test_publish_new_refuses_an_existing_record_and_leaves_it_untouched(tmp_path):
+    path = tmp_path / "calibration.json"
+    path.write_text('{"eta": 0.1}')
+    before = path.stat()
+    with pytest.raises(FileExistsError):
+        files.write_json_new(path, {"eta": 0.2})
+    after = path.stat()
+    assert path.read_text() == '{"eta": 0.1}'
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_publish_new_refuses_a_record_that_appears_while_it_writes(tmp_path):
+    path = tmp_path / "calibration.json"
+
+    def write(tmp):
+        Path(tmp).write_text("mine")
+        path.write_text("theirs")  # another process publishes between our check-free write and the link
+    with pytest.raises(FileExistsError):
+        files.publish_new(path, write)
+    assert path.read_text() == "theirs" and list(tmp_path.iterdir()) == [path]
+
+
+# --- 6. what a killed writer leaves is not committed ----------------------------------------------
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs the git checkout")
+@pytest.mark.parametrize("name", ["reports/x/result.json.k2x9a_1.tmp", "result.json.abc123.tmp",
+                                  ".runs.lock", "reports/x/.result.json.lock"])
+def test_temporary_and_lock_files_are_git_ignored(name):
+    assert subprocess.run(["git", "check-ignore", "-q", "--no-index", name], cwd=ROOT).returncode == 0
