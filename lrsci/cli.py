@@ -136,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("report", parents=[common], help="re-render every report from result.json (no training)"
                    ).set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
-    args.report_dir = getattr(args, "report_dir", "reports")
+    # A folder the user names is where they are (pytest later runs in the project folder); the default
+    # report folder is the project's own.
+    args.report_dir = str(Path(args.report_dir).resolve()) if hasattr(args, "report_dir") else "reports"
+    for name in ("run_store", "data_root"):
+        if getattr(args, name, None):
+            setattr(args, name, str(Path(getattr(args, name)).expanduser().resolve()))
     return args.func(args)
 
 

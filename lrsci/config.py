@@ -117,6 +117,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _check(self.name in MODELS, "model.name", self.name, f"one of {MODELS}")
+        _positive_int("model.depth", self.depth)
         _check(self.name != "wrn" or (self.depth - 4) % 6 == 0 and self.depth >= 10,
                "model.depth", self.depth, "6n + 4 with n >= 1 (10, 16, 22, 28, ...)")
         _positive_int("model.width", self.width)
@@ -162,8 +163,10 @@ class ScheduleConfig:
 
     def __post_init__(self) -> None:
         _check(self.kind in SCHEDULES, "schedule.kind", self.kind, f"one of {SCHEDULES}")
-        self.milestones = tuple(self.milestones)
-        self.noise_milestones = tuple(self.noise_milestones)
+        for name in ("milestones", "noise_milestones"):
+            ms = getattr(self, name)
+            _check(isinstance(ms, (tuple, list)), f"schedule.{name}", ms, "a tuple of epochs, e.g. (8,) or (8, 12)")
+            setattr(self, name, tuple(ms))
         _number("schedule.factor", self.factor, lambda v: 0.0 < v <= 1.0, "a decay factor in (0, 1]")
         _check(isinstance(self.autodecay, dict), "schedule.autodecay", self.autodecay, "a dict")
         from .autodecay import AutoDecayRule  # its keyword arguments are the allowed keys
@@ -176,7 +179,8 @@ class ScheduleConfig:
                self.milestones, "at least one epoch for a step schedule")
         for name in ("milestones", "noise_milestones"):
             ms = getattr(self, name)
-            _check(all(isinstance(m, int) and m >= 1 for m in ms) and list(ms) == sorted(set(ms)),
+            _check(all(isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in ms)
+                   and list(ms) == sorted(set(ms)),
                    f"schedule.{name}", ms, "strictly increasing integers >= 1")
         _number("schedule.noise_factor", self.noise_factor, lambda v: 0.0 < v <= 1.0, "(0, 1]")
         _check(self.kind != "plateau" or self.factor < 1.0, "schedule.factor", self.factor,

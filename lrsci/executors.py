@@ -179,7 +179,7 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
     with contextlib.ExitStack() as locks:
         for j in sorted(jobs, key=lambda j: j.config.key()):
             locks.enter_context(store._lock(j.config))
-        todo = [j for j in jobs if store.load(j.config) is None]
+        todo = [j for j in jobs if store.load(j.config, locked=True) is None]
         if len(todo) < 2:
             return []
         started, device = time.perf_counter(), resolve_device(todo[0].config.device)

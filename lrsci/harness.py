@@ -75,7 +75,7 @@ class ClaimContext:
     n_seeds: int
     seed_offset: int = 0
     device: str = "cpu"
-    progress: Progress = field(default_factory=lambda: Progress(enabled=bool(os.environ.get("LRSCI_PROGRESS"))))
+    progress: Progress = field(default_factory=lambda: Progress(enabled=progress_from_env()))
     workers: int = 0  # parallel runs; 0 = LRSCI_WORKERS, else one per CPU core / 3 per GPU
     executor: object = None  # where runs train: "local" | "ray" | an executor; None = LRSCI_EXECUTOR
     started: float = field(default_factory=time.perf_counter)
@@ -83,6 +83,10 @@ class ClaimContext:
     results: list = field(default_factory=list)  # every run this claim used, for throughput
 
     def __post_init__(self) -> None:
+        if isinstance(self.n_seeds, bool) or not isinstance(self.n_seeds, int) or self.n_seeds < 1:
+            raise ValueError(f"n_seeds={self.n_seeds!r}: a claim needs at least one seed")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"workers={self.workers!r}: a whole number >= 1 (0 = LRSCI_WORKERS or the default)")
         if not self.workers:
             default = 3 if self.device == "cuda" else (os.cpu_count() or 1)
             self.workers = workers_from_env(default)
@@ -192,12 +196,22 @@ class ClaimContext:
         return section
 
 
+def progress_from_env() -> bool:
+    """``LRSCI_PROGRESS``: on for 1/true/yes/on, off when unset or 0/false/no/off; anything else is an error."""
+    raw = os.environ.get("LRSCI_PROGRESS", "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"LRSCI_PROGRESS={raw!r}: expected 1/true/yes/on or 0/false/no/off")
+
+
 def workers_from_env(default: int) -> int:
     """``LRSCI_WORKERS`` as a positive integer, or ``default`` when unset."""
     raw = os.environ.get("LRSCI_WORKERS", "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ValueError(f"LRSCI_WORKERS={raw!r}: expected a whole number >= 1 (runs trained at once), "
                          "or leave it unset for the default")
     return int(raw)

@@ -55,7 +55,9 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
         record.update({k: claim[k] for k in ("id", "title", "source", "statement")}, schema=SCHEMA)
         new, old = _clean(section), record.setdefault("profiles", {}).get(profile)
         if old is not None and _same_result(old, new):
-            new = old  # an identical re-analysis (runs loaded from the store) keeps the training provenance
+            # an identical re-analysis (runs loaded from the store) keeps the training provenance, and takes
+            # everything else (summary, headline, extra tables, figure) from the analysis as it is now
+            new = {**new, "provenance": old["provenance"]}
         record["profiles"][profile] = new
         files.write_json(path, record)
         render_claim(folder)
@@ -80,7 +82,7 @@ def set_provenance(folder: Path, profile: str, key: str, value) -> None:
 def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
     """A claim's result.json in the current schema; None if absent.
 
-    A file that is not valid JSON is an error naming it; when about to write
+    A file that is not valid JSON, or not a claim record, is an error naming it; when about to write
     (``quarantine_bad``) it is instead moved aside, named in a warning, and treated as
     absent — never silently overwritten or deleted.
     """
@@ -88,14 +90,21 @@ def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
     if not path.exists():
         return None
     try:
-        return upgrade_record(json.loads(path.read_text()))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        record = json.loads(path.read_text())
+        if not (isinstance(record, dict) and isinstance(record.get("id"), str)
+                and isinstance(record.get("profiles"), dict)):
+            raise ValueError("not a claim record (a JSON object with an 'id' and a 'profiles' object)")
+    except (ValueError, UnicodeDecodeError) as exc:   # json.JSONDecodeError is a ValueError
         if not quarantine_bad:
-            raise ValueError(f"{path} is not valid JSON ({exc}); restore it from git or move it aside") from None
+            raise ValueError(f"{path} is unreadable ({exc}); restore it from git or move it aside") from None
         moved = files.quarantine(path)
-        warnings.warn(f"{path} is not valid JSON ({exc}); moved it aside to {moved.name} and started a new "
+        warnings.warn(f"{path} is unreadable ({exc}); moved it aside to {moved.name} and started a new "
                       "record", stacklevel=2)
         return None
+    if record.get("schema", SCHEMA) > SCHEMA:   # never relabel a newer record as this version's
+        raise ValueError(f"{path} has report schema {record['schema']}, newer than this lrsci's {SCHEMA}: "
+                         "update lrsci to read or write it")
+    return upgrade_record(record)
 
 
 def _same_result(a: dict, b: dict) -> bool:

@@ -113,9 +113,10 @@ class RunStore:
         return FileLock(str(self.root / f"{self.dir(config).name}.lock"))
 
     # --- reading what is stored ----------------------------------------------------------
-    def load(self, config: RunConfig) -> RunResult | None:
-        """The finished run, or None. An unreadable result is moved aside (and retrained);
-        a run trained on other data bytes than the data here now is moved aside too."""
+    def load(self, config: RunConfig, *, locked: bool = False) -> RunResult | None:
+        """The finished run, or None. An unreadable result is moved aside (and retrained); a run trained
+        on other data bytes than the data here now is None, and moved aside only by a caller holding the
+        run's lock (``locked``): without it, another process may be training the run's fresh folder there."""
         path = self.dir(config) / "result.json"
         if not path.exists():
             return None
@@ -125,6 +126,8 @@ class RunStore:
             _set_aside(path, f"unreadable run result ({exc})")
             return None
         if not self._same_data(config, result):
+            if not locked:
+                return None
             moved = files.quarantine(self.dir(config))
             warnings.warn(f"{path.parent} was trained on other data bytes than {config.data.name} has now "
                           f"(content hash differs); moved it aside to {moved.name}; retraining", stacklevel=2)
@@ -143,6 +146,8 @@ class RunStore:
         """A checkpoint or snapshot, or None if it cannot be read (then it is moved aside)."""
         try:
             return torch.load(path, map_location=device, weights_only=False)
+        except (torch.OutOfMemoryError, MemoryError):
+            raise   # the file may be fine: no room to load it is not a reason to set it aside
         except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError... for bad files
             _set_aside(path, f"unreadable checkpoint ({type(exc).__name__}: {exc})")
             return None
@@ -203,7 +208,7 @@ class RunStore:
         if done is not None:
             return done
         with self._lock(config):
-            done = self.load(config)  # finished by another process while this one waited
+            done = self.load(config, locked=True)  # finished by another process while this one waited
             if done is not None:
                 return done
             return self._train(config, snapshots, fork, on_epoch)

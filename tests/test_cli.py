@@ -105,3 +105,13 @@ def test_list_names_the_tool_a_profile_without_its_calibration_record_needs():
     assert "tools/calibrate_autodecay.py --profile gpu" in _needs_calibration(uncalibrated)
     calibrated = Profile("gpu", device="cuda", seeds=5, run=RunConfig(device="cuda"), params={"eta_calibration": {"eta": 2}})
     assert _needs_calibration(calibrated) == ""
+
+
+def test_folders_named_on_the_command_line_are_where_the_user_is(monkeypatch, tmp_path):
+    called = {}
+    monkeypatch.chdir(ROOT / "claims")   # pytest itself runs in the project folder
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.setdefault("cmd", cmd) and 0)
+    cli.main(["run", "sgd-post-decay-boost", "--run-store", "myruns", "--report-dir", "myreports"])
+    cmd = called["cmd"]
+    assert cmd[cmd.index("--run-store") + 1] == str(ROOT / "claims" / "myruns")
+    assert cmd[cmd.index("--report-dir") + 1] == str(ROOT / "claims" / "myreports")

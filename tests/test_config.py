@@ -60,3 +60,13 @@ def test_with_dotted_fields():
     with pytest.raises(ConfigError):
         RunConfig().with_(**{"optim.lr": -1.0})
 
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda: ScheduleConfig("step", milestones=5), "schedule.milestones"),
+    (lambda: ScheduleConfig("step", milestones=(True,)), "schedule.milestones"),
+    (lambda: ScheduleConfig("constant", noise_milestones=3), "schedule.noise_milestones"),
+    (lambda: ModelConfig("wrn", depth=16.0), "model.depth")])
+def test_wrongly_typed_fields_are_refused_by_name(make, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        make()

@@ -40,7 +40,7 @@ def test_profile_record_expands_the_run():
     assert rec["run"]["optim"]["lr"] == 0.05 and rec["seeds"] == 5 and rec["extra"] == 1
 
 
-@pytest.mark.parametrize("raw", ["abc", "0", "-2", "1.5"])
+@pytest.mark.parametrize("raw", ["abc", "0", "-2", "1.5", "²"])
 def test_bad_lrsci_workers_names_the_variable(raw, monkeypatch):
     monkeypatch.setenv("LRSCI_WORKERS", raw)
     with pytest.raises(ValueError, match="LRSCI_WORKERS"):
@@ -52,3 +52,25 @@ def test_lrsci_workers_default_and_value(monkeypatch):
     assert workers_from_env(3) == 3
     monkeypatch.setenv("LRSCI_WORKERS", "4")
     assert workers_from_env(3) == 4
+
+
+@pytest.mark.parametrize("raw, on", [("", False), ("0", False), ("false", False), ("no", False), ("1", True),
+                                     ("yes", True), ("ON", True)])
+def test_lrsci_progress_means_what_it_says(raw, on, monkeypatch):
+    from lrsci.harness import progress_from_env
+
+    monkeypatch.setenv("LRSCI_PROGRESS", raw)
+    assert progress_from_env() is on
+
+
+def test_bad_lrsci_progress_and_context_sizes_are_named(tmp_path, monkeypatch):
+    from lrsci.harness import ClaimContext, progress_from_env
+    from lrsci.runs import RunStore
+
+    monkeypatch.setenv("LRSCI_PROGRESS", "maybe")
+    with pytest.raises(ValueError, match="LRSCI_PROGRESS"):
+        progress_from_env()
+    monkeypatch.delenv("LRSCI_PROGRESS")
+    for kwargs, match in (({"n_seeds": 0}, "n_seeds"), ({"n_seeds": 2, "workers": -3}, "workers")):
+        with pytest.raises(ValueError, match=match):
+            ClaimContext(profile="t", store=RunStore(tmp_path), report_root=tmp_path, **kwargs)

@@ -80,7 +80,7 @@ def test_a_corrupt_result_json_is_moved_aside_named_and_replaced(tmp_path):
     folder = tmp_path / "demo-claim"
     folder.mkdir()
     (folder / "result.json").write_text('{"id": "demo-claim", "profiles": {')  # truncated, as by a full disk
-    with pytest.warns(UserWarning, match="result.json is not valid JSON.*moved it aside"):
+    with pytest.warns(UserWarning, match="result.json is unreadable.*moved it aside"):
         report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
     aside = list(folder.glob("result.json.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_text().endswith('"profiles": {')  # kept, byte for byte
@@ -92,7 +92,7 @@ def test_list_and_report_name_a_corrupt_record_and_render_the_others(tmp_path):
     bad = tmp_path / "broken-claim" / "result.json"
     bad.parent.mkdir()
     bad.write_text("not json")
-    with pytest.warns(UserWarning, match="broken-claim/result.json is not valid JSON"):
+    with pytest.warns(UserWarning, match="broken-claim/result.json is unreadable"):
         records = report.load_all(tmp_path)
     assert [r["id"] for r in records] == ["demo-claim"]
     with pytest.warns(UserWarning, match="broken-claim"):
@@ -133,3 +133,34 @@ def test_a_zero_spread_interval_is_named_not_printed_as_an_interval():
 
     assert _ci_cell({"ci": [0.83, 0.83]}) == "— (every seed: the same value)"
     assert _ci_cell({"ci": [0.8, 0.9]}) == "[0.800, 0.900]"
+
+
+@pytest.mark.parametrize("text", ["[]", "{}", '{"id": "x"}'])
+def test_a_result_json_of_the_wrong_shape_is_named_and_moved_aside_when_writing(tmp_path, text):
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "result.json").write_text(text)
+    with pytest.raises(ValueError, match="x/result.json is unreadable.*not a claim record"):
+        report.read_record(folder / "result.json", quarantine_bad=False)
+    with pytest.warns(UserWarning, match="not a claim record.*moved it aside"):
+        assert report.read_record(folder / "result.json") is None
+    assert list(folder.glob("result.json.corrupt-*"))
+
+
+def test_a_record_of_a_newer_schema_is_refused_not_relabelled(tmp_path):
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "result.json").write_text(json.dumps({"id": "x", "profiles": {}, "schema": report.SCHEMA + 1}))
+    with pytest.raises(ValueError, match="newer than this lrsci"):
+        report.read_record(folder / "result.json")
+    assert json.loads((folder / "result.json").read_text())["schema"] == report.SCHEMA + 1
+
+
+def test_an_identical_reanalysis_keeps_the_training_provenance_and_takes_the_new_text(tmp_path):
+    first = {**section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]), "summary": "first wording",
+             "provenance": {"git": "aaa", "date": "then"}}
+    report.write_section(tmp_path, CLAIM, "fast", first)
+    again = {**first, "summary": "clearer wording", "provenance": {"git": "bbb", "date": "now"}}
+    report.write_section(tmp_path, CLAIM, "fast", again)
+    stored = json.loads((tmp_path / CLAIM["id"] / "result.json").read_text())["profiles"]["fast"]
+    assert stored["summary"] == "clearer wording" and stored["provenance"] == {"git": "aaa", "date": "then"}

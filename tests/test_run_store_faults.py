@@ -136,6 +136,8 @@ def test_a_run_trained_on_other_data_bytes_is_not_reused(tmp_path, monkeypatch):
     store.run(cfg)
     assert json.loads((store.dir(cfg) / "result.json").read_text())["extra"]["trained"]["data_sha256"] == "aaaa"
     data["hash"] = "bbbb"  # the same file names now hold other bytes
+    assert store.load(cfg) is None and (store.dir(cfg) / "result.json").exists()   # without the run's lock:
+    # another process may be training a fresh folder there, so only a holder of the lock moves it aside
     with pytest.warns(UserWarning, match="other data bytes"):
         store.run(cfg)
     assert store.trained == [cfg.key(), cfg.key()]
