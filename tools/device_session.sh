@@ -14,7 +14,7 @@
 # (v2 holds them). An unknown part stops the script before anything runs.
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
-# (carried with the tree), the run store in /tmp/runs. The claims run side by side (they share the GPU;
+# (git-ignored: name it in the device call's carry), the run store in /tmp/runs. The claims run side by side (they share the GPU;
 # one GPU at batch 128 is mostly idle with one run). Every claim's log and the reports go to $OUT as
 # they finish, so a cut-off session still returns what was done.
 #
@@ -23,8 +23,17 @@
 # survives a call cut off at DEADLINE only if the next call comes within those seconds). Side by side, ps10 v2
 # (20 runs, 10 workers) took 429 s while sgd v2 (5 workers) and gd-large (5 workers) both missed a 530-s
 # deadline and finished in a second call (82 s and 190 s more): about 20 processes on one GPU is the most
-# that still pays. One session each, in this order: (1) throughput + hessian + autodecay (its calibration,
-# then its final run); (2) noise (40 runs), with GRAPHS=auto if (1) showed the captured step pays.
+# that still pays. Budget of what remains (v1 speeds: AutoDecay's WRN on 30k images ~1.3 epochs/s on an H100
+# with 9 workers): throughput ≤ 240 s and hessian ≤ 150 s run alone first; the AutoDecay calibration is up to
+# 12 × 45 epochs (~400 s) and its final run 15 × E epochs (~340-510 s); noise v2 ~20M images (~500-900 s).
+# So: session (1) `throughput hessian autodecay` with DEADLINE set, then at once (within 30 s, the machine
+# still warm) a second call `autodecay` that resumes from /tmp/runs; session (2) `noise`, with GRAPHS=on if
+# (1) measured that a captured step pays (GRAPHS=auto decides only when the throughput part runs too).
+# The calibration record is written on the device, once: take claims/calibration/autodecay-gpu.json out of
+# results.tgz and commit it before any later call, or that call calibrates again (the record is checked
+# in this tree, which the device copies).
+# GRAPHS: off (default) | auto (after the throughput part, each captured step on its own evidence) | on
+# (both captured steps, on a previous session's evidence).
 set -u
 KNOWN="throughput gd-eta gd-decay gd-large patch stage3 toy v2 sgd ps10 noise autodecay hessian"
 for part in "$@"; do   # a misspelt part would otherwise run nothing and cost a machine start
@@ -44,7 +53,9 @@ pack() {  # everything so far in one file ($OUT returns at most 8), replaced ato
 left() { echo $(( ${DEADLINE:-100000} - $(date +%s) + T0 )); }  # DEADLINE: seconds this script may use in all
 claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest, ended before DEADLINE
   # (the run store keeps every finished epoch, so a claim cut off here resumes in the next call on this machine)
-  LRSCI_WORKERS=$2 LRSCI_EXECUTOR=${3:-local} timeout -k 5 $(( $(left) - 25 )) python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
+  local t=$(( $(left) - 25 ))
+  [ "$t" -gt 0 ] || { stamp "$1 skipped: no time left before DEADLINE"; return 0; }   # timeout 0 = no limit
+  LRSCI_WORKERS=$2 LRSCI_EXECUTOR=${3:-local} timeout -k 5 "$t" python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
     --benchmark-json "$LOGS/bench-$1.json" >> "$LOGS/$1.txt" 2>&1
   stamp "$1 exit $?"; pack
 }
@@ -95,6 +106,9 @@ hessian() {  # the WRN-16-4 10k-image Hessian benchmark, if DEADLINE leaves time
   stamp "hessian benchmark exit $?"
   python tools/benchmark_report.py "$LOGS/bench-hessian.json" >> "$LOGS/hessian.txt" 2>&1; pack
 }
+if [ "${GRAPHS:-off}" = on ]; then   # a previous session's throughput part showed both captured steps pay
+  export LRSCI_CUDA_GRAPHS=1 LRSCI_BATCHED_CUDA_GRAPHS=1; stamp "captured CUDA graphs on (GRAPHS=on)"
+fi
 hessian   # before the claims start: a time measured beside them would not be the GPU's
 PIDS=()
 ( while sleep 45; do pack; done ) & PACKER=$!   # a call cut off at its limit still returns what was done
@@ -110,8 +124,9 @@ if has gd-eta || has gd-decay || has gd-large; then (
   if has gd-large; then claim gd_larger_lr_diverges 5; fi
 ) & PIDS+=($!); fi
 if has autodecay; then (   # v2: the rule's constants on GPU dev seeds 1000-1002 (12 runs at once), then the final run
-  if [ ! -e claims/calibration/autodecay-gpu.json ]; then
-    LRSCI_WORKERS=12 timeout -k 5 $(( $(left) - 25 )) python tools/calibrate_autodecay.py --profile gpu --run-store /tmp/runs \
+  t=$(( $(left) - 25 ))
+  if [ ! -e claims/calibration/autodecay-gpu.json ] && [ "$t" -gt 0 ]; then
+    LRSCI_WORKERS=12 timeout -k 5 "$t" python tools/calibrate_autodecay.py --profile gpu --run-store /tmp/runs \
       >> "$LOGS/autodecay_calibration.txt" 2>&1
     stamp "autodecay calibration exit $?"; pack
   fi
@@ -128,7 +143,7 @@ if has v2 || has ps10; then ( claim ps10_decay_learns_complex 10 ) & PIDS+=($!);
 if has v2 || has noise; then
   # V2_EXECUTOR=batched trains its plain arms as one vmapped model: set it only once the throughput part
   # has shown on this GPU that batching pays and the bf16 tolerance test passed.
-  ( claim large_lr_suppresses_noise 13 "${V2_EXECUTOR:-local}" ) & PIDS+=($!)  # gpu, then gpu-point-noise: 25 + 15 runs
+  ( claim large_lr_suppresses_noise 15 "${V2_EXECUTOR:-local}" ) & PIDS+=($!)  # gpu, then gpu-point-noise: 25 + 15 new runs
 fi
 wait ${PIDS[@]+"${PIDS[@]}"}; kill $PACKER 2>/dev/null
 pack; stamp "done"
