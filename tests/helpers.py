@@ -53,3 +53,17 @@ def trained(cfg, data=None):
     t = Trainer(cfg, data or blobs())
     t.run()
     return t
+
+
+def data_that_changes(monkeypatch) -> dict:
+    """The store's data as a dict a test can change (its seed, its content hash) between two runs."""
+    from lrsci import runs as runs_mod
+
+    data = {"seed": 0, "hash": "aaaa"}
+
+    def load(cfg, root=None):
+        d = blobs(seed=data["seed"])
+        d.info["content_sha256"] = data["hash"]
+        return d
+    monkeypatch.setattr(runs_mod, "load_data", load)
+    return data

@@ -6,7 +6,7 @@ import torch
 from lrsci import runs as runs_mod
 from lrsci.config import ScheduleConfig
 from lrsci.runs import RunStore, check_fork
-from tests.helpers import Interrupt, blobs, interrupt_at, tiny_config
+from tests.helpers import Interrupt, blobs, data_that_changes, interrupt_at, tiny_config
 from tests.helpers import trained as scratch
 
 
@@ -76,12 +76,18 @@ def test_a_snapshot_of_a_diverged_parent_is_not_forked(store):
     assert not store.dir(arm).exists() and snap.exists()
 
 
-def test_a_fork_retrained_from_scratch_loses_its_fork_record(store):
+def interrupted_fork(store, at: int):
+    """A trunk with a snapshot at 3, and its decay arm forked there and killed after epoch ``at``."""
     trunk = tiny_config(epochs=6)
     arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
     store.run(trunk, snapshots=(3,))
     with pytest.raises(Interrupt):
-        store.run(arm, fork=(trunk, 3), on_epoch=interrupt_at(4))
+        store.run(arm, fork=(trunk, 3), on_epoch=interrupt_at(at))
+    return trunk, arm
+
+
+def test_a_fork_retrained_from_scratch_loses_its_fork_record(store):
+    trunk, arm = interrupted_fork(store, 4)
     assert (store.dir(arm) / "fork.json").exists()
     (store.dir(trunk) / "snap-3.pt").unlink()             # the snapshot is gone ...
     for name in ("checkpoint.pt", "checkpoint.prev.pt"):  # ... and the arm's checkpoints are unreadable
@@ -93,23 +99,13 @@ def test_a_fork_retrained_from_scratch_loses_its_fork_record(store):
 
 
 def test_a_resumed_fork_keeps_its_fork_record(store):
-    trunk = tiny_config(epochs=6)
-    arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
-    store.run(trunk, snapshots=(3,))
-    with pytest.raises(Interrupt):
-        store.run(arm, fork=(trunk, 3), on_epoch=interrupt_at(5))
+    trunk, arm = interrupted_fork(store, 5)
     result = store.run(arm, fork=(trunk, 3))
     assert result.forked_from == {"key": trunk.key(), "epoch": 3} and result.history == scratch(arm).history
 
 
 def test_a_snapshot_of_other_data_bytes_is_set_aside_and_the_fork_trains_from_scratch(tmp_path, monkeypatch):
-    data = {"seed": 0, "hash": "aaaa"}
-
-    def load(cfg, root=None):
-        d = blobs(seed=data["seed"])
-        d.info["content_sha256"] = data["hash"]
-        return d
-    monkeypatch.setattr(runs_mod, "load_data", load)
+    data = data_that_changes(monkeypatch)
     store, trunk = RunStore(tmp_path / "runs"), tiny_config(epochs=6)
     arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
     store.run(trunk, snapshots=(3,))

@@ -6,7 +6,7 @@ from lrsci import runs as runs_mod
 from lrsci.config import ScheduleConfig
 from lrsci.runs import RunStore, check_fork
 from lrsci.train import Trainer
-from tests.helpers import Interrupt, blobs, interrupt_at, tiny_config, trained
+from tests.helpers import Interrupt, blobs, data_that_changes, interrupt_at, tiny_config, trained
 
 
 @pytest.fixture
@@ -120,19 +120,8 @@ def test_a_run_that_cannot_progress_raises_instead_of_looping(store, monkeypatch
     assert writes == []
 
 
-def _data_that_changes(monkeypatch):
-    data = {"seed": 0, "hash": "aaaa"}
-
-    def load(cfg, root=None):
-        d = blobs(seed=data["seed"])
-        d.info["content_sha256"] = data["hash"]
-        return d
-    monkeypatch.setattr(runs_mod, "load_data", load)
-    return data
-
-
 def test_a_checkpoint_of_other_data_bytes_is_set_aside_and_the_run_restarts(tmp_path, monkeypatch):
-    data = _data_that_changes(monkeypatch)
+    data = data_that_changes(monkeypatch)
     store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)
     with pytest.raises(Interrupt):
         store.run(cfg, on_epoch=interrupt_at(3))
@@ -145,7 +134,7 @@ def test_a_checkpoint_of_other_data_bytes_is_set_aside_and_the_run_restarts(tmp_
 
 
 def test_a_checkpoint_from_before_data_identities_still_resumes(tmp_path, monkeypatch):
-    _data_that_changes(monkeypatch)
+    data_that_changes(monkeypatch)
     store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)
     with pytest.raises(Interrupt):
         store.run(cfg, on_epoch=interrupt_at(3))

@@ -36,6 +36,17 @@ def start(tmp_path):
     return proc
 
 
+def assert_group_ends(proc, seconds: float, why: str) -> None:
+    """Every process of ``proc``'s group ends within ``seconds`` (and is killed afterwards either way)."""
+    try:
+        assert group_gone(proc.pid, seconds), why
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def group_gone(pgid: int, seconds: float) -> bool:
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -52,13 +63,7 @@ def test_ctrl_c_ends_the_parent_and_its_workers(tmp_path):
     proc = start(tmp_path)
     os.killpg(proc.pid, signal.SIGINT)   # what a terminal's Ctrl-C sends: the whole foreground group
     proc.wait(timeout=30)
-    try:
-        assert group_gone(proc.pid, 15), "a worker kept running after Ctrl-C"
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    assert_group_ends(proc, 15, "a worker kept running after Ctrl-C")
     assert len(list((tmp_path / "runs").glob("*/result.json"))) == 0   # no queued run was started and finished
 
 
@@ -67,10 +72,4 @@ def test_workers_of_a_killed_parent_end_themselves(tmp_path):
     proc = start(tmp_path)
     os.kill(proc.pid, signal.SIGKILL)    # the parent alone, with no chance to clean up
     proc.wait(timeout=10)
-    try:
-        assert group_gone(proc.pid, 15), "orphaned workers kept training"
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    assert_group_ends(proc, 15, "orphaned workers kept training")
