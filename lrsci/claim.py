@@ -142,16 +142,23 @@ class Claim:
         return {**profile.record(), **(self.derived(profile) if self.derived else {})}
 
     def ran_current_protocol(self, profile: Profile, section: dict) -> bool:
-        """Whether a stored report section was run under the protocol ``profile`` declares now: its seeds and
-        parameters (not its run config, which a recorded protocol may spell differently). A gpu report of v1
-        beside a v2 declaration that has not run yet is not."""
+        """Whether a stored report section was run under the protocol ``profile`` declares now: its
+        parameters and its report seeds. A gpu report of v1 beside a v2 declaration that has not run yet is not;
+        nor is a section run on other seeds (--seed-offset, --seeds)."""
         ran = section.get("seeds") or []
-        if ran and ran != list(range(profile.first_seed, profile.first_seed + profile.seeds)):
-            return False
+        return self.ran_declared_parameters(profile, section) and (not ran or ran == report_seeds(profile))
+
+    def ran_declared_parameters(self, profile: Profile, section: dict) -> bool:
+        """Whether a stored section's protocol parameters are those ``profile`` declares now (its seeds and run
+        config aside: a recorded protocol may spell the config differently)."""
         stored = {k: v for k, v in section.get("protocol", {}).items() if k not in ("seeds", "first_seed", "run")}
         declared = {k: v for k, v in self.protocol(profile).items() if k not in ("seeds", "first_seed", "run")}
         return json.loads(json.dumps(declared, default=str)) == stored
 
+
+def report_seeds(profile: Profile) -> list[int]:
+    """The seeds a profile's report runs on: ``first_seed`` and the ``seeds - 1`` after it."""
+    return list(range(profile.first_seed, profile.first_seed + profile.seeds))
 
 def claim_id_for_file(stem: str) -> str:
     """The claim id a module's file name promises: test_sgd_post_decay_boost -> sgd-post-decay-boost."""

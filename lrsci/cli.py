@@ -54,9 +54,12 @@ def cmd_list(args) -> int:
             text = "not run yet" if sec is None else sec["verdict"] + (
                 f" ({sec['outcome']})" if sec.get("outcome") else "") + f", {(sec['provenance'].get('date') or '')[:10]}"
             seeds = f"{p.first_seed}-{p.first_seed + p.seeds - 1}"
-            if sec is not None and not claim.ran_current_protocol(p, sec):
-                ran = sec.get("seeds") or []
-                text += f" — on seeds {min(ran)}-{max(ran)} under an earlier protocol; this one not run yet"
+            ran = (sec or {}).get("seeds") or []
+            span = f"{min(ran)}-{max(ran)}" if ran else "?"
+            if sec is not None and not claim.ran_declared_parameters(p, sec):
+                text += f" — on seeds {span} under an earlier protocol; this one not run yet"
+            elif sec is not None and not claim.ran_current_protocol(p, sec):
+                text += f" — on seeds {span}, not the protocol's report seeds"
             elif sec is not None and claim.readings.get(p.name):
                 text += " — see the reading in its report (written after the run)"
             text += _needs_calibration(p)

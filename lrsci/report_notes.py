@@ -3,9 +3,10 @@
 ``result.json`` keeps what a run produced; the module may since have moved on. Two things are shown
 from the module, not the record:
 
-* a section run under an earlier protocol (other seeds or parameters than the profile declares now,
-  e.g. a gpu report of v1 beside a v2 declaration not yet run) is marked as such: its verdict is not
-  the current protocol's;
+* a section run under an earlier protocol (other parameters than the profile declares now, e.g. a gpu
+  report of v1 beside a v2 declaration not yet run) is marked as such, and one run on other seeds than
+  the protocol's report seeds (a --seed-offset run written into the report folder) too: neither
+  verdict is the current protocol's report;
 * a claim's ``readings`` (written after a final run, never a criterion) are shown under that
   profile's verdict while its section is the current protocol's.
 
@@ -17,6 +18,7 @@ import warnings
 from pathlib import Path
 
 EARLIER = " (earlier protocol)"
+OTHER_SEEDS = " (other seeds)"
 READ_NOTE = " (see the reading)"
 
 
@@ -45,13 +47,18 @@ def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
             f"> **No longer declared.** The claim module declares no profile `{profile}` now; this section is "
             "kept as it was run."]
     p = declared[profile]
-    if not claim.ran_current_protocol(p, section):
-        seeds = section.get("seeds") or []
-        ran = f"seeds {min(seeds)}-{max(seeds)}" if seeds else "its seeds"
+    seeds = section.get("seeds") or []
+    ran = f"seeds {min(seeds)}-{max(seeds)}" if seeds else "its seeds"
+    report = f"seeds {p.first_seed}-{p.first_seed + p.seeds - 1}"
+    if not claim.ran_declared_parameters(p, section):
         return EARLIER, [
             f"> **Earlier protocol.** This section ran on {ran} under a protocol the claim module has since "
-            f"replaced; the current one (seeds {p.first_seed}-{p.first_seed + p.seeds - 1}) has not run at this "
-            "profile yet, so this verdict is not the current protocol's."]
+            f"replaced; the current one ({report}) has not run at this profile yet, so this verdict is not the "
+            "current protocol's."]
+    if not claim.ran_current_protocol(p, section):
+        return OTHER_SEEDS, [
+            f"> **Other seeds.** This section ran on {ran}, not the protocol's report {report} (a `--seed-offset` "
+            "or `--seeds` run): its verdict is not the protocol's report."]
     reading = claim.readings.get(profile)
     if reading:
         return READ_NOTE, [f"> **Reading, written after the run** (not a criterion: the verdict is the "

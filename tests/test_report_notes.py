@@ -36,13 +36,22 @@ def test_a_section_run_under_an_earlier_protocol_is_marked_in_its_report_and_the
     claim, demo, root = ran
     folder = root / claim.id
     assert "(earlier protocol)" not in (folder / "report.md").read_text()
-    v2 = replace(claim, profiles=[demo.FAST.extend("fast", a2=demo.UP, first_seed=3000)])   # new seeds: v2
+    v2 = replace(claim, profiles=[demo.FAST.extend("fast", a2=demo.DOWN, first_seed=3000)])   # v2: new a2, seeds
     report.render_claim(folder, {claim.id: v2})
     report.render_index(root, {claim.id: v2})
     md = (folder / "report.md").read_text()
     assert "## Profile `fast` — **REPLICATED** (earlier protocol)" in md
     assert "ran on seeds 0-2 under a protocol the claim module has since replaced" in md and "3000-3002" in md
     assert "| fast | **replicated** (earlier protocol) |" in (root / "README.md").read_text()
+
+
+def test_a_section_run_on_other_seeds_says_so(ran):
+    claim, demo, root = ran
+    folder = root / claim.id
+    same_protocol = replace(claim, profiles=[demo.FAST.extend("fast", first_seed=1000)])   # the run: seeds 0-2
+    report.render_claim(folder, {claim.id: same_protocol})
+    md = (folder / "report.md").read_text()
+    assert "**REPLICATED** (other seeds)" in md and "not the protocol's report seeds 1000-1002" in md
 
 
 def test_a_reading_shows_under_the_verdict_of_the_current_protocol_only(ran):
