@@ -214,8 +214,9 @@ class RunConfig:
         _check(isinstance(self.eval_train, bool) or (
             isinstance(self.eval_train, tuple) and self.eval_train and all(isinstance(n, str) and n for n in self.eval_train)),
             "eval_train", self.eval_train, "True, False, or a non-empty tuple of train subset names")
-        _check(all(m < self.epochs for m in self.schedule.milestones), "schedule.milestones",
-               self.schedule.milestones, f"epochs before the last one (< {self.epochs})")
+        for name in ("milestones", "noise_milestones"):   # a milestone at or past the last epoch never applies
+            ms = getattr(self.schedule, name)
+            _check(all(m < self.epochs for m in ms), f"schedule.{name}", ms, f"epochs before the last one (< {self.epochs})")
         if self.measures:
             from .measures import validate_measures
 

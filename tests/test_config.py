@@ -70,3 +70,9 @@ def test_with_dotted_fields():
 def test_wrongly_typed_fields_are_refused_by_name(make, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         make()
+
+
+def test_noise_milestones_past_the_last_epoch_are_refused_like_lr_milestones():
+    with pytest.raises(ConfigError, match=r"schedule\.noise_milestones"):
+        RunConfig(epochs=5, schedule=ScheduleConfig("constant", noise_milestones=(50,)))
+    assert RunConfig(epochs=5, schedule=ScheduleConfig("constant", noise_milestones=(4,))).epochs == 5
