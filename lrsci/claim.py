@@ -160,6 +160,7 @@ def report_seeds(profile: Profile) -> list[int]:
     """The seeds a profile's report runs on: ``first_seed`` and the ``seeds - 1`` after it."""
     return list(range(profile.first_seed, profile.first_seed + profile.seeds))
 
+
 def claim_id_for_file(stem: str) -> str:
     """The claim id a module's file name promises: test_sgd_post_decay_boost -> sgd-post-decay-boost."""
     return stem.removeprefix("test_").replace("_", "-")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import calibration, report
+from .report_notes import section_state, seed_span
 
 
 def find_project(start: Path | None = None) -> Path:
@@ -54,14 +55,11 @@ def cmd_list(args) -> int:
             text = "not run yet" if sec is None else sec["verdict"] + (
                 f" ({sec['outcome']})" if sec.get("outcome") else "") + f", {(sec['provenance'].get('date') or '')[:10]}"
             seeds = f"{p.first_seed}-{p.first_seed + p.seeds - 1}"
-            ran = (sec or {}).get("seeds") or []
-            span = f"{min(ran)}-{max(ran)}" if ran else "?"
-            if sec is not None and not claim.ran_declared_parameters(p, sec):
-                text += f" — on seeds {span} under an earlier protocol; this one not run yet"
-            elif sec is not None and not claim.ran_current_protocol(p, sec):
-                text += f" — on seeds {span}, not the protocol's report seeds"
-            elif sec is not None and claim.readings.get(p.name):
-                text += " — see the reading in its report (written after the run)"
+            state = "current" if sec is None else section_state(claim, p.name, sec)
+            ran = seed_span((sec or {}).get("seeds") or [])
+            text += {"earlier protocol": f" — on {ran} under an earlier protocol; this one not run yet",
+                     "other seeds": f" — on {ran}, not the protocol's report seeds",
+                     "reading": " — see the reading in its report (written after the run)"}.get(state, "")
             text += _needs_calibration(p)
             print(f"{cid:<30} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 0

@@ -46,16 +46,17 @@ def apply(ctx, config: RunConfig, grid=GRID) -> dict:
     ``record["eta"]`` is η_div / 2, or None when no grid rate diverged.
     """
     rates = sorted(float(r) for r in grid)
-    tried, eta_div = [], None
+    tried, eta_div, first = [], None, None
     for rate in rates:
         jobs = [Job(config.with_(seed=s, **{"optim.lr": rate}), f"η rule {rate:g}") for s in ctx.seeds]
+        first = first or ctx._on_device(jobs[0]).config   # the first dev run, as it trained (its key in the store)
         runs = ctx.run_all(jobs)
         tried.append({"rate": rate, "runs": {str(s): _outcome(r) for s, r in zip(ctx.seeds, runs)}})
         if any(r.stop_reason == "diverged" for r in runs):
             eta_div = rate
             break
     return {"rule": calibration.rule_text(__doc__), "grid": rates, "dev_seeds": list(ctx.seeds),
-            "config_key": config.with_(seed=0).key(), "E": config.epochs, "tried": tried,
+            "config_key": first.key() if first else None, "E": config.epochs, "tried": tried,
             "eta_div": eta_div, "eta": None if eta_div is None else eta_div / 2}
 
 

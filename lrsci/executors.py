@@ -149,7 +149,7 @@ def batch_groups(jobs: list) -> list[list]:
 def _fork_starts(store: RunStore, jobs: list, device) -> list | None:
     """Each fork's parent snapshot (Trainer format); None if any is missing (they then train one by one,
     from scratch, which gives the same numbers as a fork, only slower)."""
-    from .runs import _check_snapshot, check_fork
+    from .runs import check_fork, check_snapshot
 
     starts = []
     for job in jobs:
@@ -157,10 +157,10 @@ def _fork_starts(store: RunStore, jobs: list, device) -> list | None:
         check_fork(job.config, parent, epoch)
         snap = store.dir(parent) / f"snap-{epoch}.pt"
         # the store's own checks: a snapshot of other data bytes is set aside, a diverged parent refused
-        state = store._usable_state(snap, device, store.data_identity(job.config))
+        state = store.usable_state(snap, device, store.data_identity(job.config))
         if state is None:
             return None
-        _check_snapshot(state, snap, epoch)
+        check_snapshot(state, snap, epoch)
         starts.append({**state, "status": "running", "diverged_at_step": None})   # the child goes on
     return starts
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from .claim import report_seeds
+
 EARLIER = " (earlier protocol)"
 OTHER_SEEDS = " (other seeds)"
 READ_NOTE = " (see the reading)"
@@ -37,30 +39,44 @@ def declared_claims(report_root: str | Path) -> dict:
         return {}
 
 
-def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
-    """(a suffix for the verdict, Markdown notes) for one stored section of ``claim`` (None: no notes)."""
-    if claim is None:
-        return "", []
+def section_state(claim, profile: str, section: dict) -> str:
+    """Where a stored section stands against what ``claim`` declares now: "undeclared" (no such profile),
+    "earlier protocol" (other parameters), "other seeds" (not the report seeds), "reading" (current, with a
+    reading) or "current". The report and ``lrsci list`` both say it from here."""
     declared = {p.name: p for p in claim.profiles}
     if profile not in declared:
+        return "undeclared"
+    p = declared[profile]
+    if not claim.ran_declared_parameters(p, section):
+        return "earlier protocol"
+    if not claim.ran_current_protocol(p, section):
+        return "other seeds"
+    return "reading" if claim.readings.get(profile) else "current"
+
+
+def seed_span(seeds: list[int]) -> str:
+    return f"seeds {min(seeds)}-{max(seeds)}" if seeds else "its seeds"
+
+
+def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
+    """(a suffix for the verdict, Markdown notes) for one stored section of ``claim`` (None: no notes)."""
+    state = "current" if claim is None else section_state(claim, profile, section)
+    if state == "current":
+        return "", []
+    if state == "undeclared":
         return " (profile no longer declared)", [
             f"> **No longer declared.** The claim module declares no profile `{profile}` now; this section is "
             "kept as it was run."]
-    p = declared[profile]
-    seeds = section.get("seeds") or []
-    ran = f"seeds {min(seeds)}-{max(seeds)}" if seeds else "its seeds"
-    report = f"seeds {p.first_seed}-{p.first_seed + p.seeds - 1}"
-    if not claim.ran_declared_parameters(p, section):
+    p = claim.profile(profile)
+    ran, report = seed_span(section.get("seeds") or []), seed_span(report_seeds(p))
+    if state == "earlier protocol":
         return EARLIER, [
             f"> **Earlier protocol.** This section ran on {ran} under a protocol the claim module has since "
             f"replaced; the current one ({report}) has not run at this profile yet, so this verdict is not the "
             "current protocol's."]
-    if not claim.ran_current_protocol(p, section):
+    if state == "other seeds":
         return OTHER_SEEDS, [
             f"> **Other seeds.** This section ran on {ran}, not the protocol's report {report} (a `--seed-offset` "
             "or `--seeds` run): its verdict is not the protocol's report."]
-    reading = claim.readings.get(profile)
-    if reading:
-        return READ_NOTE, [f"> **Reading, written after the run** (not a criterion: the verdict is the "
-                           f"pre-registered one). {reading}"]
-    return "", []
+    return READ_NOTE, [f"> **Reading, written after the run** (not a criterion: the verdict is the "
+                       f"pre-registered one). {claim.readings[profile]}"]

@@ -164,23 +164,23 @@ class RunStore:
             check_fork(config, *fork)  # a bad fork fails before anything is trained or written
         trainer = self._trainer(config)
         for name in ("checkpoint.pt", "checkpoint.prev.pt"):  # resume an interrupted run
-            state = self._usable_state(self.dir(config) / name, trainer.device, data_id)
+            state = self.usable_state(self.dir(config) / name, trainer.device, data_id)
             if state is not None:
                 trainer.load_state_dict(state)
                 return trainer, _read_fork_file(self.dir(config))
         if fork is not None:
             parent, epoch = fork
             snap = self.dir(parent) / f"snap-{epoch}.pt"
-            state = self._usable_state(snap, trainer.device, data_id)
+            state = self.usable_state(snap, trainer.device, data_id)
             if state is not None:
-                _check_snapshot(state, snap, epoch)
+                check_snapshot(state, snap, epoch)
                 trainer.load_state_dict(state, schedule=False)
                 # The parent may have ended at the fork point (its budget): the child goes on.
                 trainer.status, trainer.diverged_at_step = "running", None
                 return trainer, {"key": parent.key(), "epoch": epoch}
         return trainer, None
 
-    def _usable_state(self, path: Path, device, data_id: str | None) -> dict | None:
+    def usable_state(self, path: Path, device, data_id: str | None) -> dict | None:
         """A checkpoint or snapshot to start from, or None. One saved from other data bytes is moved
         aside: continuing from it would mix two datasets in one run. One saved before states recorded
         their data (no ``data_sha256``) is accepted."""
@@ -273,7 +273,7 @@ def _save_checkpoint(run_dir: Path, state: dict) -> None:
     _atomic_write(ckpt, write)
 
 
-def _check_snapshot(state: dict, snap: Path, epoch: int) -> None:
+def check_snapshot(state: dict, snap: Path, epoch: int) -> None:
     """A parent that diverged or was stopped at or before the fork point has no state a child
     could go on from (its budget ending there is fine: the child continues)."""
     if state["epoch"] != epoch or state["status"] not in ("running", "finished"):

@@ -27,6 +27,7 @@ def test_rule_stops_at_first_divergence_and_halves_it(ctx):
     assert record["eta_div"] == 1e6 and record["eta"] == 5e5
     assert record["dev_seeds"] == [1000, 1001]
     assert "geometric grid" in record["rule"] and "η = η_div / 2" in record["rule"]   # the rule itself, recorded
+    assert any(p.name.startswith(record["config_key"]) for p in ctx.store.root.iterdir())   # a run it trained
 
 
 def test_no_divergence_gives_no_eta_and_the_claim_refuses(ctx, tmp_path):
