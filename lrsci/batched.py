@@ -351,7 +351,9 @@ class BatchedTrainer:
     def _predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per run, per-example loss and correctness [K, N], in eval mode."""
         self.base.eval()
-        bs = EVAL_BATCH.get(self.device.type, 2048)
+        # The K runs' activations are held at once: the evaluation budget is images × runs (K = 15 WideResNets
+        # on 8192 images each would need tens of GB), so each chunk is a K-th of one run's.
+        bs = max(1, EVAL_BATCH.get(self.device.type, 2048) // self.k)
         losses, correct = [], []
         for start in range(0, x.shape[0], bs):
             with self._autocast():

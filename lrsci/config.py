@@ -49,6 +49,14 @@ def _number(name: str, value: Any, ok=lambda v: True, allowed: str = "a finite n
     _check(real and ok(value), name, value, allowed)
 
 
+def _float(obj, attr: str, name: str, ok=lambda v: True, allowed: str = "a finite number") -> None:
+    """As :func:`_number`, then stored as a float: ``lr=1`` and ``lr=1.0`` train the same numbers, so
+    they must hash to one run key (the key is the config's JSON, where 1 and 1.0 differ)."""
+    value = getattr(obj, attr)
+    _number(name, value, ok, allowed)
+    setattr(obj, attr, float(value))
+
+
 def _known_keys(name: str, given: dict, known) -> None:
     """Dict options are checked against what their consumer accepts, at construction, not mid-run."""
     unknown = sorted(set(given) - set(known))
@@ -122,8 +130,8 @@ class ModelConfig:
                "model.depth", self.depth, "6n + 4 with n >= 1 (10, 16, 22, 28, ...)")
         _positive_int("model.width", self.width)
         _positive_int("model.hidden", self.hidden)
-        _number("model.dropout", self.dropout, lambda v: 0.0 <= v < 1.0, "0 <= dropout < 1")
-        _number("model.act_noise_std", self.act_noise_std, lambda v: v >= 0.0, "a finite number >= 0")
+        _float(self, "dropout", "model.dropout", lambda v: 0.0 <= v < 1.0, "0 <= dropout < 1")
+        _float(self, "act_noise_std", "model.act_noise_std", lambda v: v >= 0.0, "a finite number >= 0")
 
 
 @dataclass
@@ -136,12 +144,12 @@ class OptimConfig:
     gd_chunk: int = 1024           # full-batch GD: examples per accumulation chunk
 
     def __post_init__(self) -> None:
-        _number("optim.lr", self.lr, lambda v: v > 0, "a finite learning rate > 0")
-        _number("optim.momentum", self.momentum, lambda v: 0.0 <= v < 1.0, "0 <= momentum < 1")
+        _float(self, "lr", "optim.lr", lambda v: v > 0, "a finite learning rate > 0")
+        _float(self, "momentum", "optim.momentum", lambda v: 0.0 <= v < 1.0, "0 <= momentum < 1")
         _check(isinstance(self.nesterov, bool), "optim.nesterov", self.nesterov, "True or False")
         _check(not self.nesterov or self.momentum > 0, "optim.nesterov", self.nesterov,
                "Nesterov needs momentum > 0")
-        _number("optim.weight_decay", self.weight_decay, lambda v: v >= 0, "a finite number >= 0")
+        _float(self, "weight_decay", "optim.weight_decay", lambda v: v >= 0, "a finite number >= 0")
         if self.batch_size is not None:
             _positive_int("optim.batch_size", self.batch_size)
         _positive_int("optim.gd_chunk", self.gd_chunk)
@@ -167,7 +175,7 @@ class ScheduleConfig:
             ms = getattr(self, name)
             _check(isinstance(ms, (tuple, list)), f"schedule.{name}", ms, "a tuple of epochs, e.g. (8,) or (8, 12)")
             setattr(self, name, tuple(ms))
-        _number("schedule.factor", self.factor, lambda v: 0.0 < v <= 1.0, "a decay factor in (0, 1]")
+        _float(self, "factor", "schedule.factor", lambda v: 0.0 < v <= 1.0, "a decay factor in (0, 1]")
         _check(isinstance(self.autodecay, dict), "schedule.autodecay", self.autodecay, "a dict")
         from .autodecay import AutoDecayRule  # its keyword arguments are the allowed keys
         from torch.optim.lr_scheduler import ReduceLROnPlateau
@@ -182,7 +190,7 @@ class ScheduleConfig:
             _check(all(isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in ms)
                    and list(ms) == sorted(set(ms)),
                    f"schedule.{name}", ms, "strictly increasing integers >= 1")
-        _number("schedule.noise_factor", self.noise_factor, lambda v: 0.0 < v <= 1.0, "(0, 1]")
+        _float(self, "noise_factor", "schedule.noise_factor", lambda v: 0.0 < v <= 1.0, "(0, 1]")
         _check(self.kind != "plateau" or self.factor < 1.0, "schedule.factor", self.factor,
                "a decay factor in (0, 1) for a plateau schedule")
 
@@ -208,7 +216,7 @@ class RunConfig:
         _positive_int("seed", self.seed, minimum=0)
         _check(self.device in DEVICES, "device", self.device, f"one of {DEVICES}")
         _check(self.precision in PRECISIONS, "precision", self.precision, f"one of {PRECISIONS}")
-        _number("diverge_loss", self.diverge_loss, lambda v: v > 0, "a finite number > 0")
+        _float(self, "diverge_loss", "diverge_loss", lambda v: v > 0, "a finite number > 0")
         if isinstance(self.eval_train, list):   # from JSON
             object.__setattr__(self, "eval_train", tuple(self.eval_train))
         _check(isinstance(self.eval_train, bool) or (

@@ -7,7 +7,10 @@ that has ``requires_grad``. The eigensolver is scipy's ARPACK Lanczos
 a Hessian-vector product (HVP) by double backward; nothing is hand-rolled.
 
 Precision: the model runs in its own dtype (float32 or float64; half/bf16 is refused)
-with autocast disabled; vectors live in float64 on the numpy side for the solver.
+with autocast disabled; vectors live in float64 on the numpy side for the solver. On CUDA,
+float32 convolutions run in TF32 where torch allows it (``torch.backends.cudnn.allow_tf32``,
+on by default: ~1e-3 relative error per product; provenance records the setting); CUDA
+reductions with atomics also make repeated HVPs differ in their last bits there.
 
 Chunking: ``chunk`` examples go through each forward pass (None = all at once). The
 mean-loss HVP is the sum over chunks of ``(chunk_size / N) * HVP(chunk mean loss)``,

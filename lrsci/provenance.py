@@ -39,7 +39,7 @@ def utc_now() -> str:
 
 
 def provenance(device: str) -> dict:
-    return {
+    out = {
         "device": device,
         "device_name": device_name(device),
         # CPU kernels differ by instruction set (AVX2 vs AVX512 reduce floats in other orders), so
@@ -55,3 +55,8 @@ def provenance(device: str) -> dict:
         "git": git_hash(),
         "date": utc_now(),
     }
+    if device.startswith("cuda"):
+        # float32 on CUDA is not float32 throughout: torch's default runs cuDNN convolutions in TF32 (10-bit
+        # mantissa, ~1e-3 relative); a figure from an fp32 profile or the Hessian says which arithmetic it had.
+        out["tf32"] = {"cudnn_conv": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32}
+    return out

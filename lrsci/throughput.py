@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import queue
 import time
 import torch
 import torch.nn.functional as F
@@ -129,12 +130,15 @@ def engine(config: RunConfig, data: ArrayData, epochs: int = 1, step_graph: bool
     return (trainer.images - images) / (trainer.train_seconds - seconds)
 
 
+BARRIER_S = 600   # seconds a worker waits at the shared start for its siblings' warm-up epochs
+
+
 def _engine_worker(config_dict: dict, data: ArrayData, epochs: int, barrier, out, step_graph=None) -> None:
     torch.set_num_threads(1)  # as lrsci's CPU workers: one thread each
     config = RunConfig.from_dict(config_dict)
     trainer = Trainer(config.with_(epochs=epochs + 1), data, step_graph=step_graph)
     trainer.train_epoch()  # warm-up before the shared start
-    barrier.wait()
+    barrier.wait(timeout=BARRIER_S)   # a sibling that failed never arrives: give up rather than hang
     t0 = time.time()
     for _ in range(epochs):
         trainer.train_epoch()
@@ -155,13 +159,29 @@ def concurrent_engines(config: RunConfig, data: ArrayData, k: int, epochs: int =
                                                       barrier, out, step_graph)) for i in range(k)]
     for p in procs:
         p.start()
-    spans = [out.get(timeout=3600) for _ in procs]
-    for p in procs:
-        p.join()
-        if p.exitcode != 0:
-            raise RuntimeError(f"a throughput worker exited with code {p.exitcode}")
+    try:
+        spans = _spans(procs, out)
+    finally:   # one worker failed (or Ctrl-C): the others would wait at the barrier or train on
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
     start, end = min(s[0] for s in spans), max(s[1] for s in spans)
     return sum(s[2] for s in spans) / (end - start)
+
+
+def _spans(procs, out, poll_s: float = 1.0) -> list:
+    """Every worker's (start, end, images), or an error as soon as one worker has exited without
+    reporting (its siblings then never pass the barrier: waiting on the queue alone would hang)."""
+    spans = []
+    while len(spans) < len(procs):
+        try:
+            spans.append(out.get(timeout=poll_s))
+        except queue.Empty:
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a throughput worker exited with code {dead[0]}") from None
+    return spans
 
 
 def batched_engine(config: RunConfig, data: ArrayData, k: int, epochs: int = 1, step_graph: bool | None = None) -> float:
@@ -233,8 +253,12 @@ def report(config: RunConfig, data: ArrayData, ks=(1, 3, 5, 8), epochs: int = 1,
         rates["graphed_loop"] = measure("graphed_loop", lambda: graphed_loop(config, data, epochs))
         rates["engine_graphed"] = measure("engine_graphed", lambda: engine(config, data, epochs, step_graph=True))
         k = max(ks)
-        rates[f"k{k}_processes_graphed"] = measure(
-            f"k{k}_processes_graphed", lambda: concurrent_engines(config, data, k, epochs, step_graph=True))
+        if rates["engine_graphed"] is None:   # K processes would fail the same way, after K start-ups
+            rates[f"k{k}_processes_graphed"] = None
+            errors[f"k{k}_processes_graphed"] = "not measured: the captured step failed in one process (engine_graphed)"
+        else:
+            rates[f"k{k}_processes_graphed"] = measure(
+                f"k{k}_processes_graphed", lambda: concurrent_engines(config, data, k, epochs, step_graph=True))
         rates[f"k{k}_batched_graphed"] = measure(
             f"k{k}_batched_graphed", lambda: batched_engine(config, data, k, epochs, step_graph=True))
     processes = {k: measure(f"k{k}_processes", lambda k=k: concurrent_engines(config, data, k, epochs)) for k in ks}

@@ -4,7 +4,8 @@
 at a time, evaluates every epoch (train and test loss/accuracy, plus accuracy on every named
 subset the dataset declares), and can be captured to and restored from a checkpoint that
 includes the RNG state — so a resumed or forked run continues with exactly the numbers an
-uninterrupted run would have produced.
+uninterrupted run would have produced on the CPU. On CUDA it continues the same run, but not bit for
+bit: some kernels (cuDNN's algorithm choice, reductions with atomics) round differently call to call.
 
 Full-batch GD (``optim.batch_size=None``): each epoch is one optimizer step on the exact
 gradient of the mean training loss, accumulated over fixed chunks of ``optim.gd_chunk``
@@ -409,6 +410,11 @@ class Trainer:
         """Restore a checkpoint; ``schedule=False`` keeps this run's own schedule (a fork)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        # load_state_dict takes every group key from the saved state, `fused` and `foreach` too: a CPU or
+        # batched checkpoint would switch a CUDA run off the fused kernel (other rounding, and its foreach
+        # path reads a tensor rate on the host, which a capture forbids). This run's own choice stands.
+        for group in self.optimizer.param_groups:
+            group.update({k: self.optimizer.defaults[k] for k in ("fused", "foreach")})
         self._step_graph = None   # new momentum buffers: a captured step would update the old ones
         if schedule:
             self.schedule.load_state_dict(state["schedule"])

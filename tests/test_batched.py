@@ -61,6 +61,24 @@ def test_each_run_in_a_batch_is_the_run_trained_alone(model, epochs, weight_atol
         assert_same_run(batched, i, alone(c, data), weight_atol)
 
 
+def test_evaluation_chunks_are_a_kth_of_one_runs_and_give_the_same_figures(monkeypatch):
+    """K runs are evaluated together, so a chunk holds K× one run's activations: it is cut to a K-th
+    (in eval mode each example's output does not depend on its chunk)."""
+    data = images(n_test=32)
+    configs = [tiny_config(seed=s, epochs=1, model=ModelConfig("wrn", depth=10, width=1)) for s in range(3)]
+    batched = BatchedTrainer(configs, data)
+    batched.train_epoch()
+    whole = batched.evaluate()
+    seen = []
+    real = batched.forward
+    monkeypatch.setattr(batched, "forward", lambda x, **kw: seen.append(x.shape[0]) or real(x, **kw))
+    monkeypatch.setitem(__import__("lrsci.batched").batched.EVAL_BATCH, "cpu", 30)   # 30 images / 3 runs: chunks of 10
+    chunked = batched.evaluate()
+    assert max(seen) == 10 and len(seen) > 3
+    for a, b in zip(whole, chunked):
+        assert a.keys() == b.keys() and all(b[k] == pytest.approx(a[k], rel=1e-6) for k in a)
+
+
 def test_a_diverging_run_is_frozen_and_does_not_touch_the_others():
     data = blobs(n_train=256, n_test=64, dim=8)
     ok = tiny_config(seed=0, epochs=3, diverge_loss=10.0)

@@ -75,4 +75,4 @@ def test_hessian_top10_wrn16_4_10k_images_gpu(benchmark):
     benchmark.extra_info.update(examples=10_000, chunk=1024, k=10, hvps=out["hvps"], seconds=out["seconds"],
                                 seconds_per_hvp=out["seconds"] / out["hvps"], top10=out["vals"],
                                 provenance=provenance("cuda"),
-                                note="untrained WRN-16-4 (init seed 0), fp32, BatchNorm in training mode")
+                                note="untrained WRN-16-4 (init seed 0), fp32 parameters (convolutions in TF32 where provenance.tf32 says so), BatchNorm in training mode")

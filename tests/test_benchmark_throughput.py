@@ -77,6 +77,31 @@ def test_a_failing_measurement_is_recorded_and_the_others_kept(monkeypatch):
     assert out["concurrent_engines_images_per_s"][1] == 1.0 and out["engine_over_plain"] > 0
 
 
+class _Proc:
+    def __init__(self, exitcode):
+        self.exitcode = exitcode
+
+
+def test_a_worker_that_died_before_the_shared_start_is_an_error_not_a_hang():
+    """The siblings of a failed worker wait at the barrier and report nothing: the parent must notice the
+    dead one instead of waiting on the queue (a GPU session's benchmark call would lose every number)."""
+    import multiprocessing as mp
+
+    empty = mp.get_context("spawn").Queue()
+    with pytest.raises(RuntimeError, match="exited with code 1"):
+        throughput._spans([_Proc(None), _Proc(1)], empty, poll_s=0.01)
+    full = mp.get_context("spawn").Queue()
+    for span in ((0.0, 1.0, 64), (0.5, 2.0, 64)):
+        full.put(span)
+    assert throughput._spans([_Proc(0), _Proc(None)], full, poll_s=0.01) == [(0.0, 1.0, 64), (0.5, 2.0, 64)]
+
+
+def test_engine_processes_that_cannot_train_raise_and_are_ended():
+    cfg = config(ModelConfig("two_layer"), "cpu")   # a vector model on images: every worker fails to build it
+    with pytest.raises(RuntimeError, match="throughput worker exited"):
+        throughput.concurrent_engines(cfg, random_images(64), k=2)
+
+
 @pytest.mark.gpu
 def test_throughput_wrn16_4_on_gpu(benchmark):
     cfg = config(ModelConfig("wrn", depth=16, width=4), "cuda", precision="bf16")

@@ -54,6 +54,16 @@ def test_round_trip_and_key():
     assert cfg.with_(seed=1).key() != cfg.key()
 
 
+def test_an_integer_rate_is_the_same_run_as_its_float():
+    """lr=1 trains what lr=1.0 trains: one run key, not two stored runs of the same numbers."""
+    as_float = RunConfig(optim=OptimConfig(lr=1.0, momentum=0.0, weight_decay=0.0), model=ModelConfig(dropout=0.0),
+                         schedule=ScheduleConfig("step", milestones=(3,), factor=1.0), diverge_loss=100.0)
+    as_int = RunConfig(optim=OptimConfig(lr=1, momentum=0, weight_decay=0), model=ModelConfig(dropout=0),
+                       schedule=ScheduleConfig("step", milestones=(3,), factor=1), diverge_loss=100)
+    assert as_int.key() == as_float.key() and as_int.with_(**{"optim.lr": 2}).key() == as_float.with_(**{"optim.lr": 2.0}).key()
+    assert isinstance(as_int.optim.lr, float) and isinstance(as_int.to_dict()["diverge_loss"], float)
+
+
 def test_with_dotted_fields():
     cfg = RunConfig().with_(**{"optim.lr": 0.01, "model.name": "mlp", "seed": 3})
     assert (cfg.optim.lr, cfg.model.name, cfg.seed) == (0.01, "mlp", 3)

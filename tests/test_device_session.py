@@ -58,3 +58,26 @@ def test_captured_steps_are_switched_on_only_where_the_benchmark_measured_them_a
     info["batched_graphed_images_per_s"] = None   # the measurement failed
     assert not pays(tmp_path, info, "batched_graphed_images_per_s", "batched_engine_images_per_s")
     assert not pays(tmp_path, {"engine_images_per_s": 1.0}, "engine_graphed_images_per_s", "engine_images_per_s")
+
+
+def pack(tmp_path, tar_exit: int) -> Path:
+    """The script's own `pack`, with a `tar` that writes its archive and exits with ``tar_exit``."""
+    bin_dir, out = tmp_path / "bin", tmp_path / "out"
+    bin_dir.mkdir(exist_ok=True)
+    out.mkdir(exist_ok=True)
+    fake = bin_dir / "tar"
+    fake.write_text(f'#!/bin/sh\nfor a; do case "$a" in *.tmp) echo packed > "$a";; esac; done\nexit {tar_exit}\n')
+    fake.chmod(0o755)
+    body = re.search(r"^pack\(\) \{.*?^\}", SCRIPT.read_text(), re.M | re.S).group(0)
+    done = subprocess.run(["bash", "-c", f"{body}\npack"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                          env={"OUT": str(out), "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert done.returncode in (0, 1), done.stderr
+    return out / "results.tgz"
+
+
+def test_a_pack_whose_files_changed_while_read_is_kept_and_a_failed_one_is_not(tmp_path):
+    """GNU tar exits 1 when a live log grew while it read it: that archive is still whole and must
+    replace the last one (else a call cut off later returns stale results); exit 2 is a failure."""
+    assert pack(tmp_path, tar_exit=1).read_text() == "packed\n"
+    (tmp_path / "out" / "results.tgz").unlink()
+    assert not pack(tmp_path, tar_exit=2).exists()

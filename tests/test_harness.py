@@ -74,3 +74,14 @@ def test_bad_lrsci_progress_and_context_sizes_are_named(tmp_path, monkeypatch):
     for kwargs, match in (({"n_seeds": 0}, "n_seeds"), ({"n_seeds": 2, "workers": -3}, "workers")):
         with pytest.raises(ValueError, match=match):
             ClaimContext(profile="t", store=RunStore(tmp_path), report_root=tmp_path, **kwargs)
+
+
+def test_cuda_provenance_says_whether_float32_convolutions_ran_in_tf32(monkeypatch):
+    import torch
+    from lrsci.provenance import provenance
+
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    assert provenance("cuda")["tf32"] == {"cudnn_conv": True, "matmul": torch.backends.cuda.matmul.allow_tf32}
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    assert provenance("cuda")["tf32"]["cudnn_conv"] is False
+    assert "tf32" not in provenance("cpu")   # CPU reports keep their fields

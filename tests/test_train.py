@@ -76,6 +76,23 @@ def test_checkpoint_resume_gives_identical_numbers():
     assert resumed.history == straight.history
 
 
+
+def test_a_checkpoint_from_another_update_kernel_keeps_this_runs_own():
+    """A checkpoint saved by a fused (CUDA) or foreach optimizer does not switch this run's update path:
+    torch's load_state_dict would take those flags from the saved groups."""
+    cfg = tiny_config()
+    straight = history(cfg)
+    first = Trainer(cfg, blobs())
+    first.run(until_epoch=2)
+    state = copy.deepcopy(first.state_dict())
+    for group in state["optimizer"]["param_groups"]:
+        group.update(fused=True, foreach=True)   # as saved by another kernel
+    resumed = Trainer(cfg, blobs())
+    resumed.load_state_dict(state)
+    assert [(g["fused"], g["foreach"]) for g in resumed.optimizer.param_groups] == [(None, None)]
+    resumed.run()
+    assert resumed.history == straight.history
+
 def test_activation_noise_changes_training_only():
     noisy = history(tiny_config(**{"model.act_noise_std": 0.5}))
     clean = history(tiny_config())

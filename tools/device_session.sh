@@ -40,15 +40,17 @@ for part in "$@"; do   # a misspelt part would otherwise run nothing and cost a 
   [[ " $KNOWN " == *" $part "* ]] || { echo "device_session.sh: unknown part '$part'; parts: $KNOWN" >&2; exit 2; }
 done
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 LRSCI_DATA=$PWD/.data/fmnist LRSCI_RUNS=/tmp/runs LRSCI_PROGRESS=1
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 LRSCI_DATA=$PWD/.data/fmnist LRSCI_RUNS=/tmp/runs LRSCI_PROGRESS=1
 export LRSCI_GIT=${LRSCI_GIT:-unknown}
 PARTS=${*:-throughput gd-eta gd-decay gd-large patch stage3 toy v2 autodecay hessian}
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
 LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
 pack() {  # everything so far in one file ($OUT returns at most 8), replaced atomically, one packer at a time
-  flock /tmp/lrsci-pack.lock sh -c "tar czf '$OUT/results.tgz.tmp' reports claims/calibration -C /tmp lrsci-logs 2>/dev/null \
-    && mv '$OUT/results.tgz.tmp' '$OUT/results.tgz'"
+  # tar exits 1 when a file changed while it read it (a live log, a report renamed into place): still a good pack
+  flock /tmp/lrsci-pack.lock sh -c "tar --warning=no-file-changed --warning=no-file-removed \
+    -czf '$OUT/results.tgz.tmp' reports claims/calibration -C /tmp lrsci-logs 2>/dev/null; \
+    [ \$? -le 1 ] && mv '$OUT/results.tgz.tmp' '$OUT/results.tgz'"
 }
 left() { echo $(( ${DEADLINE:-100000} - $(date +%s) + T0 )); }  # DEADLINE: seconds this script may use in all
 claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest, ended before DEADLINE
@@ -76,12 +78,16 @@ PY
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/timeline.txt" 2>&1
 python -c "import torch, sys; print('torch', torch.__version__, 'python', sys.version.split()[0])" >> "$OUT/timeline.txt"
+# What every part needs, checked in a second rather than found missing by each part in turn
+python -c "import torchvision, scipy, filelock, pytest, pytest_benchmark, matplotlib" >> "$OUT/timeline.txt" 2>&1 \
+  || { echo "device_session.sh: a required package is missing on this machine (see above)" | tee -a "$OUT/timeline.txt" >&2; exit 3; }
 stamp "start: $PARTS"
 python -c "from lrsci.data.registry import load_data; from lrsci.config import DataConfig; load_data(DataConfig('fashion-mnist'))" \
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
 stamp "data ready exit $?"
 if has throughput; then
-  LRSCI_BENCH_LOG="$LOGS/throughput-partial.jsonl" timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_benchmark_throughput.py tests/test_batched.py tests/test_graphed.py \
+  # the captured steps' tolerance tests first: GRAPHS=auto needs them, and a cut-off call loses what runs last
+  LRSCI_BENCH_LOG="$LOGS/throughput-partial.jsonl" timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_graphed.py tests/test_batched.py tests/test_benchmark_throughput.py \
     -m gpu --require-gpu -p no:cacheprovider -q -rA --benchmark-json "$LOGS/bench-throughput.json" > "$LOGS/throughput.txt" 2>&1
   stamp "throughput benchmark exit $?"
   python tools/benchmark_report.py "$LOGS/bench-throughput.json" >> "$LOGS/throughput.txt" 2>&1; pack
@@ -115,8 +121,8 @@ PIDS=()
 if has gd-eta || has gd-decay || has gd-large; then (
   if has gd-eta; then
     # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
-    LRSCI_WORKERS=3 python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
-      ${RESUME_ABOVE:+--resume-above "$RESUME_ABOVE" --earlier "$EARLIER"} \
+    LRSCI_WORKERS=3 timeout -k 5 $(( $(left) > 30 ? $(left) - 25 : 5 )) python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
+      ${RESUME_ABOVE:+--resume-above "$RESUME_ABOVE" --earlier "${EARLIER:?RESUME_ABOVE needs EARLIER, the earlier record}"} \
       >> "$LOGS/gd_eta.txt" 2>&1
     stamp "gd eta calibration exit $?"; pack
   fi
