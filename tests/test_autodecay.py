@@ -389,3 +389,50 @@ def test_scheduler_resume_makes_the_same_decisions(cut, tmp_path):
     assert actions == ref_actions
     assert lrs == ref_lrs
     assert sched2.state_dict() == ref.state_dict()
+
+
+# ---- pinned by a mutation audit (2026-11-27): each test fails under a mutation that the tests above let through
+
+def test_stability_is_relative_to_the_window_minimum():             # A03
+    # g = [1.0, 1.1]: spread 0.1 is 10 % of min G (not stable at 9.5 %) but 9.1 % of max G
+    rule = AutoDecayRule(beta=0.5, window=2, tolerance=0.095)
+    assert [rule.observe(1.0), rule.observe(1.15)] == ["continue", "continue"]
+
+
+def test_stability_threshold_is_strict():                             # A02
+    # g = [1.0, 0.5]: spread / min G = 1.0 exactly; "< tolerance" with tolerance 1.0 is not stable
+    rule = AutoDecayRule(beta=0.5, window=2, tolerance=1.0, eps=0.0)
+    assert [rule.observe(1.0), rule.observe(0.25)] == ["continue", "continue"]
+
+
+def test_significant_drop_boundary_is_inclusive():                    # A04
+    # g(2) / g(0) = 0.5 / 1.0 = zeta exactly: "<= zeta" decays
+    rule = AutoDecayRule(beta=0.5, window=2, tolerance=10.0, zeta=0.5, eps=0.0)
+    assert [rule.observe(1.0), rule.observe(0.25)] == ["continue", "decay"]
+
+
+def test_significant_drop_is_judged_on_the_smoothed_loss_not_the_raw_one():   # A10
+    # raw loss fell 20 % (0.8 <= zeta), the EDMA only 13.3 % (0.8667 > zeta = 0.85): stop, no decay
+    rule = AutoDecayRule(beta=0.5, window=2, tolerance=10.0, zeta=0.85)
+    assert [rule.observe(1.0), rule.observe(0.8)] == ["continue", "stop"]
+    assert rule.stop_reason == "stable without significant drop"
+
+
+def test_paper_defaults():                                            # A12, A13, A14
+    r = AutoDecayRule()
+    assert (r.beta, r.window, r.tolerance, r.zeta, r.factor, r.eps, r.max_steps) == (0.9, 5, 0.05, 0.9, 0.1, 1e-8, None)
+
+
+def test_any_negative_loss_is_refused():                               # A20
+    with pytest.raises(ValueError, match="loss"):
+        AutoDecayRule().observe(-1e-6)
+
+
+def test_load_state_dict_rejects_a_window_longer_than_w():            # A18
+    rule = AutoDecayRule(window=3)
+    for x in (1.0, 0.9):
+        rule.observe(x)
+    state = rule.state_dict()
+    state["g_window"] = [1.0, 1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="g_window"):
+        AutoDecayRule().load_state_dict(state)

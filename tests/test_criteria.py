@@ -1,7 +1,8 @@
 """Report rows: t-intervals at small n, labelled bootstrap from n >= 10, floors tested as floors."""
 import pytest
 
-from lrsci.criteria import criterion, effect_ci, floor_criterion
+from lrsci.criteria import (criterion, effect_ci, floor_criterion, reported_t, row_figures, seeds_on_h1_side,
+                            verdict)
 from lrsci.report_schema import SCHEMA, upgrade_record
 from lrsci.stats import bootstrap_ci, mean_ci_t, non_inferiority, paired_t
 
@@ -92,3 +93,64 @@ def test_a_claim_without_a_required_criterion_is_not_replicated_by_verdict_or_ju
 
     rows = [criterion("r", paired_t([1, 2, 3], [0, 0, 1]), "reported", None, reported_only=True)]
     assert verdict(rows) == "not replicated" and judge(rows, {})[0] == "unexpected"
+
+
+# ---- pinned by a mutation audit (2026-11-27): each test fails under a mutation that the tests above let through
+
+GOOD = paired_t([1.0, 1.2, 1.3], [0.0, 0.1, 0.2])       # p ~ 0.003
+BAD = paired_t([-1.0, -1.2, -0.9], [0.0, 0.1, 0.2])     # p ~ 1
+
+
+def test_verdict_needs_every_required_row_to_pass():                 # C11
+    rows = [criterion("a", GOOD, "p<0.05"), criterion("b", BAD, "p<0.05")]
+    assert verdict(rows) == "not replicated"
+    assert verdict([criterion("a", GOOD, "p<0.05"),
+                    criterion("r", BAD, "reported", reported_only=True)]) == "replicated"
+
+
+def test_extra_pass_false_fails_the_row():                           # C01
+    assert criterion("x", GOOD, "p<0.05", extra_pass=False)["passed"] is False
+
+
+def test_a_row_is_judged_at_its_own_alpha():                         # C02, C07
+    r = paired_t([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])                   # p ~ 0.037
+    assert criterion("x", r, "p<0.01", alpha=0.01)["passed"] is False
+    assert criterion("x", r, "p<0.05", alpha=0.05)["passed"] is True
+    assert floor_criterion("x", [1.0, 2.0, 3.0], [0.0] * 3, floor=0.0, alpha=0.01)["passed"] is False
+
+
+def test_floor_row_values_ci_and_seed_count_are_of_a_minus_b():      # C06
+    a, b = [3.0, 4.2, 2.9, 3.8, 4.4], [2.0, 2.1, 2.5, 2.2, 2.0]
+    row = floor_criterion("x", a, b, floor=0.5)
+    assert row["values"] == pytest.approx([x - y for x, y in zip(a, b)])
+    assert row["ci"][0] < row["effect"] < row["ci"][1]
+    assert row["seeds_on_h1_side"] == 4
+
+
+def test_reported_t_is_reported_only_and_about_a_minus_b():          # C08, C09
+    a, b = [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]
+    row = reported_t("r", a, b)
+    assert row["reported_only"] is True
+    assert row["p_value"] == pytest.approx(paired_t(a, b).p_value) and row["effect"] == pytest.approx(2.0)
+    assert verdict([criterion("req", GOOD, "p<0.05"), reported_t("r", b, a)]) == "replicated"
+
+
+def test_seed_at_the_bound_is_not_on_the_h1_side():                  # C03, C04
+    assert seeds_on_h1_side("mean(a - b) > 2", [2.0, 3.0]) == 1
+    assert seeds_on_h1_side("mean(a - b) < 0", [0.0, -1.0]) == 1
+    assert seeds_on_h1_side("-0.2 < mean(a - b) < 0.2", [0.2, -0.2, 0.0]) == 1
+
+
+def test_zero_seeds_on_the_h1_side_is_recorded_not_dropped():        # C20
+    row = criterion("x", BAD, "p<0.05", values=[-1.0, -1.3, -1.1])
+    assert row["seeds_on_h1_side"] == 0
+
+
+def test_row_values_keep_seed_order():                               # C24
+    assert criterion("x", GOOD, "p<0.05", values=[1.0, 3.0, 2.0])["values"] == [1.0, 3.0, 2.0]
+
+
+def test_row_figures_show_small_effects_and_ci_in_order():           # C18, C19
+    row = {"criterion": "c", "effect": 0.004, "ci": [0.001, 0.007], "p_value": 0.01, "threshold": "t", "n": 5}
+    text = row_figures(row)
+    assert "effect 0.004" in text and "95% CI [0.001, 0.007]" in text

@@ -213,3 +213,18 @@ def test_bad_values_raise():
     with pytest.raises(ValueError, match="finite"):
         m.update(float("inf"))
     assert m.t == 1 and m.value == pytest.approx(1.0)
+
+
+# ---- pinned by a mutation audit (2026-11-27): each test fails under a mutation that the tests above let through
+
+def test_edma_reset_restarts_from_f0_zero():                          # E09 (test_edma alone misses it)
+    m = EDMA(0.9)
+    for x in (5.0, 4.0, 3.0):
+        m.update(x)
+    m.reset()
+    assert m.update(2.0) == pytest.approx(2.0, rel=1e-12)
+
+
+def test_edma_load_state_dict_rejects_non_finite_f():                 # E12
+    with pytest.raises(ValueError, match="f="):
+        EDMA().load_state_dict({"beta": 0.9, "t": 3, "f": float("inf")})

@@ -78,3 +78,45 @@ def test_a_record_of_the_wrong_shape_is_named_and_moved_aside(tmp_path, text):
     with pytest.raises(CalibrationError, match="unreadable"):
         eta_rule.calibrated("gpu", tmp_path)
     assert not path.exists() and list(tmp_path.glob("gd-eta-gpu.json.corrupt-*"))
+
+
+# ---- pinned by a mutation audit (2026-11-27): each test fails under a mutation that the tests above let through
+
+class _FakeRun:
+    def __init__(self, diverged):
+        self.stop_reason = "diverged" if diverged else "budget"
+        self.epochs_trained = 3
+        self.diverged_at_step = 2 if diverged else None
+
+    def series(self, name):
+        return [1.0, 0.5]
+
+
+class _FakeCtx:
+    """Seed 1000 diverges from rate 4 on, seed 1001 only from rate 16 on."""
+    seeds = [1000, 1001]
+    first_divergent = {1000: 4.0, 1001: 16.0}
+
+    def _on_device(self, job):
+        return job
+
+    def run_all(self, jobs):
+        return [_FakeRun(j.config.optim.lr >= self.first_divergent[j.config.seed]) for j in jobs]
+
+
+def test_eta_rule_one_diverging_seed_suffices_and_the_search_stops_there():   # R02, R03, R08
+    cfg = tiny_config()
+    record = eta_rule.apply(_FakeCtx(), cfg)
+    assert [t["rate"] for t in record["tried"]] == [0.25, 0.5, 1.0, 2.0, 4.0]
+    assert record["eta_div"] == 4.0 and record["eta"] == 2.0
+    assert record["config_key"] == cfg.with_(seed=1000, **{"optim.lr": 0.25}).key()
+
+
+def test_eta_rule_grid_is_2_to_the_k_for_k_minus_2_to_5():           # R04
+    assert eta_rule.GRID == (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+
+def test_a_zero_eta_record_is_refused(tmp_path):                      # R06
+    eta_rule.path_for("gpu", tmp_path).write_text('{"eta": 0}')
+    with pytest.raises(CalibrationError, match="unreadable"):
+        eta_rule.calibrated("gpu", tmp_path)

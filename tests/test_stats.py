@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
+from lrsci.criteria import criterion
 from lrsci.stats import (
     StatResult,
     bootstrap_ci,
@@ -386,3 +387,93 @@ def test_p_values_in_unit_interval_and_not_nan(a, seed):
         assert 0.0 <= r.p_value <= 1.0
         assert not math.isnan(r.statistic)
         assert not math.isnan(r.effect)
+
+
+# ---- pinned by a mutation audit (2026-11-27): each test fails under a mutation that the tests above let through
+
+def test_a_nan_p_value_never_passes():                               # S02
+    # e.g. the TOST row of gd-decay-no-benefit when fewer than 2 seeds finished
+    r = StatResult("TOST", "-1 < mean(a - b) < 1", math.nan, math.nan, 1, math.nan, 1.0)
+    assert r.passed(0.05) is False
+    assert criterion("x", r, "p<0.05")["passed"] is False
+
+
+def test_p_equal_to_alpha_does_not_pass():                           # S01
+    assert StatResult("t", "h", 1.0, 0.05, 3, 0.0, 0.0).passed(0.05) is False
+    assert paired_t([2.0] * 3, [1.0] * 3).passed(0.125) is False      # p = 0.5**3 exactly
+
+
+def test_all_zero_arms_take_the_zero_variance_branch():              # S06
+    # both arms exactly 0 on every seed (tol = 0): must not fall through to scipy (NaN / p = 0)
+    assert paired_t([0.0] * 3, [0.0] * 3).p_value == 1.0
+    assert tost([0.0] * 3, [0.0] * 3, 0.5).p_value == 0.125            # not 0.0: 3 seeds are not certainty
+    assert non_inferiority([0.0] * 3, [0.0] * 3, 0.5).p_value == 0.125
+
+
+def test_small_real_spread_is_not_treated_as_rounding_noise():       # S04
+    a, b = [1.0] * 4, [0.0, 1e-9, 2e-9, 3e-9]
+    ref = sps.ttest_rel(a, b, alternative="greater")
+    r = paired_t(a, b)
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-9) and r.p_value < 1e-10
+
+
+def test_a_constant_difference_within_rounding_of_a_large_margin_is_no_evidence():   # S07
+    margin = 2.0
+    for _ in range(6):
+        margin = np.nextafter(margin, 3.0)      # 6 ulps above d = 2.0: beyond tol (4 ulps), within tol + margin term
+    r = paired_t([2.0] * 3, [0.0] * 3, margin=float(margin), alternative="less")
+    assert (r.p_value, r.statistic) == (1.0, 0.0)
+
+
+def test_non_inferiority_with_zero_margin_is_the_superiority_test():  # S15
+    assert non_inferiority(A, B, 0.0).p_value == pytest.approx(paired_t(A, B).p_value, rel=1e-12)
+
+
+def test_less_alternative_is_named_in_the_hypothesis():              # S50 (seeds_on_h1_side parses it)
+    assert paired_t(A, B, alternative="less").hypothesis == "mean(a - b) < 0"
+    assert paired_t(A, B, margin=0.5, alternative="less").hypothesis == "mean(a - b) < 0.5"
+
+
+def test_tost_effect_keeps_its_sign():                               # S52
+    r = tost([0.0, 0.1, 0.2], [0.1, 0.3, 0.4], margin=1.0)
+    assert r.effect == pytest.approx(-0.5 / 3) and r.effect < 0
+
+
+def test_wilcoxon_drops_zero_differences_and_counts_every_seed():    # S22, S23, S27
+    r = wilcoxon([0.0, 0.0, 1.0, 2.0, 3.0], [0.0] * 5)
+    assert r.statistic == 6.0            # ranks 1+2+3 of the three non-zero differences
+    assert r.p_value == pytest.approx(1 / 8)
+    assert r.n == 5                      # n is seeds, not non-zero differences
+
+
+def test_wilcoxon_large_n_with_ties_matches_scipy_default():         # S25
+    d = np.round(np.random.default_rng(0).normal(0.3, 1, 60), 1)
+    r = wilcoxon(d, np.zeros(60))
+    ref = sps.wilcoxon(d[d != 0], alternative="greater")
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def test_bootstrap_ci_is_the_percentile_interval_of_full_size_resamples():   # S36, S37, S38
+    # x = [0, 1]: resampled means are 0 (1/4), 0.5 (1/2), 1 (1/4)
+    assert bootstrap_ci([0.0, 1.0], level=0.4, seed=0) == (0.5, 0.5)   # 30th..70th percentile
+    assert bootstrap_ci([0.0, 1.0], level=0.6, seed=0) == (0.0, 1.0)   # 20th..80th percentile
+
+
+def test_bootstrap_ci_width_matches_normal_theory_at_large_n():      # S36 (non white-box)
+    x = np.random.default_rng(1).normal(0.0, 1.0, 400)
+    lo, hi = bootstrap_ci(x, level=0.95, seed=0)
+    se = np.std(x, ddof=0) / math.sqrt(x.size)
+    assert (hi - lo) / (2 * 1.959964 * se) == pytest.approx(1.0, abs=0.05)
+
+
+def test_ratio_ci_resamples_the_ratio_of_means_not_the_mean_of_ratios():   # S40
+    # resamples of pairs (1,1),(2,8): ratio of means is 1 (1/4), 1/3 (1/2), 1/4 (1/4)
+    ratio, lo, hi = ratio_ci([1.0, 2.0], [1.0, 8.0], level=0.1, seed=0)
+    assert ratio == pytest.approx(3 / 9)
+    assert lo == pytest.approx(1 / 3) and hi == pytest.approx(1 / 3)   # mean of ratios would give 0.625
+
+
+def test_ratio_ci_denominator_sign_rules():                          # S42, S43
+    assert ratio_ci([1.0, 2.0], [-1.0, -2.0])[0] == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="b all > 0"):
+        ratio_ci([1.0, 2.0], [0.0, 1.0])
