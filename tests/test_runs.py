@@ -147,3 +147,16 @@ def test_a_checkpoint_from_before_data_identities_still_resumes(tmp_path, monkey
     result = store.run(cfg, on_epoch=lambda trainer, record: resumed.append(trainer.epoch))
     assert resumed == [3, 4] and result.history == trained(cfg).history
     assert not list(store.dir(cfg).glob("*.corrupt-*"))
+
+
+def test_an_interrupted_autodecay_run_resumes_with_its_rules_state(store):
+    """AutoDecay's rate depends on what its rule has seen: a resume must restore the rule (its EDMA, window
+    and decays), or the resumed run restarts at the initial rate."""
+    rule = {"beta": 0.5, "window": 2, "tolerance": 10.0, "zeta": 0.99}   # decays at almost any drop in loss
+    cfg = tiny_config(epochs=6, schedule=ScheduleConfig("autodecay", autodecay=rule))
+    straight = trained(cfg)
+    assert straight.schedule.decay_epochs and straight.schedule.decay_epochs[0] <= 3   # a decay before the kill
+    with pytest.raises(Interrupt):
+        store.run(cfg, on_epoch=interrupt_at(4))
+    resumed = store.run(cfg)
+    assert resumed.history == straight.history and resumed.decay_epochs == straight.result().decay_epochs

@@ -175,3 +175,29 @@ def test_autodecay_takes_its_budget_from_the_run_not_from_its_options():
 
     with pytest.raises(ConfigError, match="schedule.autodecay"):
         ScheduleConfig("autodecay", autodecay={"max_steps": 5})
+
+
+def test_full_batch_gd_resumed_between_steps_gives_the_straight_numbers():
+    """Each GD step is the gradient of that step alone: resumed from a checkpoint (no gradients carried)
+    it must give what the straight run gives — it would not if a step's gradients leaked into the next."""
+    cfg = tiny_config(epochs=4, **{"optim.batch_size": None, "optim.gd_chunk": 100})   # 256 rows: 100, 100, 56
+    straight = history(cfg)
+    first = Trainer(cfg, blobs())
+    first.run(until_epoch=2)
+    resumed = Trainer(cfg, blobs())
+    resumed.load_state_dict(first.state_dict())
+    resumed.run()
+    assert resumed.history == straight.history and straight.step == 4
+
+
+def test_activation_noise_is_annealed_at_the_epoch_the_lr_decays(monkeypatch):
+    """A noise milestone m scales the noise from the epoch a step-LR milestone m lowers the rate
+    (Li et al. anneal the noise with the rate), not one epoch later."""
+    stds = []
+    real = __import__("lrsci.train").train.set_activation_noise
+    monkeypatch.setattr("lrsci.train.set_activation_noise", lambda model, std: stds.append(std) or real(model, std))
+    cfg = tiny_config(epochs=4, schedule=ScheduleConfig("step", milestones=(2,), factor=0.1, noise_milestones=(2,),
+                                                        noise_factor=0.01), **{"model.act_noise_std": 0.5})
+    t = history(cfg)
+    assert [r["lr"] for r in t.history] == pytest.approx([0.05, 0.05, 0.005, 0.005])
+    assert stds == pytest.approx([0.5, 0.5, 0.005, 0.005])
