@@ -4,7 +4,7 @@ import pytest
 
 from lrsci import runs as runs_mod
 from lrsci.config import ScheduleConfig
-from lrsci.runs import RunStore, check_fork
+from lrsci.runs import RunStore, check_fork, check_snapshot
 from lrsci.train import Trainer
 from tests.helpers import Interrupt, blobs, data_that_changes, interrupt_at, tiny_config, trained
 
@@ -160,3 +160,37 @@ def test_an_interrupted_autodecay_run_resumes_with_its_rules_state(store):
         store.run(cfg, on_epoch=interrupt_at(4))
     resumed = store.run(cfg)
     assert resumed.history == straight.history and resumed.decay_epochs == straight.result().decay_epochs
+
+# ---- pinned by a mutation audit of the engine, the store and the claim layer (2026-11-27)
+
+@pytest.mark.parametrize("change", [{"seed": 1}, {"optim.momentum": 0.5}, {"optim.weight_decay": 0.0},
+                                    {"optim.batch_size": 64}, {"model.hidden": 8}, {"model.dropout": 0.1},
+                                    {"diverge_loss": 10.0}, {"eval_train": False}])
+def test_a_fork_that_differs_from_its_parent_outside_the_schedule_is_refused(change):
+    """Only the schedule after the fork point and the epochs may differ: a child of another seed, optimizer
+    or model would otherwise start from a snapshot it never trained and be stored as its own run."""
+    trunk = tiny_config(epochs=6)
+    child = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)), **change)
+    with pytest.raises(ValueError, match="cannot fork at epoch 3"):
+        check_fork(child, trunk, 3)
+    check_fork(trunk.with_(schedule=ScheduleConfig("step", milestones=(3,))), trunk, 3)   # the valid fork
+
+
+def test_a_resumed_stateful_schedule_keeps_its_state(store):
+    """A plateau run killed after epoch 2 resumes with its scheduler's state (its decays and the lowered rate),
+    so it ends with the numbers of the uninterrupted run."""
+    cfg = tiny_config(epochs=5, schedule=ScheduleConfig("plateau", factor=0.5,
+                                                        plateau={"patience": 0, "threshold": 0.99}))
+    with pytest.raises(Interrupt):
+        store.run(cfg, on_epoch=interrupt_at(3))
+    resumed = store.run(cfg)
+    with runs_mod.cpu_threads(1):   # the store trains on one thread: the same reductions
+        straight = trained(cfg)
+    assert [r["lr"] for r in resumed.history] == [r["lr"] for r in straight.history]
+    assert resumed.history == straight.history and resumed.decay_epochs == straight.result().decay_epochs
+
+
+def test_a_snapshot_holding_another_epoch_is_not_forked(tmp_path):
+    with pytest.raises(ValueError, match="holds epoch 4"):
+        check_snapshot({"epoch": 4, "status": "running"}, tmp_path / "snap-3.pt", 3)
+    check_snapshot({"epoch": 3, "status": "finished"}, tmp_path / "snap-3.pt", 3)

@@ -201,3 +201,100 @@ def test_activation_noise_is_annealed_at_the_epoch_the_lr_decays(monkeypatch):
     t = history(cfg)
     assert [r["lr"] for r in t.history] == pytest.approx([0.05, 0.05, 0.005, 0.005])
     assert stds == pytest.approx([0.5, 0.5, 0.005, 0.005])
+
+# ---- pinned by a mutation audit of the engine, the store and the claim layer (2026-11-27)
+
+def test_multi_epoch_gd_with_a_ragged_last_chunk_takes_the_exact_full_batch_gradient_each_epoch():
+    """Every GD epoch is one step on the exact mean-loss gradient: the gradient does not carry over from the
+    epoch before (zero_grad), and a last chunk smaller than gd_chunk weighs its own size / N, not chunk / N."""
+    cfg = tiny_config(epochs=3, **{"optim.batch_size": None, "optim.gd_chunk": 64, "optim.momentum": 0.0,
+                                   "optim.weight_decay": 0.0, "optim.lr": 0.5})
+    data = blobs(n_train=200)     # chunks of 64, 64, 64 and 8
+    t = Trainer(cfg, data)
+    start = {k: v.clone() for k, v in t.model.state_dict().items()}
+    t.run()
+    manual = Trainer(cfg, data).model
+    manual.load_state_dict(start)
+    manual.train()
+    n, losses = data.x_train.shape[0], []
+    for _ in range(3):
+        manual.zero_grad(set_to_none=True)
+        loss = sum(F.cross_entropy(manual(data.x_train[i:i + 64]), data.y_train[i:i + 64], reduction="sum") / n
+                   for i in range(0, n, 64))
+        loss.backward()
+        losses.append(float(loss.detach()))
+        with torch.no_grad():
+            for p in manual.parameters():
+                p -= cfg.optim.lr * p.grad
+    assert t.step == 3
+    assert [r["train_loss"] for r in t.history] == pytest.approx(losses, rel=1e-5)
+    for p, q in zip(t.model.parameters(), manual.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_gd_divergence_records_the_steps_taken_before_the_diverged_loss():
+    """GD tests the full-batch loss before its step: diverged_at_step = steps taken = epochs completed."""
+    cfg = tiny_config(epochs=30, diverge_loss=5.0, **{"optim.batch_size": None, "optim.gd_chunk": 256,
+                                                       "optim.lr": 200.0, "optim.momentum": 0.9})
+    t = Trainer(cfg, blobs())
+    t.run()
+    assert t.status == "diverged" and len(t.history) >= 1
+    assert t.diverged_at_step == t.step == len(t.history)
+
+
+def test_evaluation_is_the_eval_mode_mean_loss_and_accuracy_and_a_cut_train_split_is_the_union_of_its_subsets():
+    data = blobs()
+    low = torch.arange(data.x_train.shape[0]) < 100
+    data.train_subsets["low"] = low
+    data.test_subsets["low"] = torch.arange(data.x_test.shape[0]) < 50
+    t = Trainer(tiny_config(epochs=2), data)
+    t.run()
+    rec = t.history[-1]
+    t.model.eval()
+    with torch.no_grad():
+        for split, x, y, subsets in (("train", data.x_train, data.y_train, data.train_subsets),
+                                     ("test", data.x_test, data.y_test, data.test_subsets)):
+            out = t.model(x)
+            assert rec[f"{split}_eval_loss"] == pytest.approx(float(F.cross_entropy(out, y)), rel=1e-6)
+            correct = out.argmax(1) == y
+            assert rec[f"{split}_acc"] == pytest.approx(100.0 * float(correct.float().mean()))
+            for name, mask in subsets.items():
+                assert rec[f"{split}_acc@{name}"] == pytest.approx(100.0 * float(correct[mask].float().mean()))
+    # eval_train cut to two overlapping subsets: the rows are their union, each accuracy that of its own rows
+    cut = Trainer(tiny_config(epochs=2, eval_train=("odd", "low")), data)
+    cut.run()
+    for a, b in zip(t.history, cut.history):
+        assert (b["train_acc@odd"], b["train_acc@low"]) == (a["train_acc@odd"], a["train_acc@low"])
+
+
+def test_full_batch_gd_draws_each_epochs_inputs_for_that_epoch():
+    """A dataset that redraws its inputs every epoch (the patch data) is asked for epoch e in GD's epoch e."""
+    data = blobs()
+    asked = []
+    data.epoch_inputs = lambda seed, epoch: (asked.append((seed, epoch)), data.x_train)[1]
+    cfg = tiny_config(epochs=3, seed=4, **{"optim.batch_size": None, "optim.gd_chunk": 128})
+    Trainer(cfg, data).run()
+    assert asked == [(4, 0), (4, 1), (4, 2)]
+
+
+def test_a_spike_between_reads_in_an_epoch_with_a_partial_last_batch_ends_the_run_on_both_step_paths():
+    """41 steps of 8 and one of 3: no read at step 50 this epoch, only the epoch-end read after the partial
+    batch. That read must test the worst batch of the epoch, not the partial batch alone (graphed path too)."""
+    cfg = tiny_config(seed=0, epochs=1, diverge_loss=2.0, **{"optim.lr": 0.5, "optim.batch_size": 8,
+                                                             "optim.momentum": 0.9})
+    data = blobs(n_train=323, n_test=64)
+    for step_graph in (False, True):
+        t = Trainer(cfg, data, step_graph=step_graph)
+        t.run()
+        assert (t.status, t.diverged_at_step, t.history) == ("diverged", 41, [])
+
+
+def test_images_are_counted_per_epoch_and_survive_a_checkpoint():
+    cfg = tiny_config(epochs=4)
+    first = Trainer(cfg, blobs())
+    first.run(until_epoch=2)
+    assert first.images == 2 * 256
+    resumed = Trainer(cfg, blobs())
+    resumed.load_state_dict(first.state_dict())
+    resumed.run()
+    assert resumed.result().images == 4 * 256

@@ -1,0 +1,67 @@
+"""lrsci/claim.py and lrsci/driver.py (pinned by a mutation audit, 2026-11-27): what a report section records and when a
+profile may be skipped."""
+import dataclasses
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import tests.helpers
+from lrsci import driver
+from lrsci.claim import ClaimError
+from lrsci.config import DataConfig, RunConfig
+
+_spec = importlib.util.spec_from_file_location(
+    "demo_claim_mut2", Path(tests.helpers.__file__).parent / "fixtures" / "demo_claim.py")
+demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo)
+
+
+class SectionOnly:
+    """A ClaimContext stand-in: finish() hands back the section the driver built."""
+
+    def finish(self, header, section):
+        return section
+
+
+def test_the_section_records_the_verdict_and_the_outcome_of_a_declared_failure():
+    declared = driver.check(demo.CLAIM, demo.DECLARED, SectionOnly())
+    assert declared.outcome == "as declared"
+    sec = declared.section
+    assert sec["verdict"] == "not replicated"           # a declared failure is still not a replication
+    assert sec["outcome"] == "as declared" and sec["expected_failures"] == {"second": "a2 is below b at this scale"}
+    assert sec["outcome_message"] == declared.message
+    unexpected = driver.check(demo.CLAIM, demo.DECLARED_PASSED, SectionOnly())
+    assert (unexpected.outcome, unexpected.section["verdict"], unexpected.section["outcome"]) == \
+        ("unexpected", "replicated", "unexpected")
+    plain = driver.check(demo.CLAIM, demo.FAST, SectionOnly())
+    assert plain.section["verdict"] == "replicated" and "outcome" not in plain.section
+
+
+def test_only_an_optional_profile_is_skipped_when_its_data_is_absent(tmp_path):
+    run = RunConfig(data=DataConfig("cifar10"), device="cpu")
+    required = dataclasses.replace(demo.FAST, run=run)
+    optional = dataclasses.replace(demo.FAST, run=run, optional_data=True)
+    assert driver.skip_reason(required, tmp_path) is None         # absent data must fail it, not skip it
+    assert "cifar10" in driver.skip_reason(optional, tmp_path)
+
+
+def test_the_context_store_reads_data_from_the_given_root(tmp_path):
+    ctx = driver.context(demo.FAST, run_store=tmp_path / "r", report_dir=tmp_path / "p", data_root=tmp_path / "d")
+    assert Path(ctx.store.data_root) == tmp_path / "d"
+
+
+def test_the_protocol_records_the_run_config_and_derived_values_and_must_match_exactly():
+    claim = dataclasses.replace(demo.CLAIM, derived=lambda p: {"eta": 0.25})
+    proto = claim.protocol(demo.FAST)
+    assert proto["eta"] == 0.25 and proto["run"] == demo.FAST.run.to_dict()
+    stored = {k: v for k, v in proto.items() if k not in ("seeds", "first_seed", "run")}
+    assert claim.ran_declared_parameters(demo.FAST, {"protocol": stored})
+    assert not claim.ran_declared_parameters(demo.FAST, {"protocol": {**stored, "retired_param": 1}})
+    assert not claim.ran_declared_parameters(demo.FAST, {"protocol": {**stored, "eta": 0.5}})
+    assert not demo.CLAIM.ran_declared_parameters(demo.FAST, {"protocol": stored})   # derived eta not declared
+
+
+def test_two_profiles_with_one_name_are_refused():
+    with pytest.raises(ClaimError, match="unique names"):
+        dataclasses.replace(demo.CLAIM, profiles=[demo.FAST, demo.FAST.extend("fast", seeds=4)])
