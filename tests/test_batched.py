@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from lrsci.batched import BatchedTrainer, batchnorm_in_float32, check_batchable
+from lrsci.batched import EVAL_BATCH, BatchedTrainer, batchnorm_in_float32, check_batchable
 from lrsci.config import ModelConfig, ScheduleConfig
 from lrsci.data.base import ArrayData
 from lrsci.train import Trainer
@@ -72,7 +72,7 @@ def test_evaluation_chunks_are_a_kth_of_one_runs_and_give_the_same_figures(monke
     seen = []
     real = batched.forward
     monkeypatch.setattr(batched, "forward", lambda x, **kw: seen.append(x.shape[0]) or real(x, **kw))
-    monkeypatch.setitem(__import__("lrsci.batched").batched.EVAL_BATCH, "cpu", 30)   # 30 images / 3 runs: chunks of 10
+    monkeypatch.setitem(EVAL_BATCH, "cpu", 30)   # 30 images / 3 runs: chunks of 10
     chunked = batched.evaluate()
     assert max(seen) == 10 and len(seen) > 3
     for a, b in zip(whole, chunked):

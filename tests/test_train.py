@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from lrsci.config import ScheduleConfig
+import lrsci.train as train_mod
 from lrsci.train import Trainer
 from tests.helpers import blobs, tiny_config
 
@@ -76,7 +77,6 @@ def test_checkpoint_resume_gives_identical_numbers():
     assert resumed.history == straight.history
 
 
-
 def test_a_checkpoint_from_another_update_kernel_keeps_this_runs_own():
     """A checkpoint saved by a fused (CUDA) or foreach optimizer does not switch this run's update path:
     torch's load_state_dict would take those flags from the saved groups."""
@@ -92,6 +92,7 @@ def test_a_checkpoint_from_another_update_kernel_keeps_this_runs_own():
     assert [(g["fused"], g["foreach"]) for g in resumed.optimizer.param_groups] == [(None, None)]
     resumed.run()
     assert resumed.history == straight.history
+
 
 def test_activation_noise_changes_training_only():
     noisy = history(tiny_config(**{"model.act_noise_std": 0.5}))
@@ -194,8 +195,8 @@ def test_activation_noise_is_annealed_at_the_epoch_the_lr_decays(monkeypatch):
     """A noise milestone m scales the noise from the epoch a step-LR milestone m lowers the rate
     (Li et al. anneal the noise with the rate), not one epoch later."""
     stds = []
-    real = __import__("lrsci.train").train.set_activation_noise
-    monkeypatch.setattr("lrsci.train.set_activation_noise", lambda model, std: stds.append(std) or real(model, std))
+    real = train_mod.set_activation_noise
+    monkeypatch.setattr(train_mod, "set_activation_noise", lambda model, std: stds.append(std) or real(model, std))
     cfg = tiny_config(epochs=4, schedule=ScheduleConfig("step", milestones=(2,), factor=0.1, noise_milestones=(2,),
                                                         noise_factor=0.01), **{"model.act_noise_std": 0.5})
     t = history(cfg)
