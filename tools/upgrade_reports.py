@@ -30,19 +30,34 @@ def upgrade(report_root: Path, project: Path) -> None:
         for name, sec in record["profiles"].items():
             profile = next((p for p in claim.profiles if p.name == name), None) if claim else None
             if profile is not None and profile.expected_failures:  # the declaration as the module words it now
-                declared = (dict(profile.expected_failures),
-                            *judge(sec["tests"], profile.expected_failures, sec.get("headline")))
-                if declared != (sec.get("expected_failures"), sec.get("outcome"), sec.get("outcome_message")):
-                    sec["expected_failures"], sec["outcome"], sec["outcome_message"] = declared
-                    sec["provenance"]["declaration_recorded"] = (
-                        f"{utc_now()}: the module's expected failures recorded and judged against the stored "
-                        "tests by tools/upgrade_reports.py (nothing re-trained)")
+                record_declaration(sec, dict(profile.expected_failures))
             if before < SCHEMA:
                 sec["provenance"]["upgraded"] = (f"{utc_now()}: result.json schema {before} -> {SCHEMA} "
                                                  "(tools/upgrade_reports.py; nothing re-trained)")
         files.write_json(path, record)
         print(path, f"schema {before} -> {SCHEMA}")
     report.render_all(report_root)
+
+
+def record_declaration(sec: dict, expected: dict) -> None:
+    """Record ``expected`` (the module's declaration now) in a profile section and judge the stored tests
+    against it. A declaration worded otherwise than the stored one keeps the stored one, with when it was
+    recorded, under ``earlier_declarations``: a declaration is evidence of what was expected when, so
+    rewording one never erases the words it replaces. Only a new outcome message (a changed format,
+    the same declaration) is re-rendered without a new timestamp for the declaration."""
+    outcome, message = judge(sec["tests"], expected, sec.get("headline"))
+    prov = sec["provenance"]
+    stored = sec.get("expected_failures")
+    if stored != expected:
+        if stored:
+            prov.setdefault("earlier_declarations", []).append(
+                {"recorded": prov.get("declaration_recorded", "with the run"), "expected_failures": stored})
+        prov["declaration_recorded"] = (f"{utc_now()}: the module's expected failures recorded and judged "
+                                        "against the stored tests by tools/upgrade_reports.py (nothing re-trained)")
+    elif (outcome, message) != (sec.get("outcome"), sec.get("outcome_message")):
+        prov["outcome_rejudged"] = (f"{utc_now()}: the stored tests judged again against the same declaration "
+                                    "by tools/upgrade_reports.py (nothing re-trained)")
+    sec["expected_failures"], sec["outcome"], sec["outcome_message"] = expected, outcome, message
 
 
 if __name__ == "__main__":

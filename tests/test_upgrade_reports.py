@@ -1,0 +1,54 @@
+"""tools/upgrade_reports.py: recording a module's declaration in a stored report never erases the one it replaces."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from lrsci.criteria import criterion
+from lrsci.stats import paired_t
+
+_spec = importlib.util.spec_from_file_location("upgrade_reports", Path(__file__).parents[1] / "tools" / "upgrade_reports.py")
+upgrade_reports = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(upgrade_reports)
+
+NAME = "1. a > b"
+
+
+def _section(expected: dict | None) -> dict:
+    row = criterion(NAME, paired_t([1.0, 2.0, 1.5], [1.1, 2.2, 1.4]), "p<0.05", [-0.1, -0.2, 0.1], 0.05)
+    sec = {"tests": [row], "headline": "a ≈ b", "provenance": {"declaration_recorded": "T0: with the run"}}
+    if expected:
+        sec["expected_failures"] = expected
+        sec["outcome"], sec["outcome_message"] = upgrade_reports.judge(sec["tests"], expected, sec["headline"])
+    return sec
+
+
+def test_reworded_declaration_keeps_the_earlier_words_and_when_they_were_recorded():
+    sec = _section({NAME: "old words"})
+    upgrade_reports.record_declaration(sec, {NAME: "new words"})
+    assert sec["expected_failures"] == {NAME: "new words"} and sec["outcome"] == "as declared"
+    assert sec["provenance"]["earlier_declarations"] == [{"recorded": "T0: with the run",
+                                                          "expected_failures": {NAME: "old words"}}]
+    assert sec["provenance"]["declaration_recorded"] != "T0: with the run"
+
+
+def test_same_declaration_keeps_its_timestamp_and_only_a_new_message_is_recorded_as_rejudged():
+    sec = _section({NAME: "same words"})
+    sec["outcome_message"] = "a message in an older format"
+    upgrade_reports.record_declaration(sec, {NAME: "same words"})
+    assert sec["provenance"]["declaration_recorded"] == "T0: with the run"
+    assert "earlier_declarations" not in sec["provenance"]
+    assert "outcome_rejudged" in sec["provenance"] and sec["outcome_message"].startswith("not replicated")
+
+
+def test_unchanged_section_is_left_exactly_as_it_was():
+    sec = _section({NAME: "same words"})
+    before = repr(sec)
+    upgrade_reports.record_declaration(sec, {NAME: "same words"})
+    assert repr(sec) == before
+
+
+def test_first_declaration_on_a_section_without_one_has_no_earlier_declarations():
+    sec = _section(None)
+    upgrade_reports.record_declaration(sec, {NAME: "declared after the run"})
+    assert sec["outcome"] == "as declared" and "earlier_declarations" not in sec["provenance"]
