@@ -56,10 +56,11 @@ def make_executor(name: str | None = None):
     raise ValueError(f"executor {raw!r} (LRSCI_EXECUTOR / --executor): expected one of {', '.join(EXECUTORS)}")
 
 
-def train_job(root: str, data_root, job, progress: bool, hook=None) -> tuple[str, str, str]:
+def train_job(root: str, data_root, job, progress: bool, hook=None) -> tuple[str, str, str, bool]:
     """Train (or resume, or load) one job into the store at ``root``, in whatever process runs
     this. ``hook(trainer, record)`` is called after every epoch, after the progress line.
-    Returns (config key, host, run folder as this process sees it)."""
+    Returns (config key, host, run folder as this process sees it, whether this call trained it:
+    False when another worker stored the same run first, so a report counts it once)."""
     from .harness import Progress  # here, not at the top: harness imports this module
 
     store = RunStore(root, data_root=data_root)
@@ -71,7 +72,8 @@ def train_job(root: str, data_root, job, progress: bool, hook=None) -> tuple[str
         if hook is not None:
             hook(trainer, record)
     store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=on_epoch)
-    return job.config.key(), socket.gethostname(), str(store.dir(job.config))
+    key = job.config.key()
+    return key, socket.gethostname(), str(store.dir(job.config)), key in store.trained
 
 
 class LocalExecutor:
@@ -88,7 +90,7 @@ class LocalExecutor:
         pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init,
                                    initargs=(os.getpid(),))
         try:
-            keys = [key for key, _, _ in pool.map(_worker_run, args)]
+            keys = [key for key, _, _, trained in pool.map(_worker_run, args) if trained]
         except (KeyboardInterrupt, SystemExit):
             # Ctrl-C: no queued run starts after it, and the workers are ended, not left training as orphans
             # that hold their runs' locks (each run resumes from its checkpoint when asked again).
@@ -116,7 +118,7 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)   # the run resumes from its last epoch's checkpoint when asked again
 
 
-def _worker_run(args) -> tuple[str, str, str]:
+def _worker_run(args) -> tuple[str, str, str, bool]:
     return train_job(*args)
 
 
@@ -278,9 +280,9 @@ class RayExecutor:
                              ).remote(root, data_root, j, progress, self.hook) for j in jobs]
         keys = []
         for job, ref in zip(jobs, refs):
-            key, host, run_dir = ray.get(ref)
+            key, host, run_dir, trained = ray.get(ref)
             _check_stored(store, job, host, run_dir)
-            keys.append(key)
+            keys += [key] if trained else []
         return keys
 
 

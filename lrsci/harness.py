@@ -166,7 +166,9 @@ class ClaimContext:
 
     def throughput(self) -> dict:
         """Epochs this invocation trained, and training images/s per run over every run used."""
-        fresh = [r for r in self.results if RunConfig.from_dict(r.config).key() in self.store.trained]
+        # a run two jobs share (the same config in two arms) trained once: count its epochs once
+        fresh = list({key: r for r in self.results
+                      if (key := RunConfig.from_dict(r.config).key()) in self.store.trained}.values())
         images = sum(r.images for r in self.results)
         seconds = sum(r.train_seconds for r in self.results)
         return {"epochs_trained": sum(r.epochs_trained - (r.forked_from or {}).get("epoch", 0) for r in fresh),

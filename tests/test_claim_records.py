@@ -65,3 +65,25 @@ def test_the_protocol_records_the_run_config_and_derived_values_and_must_match_e
 def test_two_profiles_with_one_name_are_refused():
     with pytest.raises(ClaimError, match="unique names"):
         dataclasses.replace(demo.CLAIM, profiles=[demo.FAST, demo.FAST.extend("fast", seeds=4)])
+
+
+def test_a_run_two_jobs_share_is_counted_once_as_trained(tmp_path, monkeypatch):
+    """The same config in two arms trains once: its epochs count once in the report's provenance."""
+    from lrsci.harness import Job
+
+    ctx = tests.helpers.dev_context(tmp_path, monkeypatch, tests.helpers.blobs())
+    cfg = tests.helpers.tiny_config(epochs=2)
+    a, b = ctx.run_all([Job(cfg, "a"), Job(cfg, "b")])
+    assert a.history == b.history and ctx.store.trained == [cfg.key()]
+    assert ctx.throughput()["epochs_trained"] == 2
+
+
+def test_a_worker_that_finds_its_run_already_stored_does_not_report_it_as_trained(tmp_path, monkeypatch):
+    """Two workers given one run: only the one that trained it says so (the other loads it)."""
+    from lrsci.executors import train_job
+    from lrsci.harness import Job
+
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: tests.helpers.blobs())
+    job = Job(tests.helpers.tiny_config(epochs=1), "a")
+    first, second = (train_job(str(tmp_path), None, job, False) for _ in range(2))
+    assert (first[0], first[3], second[0], second[3]) == (job.config.key(), True, job.config.key(), False)
