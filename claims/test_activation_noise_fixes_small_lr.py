@@ -66,10 +66,12 @@ FAST = Profile(
             "noise_factor": 1e-5,      # noise multiplier after the anneal epoch (the authors')
             "final_window": 5, "ni_margin_pp": 1.0, "alpha": 0.05},
     # Declared after the final run (seeds 0-4, offset 0), which failed this criterion; nothing else
-    # in the protocol was changed.
+    # in the protocol was changed. (Later, its wording only: "61-75% patch-only by epoch 20" was the median
+    # of epochs 16-20, not epoch 20's value.)
     expected_failures={NI: (
         "at CPU scale the noise recovers most, not all, of the large LR's clean accuracy: once its noise "
-        "is annealed the MLP memorizes the patch too (61-75% patch-only by epoch 20) and its clean "
+        "is annealed the MLP memorizes the patch too (patch-only accuracy 61-75 % as the median of epochs 16-20, "
+        "77-96 % at epoch 20 itself) and its clean "
         "accuracy stays about 0.6 pp below the large LR's; five seeds cannot exclude a shortfall larger "
         "than the 1 pp margin (test 1, noise > small LR, holds)")})
 # gpu profile (protocol v1, written before its first run, 2026-11-27; no GPU calibration): the authors' patch
@@ -180,4 +182,13 @@ CLAIM = Claim(
               "large LR's by more than a stated margin.",
     profiles=[FAST, GPU, GPU_CIFAR10],
     train=train_arms, analyse=analyse, figure=figure_spec,
+    # written 2026-11-27 after an independent read of the stored curves (nothing re-run, no criterion changed)
+    readings={"fast": (
+        "Test 1 passes on a measure taken while the noise arm is still memorizing the patch. Once its noise is "
+        "annealed after epoch 10, its patch-only accuracy climbs from 10-19 % (epoch 11) to 77-96 % (epoch 20); "
+        "epoch by epoch its clean-accuracy edge over the small LR moves between +1.2 and +5.0 pp (+1.2 pp at "
+        "epoch 20), and its gap to the large LR widens from −0.2 pp (epoch 14) to −2.1 pp (epoch 19) and −1.3 pp "
+        "(epoch 20). The tests' median of epochs 16-20 (+1.86 pp over the small LR) is therefore a point on a "
+        "transient: the dev runs at σ 0.4 fell back to the small LR's accuracy once the patch was memorized, and "
+        "a longer post-anneal stage (the authors train 30 epochs after the anneal) might show the same here.")},
 )
