@@ -56,6 +56,13 @@ arm's stop reason is reported ("budget" for a run that trained every epoch: v1 r
 budget stop as a rule stop, corrected in its stored report); a ratio row says when every seed made
 the same decisions instead of printing a zero-width interval. The fast protocol is v1's, on fresh
 report seeds. Margins and the 0.95 ratio are unchanged.
+
+Added 2026-11-27, after the fast v2 run and before any gpu v2 run, prompted by the fast report's reading
+(reported only, never part of the verdict): StepDecay's own test accuracy at each AutoDecay run's
+stopping epoch, AutoDecay's final accuracy against it (does AutoDecay's saving come from a faster route,
+or from StepDecay's budget?), the first epoch at which StepDecay is within the margin of AutoDecay's final
+accuracy, and every arm's final learning rate. The committed fast report predates them (its reading
+gives the same figures from the stored curves).
 """
 from __future__ import annotations
 
@@ -150,11 +157,26 @@ def ratio_row(name: str, a, b, limit: float, reported_only: bool = False) -> dic
     return row
 
 
+def step_at_autodecay_stop(seed_runs: dict) -> float:
+    """StepDecay's test accuracy at the epoch its paired AutoDecay run stopped: AutoDecay's saving is a faster
+    route only if StepDecay has not reached the same accuracy by then."""
+    step = seed_runs["step"].curve("test_acc")
+    return step[min(seed_runs["autodecay"].epochs_trained, len(step)) - 1]
+
+
+def step_within_margin(seed_runs: dict, margin: float) -> int:
+    """First epoch at which StepDecay's test accuracy is within ``margin`` of AutoDecay's final accuracy
+    (its epochs + 1 when it never is)."""
+    step, target = seed_runs["step"].curve("test_acc"), final_acc(seed_runs["autodecay"]) - margin
+    return next((i + 1 for i, v in enumerate(step) if v >= target), len(step) + 1)
+
+
 def analyse(runs: dict, p: Profile) -> dict:
     seeds, alpha, m = list(runs), p["alpha"], p["margin_pp"]
     acc = {arm: [final_acc(runs[s][arm]) for s in seeds] for arm in ARMS}
     ep = {arm: [runs[s][arm].epochs_trained for s in seeds] for arm in ARMS}
     diff = [a - b for a, b in zip(acc["autodecay"], acc["step"])]
+    step_then = [step_at_autodecay_stop(runs[s]) for s in seeds]
     ni = non_inferiority(acc["autodecay"], acc["step"], m)
     rows = [
         criterion("(1) final test acc: AutoDecay ≥ StepDecay − margin", ni,
@@ -172,11 +194,17 @@ def analyse(runs: dict, p: Profile) -> dict:
                   [a - b for a, b in zip(acc["autodecay"], acc["plateau"])], alpha, reported_only=True),
         ratio_row("(ref) epochs: ReduceLROnPlateau / StepDecay", ep["plateau"], ep["step"], p["max_epoch_ratio"],
                   reported_only=True),
+        criterion("(ref) final test acc: AutoDecay > StepDecay at AutoDecay's stopping epoch",
+                  paired_t(acc["autodecay"], step_then), "reported",
+                  [a - b for a, b in zip(acc["autodecay"], step_then)], alpha, reported_only=True),
     ]
     per_seed = {}
     for arm in ARMS:
         per_seed[f"{ARM_NAMES[arm]} final acc"] = dict(zip(seeds, acc[arm]))
     per_seed["AutoDecay − StepDecay acc"] = dict(zip(seeds, diff))
+    per_seed["StepDecay acc at AutoDecay's stopping epoch"] = dict(zip(seeds, step_then))
+    per_seed[f"StepDecay: first epoch within {m:g} pp of AutoDecay's final acc"] = {
+        s: step_within_margin(runs[s], m) for s in seeds}
     for arm in ARMS:
         per_seed[f"{ARM_NAMES[arm]} epochs"] = dict(zip(seeds, ep[arm]))
     outcomes = {}
@@ -185,6 +213,8 @@ def analyse(runs: dict, p: Profile) -> dict:
             s: ", ".join(map(str, runs[s][arm].decay_epochs)) or "none" for s in seeds}
     for arm in ARMS:  # budget: ran all its epochs; rule: its own rule stopped it; diverged
         outcomes[f"{ARM_NAMES[arm]} stop reason"] = {s: runs[s][arm].stop_reason for s in seeds}
+    for arm in ARMS:  # arms that end at other rates are not compared at the same point of annealing
+        outcomes[f"{ARM_NAMES[arm]} final LR"] = {s: f"{runs[s][arm].series('lr')[-1]:.3g}" for s in seeds}
 
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     ratio, d = rows[2]["effect"], mean(diff)
