@@ -61,8 +61,8 @@ Added 2026-11-27, after the fast v2 run and before any gpu v2 run, prompted by t
 (reported only, never part of the verdict): StepDecay's own test accuracy at each AutoDecay run's
 stopping epoch, AutoDecay's final accuracy against it (does AutoDecay's saving come from a faster route,
 or from StepDecay's budget?), the first epoch at which StepDecay is within the margin of AutoDecay's final
-accuracy, and every arm's final learning rate. The committed fast report predates them (its reading
-gives the same figures from the stored curves).
+accuracy, and every arm's final learning rate. The committed fast section was analysed again with them
+from its stored runs (nothing re-trained; every per-seed value and verdict unchanged).
 """
 from __future__ import annotations
 
