@@ -27,6 +27,10 @@ constant LR is η0/100. v1 tested each floor as a point estimate beside a test a
 the floor. Added: the no-noise control and η0/10 as reported rows; a gpu profile with the default
 "point" noise beside the point6 one ("point6" was chosen after the default noise was not memorized
 at CPU scale, so the default is reported too); five gpu seeds; report seeds never touched before.
+
+Added 2026-11-27, after the fast v2 run and before any gpu v2 run (reported only): every arm's final
+training loss per seed, so a comparison arm that has not finished training (the fast η0/100 arm fits
+less of everything: see the fast reading) shows as such beside the statistics.
 """
 from __future__ import annotations
 
@@ -130,6 +134,9 @@ def analyse(runs: dict, p: Profile) -> dict:
             "decay_clean": ("test_acc@complex", "test_acc@simple"), "const_clean": ("test_acc@complex",)}
     v = {(arm, key): [final(runs[s][arm], key, p) for s in seeds] for arm, ks in keys.items() for key in ks}
     per_seed = {f"{ARMS[arm]}: {key}": dict(zip(seeds, x)) for (arm, key), x in v.items()}
+    # how far each arm trained: an undertrained comparison arm fits less of everything, noise included
+    per_seed.update({f"{ARMS[arm]}: final train loss": {s: final(runs[s][arm], "train_loss", p) for s in seeds}
+                     for arm in keys})
     diff = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     noise_gap = diff(v["const", "train_acc@noise"], v["decay", "train_acc@noise"])
