@@ -253,7 +253,8 @@ class RayExecutor:
     at the same path (NFS or another shared filesystem with file locks). Tasks get the store's
     absolute path and the caller's ``LRSCI_*`` variables. If a task succeeds but this process
     then cannot find the run's result in its store, the store is not shared: ``train`` raises,
-    naming the node and the path, rather than retrain the run here or lose it.
+    naming the node and the path, rather than retrain the run here or lose it. A task that fails is
+    raised only after every other task has ended, so the runs that could train are all stored.
 
     ``hook`` is passed to ``train_job`` in each task (e.g. a profiler; the tests inject a
     worker kill with it); it must be picklable.
@@ -278,11 +279,20 @@ class RayExecutor:
                              max_retries=MAX_RETRIES, runtime_env={"env_vars": env},
                              name=f"lrsci {j.label} seed {j.config.seed}"
                              ).remote(root, data_root, j, progress, self.hook) for j in jobs]
-        keys = []
+        keys, failed = [], []
         for job, ref in zip(jobs, refs):
-            key, host, run_dir, trained = ray.get(ref)
-            _check_stored(store, job, host, run_dir)
+            try:   # as the local workers: a run that failed lets the others finish and be stored
+                key, host, run_dir, trained = ray.get(ref)
+                _check_stored(store, job, host, run_dir)
+            except Exception as exc:  # noqa: BLE001 -- raised below, once every other task has ended
+                failed.append(exc)
+                continue
             keys += [key] if trained else []
+        if failed:
+            if len(failed) > 1:
+                warnings.warn(f"{len(failed)} of {len(jobs)} Ray tasks failed; the first is raised, the others "
+                              f"were: {'; '.join(f'{type(e).__name__}: {e}'[:200] for e in failed[1:])}", stacklevel=2)
+            raise failed[0]
         return keys
 
 
