@@ -431,3 +431,69 @@ def test_the_batched_executor_writes_no_snapshot_for_an_epoch_a_run_did_not_trai
     ctx.run_all([Job(short, "short", snapshots=(2, 3)), Job(long, "long", snapshots=(2, 3))])
     assert sorted(p.name for p in ctx.store.dir(short).glob("snap-*")) == ["snap-2.pt"]
     assert sorted(p.name for p in ctx.store.dir(long).glob("snap-*")) == ["snap-2.pt", "snap-3.pt"]
+
+
+def test_a_nesterov_run_in_a_batch_is_the_run_trained_alone_and_keeps_its_own_counts():
+    data = blobs(n_train=256, n_test=64, dim=8)
+    configs = [tiny_config(seed=s, epochs=2, **{"optim.lr": lr, "optim.nesterov": True})
+               for s, lr in ((0, 0.05), (1, 0.02))]
+    batched = BatchedTrainer(configs, data)
+    batched.run()
+    for i, c in enumerate(configs):
+        single = alone(c, data)
+        assert_same_run(batched, i, single)
+        assert batched.results()[i].images == single.result().images   # each run counts its own images
+        mine, theirs = batched.run_state(i)["optimizer"], single.optimizer.state_dict()
+        assert mine["param_groups"][0]["lr"] == theirs["param_groups"][0]["lr"]   # its own rate in its snapshot
+
+
+def test_a_run_its_autodecay_rule_stops_ends_as_it_would_alone_while_the_other_trains_on():
+    data = blobs(n_train=256, n_test=64, dim=8)
+    quick = ScheduleConfig("autodecay", factor=0.1, autodecay={"window": 2, "tolerance": 10.0, "zeta": 1e-9})
+    stops, trains_on = tiny_config(seed=0, epochs=4, schedule=quick), tiny_config(seed=1, epochs=4)
+    batched = BatchedTrainer([stops, trains_on], data)
+    batched.run()
+    assert batched.status == ["stopped", "finished"] and batched.results()[0].stop_reason == "rule"
+    assert_same_run(batched, 0, alone(stops, data))
+    assert_same_run(batched, 1, alone(trains_on, data))
+
+
+def test_an_eager_batch_freezes_a_run_whose_batch_loss_rose_above_the_limit_between_two_checks():
+    """The eager step, like the static one, judges divergence on the largest batch loss since the last check,
+    not the batch loss at the check (the run at rate 0.2 exceeds 2 before step 50 and is back under it there)."""
+    data = blobs(n_train=512, n_test=64)
+    base = tiny_config(seed=1, epochs=2, diverge_loss=2.0, **{"optim.lr": 0.02, "optim.batch_size": 8,
+                                                              "optim.momentum": 0.9})
+    wild = base.with_(seed=2, **{"optim.lr": 0.2})
+    eager = BatchedTrainer([base, wild], data)
+    eager.run()
+    assert eager.status == ["finished", "diverged"]
+    assert eager.diverged_at_step[1] == alone(wild, data).diverged_at_step == 50
+
+
+@pytest.mark.parametrize("change, field", [({"diverge_loss": 5.0}, "diverge_loss"), ({"optim.momentum": 0.5}, "optim.momentum"),
+                                           ({"optim.nesterov": True}, "optim.nesterov"),
+                                           ({"optim.weight_decay": 0.0}, "optim.weight_decay"),
+                                           ({"eval_train": False}, "eval_train")])
+def test_every_field_the_batch_reads_from_its_first_run_must_be_shared(change, field):
+    base = tiny_config()
+    with pytest.raises(ValueError, match=field):
+        check_batchable([base, base.with_(**change)])
+
+
+def test_per_epoch_measurements_are_refused():
+    cfg = tiny_config(measures={"sharpness": {}})
+    with pytest.raises(ValueError, match="measurements"):
+        check_batchable([cfg, cfg])
+
+
+def test_a_batch_of_forks_continues_the_step_count_of_its_parents():
+    data = blobs(n_train=256, n_test=64, dim=8)
+    parent = Trainer(tiny_config(epochs=3), data)
+    parent.train_epoch()
+    state = parent.state_dict()
+    forks = [tiny_config(epochs=3, schedule=ScheduleConfig("step", milestones=(1,), factor=f)) for f in (0.1, 0.5)]
+    batched = BatchedTrainer(forks, data, starts=[state, state])
+    assert (batched.epoch, batched.step) == (state["epoch"], state["step"]) and state["step"] == 8
+    batched.train_epoch()
+    assert batched.run_state(0)["step"] == 16

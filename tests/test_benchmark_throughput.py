@@ -102,6 +102,90 @@ def test_engine_processes_that_cannot_train_raise_and_are_ended():
         throughput.concurrent_engines(cfg, random_images(64), k=2)
 
 
+class _Clock:
+    """time.perf_counter stand-in: each call is ``step`` seconds after the previous one."""
+    def __init__(self, step=1.0):
+        self.now, self.step = 0.0, step
+
+    def perf_counter(self):
+        self.now += self.step
+        return self.now
+
+
+def test_the_plain_loop_counts_every_timed_epochs_images(monkeypatch):
+    monkeypatch.setattr(throughput, "time", _Clock(step=2.0))   # t0, then the end: 2 s for the timed epochs
+    cfg = config(ModelConfig("mlp", hidden=8), "cpu")
+    assert throughput.plain_loop(cfg, random_images(64), epochs=3, warmup_steps=1) == 3 * 64 / 2.0
+
+
+class _FakeTrainer:
+    """Counts like a trainer: the warm-up epoch takes 10 s, every later one 1 s; each trains all images."""
+    made = []
+
+    def __init__(self, configs, data, step_graph=None):
+        self.configs, self.n, self.images, self.train_seconds = configs, data.x_train.shape[0], 0, 0.0
+        _FakeTrainer.made.append(self)
+
+    def train_epoch(self):
+        self.train_seconds += 10.0 if self.images == 0 else 1.0
+        self.images += self.n
+
+
+def test_engine_and_batched_rates_leave_out_the_warm_up_and_count_every_run(monkeypatch):
+    import lrsci.batched
+
+    data, cfg = random_images(64), config(ModelConfig("mlp", hidden=8), "cpu")
+    monkeypatch.setattr(throughput, "Trainer", lambda c, d, step_graph=None: _FakeTrainer([c], d))
+    assert throughput.engine(cfg, data, epochs=2) == 2 * 64 / 2.0
+    monkeypatch.setattr(lrsci.batched, "BatchedTrainer", _FakeTrainer)
+    assert throughput.batched_engine(cfg, data, k=3, epochs=2) == 3 * 2 * 64 / 2.0
+    assert [c.seed for c in _FakeTrainer.made[-1].configs] == [cfg.seed, cfg.seed + 1, cfg.seed + 2]
+
+
+def test_concurrent_engines_aggregate_all_images_over_the_whole_span(monkeypatch):
+    class Ctx:
+        Barrier = Queue = staticmethod(lambda *a: None)
+
+        class Process:
+            def __init__(self, target, args):
+                pass
+            start = join = lambda self: None
+            is_alive = lambda self: False  # noqa: E731
+
+    monkeypatch.setattr(throughput.mp, "get_context", lambda kind: Ctx)
+    monkeypatch.setattr(throughput, "_spans", lambda procs, out: [(0.0, 2.0, 100), (1.0, 4.0, 100)])
+    cfg = config(ModelConfig("mlp", hidden=8), "cpu")
+    assert throughput.concurrent_engines(cfg, random_images(64), k=2) == 200 / 4.0
+    with pytest.raises(ValueError, match="k=0"):
+        throughput.concurrent_engines(cfg, random_images(64), k=0)
+
+
+def test_a_worker_that_finished_cleanly_while_a_sibling_reports_late_is_not_an_error():
+    import queue
+
+    class Late:
+        def __init__(self):
+            self.calls = 0
+
+        def get(self, timeout):
+            self.calls += 1
+            if self.calls == 2:   # the second span is not there yet at the first look
+                raise queue.Empty
+            return (0.0, 1.0, 64)
+
+    assert throughput._spans([_Proc(0), _Proc(None)], Late(), poll_s=0.01) == [(0.0, 1.0, 64)] * 2
+
+
+def test_report_ratios_are_over_the_plain_loop_and_non_finite_numbers_are_none(monkeypatch):
+    monkeypatch.setattr(throughput, "plain_loop", lambda *a, **k: 100.0)
+    monkeypatch.setattr(throughput, "engine", lambda *a, **k: 50.0)
+    monkeypatch.setattr(throughput, "concurrent_engines", lambda *a, **k: 300.0)
+    monkeypatch.setattr(throughput, "batched_engine", lambda *a, **k: float("inf"))
+    out = throughput.report(config(ModelConfig("mlp", hidden=8), "cpu"), random_images(64), ks=(2,))
+    assert out["engine_over_plain"] == 0.5 and out["k2_processes_over_plain"] == 3.0
+    assert out["k2_batched_over_plain"] is None
+
+
 @pytest.mark.gpu
 def test_throughput_wrn16_4_on_gpu(benchmark):
     cfg = config(ModelConfig("wrn", depth=16, width=4), "cuda", precision="bf16")

@@ -17,3 +17,15 @@ def test_window_mean_and_stage_gain():
     assert stage_gain(curve, 4, 7, 3) == pytest.approx(11.0 - 3.0)
     with pytest.raises(ValueError):
         window_mean(curve, 8)
+
+
+def test_first_epoch_reaching_counts_the_epoch_at_exactly_the_target_of_the_final_value():
+    assert first_epoch_reaching([50, 90, 100], 0.9) == 2          # 90 is 0.9 x 100: reached
+    assert first_epoch_reaching([60, 100, 50], 0.9) == 1          # a fraction of the final value, not the best
+
+
+def test_window_mean_refuses_epoch_zero_and_stage_gain_uses_its_window():
+    with pytest.raises(ValueError):
+        window_mean([1, 2, 3], 0)
+    curve = [1, 2, 3, 4, 10, 11, 15]
+    assert stage_gain(curve, 4, 7, 1) == pytest.approx(15.0 - 4.0)

@@ -91,8 +91,16 @@ def _label_out_of_range(a):
     return "train-labels-idx1-ubyte.gz", gz(idx_labels_bytes(y)), r"label 12, outside the classes 0..9"
 
 
+def _padded_payload(a):
+    return "t10k-images-idx3-ubyte.gz", gz(idx_images_bytes(a["test_x"]) + b"\0" * 100), r"header announces 8 items"
+
+
+def _empty(a):
+    return "train-images-idx3-ubyte.gz", gz(idx_images_bytes(np.zeros((0, 28, 28), np.uint8))), r"announces 0 items"
+
+
 FAULTS = [_truncated_gz, _not_gzip, _bad_crc, _bad_magic, _wrong_shape, _short_payload,
-          _count_mismatch, _label_out_of_range]
+          _count_mismatch, _label_out_of_range, _padded_payload, _empty]
 
 
 # =============================================================================== bad sources
@@ -114,7 +122,8 @@ def test_bad_source_is_named_and_leaves_good_cache_intact(tmp_path, monkeypatch,
     assert_still_a(arr, raw, before)
 
 
-@pytest.mark.parametrize("fault", [_bad_magic, _wrong_shape, _short_payload, _count_mismatch, _label_out_of_range],
+@pytest.mark.parametrize("fault", [_bad_magic, _wrong_shape, _short_payload, _count_mismatch, _label_out_of_range,
+                                   _padded_payload, _empty],
                          ids=lambda f: f.__name__.strip("_"))
 def test_bad_unpacked_file_in_place_is_verified_at_load(tmp_path, fault):
     """Unpacked user files are read in place: the load-time check must catch the same faults."""
@@ -311,3 +320,30 @@ def test_generated_data_is_named_by_its_tensors():
     assert tensor_digest(same) != data.info["content_sha256"]   # the subset masks are part of it
     toy = load_data(DataConfig("toy-pq", train_size=100, test_size=100, seed=0))
     assert len(toy.info["content_sha256"]) == 64
+
+
+def test_identity_names_the_subset_seed_only_when_subsetting(tmp_path):
+    """Two subsets drawn with other seeds are other rows, so other data to the run store; the full
+    set is the same data whatever the seed."""
+    root = write_fmnist(tmp_path / "d", make_fmnist_arrays(), gz=True)
+    one, two = (vision.data_identity("fashion-mnist", root, train_size=5, seed=s)["content_sha256"] for s in (1, 2))
+    assert one != two
+    full = {vision.data_identity("fashion-mnist", root, seed=s)["content_sha256"] for s in (0, 3)}
+    assert len(full) == 1
+
+
+def test_a_file_that_changes_while_read_is_refused(tmp_path, monkeypatch):
+    from lrsci.data import digests
+
+    p = tmp_path / "f"
+    p.write_bytes(b"x" * 64)
+    real, calls = digests.stat_key, []
+
+    def moving(path, algo="sha256"):  # a writer touches the file between the two looks
+        calls.append(path)
+        key = real(path, algo)
+        return key[:3] + (key[3] + len(calls),) + key[4:]
+
+    monkeypatch.setattr(digests, "stat_key", moving)
+    with pytest.raises(vision.DataError, match="changed while being read"):
+        digests.read_stable(p)

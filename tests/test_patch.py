@@ -193,3 +193,53 @@ def test_both_patch_claims_train_the_same_large_and_small_runs():
         b = noise.profile(a.name)
         assert (a.seeds, a.first_seed) == (b.seeds, b.first_seed)
         assert large_annealed_and_small(a, 0) == large_annealed_and_small(b, 0)
+
+
+def test_patch_only_rows_scale_zeta_by_a_uniform_factor(data):
+    """Patch-only rows carry z + s·1.75·U(0,1)·ζ_y: |coefficient| spread uniformly over (0, 1.75)."""
+    x = data.epoch_inputs(0, 0)
+    only = kinds(data, x)["patch-only"]
+    off, zeta = (region(x) - data.z)[only], data.zeta[data.y_train][only]
+    coef = (off * zeta).flatten(1).sum(1) / (zeta ** 2).flatten(1).sum(1)
+    assert float(coef.abs().mean()) == pytest.approx(DEFAULTS["patch_only_scale"] / 2, rel=0.1)
+    assert float(coef.abs().min()) < 0.1 * DEFAULTS["patch_only_scale"]
+
+
+def test_class_patterns_are_centred_uniform(data):
+    """ζ_c ~ U[-patch_sep, patch_sep]: both signs, mean about zero."""
+    sep = DEFAULTS["patch_sep"]
+    assert float(data.zeta.min()) < -0.9 * sep and float(data.zeta.max()) > 0.9 * sep
+    assert abs(float(data.zeta.mean())) < 0.1 * sep
+
+
+def test_the_dataset_seed_chooses_the_patched_rows():
+    base = fake_base(n=200, n_test=5)
+    assert not torch.equal(make_patch_data(base, seed=3).chosen, make_patch_data(base, seed=4).chosen)
+
+
+def test_clean_test_part_is_the_base_test_set_and_every_patch_only_row_carries_a_patch(data):
+    base = fake_base()
+    subsets = data.test_subsets
+    assert torch.equal(data.x_test[subsets["clean"]], base.x_test)
+    assert not torch.equal(data.x_test[subsets["patched"]], base.x_test)
+    only = data.x_test[subsets["patch_only"]]
+    assert bool((region(only) != 0).flatten(1).any(1).all())
+
+
+def test_content_hash_names_the_patch_options_and_seed():
+    ident = lambda seed, **o: make_patch_data(fake_base(n=50, n_test=5), seed=seed, **o).info["content_sha256"]  # noqa: E731
+    assert ident(3) == ident(3)
+    assert ident(4) != ident(3)  # another dataset seed
+    assert ident(3, patch_sep=0.5) != ident(3)  # another option
+
+
+def test_moved_data_draws_the_same_epochs(data):
+    """.to(device) keeps the dataset seed, so the per-epoch draws do not change with the move."""
+    assert data.seed == 3
+    moved = data.to("cpu")
+    assert moved.seed == data.seed and torch.equal(moved.epoch_inputs(7, 1), data.epoch_inputs(7, 1))
+
+
+def test_patch_larger_than_the_image_is_refused():
+    with pytest.raises(ValueError, match="larger than the image"):
+        make_patch_data(fake_base(n=20, size=6, n_test=4), seed=0)

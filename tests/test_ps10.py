@@ -196,3 +196,57 @@ def test_bad_arguments_raise(kwargs):
 def test_size_error_message_is_clear():
     with pytest.raises(ValueError, match="multiple of 2000"):
         make_ps10(n_train=5000, n_test=2000, image_size=2)
+
+
+def test_test_rows_are_not_training_rows(clean):
+    """The test set is drawn from its own stream: no test input repeats a training input."""
+    train = {tuple(r) for r in clean.data.x_train[:, :, 0, 0].tolist()}
+    assert not any(tuple(r) in train for r in clean.data.x_test[:, :, 0, 0].tolist())
+
+
+def test_jitter_is_a_tenth_of_the_median_centre_spacing(clean):
+    """Every clean row is its pattern's centre plus Gaussian jitter of std 0.1 x the median NN distance."""
+    d = clean.data
+    for part, ch, centres in (("simple", slice(0, 3), clean.simple_centres),
+                              ("complex", slice(3, 6), clean.complex_centres)):
+        info = d.info[part]
+        assert info["jitter_std"] == pytest.approx(0.1 * info["nn_distance_median"])
+        rows = d.train_subsets[part]
+        offsets = d.x_train[rows][:, ch, 0, 0] - centres[clean.pattern_ids_train[rows]]
+        std = offsets.double().std().item() / info["input_scale"]
+        assert std == pytest.approx(info["jitter_std"], rel=0.1)
+
+
+def test_default_geometry_is_the_documented_one(clean):
+    """100 simple regions with spacing 0.431 and 250 complex clusters of 4 with spacing 0.318, radius 0.064."""
+    s, c = clean.data.info["simple"], clean.data.info["complex"]
+    assert (s["n_label_regions"], s["cluster_size"], c["n_label_regions"], c["cluster_size"]) == (100, 1, 250, 4)
+    assert s["anchor_spacing"] == pytest.approx(0.431, abs=1e-3) and s["anchor_min_separation"] == pytest.approx(0.259, abs=1e-3)
+    assert c["anchor_spacing"] == pytest.approx(0.318, abs=1e-3) and c["anchor_min_separation"] == pytest.approx(0.190, abs=1e-3)
+    assert c["cluster_radius"] == pytest.approx(0.064, abs=1e-3) and s["cluster_radius"] == 0.0
+    assert s["nn_distance_min"] >= s["anchor_min_separation"]  # simple centres are the dart-thrown anchors
+
+
+def test_complex_clusters_share_their_class(clean):
+    """A complex centre's nearest other centre lies in its own cluster, so it carries the same label."""
+    d = torch.cdist(clean.complex_centres.double(), clean.complex_centres.double())
+    d.fill_diagonal_(float("inf"))
+    nearest = d.argmin(1)
+    assert torch.equal(clean.complex_centre_labels[nearest], clean.complex_centre_labels)
+
+
+def test_the_seed_draws_the_centres():
+    a, b = build_ps10(2000, 2000, 1, 0.0, seed=5), build_ps10(2000, 2000, 1, 0.0, seed=6)
+    assert not torch.equal(a.simple_centres, b.simple_centres)
+    assert not torch.equal(a.complex_centres, b.complex_centres)
+
+
+def test_training_rows_are_shuffled(clean):
+    """Simple and complex rows are interleaved, so any prefix of the training set holds both parts."""
+    simple = clean.data.train_subsets["simple"][: N_TRAIN // 2].float().mean().item()
+    assert 0.4 < simple < 0.6
+
+
+def test_class_conditional_entropy_weights_classes_by_frequency():
+    # class 0 (2 of 5 rows): two patterns, 1 bit; class 1 (3 of 5 rows): one pattern, 0 bits
+    assert class_conditional_entropy([0, 1, 2, 2, 2], [0, 0, 1, 1, 1]) == pytest.approx(0.4)

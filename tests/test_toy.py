@@ -87,3 +87,23 @@ def test_odd_sizes_whose_fractions_round_past_n_still_build():
 
     d = make_toy(7, 9, frac_p_only=0.5, frac_q_only=0.5)   # 3.5 + 3.5 rounded to 4 + 4 > 7 once
     assert d.x_train.shape[0] == 7 and d.x_test.shape[0] == 9
+
+
+def test_test_rows_are_drawn_apart_from_the_training_rows():
+    """Train and test come from independent streams: no test row repeats a training row."""
+    d = make_toy(n_train=200, n_test=200, seed=1, dim_p=8)
+    train = {tuple(r) for r in d.x_train.tolist()}
+    assert not any(tuple(r) in train for r in d.x_test.tolist())
+
+
+def test_q_rows_scale_along_z_by_a_uniform_alpha(toy):
+    """x_Q = α·(z ± ζ) with α ~ U(0, 1): the coordinate along z is α, spread over (0, 1)."""
+    _, z, _ = (torch.from_numpy(v).float() for v in _directions(DEFAULTS, seed=1))
+    alpha = toy.x_train[toy.train_subsets["q_only"], DP:] @ z / z.dot(z)
+    assert float(alpha.min()) >= 0 and float(alpha.max()) <= 1 + 1e-5
+    assert float(alpha.mean()) == pytest.approx(0.5, abs=0.05) and float(alpha.std()) > 0.2
+
+
+def test_rows_of_the_three_kinds_are_interleaved(toy):
+    first = toy.train_subsets["p_only"][:100]  # 100 P-only rows in all: unshuffled they would come first
+    assert int(first.sum()) < 20

@@ -235,6 +235,30 @@ def test_sketch_is_dark_strokes_on_white_paper():
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0 + 1e-6
 
 
+
+def test_sketch_finds_edges_in_every_direction_at_every_contrast():
+    """Sobel magnitude from both gradients, each image divided by its own largest magnitude."""
+    norm = lambda v: (v - FASHION_MNIST_MEAN[0]) / FASHION_MNIST_STD[0]  # noqa: E731
+    img = torch.zeros(2, 1, 28, 28)
+    img[0, 0, 14:, :] = 1.0    # a horizontal edge at full contrast
+    img[1, 0, :, 14:] = 0.2    # a faint vertical edge
+    out = tt.sketch(norm(img)) * FASHION_MNIST_STD[0] + FASHION_MNIST_MEAN[0]
+    assert out[0, 0, 13, 14] < 0.01 and out[0, 0, 14, 14] < 0.01   # the horizontal edge is a dark stroke
+    assert out[1, 0, 14, 13] < 0.01 and out[1, 0, 14, 14] < 0.01   # the faint edge is as dark as a strong one
+
+
+def test_split_rows_follow_the_seed_and_the_hash_names_classes_and_bytes(fmnist_root, tmp_path):
+    root, arr = fmnist_root
+    load = lambda r=root, **k: tt.load_fashion_mnist_split(r, train_size=5, test_size=4, **{"seed": 1, **k})  # noqa: E731
+    a = load()
+    assert not torch.equal(a.x_train, load(seed=2).x_train)                     # other seed, other rows
+    assert load(classes=[5, 6, 7, 8, 9]).info["content_sha256"] != a.info["content_sha256"]
+    other = {k: v.copy() for k, v in arr.items()}
+    other["test_x"][0, 0, 0] ^= 1                                               # one bit of the files
+    write_fmnist(tmp_path / "other" / "FashionMNIST" / "raw", other, gz=False)
+    assert load(tmp_path / "other").info["content_sha256"] != a.info["content_sha256"]
+
+
 @pytest.mark.parametrize("options, match", [({"classes": [3, 3]}, "two distinct"), ({"classes": [1, 10]}, "0..9"),
                                             ({"render": "edges"}, "render"), ({"colour": 1}, "keys among")])
 def test_split_options_are_checked_when_the_config_is_built(options, match):

@@ -398,6 +398,38 @@ def test_cifar10_not_found_and_available(tmp_path):
     assert vision.cifar10_available(empty / "cifar-10-batches-py")
 
 
+def test_data_root_argument_wins_over_lrsci_data(tmp_path, monkeypatch):
+    arg, env = make_fmnist_arrays(seed=1), make_fmnist_arrays(seed=2)
+    write_fmnist(tmp_path / "arg" / "FashionMNIST" / "raw", arg, gz=False)
+    write_fmnist(tmp_path / "env" / "FashionMNIST" / "raw", env, gz=False)
+    monkeypatch.setenv("LRSCI_DATA", str(tmp_path / "env"))
+    d = vision.load_fashion_mnist(tmp_path / "arg")
+    assert d.info["root"] == str(tmp_path / "arg")
+    torch.testing.assert_close(d.x_train, expected_fmnist(arg["train_x"]))
+
+
+def test_subset_rows_keep_the_dataset_order_and_all_ten_classes(tmp_path):
+    arr = make_fmnist_arrays(n_train=30, n_test=12)
+    root = tmp_path / "data"
+    write_fmnist(root / "FashionMNIST" / "raw", arr, gz=False)
+    full = vision.load_fashion_mnist(root).x_train.flatten(1)
+    a = vision.load_fashion_mnist(root, train_size=7, test_size=2, seed=1)
+    rows = [int((full == r).all(1).nonzero()[0]) for r in a.x_train.flatten(1)]
+    assert rows == sorted(rows)
+    arr["train_y"], arr["test_y"] = arr["train_y"] % 3, arr["test_y"] % 3
+    write_fmnist(tmp_path / "few" / "FashionMNIST" / "raw", arr, gz=False)
+    few = vision.load_fashion_mnist(tmp_path / "few", train_size=7, seed=1)
+    assert few.num_classes == 10  # the dataset's ten classes, not the labels the rows happen to hold
+
+
+def test_cifar10_changed_while_read_is_refused(tmp_path, monkeypatch):
+    root = write_cifar(tmp_path / "data", make_cifar_arrays())
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(vision, "_stat_key", lambda p: (str(p), next(ticks)))  # every look sees a new version
+    with pytest.raises(vision.DataError, match="changed while being read"):
+        vision.load_cifar10(root)
+
+
 # =============================================================================== real data
 @pytest.mark.skipif(not REAL_DEBIAN_DIR.is_dir(),
                     reason=f"{REAL_DEBIAN_DIR} absent (apt-get install dataset-fashion-mnist)")
