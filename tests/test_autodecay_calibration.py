@@ -99,3 +99,30 @@ def test_the_tool_refuses_an_uncalibrated_profile_name_and_an_existing_record_be
     with pytest.raises(SystemExit):
         tool.main(["--profile", "gpu", "--out-dir", str(tmp_path), "--run-store", str(tmp_path / "runs")])
     assert "already calibrated" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+
+def test_each_dev_run_keeps_the_fast_profiles_constants_and_trains_the_longest_budget():
+    cfg = rule.autodecay_config(tiny_config(), weight_decay=5e-3, tolerance=0.2, factor=0.1)
+    assert cfg.schedule.kind == "autodecay" and cfg.schedule.factor == 0.1
+    assert cfg.schedule.autodecay == {"beta": 0.9, "window": 3, "zeta": 0.85, "tolerance": 0.2}
+    assert cfg.epochs == max(rule.BUDGETS) == 45 and cfg.optim.weight_decay == 5e-3
+
+
+def test_a_run_that_diverged_or_a_setting_without_runs_never_qualifies():
+    assert not rule.qualifies({"decay_epochs": [5, 9], "stop_reason": "diverged", "epochs": 12}, 30)
+    assert rule.choose({(wd, tol): {} for wd in rule.WEIGHT_DECAYS for tol in rule.TOLERANCES}) is None
+
+
+def test_a_record_whose_rule_chose_nothing_gives_the_placeholders():
+    assert rule.setting_of({"chosen": None, "tried": []}) == rule.UNCALIBRATED
+
+
+def test_the_record_names_the_first_dev_run_as_it_trained_on_the_device(ctx, monkeypatch):
+    """config_key is the key of the run in the store: the config moved to the context's device."""
+    from types import SimpleNamespace
+
+    asked = []
+    monkeypatch.setattr(ctx, "run_all", lambda jobs: asked.extend(jobs) or [SimpleNamespace(
+        decay_epochs=[], stop_reason="budget", epochs_trained=45)] * len(jobs))
+    record = rule.apply(ctx, tiny_config(device="auto"), factor=0.1)
+    assert record["config_key"] == asked[0].config.with_(device="cpu").key() != asked[0].config.key()

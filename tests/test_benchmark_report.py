@@ -60,3 +60,25 @@ def test_the_hessian_benchmark_goes_to_its_record_and_into_the_gd_claims_gpu_pro
     md = (tmp_path / "gd-larger-lr-diverges" / "report.md").read_text()
     assert "over 10,000 images took 30.0 s on NVIDIA H200 (120 Hessian-vector products" in md
     assert not (tmp_path / "benchmarks" / "throughput.json").exists()
+
+
+def hessian(device, device_name, hvps=120):
+    info = {"examples": 10_000, "chunk": 1024, "k": 10, "hvps": hvps, "seconds": 30.0, "seconds_per_hvp": 0.25,
+            "provenance": {"device": device, "device_name": device_name, "torch": "2.11", "git": "abc", "date": "d"}}
+    return {"benchmarks": [{"name": "test_hessian", "extra_info": info},
+                           {"name": "no provenance", "extra_info": {"seconds_per_hvp": 1.0}}]}
+
+
+def test_a_cpu_hessian_benchmark_is_filed_beside_the_others_and_not_into_the_gpu_report(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[1] / "reports" / "gd-larger-lr-diverges"
+    shutil.copytree(real, tmp_path / "gd-larger-lr-diverges")
+    before = (tmp_path / "gd-larger-lr-diverges" / "result.json").read_text()
+    benchmark_report.add_hessian(tmp_path / "elsewhere", hessian("cuda", "NVIDIA H200"))   # no claim there: fine
+    benchmark_report.add_hessian(tmp_path, hessian("cuda", "NVIDIA H100", hvps=7))
+    gpu_after = (tmp_path / "gd-larger-lr-diverges" / "result.json").read_text()
+    record = benchmark_report.add_hessian(tmp_path, hessian("cpu", "cpu (x, 2 cores)"))
+    assert sorted(record) == ["NVIDIA H100", "cpu (x, 2 cores)"]   # one entry per device, the older kept
+    assert (tmp_path / "gd-larger-lr-diverges" / "result.json").read_text() == gpu_after != before

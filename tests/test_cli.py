@@ -115,3 +115,69 @@ def test_folders_named_on_the_command_line_are_where_the_user_is(monkeypatch, tm
     cmd = called["cmd"]
     assert cmd[cmd.index("--run-store") + 1] == str(ROOT / "claims" / "myruns")
     assert cmd[cmd.index("--report-dir") + 1] == str(ROOT / "claims" / "myreports")
+
+
+def fake_project(monkeypatch, tmp_path, records):
+    """`lrsci` in a project of one claim "x" (profiles fast and gpu, gpu still uncalibrated)."""
+    from lrsci.claim import Claim, Profile
+    from lrsci.config import RunConfig
+
+    fast = Profile("fast", device="cpu", seeds=5, run=RunConfig(device="cpu"), first_seed=0)
+    gpu = Profile("gpu", device="cuda", seeds=3, run=RunConfig(device="cuda"), first_seed=3000,
+                  params={"autodecay_calibration": None})
+    claim = Claim(id="x", title="t", source="s", statement="s", profiles=[fast, gpu], train=None, analyse=None,
+                  figure=None)
+    monkeypatch.setattr(cli, "find_project", lambda: tmp_path)
+    monkeypatch.setattr(cli, "claims", lambda project: {"x": (claim, tmp_path / "claims" / "test_x.py")})
+    monkeypatch.setattr(cli.report, "load_all", lambda root: records(claim))
+    return claim
+
+
+def test_list_gives_the_report_seeds_the_last_verdict_its_outcome_and_date_and_a_missing_calibration(
+        monkeypatch, tmp_path, capsys):
+    fake_project(monkeypatch, tmp_path, lambda claim: [{"id": "x", "profiles": {"fast": {
+        "verdict": "not supported", "outcome": "xfail", "provenance": {"date": "2026-03-04T05:06:07"},
+        "seeds": [0, 1, 2, 3, 4], "protocol": claim.protocol(claim.profile("fast"))}}}])
+    assert cli.main(["list"]) == 0
+    lines = {tuple(ln.split()[:2]): ln for ln in capsys.readouterr().out.splitlines()}
+    assert lines["x", "fast"].split()[3] == "0-4"
+    assert lines["x", "fast"].endswith("not supported (xfail), 2026-03-04")
+    assert lines["x", "gpu"].split()[3] == "3000-3002"
+    assert "not run yet (needs `python tools/calibrate_autodecay.py --profile gpu` on the device first)" in lines["x", "gpu"]
+
+
+def test_run_passes_every_option_the_user_gave_even_a_zero(monkeypatch, tmp_path):
+    """--seed-offset 0 (the report seeds of a profile whose report seeds start elsewhere) is passed on,
+    as --require-gpu is; pytest runs in the project folder with progress on."""
+    fake_project(monkeypatch, tmp_path, lambda claim: [])
+    monkeypatch.setattr(cli, "_refuse_what_would_skip", lambda profile, data_root: None)
+    called = {}
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.update(cmd=cmd, **kw) or 0)
+    assert cli.main(["run", "x", "--profile", "gpu", "--seed-offset", "0", "--seeds", "2", "--require-gpu"]) == 0
+    cmd = called["cmd"]
+    assert cmd[cmd.index("--seed-offset") + 1] == "0" and cmd[cmd.index("--seeds") + 1] == "2"
+    assert "--require-gpu" in cmd and cmd[cmd.index("-m") + 2].endswith("test_x.py::x[gpu]")
+    assert called["cwd"] == tmp_path and called["env"]["LRSCI_PROGRESS"] == "1"
+
+
+def test_run_of_a_profile_whose_optional_data_is_absent_exits_with_the_reason(monkeypatch, tmp_path):
+    from lrsci import driver
+
+    fake_project(monkeypatch, tmp_path, lambda claim: [])
+    monkeypatch.setattr(driver, "skip_reason", lambda profile, data_root: "profile 'fast' runs only when cifar10 is there")
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: pytest.fail("pytest was started"))
+    with pytest.raises(SystemExit, match="lrsci: profile 'fast' runs only when cifar10"):
+        cli.main(["run", "x"])
+
+
+def test_report_without_a_report_folder_says_to_run_a_claim_first(monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "find_project", lambda: tmp_path)
+    with pytest.raises(SystemExit, match="no reports under .*run a claim first"):
+        cli.main(["report"])
+
+
+def test_a_claims_folder_without_the_projects_conftest_is_not_the_project(tmp_path):
+    (tmp_path / "sub" / "claims").mkdir(parents=True)
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "conftest.py").write_text("")
+    assert cli.find_project(tmp_path / "sub") == tmp_path

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from lrsci.config import ConfigError, DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
@@ -86,3 +88,39 @@ def test_noise_milestones_past_the_last_epoch_are_refused_like_lr_milestones():
     with pytest.raises(ConfigError, match=r"schedule\.noise_milestones"):
         RunConfig(epochs=5, schedule=ScheduleConfig("constant", noise_milestones=(50,)))
     assert RunConfig(epochs=5, schedule=ScheduleConfig("constant", noise_milestones=(4,))).epochs == 5
+
+
+MORE_BAD = [
+    # each guard of __post_init__ that no other row reaches: bools are not numbers, bounds are inclusive
+    # only where stated, option values (not only their keys) and nested option dicts are checked
+    (lambda: OptimConfig(batch_size=True), "optim.batch_size"),
+    (lambda: OptimConfig(lr=True), "optim.lr"),
+    (lambda: OptimConfig(gd_chunk=0), "optim.gd_chunk"),
+    (lambda: DataConfig("toy-pq", options={"dim_q": 1}), "data.options"),
+    (lambda: DataConfig("ps10", options=[]), "data.options"),
+    (lambda: DataConfig(seed=-1), "data.seed"),
+    (lambda: ModelConfig("wrn", depth=4), "model.depth"),
+    (lambda: ModelConfig(width=0), "model.width"),
+    (lambda: ModelConfig(hidden=0), "model.hidden"),
+    (lambda: ModelConfig(act_noise_std=-0.1), "model.act_noise_std"),
+    (lambda: ScheduleConfig("autodecay", autodecay=[]), "schedule.autodecay"),
+    (lambda: ScheduleConfig("step", milestones=(3, 3)), "schedule.milestones"),
+    (lambda: ScheduleConfig(noise_factor=0.0), "schedule.noise_factor"),
+    (lambda: ScheduleConfig("plateau", factor=1.0), "schedule.factor"),
+    (lambda: RunConfig(eval_train=()), "eval_train"),
+    (lambda: RunConfig(diverge_loss=0.0), "diverge_loss"),
+]
+
+
+@pytest.mark.parametrize("make, field", MORE_BAD, ids=[f for _, f in MORE_BAD])
+def test_every_guard_refuses_its_bad_value_by_name(make, field):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert err.value.field == field
+
+
+def test_eval_train_subsets_survive_a_json_round_trip():
+    """A stored run's config is JSON (a list where the config had a tuple): read back, it is the same run."""
+    cfg = RunConfig(eval_train=("p_only", "both"))
+    again = RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again.eval_train == ("p_only", "both") and again == cfg and again.key() == cfg.key()

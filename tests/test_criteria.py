@@ -154,3 +154,16 @@ def test_row_figures_show_small_effects_and_ci_in_order():           # C18, C19
     row = {"criterion": "c", "effect": 0.004, "ci": [0.001, 0.007], "p_value": 0.01, "threshold": "t", "n": 5}
     text = row_figures(row)
     assert "effect 0.004" in text and "95% CI [0.001, 0.007]" in text
+
+
+def test_upgrading_schema1_drops_the_finding_and_the_ratio_bootstrap_and_keeps_unrecoverable_cis_empty():
+    a, b = [3.0, 4.2, 2.9, 3.8, 4.4], [2.0, 2.1, 2.5, 2.2, 2.0]
+    flat = _schema1_row(paired_t(a, b), [1.0, 1.5, 2.0])
+    flat["statistic"] = 0.0          # an effect on the null with spread: no se to recover
+    const = _schema1_row(paired_t(a, b), [1.0, 1.5, 2.0])
+    const["ci"] = [1.1, 1.1]         # a constant sample: zero spread, whatever the t statistic says
+    ratio = {"test": "ratio of means (bootstrap)", "ci": [0.9, 1.1], "effect": 1.0}
+    sec = {"tests": [flat, const, ratio], "finding": "old free text"}
+    upgrade_record({"profiles": {"fast": sec}})
+    assert flat["ci"] is None and const["ci"] == [const["effect"], const["effect"]]
+    assert ratio == {"test": "ratio of means", "effect": 1.0} and "finding" not in sec

@@ -138,6 +138,23 @@ def test_a_bare_oserror_with_room_left_is_not_a_full_disk(tmp_path, monkeypatch)
     assert not isinstance(raised.value, files.DiskFull)
 
 
+def test_a_full_disk_found_creating_the_temporary_file_is_disk_full_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "result.json"
+    files.write_json(target, {"old": True})
+    monkeypatch.setattr(files.tempfile, "mkstemp",
+                        lambda **kw: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    with pytest.raises(files.DiskFull, match="No space left on device while writing .*result.json"):
+        files.write_json(target, {"new": True})
+    assert json.loads(target.read_text()) == {"old": True}
+
+
+def test_free_space_that_cannot_be_read_does_not_make_a_bare_oserror_a_full_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda path: (_ for _ in ()).throw(OSError(errno.EIO, "EIO")))
+    with pytest.raises(OSError) as raised:
+        files.atomic_write(tmp_path / "x.json", lambda tmp: (_ for _ in ()).throw(OSError("write failed")))
+    assert not isinstance(raised.value, files.DiskFull)
+
+
 # --- 4. quarantine: never overwrites, flat names, folders, a vanished source ---------------------
 def test_repeated_quarantines_in_one_second_get_flat_numbered_names(tmp_path, fixed_time):
     p = tmp_path / "result.json"
@@ -195,6 +212,21 @@ def test_a_second_quarantine_of_a_moved_file_names_it_and_leaves_no_trace(tmp_pa
         files.quarantine(p)
     assert raised.value.filename == str(p)
     assert list(tmp_path.iterdir()) == [first] and first.read_text() == "bad"  # its claim was given back
+
+
+def test_a_quarantine_is_stamped_in_utc_whatever_the_local_time_zone(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "Etc/GMT-14")   # UTC+14: a local stamp would be 14 hours off
+    files.time.tzset()
+    try:
+        p = tmp_path / "result.json"
+        p.write_text("bad")
+        before = files.time.strftime("%Y%m%dT%H%M%S", files.time.gmtime())
+        moved = files.quarantine(p)
+        after = files.time.strftime("%Y%m%dT%H%M%S", files.time.gmtime())
+    finally:
+        monkeypatch.undo()
+        files.time.tzset()
+    assert before <= moved.name.removeprefix("result.json.corrupt-") <= after
 
 
 # --- 5. publish_new: written once, never replaced ------------------------------------------------

@@ -55,7 +55,7 @@ def test_lrsci_workers_default_and_value(monkeypatch):
 
 
 @pytest.mark.parametrize("raw, on", [("", False), ("0", False), ("false", False), ("no", False), ("1", True),
-                                     ("yes", True), ("ON", True)])
+                                     ("yes", True), ("ON", True), ("off", False)])
 def test_lrsci_progress_means_what_it_says(raw, on, monkeypatch):
     from lrsci.harness import progress_from_env
 
@@ -85,3 +85,73 @@ def test_cuda_provenance_says_whether_float32_convolutions_ran_in_tf32(monkeypat
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     assert provenance("cuda")["tf32"]["cudnn_conv"] is False
     assert "tf32" not in provenance("cpu")   # CPU reports keep their fields
+
+
+class Stub:
+    """The little of a Trainer that Progress reads."""
+
+    def __init__(self, epoch, epochs=10, done=False):
+        self.epoch, self.done, self.config = epoch, done, CFG.with_(epochs=epochs)
+
+
+def test_progress_counts_only_epochs_trained_here_and_ends_the_last_epochs_line(monkeypatch):
+    """A run resumed at epoch 8 of 10: the ETA is per epoch trained in this process, not per epoch since 1."""
+    import io
+
+    from lrsci import harness
+
+    clock = iter([0.0, 0.0, 10.0, 20.0])   # built, started, epoch 9 after 10 s, epoch 10 after 20 s
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: next(clock))
+    out = io.StringIO()
+    bar = harness.Progress(stream=out)
+    bar.start("trunk seed 0")
+    bar(Stub(9), {"train_loss": 0.5, "test_acc": 80.0})
+    assert out.getvalue().endswith("epoch   9/10 loss 0.500 test acc  80.0% ETA    10s")
+    bar(Stub(10), {"train_loss": 0.25, "test_acc": 90.0})
+    assert out.getvalue().endswith("ETA     0s\n") and out.getvalue().count("\n") == 1
+
+
+def test_the_context_picks_its_workers_and_the_executors_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("LRSCI_WORKERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 5)
+    make = lambda **kw: ClaimContext("fast", RunStore(tmp_path), tmp_path, n_seeds=1, **kw)  # noqa: E731
+    assert make(device="cuda").workers == 3 and make(device="cpu").workers == 5
+    with pytest.raises(ValueError, match="workers"):
+        make(workers=True)
+    assert make(executor="batched").store.engine == "batched" and make().store.engine == "single"
+
+
+def test_the_report_provenance_counts_this_invocations_runs(tmp_path, monkeypatch):
+    """finish(): trained vs loaded runs, the epochs this invocation trained (a fork's shared prefix not
+    counted twice), throughput, and where, on what data and by which commit the runs were trained."""
+    from lrsci import harness
+    from lrsci.harness import benchmark_info
+    from tests.helpers import blobs, dev_context
+
+    written = {}
+    monkeypatch.setenv("LRSCI_GIT", "abc1234")   # the commit the runs are trained at, as a sender names it
+    monkeypatch.setattr(harness, "write_section", lambda root, claim, profile, section: written.update(section))
+    trunk = CFG.with_(epochs=3, device="auto")
+    cached = dev_context(tmp_path, monkeypatch, blobs(), n_seeds=1)
+    cached.run_all([Job(trunk.with_(seed=9), "old")])   # stored before this claim's context
+    ctx = dev_context(tmp_path, monkeypatch, blobs(), n_seeds=1)
+    forks = ctx.run_decay_forks(lambda seed: trunk.with_(seed=seed), [1], 0.1)
+    ctx.run_all([Job(trunk.with_(seed=9), "old")])
+    assert forks[1000][1].forked_from["epoch"] == 1
+    section = ctx.finish({"id": "c"}, {"verdict": "supported"})
+    prov = written["provenance"]
+    assert section["seeds"] == [1000] and section["seed_offset"] == 1000 and section["profile"] == "t"
+    assert (prov["runs_trained"], prov["runs_loaded"], prov["epochs_trained"]) == (2, 1, 3 + 2)
+    assert prov["train_images"] == 3 * 256 * 3 and prov["images_per_second_per_run"] > 0
+    assert prov["runs_trained_at_git"] == ["abc1234"] and prov["git"] == "abc1234"
+    assert len(prov["runs_data_sha256"]) == 1 and prov["runs_wall_seconds_summed"] > 0
+    assert benchmark_info(section)["runs_loaded"] == 1 and benchmark_info(section)["verdict"] == "supported"
+
+
+def test_cuda_graphs_are_named_in_a_cuda_reports_provenance(tmp_path, monkeypatch):
+    from lrsci import harness
+
+    monkeypatch.setattr(harness, "write_section", lambda *a: None)
+    monkeypatch.setenv("LRSCI_CUDA_GRAPHS", "1")
+    ctx = ClaimContext("gpu", RunStore(tmp_path), tmp_path, n_seeds=1, device="cuda", workers=1)
+    assert "CUDA graph" in ctx.finish({"id": "c"}, {"verdict": "supported"})["provenance"]["sgd_step"]

@@ -1,6 +1,7 @@
 """The Ray executor: a claim trained as Ray tasks gives exactly the local executor's numbers,
-a worker killed mid-run is retried and resumes from the run's checkpoint, a store the driver
-cannot see is an error, and asking for Ray without it installed says how to install it.
+a worker killed mid-run is retried and resumes from the run's checkpoint, a failed task is raised
+only after the others are stored, a store the driver cannot see is an error, and asking for Ray
+without it installed says how to install it.
 
 One local Ray instance on two CPUs serves the module (started once: a few seconds).
 """
@@ -93,6 +94,19 @@ def test_a_store_the_driver_cannot_see_is_an_error_not_a_retrain(ray_local, tmp_
     with pytest.raises(RuntimeError, match="run store is not shared.*--run-store or LRSCI_RUNS"):
         ctx.run_all([Job(CFG.with_(epochs=1), "trunk")])
     assert ctx.store.trained == [] and ctx.results == []  # nothing retrained in this process
+
+
+def test_a_failed_task_is_raised_after_the_others_are_stored(ray_local, tmp_path):
+    def fail_seed_0(trainer, record):  # a closure: Ray ships it by value to the worker
+        if trainer.config.seed == 0:
+            raise RuntimeError("staged failure of seed 0")
+
+    store = RunStore(tmp_path / "runs")
+    jobs = [Job(CFG.with_(seed=s, epochs=2), "run") for s in (0, 1, 2)]
+    with pytest.raises(Exception, match="staged failure of seed 0"):
+        executors.RayExecutor(hook=fail_seed_0).train(store, jobs, 2, False)
+    assert store.load(jobs[0].config) is None   # as the local workers: the others finished and were stored
+    assert store.load(jobs[1].config) is not None and store.load(jobs[2].config) is not None
 
 
 def test_asking_for_ray_without_it_says_how_to_install_it(monkeypatch):

@@ -164,3 +164,36 @@ def test_an_identical_reanalysis_keeps_the_training_provenance_and_takes_the_new
     report.write_section(tmp_path, CLAIM, "fast", again)
     stored = json.loads((tmp_path / CLAIM["id"] / "result.json").read_text())["profiles"]["fast"]
     assert stored["summary"] == "clearer wording" and stored["provenance"] == {"git": "aaa", "date": "then"}
+
+
+def test_a_section_without_a_known_verdict_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        report.write_section(tmp_path, CLAIM, "fast", {**section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]), "verdict": "ok"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_filing_a_measurement_beside_a_corrupt_or_absent_section_names_it_and_moves_nothing(tmp_path):
+    report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
+    folder = tmp_path / "demo-claim"
+    with pytest.raises(ValueError, match="no 'gpu' section to file 'hessian_benchmark'"):
+        report.set_provenance(folder, "gpu", "hessian_benchmark", {"hvps": 1})
+    (folder / "result.json").write_text('{"id": "demo-claim", "profiles": {')
+    with pytest.raises(ValueError, match="unreadable .*restore it from git"):
+        report.set_provenance(folder, "fast", "hessian_benchmark", {"hvps": 1})
+    assert (folder / "result.json").read_text() == '{"id": "demo-claim", "profiles": {'
+    assert not list(folder.glob("*.corrupt-*"))
+
+
+def test_a_result_json_that_is_not_text_is_moved_aside_when_writing(tmp_path):
+    folder = tmp_path / "demo-claim"
+    folder.mkdir()
+    (folder / "result.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.warns(UserWarning, match="unreadable"):
+        report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
+    assert [p.read_bytes() for p in folder.glob("result.json.corrupt-*")] == [b"\xff\xfe\x00garbage"]
+
+
+def test_reported_only_rows_and_small_numbers_are_shown_as_such():
+    assert report._pass_cell({"passed": True, "reported_only": True}) == "reported (yes)"
+    assert report._pass_cell({"passed": False}) == "NO"
+    assert report._fmt(0.000123) == "0.000123" and report._fmt(0.5) == "0.500" and report._fmt(0.0) == "0.000"

@@ -86,3 +86,17 @@ def test_the_claims_are_read_from_the_project_around_the_report_folder(tmp_path)
     (tmp_path / "claims" / "test_broken_notes_demo.py").write_text("raise RuntimeError('broken module')\n")
     with pytest.warns(UserWarning, match="without notes.*broken module"):
         assert declared_claims(tmp_path / "reports") == {}
+
+
+def test_reports_outside_a_project_get_no_notes_and_no_warning(tmp_path, recwarn):
+    assert declared_claims(tmp_path / "reports") == {} and not recwarn.list
+
+
+def test_a_section_of_a_profile_no_longer_declared_is_marked_so(ran):
+    from lrsci.report_notes import section_notes, section_state
+
+    claim, demo, root = ran
+    sec = report.read_record(root / claim.id / "result.json")["profiles"]["fast"]
+    assert section_state(claim, "gpu-old", sec) == "undeclared"
+    suffix, notes = section_notes(claim, "gpu-old", sec)
+    assert suffix == " (profile no longer declared)" and "declares no profile `gpu-old`" in notes[0]

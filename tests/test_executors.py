@@ -1,0 +1,144 @@
+"""The executors' own logic, without Ray or worker processes: names, what a failed local pool leaves
+running, the batch checkpoint's resume rules, the batched executor's store checks, the arguments the
+Ray executor gives its tasks, and what it says when a run is missing from the driver's store."""
+
+import pytest
+import torch
+
+from lrsci import executors
+from lrsci.config import ScheduleConfig
+from lrsci.harness import Job
+from lrsci.runs import RunStore
+from tests.helpers import blobs, tiny_config
+
+
+@pytest.mark.parametrize("name, kind", [(" Local ", executors.LocalExecutor), ("BATCHED", executors.BatchedExecutor)])
+def test_executor_names_ignore_case_and_surrounding_spaces(name, kind):
+    assert isinstance(executors.make_executor(name), kind)
+
+
+def test_a_failed_run_lets_the_pool_finish_the_others(monkeypatch):
+    """A run that raises: the pool is shut down waiting, queued runs not cancelled (they get stored)."""
+    calls = []
+
+    class Pool:
+        def __init__(self, *args, **kw):
+            pass
+
+        def map(self, fn, args):
+            raise RuntimeError("run 0 failed")
+
+        def shutdown(self, **kw):
+            calls.append(kw)
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Pool)
+    jobs = [Job(tiny_config(seed=s), "run") for s in range(3)]
+    with pytest.raises(RuntimeError, match="run 0 failed"):
+        executors.LocalExecutor().train(RunStore("unused"), jobs, workers=2, progress=False)
+    assert calls == [{"wait": True}]
+
+
+class Stub:
+    def __init__(self, error=None):
+        self.error, self.loaded = error, None
+
+    def load_state_dict(self, state):
+        if self.error:
+            raise self.error
+        self.loaded = state
+
+
+def test_a_checkpoint_that_fails_half_way_into_the_trainer_is_set_aside_and_reported(tmp_path):
+    """resume() says False, so the caller starts a fresh batch instead of training a half-loaded one."""
+    ckpt = tmp_path / "batch.pt"
+    torch.save({"epoch": 2}, ckpt)
+    with pytest.warns(UserWarning, match="unusable batch checkpoint .*KeyError"):
+        assert executors.resume(Stub(KeyError("histories")), ckpt, "cpu") is False
+    assert not ckpt.exists() and len(list(tmp_path.glob("batch.pt.corrupt-*"))) == 1
+    ok = Stub()
+    torch.save({"epoch": 2, "data_sha256": "aa"}, ckpt)
+    assert executors.resume(ok, ckpt, "cpu", "aa") is True and ok.loaded["epoch"] == 2
+
+
+def test_no_memory_to_load_a_batch_checkpoint_is_raised_and_keeps_the_file(tmp_path, monkeypatch):
+    ckpt = tmp_path / "batch.pt"
+    torch.save({"epoch": 2}, ckpt)
+    monkeypatch.setattr(executors.torch, "load", lambda *a, **kw: (_ for _ in ()).throw(torch.OutOfMemoryError("oom")))
+    with pytest.raises(torch.OutOfMemoryError):
+        executors.resume(Stub(), ckpt, "cpu")
+    assert ckpt.exists() and list(tmp_path.iterdir()) == [ckpt]
+
+
+@pytest.fixture
+def batched_store(tmp_path, monkeypatch):
+    data = blobs(n_train=64, n_test=32, dim=8)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
+    return RunStore(tmp_path / "runs", engine="batched")
+
+
+def test_a_batch_never_retrains_a_run_already_in_the_store(batched_store):
+    configs = [tiny_config(seed=s, epochs=1) for s in range(3)]
+    first = batched_store.run(configs[0])
+    keys = executors.train_batch(batched_store, [Job(c, "run") for c in configs], progress=False)
+    assert keys == [c.key() for c in configs[1:]]
+    assert batched_store.load(configs[0]).history == first.history
+
+
+def test_forks_whose_parent_snapshot_is_missing_are_left_to_train_one_by_one(batched_store):
+    parent = tiny_config(epochs=3)
+    child = parent.with_(schedule=ScheduleConfig("step", milestones=(2,)))
+    jobs = [Job(child.with_(seed=s), "fork", fork=(parent.with_(seed=s), 1)) for s in range(2)]
+    assert executors.train_batch(batched_store, jobs, progress=False) == []
+    assert all(batched_store.load(j.config) is None for j in jobs)
+
+
+class FakeRay:
+    """Records what RayExecutor hands each task; the task 'runs' by returning where it stored the run."""
+
+    def __init__(self, store):
+        self.store, self.options, self.args = store, [], []
+
+    def is_initialized(self):
+        return True
+
+    def remote(self, fn):
+        fake = self
+
+        class Task:
+            def options(self, **kw):
+                fake.options.append(kw)
+                return self
+
+            def remote(self, *args):
+                fake.args.append(args)
+                return args[2]
+        return Task()
+
+    def get(self, job):   # seed 2's run was stored first by another worker: this task did not train it
+        return job.config.key(), "node-7", str(self.store.dir(job.config)), job.config.seed != 2
+
+
+def test_ray_tasks_get_the_absolute_store_path_and_the_callers_lrsci_variables(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LRSCI_WORKERS", "3")
+    monkeypatch.setenv("OTHER_VAR", "x")
+    store = RunStore("runs")   # relative: a worker's cwd is not ours
+    monkeypatch.setattr(RunStore, "load", lambda self, config: object())
+    ex = executors.RayExecutor.__new__(executors.RayExecutor)
+    ex.ray, ex.hook = FakeRay(store), None
+    jobs = [Job(tiny_config(seed=s, device=d), "run") for s, d in ((0, "cpu"), (1, "cuda"), (2, "cpu"))]
+    assert ex.train(store, jobs, workers=2, progress=False) == [j.config.key() for j in jobs[:2]]
+    assert [a[0] for a in ex.ray.args] == [str(tmp_path / "runs")] * 3
+    env = ex.ray.options[0]["runtime_env"]["env_vars"]
+    assert env["LRSCI_WORKERS"] == "3" and "OTHER_VAR" not in env
+    assert [o["num_gpus"] for o in ex.ray.options] == [0, 1, 0]
+    assert all(o["max_retries"] == executors.MAX_RETRIES for o in ex.ray.options)
+
+
+def test_a_run_stored_under_another_folder_name_blames_the_nodes_code_version(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    job = Job(tiny_config(), "trunk")
+    with pytest.raises(RuntimeError, match="node-7 .*other lrsci code .*same commit on every node"):
+        executors._check_stored(store, job, "node-7", str(tmp_path / "runs" / "0123456789abcdef-e0"))
+    with pytest.raises(RuntimeError, match="run store is not shared"):
+        executors._check_stored(store, job, "node-7", str(store.dir(job.config)))
