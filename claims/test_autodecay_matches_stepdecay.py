@@ -302,7 +302,7 @@ CLAIM = Claim(
         "its first decay, StepDecay is within 1 pp of AutoDecay's final accuracy on every seed (cut there it would "
         "pass test 1's non-inferiority: −0.60 pp, p = 0.017). So at this scale StepDecay's third stage adds "
         "nothing, and the 1 pp margin cannot tell the schedules apart after the first decay. The arms also end at "
-        "different rates: AutoDecay at 1e-4 (decays at epochs 6, 9-10, 12-13), StepDecay at 1e-3, and "
-        "ReduceLROnPlateau (its constants not tuned) at 1e-2 after one decay at epoch 8-10, which is most of its "
+        "different rates: AutoDecay at 1e-4 (decays after epochs 5, 8-9 and 11-12), StepDecay at 1e-3, and "
+        "ReduceLROnPlateau (its constants not tuned) at 1e-2 after one decay after epoch 7-9, which is most of its "
         "−1.14 pp gap.")},
 )
