@@ -58,6 +58,10 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
             # an identical re-analysis (runs loaded from the store) keeps the training provenance, and takes
             # everything else (summary, headline, extra tables, figure) from the analysis as it is now
             new = {**new, "provenance": old["provenance"]}
+        elif old is not None and _extends_result(old, new):
+            # rows or values added by the analysis as it is now, over the same runs: the section keeps the
+            # provenance of the run that produced its verdict, and says when it was analysed again
+            new = {**new, "provenance": {**old["provenance"], "analysed_again": _reanalysis_note(new["provenance"])}}
         record["profiles"][profile] = new
         files.write_json(path, record)
         render_claim(folder)
@@ -111,6 +115,21 @@ def _same_result(a: dict, b: dict) -> bool:
     """Same seeds, protocol, values, tests, verdict and declaration: only provenance (and figure rendering) differ."""
     keys = ("seeds", "protocol", "per_seed", "tests", "verdict", "expected_failures", "outcome")
     return all(a.get(k) == b.get(k) for k in keys)
+
+
+def _extends_result(old: dict, new: dict) -> bool:
+    """A re-analysis that trained nothing and only added to the section: the same seeds, protocol, verdict,
+    declaration and outcome, and every stored test row and per-seed value still there, unchanged."""
+    same = all(old.get(k) == new.get(k) for k in ("seeds", "protocol", "verdict", "expected_failures", "outcome"))
+    rows = {r["criterion"] + str(r.get("reported_only")): r for r in new.get("tests", [])}
+    kept_rows = all(rows.get(r["criterion"] + str(r.get("reported_only"))) == r for r in old.get("tests", []))
+    kept_values = all(new.get("per_seed", {}).get(k) == v for k, v in old.get("per_seed", {}).items())
+    return same and kept_rows and kept_values and new.get("provenance", {}).get("runs_trained") == 0
+
+
+def _reanalysis_note(prov: dict) -> str:
+    return (f"{prov.get('date', '')}: analysed again at git {prov.get('git', 'unknown')} from the stored runs "
+            "(nothing re-trained); rows or per-seed values were added, none changed")
 
 
 def _fmt(v, digits=3) -> str:

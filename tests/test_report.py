@@ -69,6 +69,32 @@ def test_identical_reanalysis_keeps_the_training_provenance(tmp_path):
     assert rec["profiles"]["fast"]["provenance"]["git"] == "later"
 
 
+def test_a_reanalysis_that_only_adds_rows_keeps_the_provenance_of_the_run_and_says_when(tmp_path):
+    report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
+    more = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    more["tests"].append(criterion("b < a (reported)", paired_t([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]), "reported",
+                                   None, reported_only=True))
+    more["per_seed"]["c"] = {0: 1.0, 1: 2.0, 2: 3.0}
+    more["provenance"] = {"git": "later", "date": "2027-01-01T00:00:00Z", "runs_trained": 0}
+    report.write_section(tmp_path, CLAIM, "fast", more)
+    sec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]
+    assert len(sec["tests"]) == 2 and "c" in sec["per_seed"]          # the new rows and values are stored
+    assert sec["provenance"]["git"] == "abc" and "at git later" in sec["provenance"]["analysed_again"]
+
+
+@pytest.mark.parametrize("change", ["value", "trained"])
+def test_a_reanalysis_that_changes_a_value_or_trains_takes_its_own_provenance(tmp_path, change):
+    report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
+    more = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    more["per_seed"]["c"] = {0: 1.0, 1: 2.0, 2: 3.0}
+    if change == "value":
+        more["per_seed"]["b"][0] = 1.25
+    more["provenance"] = {"git": "later", "runs_trained": 0 if change == "value" else 6}
+    report.write_section(tmp_path, CLAIM, "fast", more)
+    prov = json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]["provenance"]
+    assert prov["git"] == "later" and "analysed_again" not in prov
+
+
 def test_fewer_seeds_than_the_protocol_is_flagged(tmp_path):
     sec = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
     sec["protocol"] = {"seeds": 5}
