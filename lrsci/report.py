@@ -241,6 +241,8 @@ def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
             f"{', '.join(prov.get('runs_trained_on', []))}; their training wall times sum to "
             f"{_fmt(prov.get('runs_wall_seconds_summed'), 1)} s; "
             f"{_fmt(prov.get('images_per_second_per_run'), 0)} training images/s per run.", ""]
+    if prov.get("analysed_again"):   # rows added later over the same runs (write_section)
+        out += [f"Analysed again: {prov['analysed_again']}.", ""]
     if prov.get("hessian_benchmark"):  # filed beside the section by tools/benchmark_report.py (issue #8)
         h = prov["hessian_benchmark"]
         out += [f"Hessian cost at this scale (measured separately by `tests/test_benchmark_hessian.py`): top-{h['k']} "

@@ -80,6 +80,8 @@ def test_a_reanalysis_that_only_adds_rows_keeps_the_provenance_of_the_run_and_sa
     sec = json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]
     assert len(sec["tests"]) == 2 and "c" in sec["per_seed"]          # the new rows and values are stored
     assert sec["provenance"]["git"] == "abc" and "at git later" in sec["provenance"]["analysed_again"]
+    assert "Analysed again: 2027-01-01T00:00:00Z: analysed again at git later" in (
+        tmp_path / "demo-claim" / "report.md").read_text()
 
 
 @pytest.mark.parametrize("change", ["value", "trained"])
