@@ -1,10 +1,24 @@
 """Tiny synthetic data and configs for engine tests (seconds, not minutes)."""
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import torch
 
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.data.base import ArrayData
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_file(path: str | Path, name: str):
+    """A Python file that is not an importable module (a claim module, a tool script) loaded as ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def blobs(n_train: int = 256, n_test: int = 128, dim: int = 8, seed: int = 0) -> ArrayData:

@@ -86,12 +86,9 @@ def test_record_written_once_read_back_corrupt_moved_aside_and_an_uncalibrated_p
 
 
 def test_the_tool_refuses_an_uncalibrated_profile_name_and_an_existing_record_before_training(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
+    from tests.helpers import ROOT, load_file
 
-    spec = importlib.util.spec_from_file_location("cal", Path(__file__).parents[1] / "tools" / "calibrate_autodecay.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_file(ROOT / "tools" / "calibrate_autodecay.py", "cal")
     with pytest.raises(SystemExit):
         tool.main(["--profile", "fast", "--run-store", str(tmp_path / "runs")])
     assert "calibrated profiles are ['gpu']" in capsys.readouterr().err

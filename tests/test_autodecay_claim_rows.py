@@ -1,14 +1,9 @@
 """The reported-only rows of autodecay-matches-stepdecay that ask whether AutoDecay's saving is a faster
 route or StepDecay's budget (claims/test_autodecay_matches_stepdecay.py), on hand-made histories."""
-import importlib.util
-from pathlib import Path
-
 from lrsci.train import RunResult
+from tests.helpers import ROOT, load_file
 
-_spec = importlib.util.spec_from_file_location(
-    "_autodecay_claim", Path(__file__).resolve().parents[1] / "claims" / "test_autodecay_matches_stepdecay.py")
-CLAIM = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(CLAIM)
+CLAIM = load_file(ROOT / "claims" / "test_autodecay_matches_stepdecay.py", "_autodecay_claim")
 
 
 def _run(accs, lrs, stop="budget"):

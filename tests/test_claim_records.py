@@ -1,7 +1,6 @@
 """lrsci/claim.py and lrsci/driver.py (pinned by a mutation audit, 2026-11-27): what a report section records and when a
 profile may be skipped."""
 import dataclasses
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,7 @@ from lrsci import driver
 from lrsci.claim import ClaimError
 from lrsci.config import DataConfig, RunConfig
 
-_spec = importlib.util.spec_from_file_location(
-    "demo_claim_mut2", Path(tests.helpers.__file__).parent / "fixtures" / "demo_claim.py")
-demo = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(demo)
+demo = tests.helpers.load_file(Path(tests.helpers.__file__).parent / "fixtures" / "demo_claim.py", "demo_claim_mut2")
 
 
 class SectionOnly:

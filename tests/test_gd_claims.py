@@ -1,5 +1,4 @@
 """The helpers behind the two full-batch GD claims (claims/test_gd_*.py), checked at tiny size."""
-import importlib.util
 import math
 from pathlib import Path
 
@@ -12,16 +11,13 @@ from lrsci.runs import RunStore
 from lrsci.stats import binomial_test
 from lrsci.train import RunResult
 
-from tests.helpers import tiny_config
+from tests.helpers import load_file, tiny_config
 
 CLAIMS = Path(__file__).resolve().parents[1] / "claims"
 
 
 def _module(name):
-    spec = importlib.util.spec_from_file_location(f"_gd_claim_{name}", CLAIMS / f"test_{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(CLAIMS / f"test_{name}.py", f"_gd_claim_{name}")
 
 
 DECAY = _module("gd_decay_no_benefit")

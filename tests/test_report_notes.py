@@ -1,6 +1,5 @@
 """lrsci.report_notes: a report marks a section run under an earlier protocol, and shows a claim's reading
 (written after its run) while the section is the current protocol's; from the claim modules, not result.json."""
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,15 +9,13 @@ from lrsci import driver, report
 from lrsci.harness import ClaimContext
 from lrsci.report_notes import declared_claims
 from lrsci.runs import RunStore
+from tests.helpers import load_file
 
 DEMO = Path(__file__).parent / "fixtures" / "demo_claim.py"
 
 
 def demo_module():
-    spec = importlib.util.spec_from_file_location("notes_demo_claim", DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(DEMO, "notes_demo_claim")
 
 
 @pytest.fixture

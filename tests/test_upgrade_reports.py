@@ -1,15 +1,11 @@
 """tools/upgrade_reports.py: recording a module's declaration in a stored report never erases the one it replaces."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from lrsci.criteria import criterion
 from lrsci.stats import paired_t
+from tests.helpers import ROOT, load_file
 
-_spec = importlib.util.spec_from_file_location("upgrade_reports", Path(__file__).parents[1] / "tools" / "upgrade_reports.py")
-upgrade_reports = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(upgrade_reports)
+upgrade_reports = load_file(ROOT / "tools" / "upgrade_reports.py", "upgrade_reports")
 
 NAME = "1. a > b"
 
