@@ -453,3 +453,20 @@ def test_the_debian_folder_is_never_a_cache_even_when_passed_as_the_data_root(mo
     monkeypatch.setattr(vision.os, "access", lambda p, mode: True)   # as root: every folder is writable
     monkeypatch.setattr(vision.Path, "is_dir", lambda self: True)
     assert vision.cache_root(vision.DEBIAN_FASHION_MNIST_DIR) == Path(vision.DEFAULT_CACHE_DIR).expanduser()
+
+
+def test_cifar10_is_official_only_when_every_pickle_has_torchvisions_md5(tmp_path, monkeypatch):
+    """The real archive is not here, so the reference list is pointed at the fixture's own md5 sums:
+    then (and only then, every file matching) the files count as official."""
+    import hashlib
+    import torchvision.datasets as tvd
+
+    folder = write_cifar(tmp_path / "data", make_cifar_arrays()) / "cifar-10-batches-py"
+    assert vision.load_cifar10(folder.parent).info["official"] is False   # a fixture, not the download
+    md5 = {n: hashlib.md5((folder / n).read_bytes()).hexdigest() for n in vision.CIFAR10_FILES}
+    monkeypatch.setattr(tvd.CIFAR10, "train_list", [[n, md5[n]] for n in md5 if n.startswith("data_batch")])
+    monkeypatch.setattr(tvd.CIFAR10, "test_list", [["test_batch", md5["test_batch"]]])
+    monkeypatch.setattr(tvd.CIFAR10, "meta", {**tvd.CIFAR10.meta, "md5": md5["batches.meta"]})
+    assert vision.load_cifar10(folder.parent).info["official"] is True
+    monkeypatch.setattr(tvd.CIFAR10, "test_list", [["test_batch", "0" * 32]])   # one file differs
+    assert vision.load_cifar10(folder.parent).info["official"] is False
