@@ -156,9 +156,15 @@ def measure_at(store, run, step: int, name: str, opts: dict):
     device = resolve_device(cfg.device)
     data = load_data(cfg.data, store.data_root)
     data = data if data.x_train.device == device else data.to(device)
+    # Through the store's checks: an unreadable snapshot, or one saved from other data bytes than these,
+    # is moved aside with a warning that names it, never measured.
+    state = store.usable_state(path, device, data.info.get("content_sha256"))
+    if state is None:
+        raise FileNotFoundError(
+            f"{path} could not be used (moved aside, see the warning); move {path.parent} aside and run the "
+            f"claim again to train the run anew")
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # building a model draws
         model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
-    state = torch.load(path, map_location=device, weights_only=False)
     model.load_state_dict(state["model"])
     with cpu_threads(1 if device.type == "cpu" else None):  # as in training: one thread, fixed reductions
         return take_measurements(model, data, {name: dict(opts)}, cfg.seed, step)[name]

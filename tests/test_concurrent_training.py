@@ -14,12 +14,15 @@ from tests.helpers import blobs, tiny_config
 EPOCH_S = 0.3   # long enough for the second process to arrive while the first holds the locks
 
 
-def _same_data_everywhere() -> None:
-    """In a spawned child the parent's monkeypatches are gone: install the tiny data again."""
+def _tiny_data(setattr_=setattr) -> None:
+    """Every run here reads this tiny data. A spawned child has none of the parent's monkeypatches, so
+    it installs the data for its whole (short) life; the test process itself passes ``monkeypatch.setattr``,
+    so that the tests after it in this process read their own data again."""
     import lrsci.data.registry
     import lrsci.runs
     data = blobs(n_train=64, n_test=32, dim=8)
-    lrsci.runs.load_data = lrsci.data.registry.load_data = lambda cfg, root=None: data
+    for module in (lrsci.runs, lrsci.data.registry):
+        setattr_(module, "load_data", lambda cfg, root=None: data)
 
 
 def _slow(method):
@@ -31,7 +34,7 @@ def _slow(method):
 
 def _run_one(root, config, barrier, out):
     """Child: ask the store for one run (the local executor's path)."""
-    _same_data_everywhere()
+    _tiny_data()
     from lrsci.train import Trainer
     Trainer.run = _slow(Trainer.run)
     store = RunStore(root)
@@ -42,7 +45,7 @@ def _run_one(root, config, barrier, out):
 
 def _run_batch(root, seeds, barrier, out):
     """Child: train a batch of these seeds (the batched executor's path)."""
-    _same_data_everywhere()
+    _tiny_data()
     from lrsci import executors
     from lrsci.batched import BatchedTrainer
     BatchedTrainer.train_epoch = _slow(BatchedTrainer.train_epoch)
@@ -70,16 +73,16 @@ def _race(target, args_per_child):
                 p.terminate()
 
 
-def test_two_processes_asking_for_one_run_train_it_once_and_read_the_same_numbers(tmp_path):
+def test_two_processes_asking_for_one_run_train_it_once_and_read_the_same_numbers(tmp_path, monkeypatch):
     config = tiny_config(epochs=3)
     answers = _race(_run_one, [(str(tmp_path), config)] * 2)
     assert sorted(trained for trained, _ in answers) == [False, True]   # one trained, the other waited and read
     assert answers[0][1] == answers[1][1]
-    _same_data_everywhere()
+    _tiny_data(monkeypatch.setattr)
     assert RunStore(tmp_path).load(config).history == answers[0][1]
 
 
-def test_two_overlapping_batches_never_train_a_run_twice_nor_deadlock(tmp_path):
+def test_two_overlapping_batches_never_train_a_run_twice_nor_deadlock(tmp_path, monkeypatch):
     """Batches {0,1,2} and {3,2,1} (asked for in that order) share two runs. Each takes its runs' locks in one global order, so
     neither can hold one while waiting for another the other holds; whichever comes second finds the
     shared runs stored and trains only what is left (or nothing, when one run is left: it trains alone)."""
@@ -87,6 +90,6 @@ def test_two_overlapping_batches_never_train_a_run_twice_nor_deadlock(tmp_path):
     configs = {tiny_config(seed=s, epochs=3).key(): tiny_config(seed=s, epochs=3) for s in range(4)}
     keys = answers[(0, 1, 2)] + answers[(3, 2, 1)]
     assert len(keys) == len(set(keys)) == 3   # the first batch trained its three runs; the second, none again
-    _same_data_everywhere()
+    _tiny_data(monkeypatch.setattr)
     store = RunStore(tmp_path, engine="batched")
     assert all(store.load(configs[k]) is not None for k in keys)

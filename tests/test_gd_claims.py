@@ -97,6 +97,16 @@ def test_a_run_stored_without_the_snapshots_is_named(tmp_path):
         DIVERGE.measure_at(store, run, 1, "sharpness", OPTS["sharpness"])
 
 
+def test_a_torn_snapshot_is_moved_aside_and_named_not_measured(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.run(GD.with_(epochs=1), snapshots=(1,))
+    snap = store.dir(GD.with_(epochs=1)) / "snap-1.pt"
+    snap.write_bytes(snap.read_bytes()[:100])   # cut short, as by a full disk
+    with pytest.warns(UserWarning, match="unreadable"), pytest.raises(FileNotFoundError, match="snap-1.pt"):
+        DIVERGE.measure_at(store, run, 1, "sharpness", OPTS["sharpness"])
+    assert not snap.exists() and [p.name for p in snap.parent.iterdir() if p.name.startswith("snap-1.pt")]
+
+
 # --- analyses meet divergence as an outcome -------------------------------------------------------------
 
 def _record(epoch, loss, acc=50.0):

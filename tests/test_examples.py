@@ -1,0 +1,16 @@
+"""The examples run as they are and do what their text says."""
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import ROOT, load_file
+
+
+def test_the_autodecay_example_decays_by_ten_and_stops_on_its_own():
+    example = load_file(ROOT / "examples" / "autodecay_drop_in.py", "autodecay_drop_in")
+    rows = example.main(max_epochs=100, quiet=True)
+    decays = [r["epoch"] for r in rows if r["action"] == "decay"]
+    assert decays and rows[-1]["action"] == "stop" and len(rows) < 100   # the rule, not the budget, ended it
+    for r in rows:   # every epoch trained at 0.1 × 0.1^(decays answered before it), in the optimizer itself
+        assert r["lr"] == pytest.approx(0.1 * 0.1 ** sum(d < r["epoch"] for d in decays), rel=1e-12)
+    assert rows[-1]["loss"] < rows[0]["loss"] / 2
