@@ -111,18 +111,43 @@ def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
     return upgrade_record(record)
 
 
+RESULT_KEYS = ("seeds", "protocol", "per_seed", "tests", "verdict", "expected_failures", "outcome")
+
+
 def _same_result(a: dict, b: dict) -> bool:
     """Same seeds, protocol, values, tests, verdict and declaration: only provenance (and figure rendering) differ."""
-    keys = ("seeds", "protocol", "per_seed", "tests", "verdict", "expected_failures", "outcome")
-    return all(a.get(k) == b.get(k) for k in keys)
+    return not result_differences(a, b)
+
+
+def result_differences(old: dict, new: dict) -> list[str]:
+    """Where two sections of one profile differ in what a run found (RESULT_KEYS; not provenance, wording
+    or figure rendering): a key, or one per-seed value or test row by name. Empty when they agree."""
+    out = []
+    for key in RESULT_KEYS:
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if key == "per_seed" and isinstance(a, dict) and isinstance(b, dict):
+            out += [f"per_seed[{name!r}]" for name in sorted(set(a) | set(b)) if a.get(name) != b.get(name)]
+        elif key == "tests" and isinstance(a, list) and isinstance(b, list):
+            rows_a, rows_b = ({_row_key(r): r for r in rows} for rows in (a, b))
+            rows = [f"tests[{name!r}]" for name in sorted(set(rows_a) | set(rows_b)) if rows_a.get(name) != rows_b.get(name)]
+            out += rows or ["tests (their order)"]   # the same rows by name, listed otherwise
+        else:
+            out.append(key)
+    return out
+
+
+def _row_key(row: dict) -> str:
+    return row["criterion"] + (" (reported)" if row.get("reported_only") else "")
 
 
 def _extends_result(old: dict, new: dict) -> bool:
     """A re-analysis that trained nothing and only added to the section: the same seeds, protocol, verdict,
     declaration and outcome, and every stored test row and per-seed value still there, unchanged."""
     same = all(old.get(k) == new.get(k) for k in ("seeds", "protocol", "verdict", "expected_failures", "outcome"))
-    rows = {r["criterion"] + str(r.get("reported_only")): r for r in new.get("tests", [])}
-    kept_rows = all(rows.get(r["criterion"] + str(r.get("reported_only"))) == r for r in old.get("tests", []))
+    rows = {_row_key(r): r for r in new.get("tests", [])}
+    kept_rows = all(rows.get(_row_key(r)) == r for r in old.get("tests", []))
     kept_values = all(new.get("per_seed", {}).get(k) == v for k, v in old.get("per_seed", {}).items())
     return same and kept_rows and kept_values and new.get("provenance", {}).get("runs_trained") == 0
 

@@ -1,0 +1,66 @@
+"""tools/check_reproduced.py: a report section compared with the committed one on what the run found."""
+import pytest
+
+from lrsci import report
+from tests.helpers import ROOT, load_file
+from tests.test_report import CLAIM, section
+
+tool = load_file(ROOT / "tools" / "check_reproduced.py", "check_reproduced")
+
+
+def roots(tmp_path, committed: dict, new: dict):
+    for root, sections in (("committed", committed), ("new", new)):
+        for profile, sec in sections.items():
+            report.write_section(tmp_path / root, CLAIM, profile, sec)
+    return tmp_path / "committed", tmp_path / "new"
+
+
+def test_the_same_findings_under_another_provenance_are_reproduced(tmp_path):
+    again = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    again["provenance"] = {**again["provenance"], "git": "def", "date": "2026-02-02T00:00:00Z"}
+    again["summary"] = "worded otherwise"
+    assert tool.compare(*roots(tmp_path, {"fast": section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])},
+                               {"fast": again})) == ["reproduced demo-claim[fast]"]
+
+
+def test_a_moved_per_seed_value_is_named_with_the_rows_it_moved(tmp_path):
+    moved = section([2.0, 3.0, 4.2], [1.0, 1.5, 2.0])
+    moved["provenance"] = {**moved["provenance"], "device_name": "gpu x", "torch": "2.11"}
+    [line] = tool.compare(*roots(tmp_path, {"fast": section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])}, {"fast": moved}))
+    assert line.startswith("DIFFERS    demo-claim[fast]: per_seed['a'], tests['a > b']")
+    assert "other machines: device_name cpu / gpu x; torch None / 2.11" in line
+
+
+def test_a_section_without_a_committed_one_and_an_unwritten_copy_are_said_as_such(tmp_path):
+    same = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    committed, new = roots(tmp_path, {"fast": same}, {"fast": same, "gpu": section([1.0, 1.1, 1.2], [1.0, 1.0, 1.0], "gpu")})
+    assert tool.compare(committed, new) == ["not run    demo-claim[fast]: the committed section itself, not written again",
+                                            "NEW        demo-claim[gpu]: no committed section to compare with"]
+
+
+@pytest.mark.parametrize("change, named", [
+    (lambda s: s.update(seeds=[5, 6, 7]), ["seeds"]),
+    (lambda s: s.update(verdict="not replicated"), ["verdict"]),
+    (lambda s: s["tests"].append({**s["tests"][0], "criterion": "extra"}), ["tests['extra']"]),
+    (lambda s: s["per_seed"].pop("b"), ["per_seed['b']"]),
+])
+def test_result_differences_name_each_kind_of_change(change, named):
+    old, new = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]), section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    change(new)
+    assert report.result_differences(old, new) == named
+    assert report.result_differences(old, section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])) == []
+
+
+def test_rows_listed_in_another_order_are_a_difference():
+    old = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    old["tests"].append({**old["tests"][0], "criterion": "second"})
+    new = {**old, "tests": old["tests"][::-1]}
+    assert report.result_differences(old, new) == ["tests (their order)"]
+
+
+def test_the_exit_status_says_whether_everything_reproduced(tmp_path):
+    committed, new = roots(tmp_path, {"fast": section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])},
+                           {"fast": section([2.0, 3.0, 4.2], [1.0, 1.5, 2.0])})
+    assert tool.main(["--results", str(new), "--committed", str(committed)]) == 1
+    assert tool.main(["--results", str(committed), "--committed", str(committed)]) == 0
+    assert tool.main(["--results", str(tmp_path / "empty"), "--committed", str(committed)]) == 1   # nothing compared
