@@ -119,23 +119,39 @@ def _same_result(a: dict, b: dict) -> bool:
     return not result_differences(a, b)
 
 
-def result_differences(old: dict, new: dict) -> list[str]:
+def result_differences(old: dict, new: dict, rel: float = 0.0) -> list[str]:
     """Where two sections of one profile differ in what a run found (RESULT_KEYS; not provenance, wording
-    or figure rendering): a key, or one per-seed value or test row by name. Empty when they agree."""
+    or figure rendering): a key, or one per-seed value or test row by name. Empty when they agree.
+    ``rel`` > 0 lets numbers differ by that relative amount (another scipy's last digits of a p-value)."""
     out = []
     for key in RESULT_KEYS:
         a, b = old.get(key), new.get(key)
-        if a == b:
+        if _equal(a, b, rel):
             continue
         if key == "per_seed" and isinstance(a, dict) and isinstance(b, dict):
-            out += [f"per_seed[{name!r}]" for name in sorted(set(a) | set(b)) if a.get(name) != b.get(name)]
+            out += [f"per_seed[{name!r}]" for name in sorted(set(a) | set(b)) if not _equal(a.get(name), b.get(name), rel)]
         elif key == "tests" and isinstance(a, list) and isinstance(b, list):
             rows_a, rows_b = ({_row_key(r): r for r in rows} for rows in (a, b))
-            rows = [f"tests[{name!r}]" for name in sorted(set(rows_a) | set(rows_b)) if rows_a.get(name) != rows_b.get(name)]
+            rows = [f"tests[{name!r}]" for name in sorted(set(rows_a) | set(rows_b))
+                    if not _equal(rows_a.get(name), rows_b.get(name), rel)]
             out += rows or ["tests (their order)"]   # the same rows by name, listed otherwise
         else:
             out.append(key)
     return out
+
+
+def _equal(a, b, rel: float) -> bool:
+    """a == b, numbers within ``rel`` of each other (and of zero within 1e-12 · rel)."""
+    if rel == 0.0 or a == b:
+        return a == b
+    number = (int, float)
+    if isinstance(a, number) and isinstance(b, number) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12 * rel)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y, rel) for x, y in zip(a, b))
+    return False
 
 
 def _row_key(row: dict) -> str:

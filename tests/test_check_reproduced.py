@@ -64,3 +64,15 @@ def test_the_exit_status_says_whether_everything_reproduced(tmp_path):
     assert tool.main(["--results", str(new), "--committed", str(committed)]) == 1
     assert tool.main(["--results", str(committed), "--committed", str(committed)]) == 0
     assert tool.main(["--results", str(tmp_path / "empty"), "--committed", str(committed)]) == 1   # nothing compared
+
+
+def test_numbers_may_differ_by_rel_and_nothing_else_may():
+    old = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    near = section([2.0, 3.0, 4.1 * (1 + 1e-12)], [1.0, 1.5, 2.0])
+    assert report.result_differences(old, near, rel=1e-9) == []
+    assert report.result_differences(old, near) == ["per_seed['a']", "tests['a > b']"]
+    far = section([2.0, 3.0, 4.1 * (1 + 1e-6)], [1.0, 1.5, 2.0])
+    assert report.result_differences(old, far, rel=1e-9) == ["per_seed['a']", "tests['a > b']"]
+    worded = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    worded["tests"][0]["threshold"] = "p<0.01"
+    assert report.result_differences(old, worded, rel=1e-9) == ["tests['a > b']"]

@@ -1,0 +1,124 @@
+"""Keep, in the repository, the stored runs the committed fast reports were analysed from.
+
+    python tools/pack_report_runs.py [--run-store .runs] [--out tests/fixtures/report-runs.tar.xz]
+
+For every claim's fast profile on its report seeds this analyses the stored runs again, in this
+process, recording every file it reads from the run store; nothing may train (a run that is not
+stored is an error naming it) and the section must come out as the committed one
+(lrsci.report.result_differences). The files read — each run's result.json (its history per
+epoch), config.json, fork.json and cached transfers, a few MB of JSON — are packed into one
+deterministic tar.xz with a manifest. A profile whose analysis reads network weights (a snapshot's
+.pt, e.g. a Hessian measured after training) is left out, and the manifest says so and why.
+
+tests/test_reports_reanalysed.py unpacks it in CI and analyses every packed claim again with the
+code as it is: any change to an analysis, a statistic or the report that moves a committed number
+fails there, on any machine (the analysis reads histories, not weights, so it does not depend on the
+CPU). Run this again after a claim's final run changes its fast report.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lrsci import driver, report  # noqa: E402
+from lrsci.catalog import load_claims  # noqa: E402
+from lrsci.harness import ClaimContext  # noqa: E402
+from lrsci.provenance import git_hash, utc_now  # noqa: E402
+from lrsci.runs import RunStore  # noqa: E402
+
+OUT = ROOT / "tests" / "fixtures" / "report-runs.tar.xz"
+# what an analysis may read from the store and be packed (histories, configs, cached transfers); a network's
+# weights (.pt) are not: a profile whose analysis reads them is left out (lock files are neither)
+KEPT, WEIGHTS = ".json", ".pt"
+
+
+class NotStored(RuntimeError):
+    """A run the analysis asked for is not in the store: packing trains nothing."""
+
+
+def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=None,
+              rel: float = 0.0) -> tuple[dict, list]:
+    """The section ``profile`` gives from the runs in ``store_root`` (nothing trained), and where it
+    differs from the committed one (numbers within ``rel``, see report.result_differences)."""
+    ctx = ClaimContext(profile=profile.name, store=RunStore(store_root, data_root=data_root),
+                       report_root=report_root, n_seeds=profile.seeds, seed_offset=profile.first_seed,
+                       device=profile.device, workers=1, executor="local")
+
+    def refuse(config, *args, **kw):
+        raise NotStored(f"run {config.key()} ({ctx.store.dir(config).name}) of {claim.id}[{profile.name}] "
+                        f"is not in {store_root}: run the claim's final run first")
+    ctx.store._train = refuse
+    driver.check(claim, profile, ctx)   # written as a report would be (JSON: string keys, NaN as null)
+    section = report.read_record(report_root / claim.id / "result.json", quarantine_bad=False)["profiles"][profile.name]
+    committed = report.read_record(ROOT / "reports" / claim.id / "result.json", quarantine_bad=False)
+    return section, report.result_differences(committed["profiles"][profile.name], section, rel)
+
+
+def record_reads(root: Path) -> set[Path]:
+    """Every file under ``root`` opened from now on in this process (a Python audit hook)."""
+    seen: set[Path] = set()
+    prefix = str(root.resolve())
+
+    def hook(event, args):
+        if event == "open" and isinstance(args[0], (str, os.PathLike)) and os.fspath(args[0]).startswith(prefix):
+            seen.add(Path(args[0]))
+    sys.addaudithook(hook)   # cannot be removed: this tool is one process, run once
+    return seen
+
+
+def pack(files_: dict[str, bytes], manifest: dict, out: Path) -> None:
+    """A tar.xz whose bytes depend only on its contents (sorted names, no times or owners)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+        for name, data in sorted({**files_, "manifest.json": json.dumps(manifest, indent=1, sort_keys=True).encode()}.items()):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    from lrsci import files
+    files.atomic_write(out, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run-store", type=Path, default=ROOT / ".runs")
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    store = args.run_store.resolve()
+    seen = record_reads(store)
+    kept, manifest = {}, {"packed": utc_now(), "git": git_hash(ROOT), "claims": {}, "left_out": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for claim_id, (claim, _) in sorted(load_claims(ROOT).items()):
+            for profile in (p for p in claim.profiles if p.device == "cpu"):
+                name = f"{claim_id}[{profile.name}]"
+                seen.clear()
+                _, diffs = reanalyse(claim, profile, store, Path(tmp) / "reports", args.data_root)
+                if diffs:
+                    print(f"{name}: the stored runs do not give the committed report ({', '.join(diffs[:5])})",
+                          file=sys.stderr)
+                    return 1
+                weights = sorted({p.name for p in seen if p.suffix == WEIGHTS})
+                if weights:
+                    manifest["left_out"][name] = f"its analysis reads network weights ({', '.join(weights[:3])}, ...)"
+                    print(f"left out  {name}: reads weights")
+                    continue
+                reads = sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
+                kept.update({r: (store / r).read_bytes() for r in reads})
+                manifest["claims"][name] = reads
+                print(f"packed    {name}: {len(reads)} files")
+    pack(kept, manifest, args.out)
+    print(f"{args.out}: {len(kept)} files, {args.out.stat().st_size / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
