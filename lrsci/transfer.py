@@ -250,7 +250,6 @@ def transfer_snapshots(store, source: RunConfig, epochs: Sequence[int], target: 
     from .runs import cpu_threads
     from .train import resolve_device
 
-    device = resolve_device(str(device))
     data = load_data(target, store.data_root)
     key = cache_key(source, epochs, target, data.info.get("content_sha256"), spec, seed)
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -265,6 +264,7 @@ def transfer_snapshots(store, source: RunConfig, epochs: Sequence[int], target: 
         if cached is not None:
             return cached
         started = time.perf_counter()
+        device = resolve_device(str(device))   # only to transfer: a cached result is read on any machine
         src_data = load_data(source.data, store.data_root)
         with cpu_threads(1 if device.type == "cpu" else None):
             data = data.to(device)

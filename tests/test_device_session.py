@@ -81,3 +81,27 @@ def test_a_pack_whose_files_changed_while_read_is_kept_and_a_failed_one_is_not(t
     assert pack(tmp_path, tar_exit=1).read_text() == "packed\n"
     (tmp_path / "out" / "results.tgz").unlink()
     assert not pack(tmp_path, tar_exit=2).exists()
+
+
+def test_the_pack_holds_reports_logs_and_the_runs_json_but_no_weights(tmp_path):
+    """What a cut-off session still returns: reports, calibration records, logs, and every stored run's JSON
+    (for tools/pack_report_runs.py), never its checkpoints, snapshots or in-flight batch files."""
+    import tarfile
+
+    project, runs, logs, out = (tmp_path / d for d in ("project", "runs", "logs", "out"))
+    for path, text in {project / "reports" / "c" / "result.json": "{}", project / "claims" / "calibration" / "x.json": "{}",
+                       logs / "c.txt": "log", runs / "k-e2" / "result.json": "{}", runs / "k-e2" / "config.json": "{}",
+                       runs / "k-e2" / "transfer-1.json": "{}", runs / "k-e2" / "snap-4.pt": "w",
+                       runs / "k-e2" / "checkpoint.pt": "w", runs / "batches" / "b.json": "{}"}.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    out.mkdir()
+    body = re.search(r"^pack\(\) \{.*?^\}", SCRIPT.read_text(), re.M | re.S).group(0)
+    done = subprocess.run(["bash", "-c", f"{body}\npack"], cwd=project, capture_output=True, text=True, timeout=30,
+                          env={"OUT": str(out), "LOGS": str(logs), "LRSCI_RUNS": str(runs), "PATH": os.environ["PATH"]})
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["results.tgz"]
+    with tarfile.open(out / "results.tgz") as tar:
+        names = {m.name for m in tar.getmembers() if m.isfile()}
+    assert names == {"reports/c/result.json", "claims/calibration/x.json", "logs/c.txt",
+                     "runs/k-e2/result.json", "runs/k-e2/config.json", "runs/k-e2/transfer-1.json"}

@@ -28,7 +28,7 @@ def manifest() -> dict:
 
 
 CLAIMS = load_claims(ROOT)
-FAST = [f"{cid}[{p.name}]" for cid, (claim, _) in sorted(CLAIMS.items()) for p in claim.profiles if p.device == "cpu"]
+PROFILES = {f"{cid}[{p.name}]": p.device for cid, (claim, _) in sorted(CLAIMS.items()) for p in claim.profiles}
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,13 @@ def store(tmp_path_factory):
     return root
 
 
-def test_every_fast_profile_is_packed_or_left_out_with_its_reason():
+def test_every_profile_is_accounted_for_and_every_fast_one_is_checked():
+    """Fast profiles are packed or left out (their analysis reads weights); gpu ones may also be not packed yet
+    (their runs come back from a device session): a new claim or profile cannot go unnoticed."""
     m = manifest()
-    assert sorted([*m["claims"], *m["left_out"]]) == FAST, \
-        "a fast profile is neither packed nor left out: python tools/pack_report_runs.py"
+    assert sorted([*m["claims"], *m["left_out"], *m["not_packed"]]) == sorted(PROFILES), \
+        "the pack does not match the declared profiles: python tools/pack_report_runs.py"
+    assert not [name for name in m["not_packed"] if PROFILES[name] == "cpu"]
     assert all("weights" in why for why in m["left_out"].values())
 
 
@@ -62,5 +65,25 @@ def test_a_run_missing_from_the_pack_is_named_not_trained(store, tmp_path):
     claim_id, profile_name = name[:-1].split("[")
     claim = CLAIMS[claim_id][0]
     profile = next(p for p in claim.profiles if p.name == profile_name)
-    with pytest.raises(pack_tool.NotStored, match="is not in"):
+    with pytest.raises(pack_tool.NotStored, match="is not stored"):
         pack_tool.reanalyse(claim, profile, tmp_path / "empty-store", tmp_path / "rep")
+
+
+def test_a_gpu_profiles_runs_are_analysed_again_on_a_cpu(store, tmp_path):
+    """A device session brings back its runs' JSON; their analysis must then run here, without CUDA. Staged
+    with sgd-post-decay-boost's fast runs relabelled as trained on "cuda" (the device is part of a run's key)."""
+    from lrsci.config import RunConfig
+    from lrsci.runs import RunStore
+
+    claim = CLAIMS["sgd-post-decay-boost"][0]
+    fast = next(p for p in claim.profiles if p.name == "fast")
+    on_gpu = RunStore(tmp_path / "device-runs")
+    for rel in manifest()["claims"]["sgd-post-decay-boost[fast]"]:
+        if rel.endswith("/result.json"):
+            run = json.loads((store / rel).read_text())
+            config = RunConfig.from_dict({**run["config"], "device": "cuda"})
+            on_gpu.dir(config).mkdir(parents=True)
+            (on_gpu.dir(config) / "result.json").write_text(json.dumps({**run, "config": config.to_dict()}))
+    gpu_like = fast.extend("fast", device="cuda")   # compared with the committed fast section: the same runs
+    section, diffs = pack_tool.reanalyse(claim, gpu_like, on_gpu.root, tmp_path / "rep")
+    assert diffs == [] and section["provenance"]["device"] == "cuda"

@@ -29,6 +29,8 @@
 # So: session (1) `throughput hessian autodecay` with DEADLINE set, then at once (within 30 s, the machine
 # still warm) a second call `autodecay` that resumes from /tmp/runs; session (2) `noise`, with GRAPHS=on if
 # (1) measured that a captured step pays (GRAPHS=auto decides only when the throughput part runs too).
+# After each session: unpack results.tgz, copy its reports, and pack the gpu reports' runs for CI with
+# `python tools/pack_report_runs.py --run-store .runs --run-store <unpacked>/runs` (JSON only, small).
 # The calibration record is written on the device, once: take claims/calibration/autodecay-gpu.json out of
 # results.tgz and commit it before any later call, or that call calibrates again (the record is checked
 # in this tree, which the device copies).
@@ -47,10 +49,19 @@ T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
 LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
 pack() {  # everything so far in one file ($OUT returns at most 8), replaced atomically, one packer at a time
-  # tar exits 1 when a file changed while it read it (a live log, a report renamed into place): still a good pack
-  flock /tmp/lrsci-pack.lock sh -c "tar --warning=no-file-changed --warning=no-file-removed \
-    -czf '$OUT/results.tgz.tmp' reports claims/calibration -C /tmp lrsci-logs 2>/dev/null; \
-    [ \$? -le 1 ] && mv '$OUT/results.tgz.tmp' '$OUT/results.tgz'"
+  # With the reports go their runs' JSON (histories, configs, cached transfers; no weights, a few MB): what
+  # tools/pack_report_runs.py keeps so that CI can analyse the gpu reports again (their runs live only here).
+  (
+    flock 9
+    local parent name list
+    parent=$(dirname "$LRSCI_RUNS"); name=$(basename "$LRSCI_RUNS"); list=$(mktemp)
+    (cd "$parent" 2>/dev/null && find "$name" -name '*.json' ! -path "$name/batches/*" 2>/dev/null) > "$list"
+    # tar exits 1 when a file changed while it read it (a live log, a report renamed into place): still a good pack
+    tar --warning=no-file-changed --warning=no-file-removed -czf "$OUT/results.tgz.tmp" reports claims/calibration \
+      -C "$(dirname "$LOGS")" "$(basename "$LOGS")" -C "$parent" -T "$list" 2>/dev/null
+    [ $? -le 1 ] && mv "$OUT/results.tgz.tmp" "$OUT/results.tgz"
+    rm -f "$list"
+  ) 9>/tmp/lrsci-pack.lock
 }
 left() { echo $(( ${DEADLINE:-100000} - $(date +%s) + T0 )); }  # DEADLINE: seconds this script may use in all
 claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest, ended before DEADLINE

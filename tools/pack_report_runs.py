@@ -10,6 +10,14 @@ epoch), config.json, fork.json and cached transfers, a few MB of JSON — are pa
 deterministic tar.xz with a manifest. A profile whose analysis reads network weights (a snapshot's
 .pt, e.g. a Hessian measured after training) is left out, and the manifest says so and why.
 
+gpu profiles are packed the same way when their runs are at hand: a device session's results.tgz
+carries its run store's JSON (tools/device_session.sh), so after one
+
+    python tools/pack_report_runs.py --run-store .runs --run-store <unpacked results>/runs
+
+and CI analyses those gpu reports again too (on its CPU: the analysis reads no weights). What the
+fixture already holds stays packed while it still gives the committed sections.
+
 tests/test_reports_reanalysed.py unpacks it in CI and analyses every packed claim again with the
 code as it is: any change to an analysis, a statistic or the report that moves a committed number
 fails there, on any machine (the analysis reads histories, not weights, so it does not depend on the
@@ -53,26 +61,54 @@ def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=Non
                        report_root=report_root, n_seeds=profile.seeds, seed_offset=profile.first_seed,
                        device=profile.device, workers=1, executor="local")
 
-    def refuse(config, *args, **kw):
-        raise NotStored(f"run {config.key()} ({ctx.store.dir(config).name}) of {claim.id}[{profile.name}] "
-                        f"is not in {store_root}: run the claim's final run first")
-    ctx.store._train = refuse
+    def stored_only(config, *args, **kw):   # read-only: not even a run's lock file is made
+        result = ctx.store.load(config)
+        if result is None:
+            raise NotStored(f"run {ctx.store.dir(config).name} of {claim.id}[{profile.name}] is not stored")
+        return result
+    ctx.store.run = stored_only
     driver.check(claim, profile, ctx)   # written as a report would be (JSON: string keys, NaN as null)
     section = report.read_record(report_root / claim.id / "result.json", quarantine_bad=False)["profiles"][profile.name]
     committed = report.read_record(ROOT / "reports" / claim.id / "result.json", quarantine_bad=False)
     return section, report.result_differences(committed["profiles"][profile.name], section, rel)
 
 
-def record_reads(root: Path) -> set[Path]:
-    """Every file under ``root`` opened from now on in this process (a Python audit hook)."""
+def record_reads(roots: list[Path]) -> set[Path]:
+    """Every file under one of ``roots`` opened from now on in this process (a Python audit hook)."""
     seen: set[Path] = set()
-    prefix = str(root.resolve())
+    prefixes = tuple(str(r.resolve()) for r in roots)
 
     def hook(event, args):
-        if event == "open" and isinstance(args[0], (str, os.PathLike)) and os.fspath(args[0]).startswith(prefix):
+        if event == "open" and isinstance(args[0], (str, os.PathLike)) and os.fspath(args[0]).startswith(prefixes):
             seen.add(Path(args[0]))
     sys.addaudithook(hook)   # cannot be removed: this tool is one process, run once
     return seen
+
+
+def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Path, data_root=None):
+    """("packed", store, files read) from the first store whose runs give the committed section; ("left out",
+    why) when its analysis reads weights; ("absent", why) when no store has its runs."""
+    why = "no run store given"
+    for store in stores:
+        seen.clear()
+        try:
+            _, diffs = reanalyse(claim, profile, store, report_root, data_root)
+        except NotStored as exc:
+            why = f"its runs are not in the run stores given ({exc})"
+            continue
+        except Exception as exc:   # what a gpu profile raises without its device's files (data, a calibration)
+            if profile.device == "cpu":
+                raise
+            why = f"{type(exc).__name__}: {exc}"
+            continue
+        if diffs:
+            why = f"the runs in {store} do not give the committed section ({', '.join(diffs[:5])})"
+            continue
+        weights = sorted({p.name for p in seen if p.suffix == WEIGHTS})
+        if weights:
+            return "left out", f"its analysis reads network weights ({', '.join(weights[:3])}, ...)"
+        return "packed", store, sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
+    return "absent", why
 
 
 def pack(files_: dict[str, bytes], manifest: dict, out: Path) -> None:
@@ -89,32 +125,36 @@ def pack(files_: dict[str, bytes], manifest: dict, out: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run-store", type=Path, default=ROOT / ".runs")
+    ap.add_argument("--run-store", type=Path, action="append",
+                    help="a run store to read (repeat for several, e.g. .runs and a device's runs/; default .runs)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    store = args.run_store.resolve()
-    seen = record_reads(store)
-    kept, manifest = {}, {"packed": utc_now(), "git": git_hash(ROOT), "claims": {}, "left_out": {}}
+    stores = [p.resolve() for p in args.run_store or [ROOT / ".runs"]]
+    kept, manifest = {}, {"packed": utc_now(), "git": git_hash(ROOT), "claims": {}, "left_out": {}, "not_packed": {}}
     with tempfile.TemporaryDirectory() as tmp:
+        if args.out.exists():   # what was packed before stays packed (a device's runs exist nowhere else)
+            with tarfile.open(args.out) as tar:
+                tar.extractall(Path(tmp) / "packed", filter="data")
+            stores.append(Path(tmp, "packed").resolve())
+        seen = record_reads(stores)
         for claim_id, (claim, _) in sorted(load_claims(ROOT).items()):
-            for profile in (p for p in claim.profiles if p.device == "cpu"):
+            for profile in claim.profiles:
                 name = f"{claim_id}[{profile.name}]"
-                seen.clear()
-                _, diffs = reanalyse(claim, profile, store, Path(tmp) / "reports", args.data_root)
-                if diffs:
-                    print(f"{name}: the stored runs do not give the committed report ({', '.join(diffs[:5])})",
-                          file=sys.stderr)
+                kind, *rest = pack_profile(claim, profile, stores, seen, Path(tmp) / "reports", args.data_root)
+                if kind == "packed":
+                    store, reads = rest
+                    kept.update({r: (store / r).read_bytes() for r in reads})
+                    manifest["claims"][name] = reads
+                elif kind == "left out":
+                    manifest["left_out"][name] = rest[0]
+                elif profile.device == "cpu":   # the committed fast reports must all be reproducible from here
+                    print(f"{name}: {rest[0]}", file=sys.stderr)
                     return 1
-                weights = sorted({p.name for p in seen if p.suffix == WEIGHTS})
-                if weights:
-                    manifest["left_out"][name] = f"its analysis reads network weights ({', '.join(weights[:3])}, ...)"
-                    print(f"left out  {name}: reads weights")
-                    continue
-                reads = sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
-                kept.update({r: (store / r).read_bytes() for r in reads})
-                manifest["claims"][name] = reads
-                print(f"packed    {name}: {len(reads)} files")
+                else:
+                    manifest["not_packed"][name] = rest[0]
+                label = {"packed": "packed", "left out": "left out"}.get(kind, "not packed")
+                print(f"{label:11s}{name}" + (f": {len(rest[1])} files" if kind == "packed" else ""))
     pack(kept, manifest, args.out)
     print(f"{args.out}: {len(kept)} files, {args.out.stat().st_size / 1e6:.2f} MB")
     return 0
