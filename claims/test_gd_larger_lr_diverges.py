@@ -50,14 +50,15 @@ import time
 
 import torch
 
-from lrsci import eta_rule
+from lrsci import derived, eta_rule
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion
 from lrsci.data.registry import load_data
 from lrsci.harness import Job
-from lrsci.measures import take_measurements
+from lrsci.measures import MEASURE_VERSION, take_measurements
 from lrsci.models import build_model
+from lrsci.provenance import device_name, git_hash, utc_now
 from lrsci.runs import cpu_threads
 from lrsci.stats import StatResult, binomial_test, paired_t
 from lrsci.train import resolve_device
@@ -145,16 +146,40 @@ def measure_at(store, run, step: int, name: str, opts: dict):
     function, options and measurement seed, the model isolated): on the CPU the same numbers. None when
     the run diverged before ``step`` (there is no network to measure).
     """
+    record = measurement_record(store, run, step, name, opts)
+    return None if record is None else record["value"]
+
+
+def measurement_record(store, run, step: int, name: str, opts: dict) -> dict | None:
+    """{"value", "seconds" (load + measure, when it was taken), "taken" (where, when), "key"}: taken once on the
+    snapshot, then kept beside the run (lrsci.derived), so the claim analysed again (a second device call, or
+    a CPU with the device's run JSON) reads it without the weights or the device."""
     cfg = RunConfig.from_dict(run.config)
     if step > run.epochs_trained:
         return None
+    data = load_data(cfg.data, store.data_root)
+    key = {"measure_version": MEASURE_VERSION, "run": cfg.key(), "step": step, "name": name, "opts": dict(opts),
+           "data_sha256": data.info.get("content_sha256")}
+
+    def take() -> dict:
+        t0 = time.perf_counter()
+        value = _measure_snapshot(store, cfg, data, step, name, opts)
+        device = resolve_device(cfg.device)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return {"value": value, "seconds": time.perf_counter() - t0,
+                "taken": {"git": git_hash(), "device_name": device_name(cfg.device), "date": utc_now()}}
+    return derived.cached(derived.path_for(store.dir(cfg), f"measure-{name}", key), key, take,
+                          what=f"{name} measurement")
+
+
+def _measure_snapshot(store, cfg: RunConfig, data, step: int, name: str, opts: dict):
     path = store.dir(cfg) / f"snap-{step}.pt"
     if not path.exists():
         raise FileNotFoundError(
             f"{path} is missing: the run was stored without the snapshots this protocol measures on (it was "
             f"trained under another protocol); move {path.parent} aside and run the claim again")
     device = resolve_device(cfg.device)
-    data = load_data(cfg.data, store.data_root)
     data = data if data.x_train.device == device else data.to(device)
     # Through the store's checks: an unreadable snapshot, or one saved from other data bytes than these,
     # is moved aside with a warning that names it, never measured.
@@ -185,10 +210,10 @@ def train_arms(ctx, p: Profile) -> dict:
     sharp_opts = {"examples": h["examples"], "chunk": h["chunk"]}
     for seed, r in runs.items():
         run, E = r["eta"], p.run.epochs
-        t0 = time.perf_counter()
-        r["top"] = measure_at(ctx.store, run, E, "hessian_top", top_opts)
-        if ctx.device == "cuda":  # the GPU cost of one measurement (#8); not on the CPU, where reports must not churn
-            r["top_seconds"] = time.perf_counter() - t0  # the values come back as floats: the device is done
+        top = measurement_record(ctx.store, run, E, "hessian_top", top_opts)
+        r["top"] = None if top is None else top["value"]
+        if ctx.device == "cuda" and top is not None:   # the GPU cost of one measurement (#8), as it was taken;
+            r["top_seconds"] = top["seconds"]          # not on the CPU, where reports must not churn
         r["lam_max"] = {t: measure_at(ctx.store, run, t, "sharpness", sharp_opts) for t in steps if t != E}
         r["lam_max"][E] = r["top"][0] if r["top"] else None
     return runs

@@ -30,6 +30,9 @@ import torch
 from torch import nn
 
 MeasureFn = Callable[[nn.Module, object, dict, int], dict]
+# Bump when a measurement's numbers change (its options, solver or seed): results kept beside a run
+# (lrsci.derived: a claim's measurement on a stored snapshot) under another version are taken again.
+MEASURE_VERSION = 1
 
 
 def _hessian_top(model, data, opts: dict, seed: int) -> dict:

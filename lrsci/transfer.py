@@ -29,27 +29,23 @@ store's training), so results do not depend on the machine's core count.
 
 A transfer step is not a run of the engine: :func:`transfer_snapshots` caches its result as JSON
 beside the source run in the run store (``transfer-<key>.json``, written atomically, under a file
-lock), keyed by the target data config and content hash, the spec, the seed and the snapshot
-epochs, so a re-run transfers nothing twice.
+lock; lrsci.derived), keyed by the target data config and content hash, the spec, the seed and the
+snapshot epochs, so a re-run transfers nothing twice, and reading it needs neither the snapshots
+nor the device.
 """
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
 import time
-import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-from filelock import FileLock
 from torch import nn
 
-from . import files
+from . import derived
 from .config import DataConfig, RunConfig
 from .data.base import ArrayData
 from .data.registry import load_data
@@ -252,40 +248,16 @@ def transfer_snapshots(store, source: RunConfig, epochs: Sequence[int], target: 
 
     data = load_data(target, store.data_root)
     key = cache_key(source, epochs, target, data.info.get("content_sha256"), spec, seed)
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    run_dir = store.dir(source)
-    path = run_dir / f"transfer-{digest}.json"
-    cached = _read_cached(path, key)
-    if cached is not None:
-        return cached
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        cached = _read_cached(path, key)  # written by another process while this one waited
-        if cached is not None:
-            return cached
+
+    def transfer() -> dict:
         started = time.perf_counter()
-        device = resolve_device(str(device))   # only to transfer: a cached result is read on any machine
+        dev = resolve_device(str(device))   # only to transfer: a stored result is read on any machine
         src_data = load_data(source.data, store.data_root)
-        with cpu_threads(1 if device.type == "cpu" else None):
-            data = data.to(device)
+        with cpu_threads(1 if dev.type == "cpu" else None):
+            target_data = data.to(dev)
             tacc = [transfer_accuracy(load_snapshot(store, source, e, src_data.input_shape, src_data.num_classes,
-                                                    device), data, spec, seed, device) for e in epochs]
-        record = {"key": key, "tacc": tacc,
-                  "trained": {"git": git_hash(), "device_name": device_name(str(device)), "date": utc_now(),
-                              "wall_seconds": time.perf_counter() - started}}
-        files.write_json(path, record)
-        return record
-
-
-def _read_cached(path: Path, key: dict) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        record = json.loads(path.read_text())
-        ok = record["key"] == json.loads(json.dumps(key)) and all(isinstance(v, float) for v in record["tacc"])
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        moved = files.quarantine(path)
-        warnings.warn(f"{path}: unreadable transfer result ({exc}); moved it aside to {moved.name} and "
-                      "transferring again", stacklevel=2)
-        return None
-    return record if ok else None
+                                                    dev), target_data, spec, seed, dev) for e in epochs]
+        return {"tacc": tacc, "trained": {"git": git_hash(), "device_name": device_name(str(dev)), "date": utc_now(),
+                                          "wall_seconds": time.perf_counter() - started}}
+    return derived.cached(derived.path_for(store.dir(source), "transfer", key), key, transfer,
+                          valid=lambda r: all(isinstance(v, float) for v in r["tacc"]), what="transfer result")

@@ -97,6 +97,21 @@ def test_a_run_stored_without_the_snapshots_is_named(tmp_path):
         DIVERGE.measure_at(store, run, 1, "sharpness", OPTS["sharpness"])
 
 
+def test_a_measurement_is_taken_once_and_then_read_without_the_weights(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.run(GD.with_(epochs=2), snapshots=(1, 2))
+    first = DIVERGE.measure_at(store, run, 2, "sharpness", OPTS["sharpness"])
+    record = DIVERGE.measurement_record(store, run, 2, "sharpness", OPTS["sharpness"])
+    assert record["value"] == first and record["seconds"] > 0 and record["key"]["step"] == 2
+    for snap in store.dir(GD.with_(epochs=2)).glob("snap-*.pt"):
+        snap.unlink()   # as on a CPU far from the device's weights
+    assert DIVERGE.measure_at(store, run, 2, "sharpness", OPTS["sharpness"]) == first
+    with pytest.raises(FileNotFoundError, match="snap-1.pt"):   # another step is another measurement
+        DIVERGE.measure_at(store, run, 1, "sharpness", OPTS["sharpness"])
+    with pytest.raises(FileNotFoundError, match="snap-2.pt"):   # and so are other options
+        DIVERGE.measure_at(store, run, 2, "sharpness", {**OPTS["sharpness"], "examples": 64})
+
+
 def test_a_torn_snapshot_is_moved_aside_and_named_not_measured(tmp_path):
     store = RunStore(tmp_path)
     run = store.run(GD.with_(epochs=1), snapshots=(1,))
