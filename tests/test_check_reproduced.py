@@ -31,10 +31,10 @@ def test_a_moved_per_seed_value_is_named_with_the_rows_it_moved(tmp_path):
     assert "other machines: device_name cpu / gpu x; torch None / 2.11" in line
 
 
-def test_a_section_without_a_committed_one_and_an_unwritten_copy_are_said_as_such(tmp_path):
+def test_a_section_without_a_committed_one_and_an_identical_copy_are_said_as_such(tmp_path):
     same = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
     committed, new = roots(tmp_path, {"fast": same}, {"fast": same, "gpu": section([1.0, 1.1, 1.2], [1.0, 1.0, 1.0], "gpu")})
-    assert tool.compare(committed, new) == ["not run    demo-claim[fast]: the committed section itself, not written again",
+    assert tool.compare(committed, new) == ["identical  demo-claim[fast]: the committed section, provenance included",
                                             "NEW        demo-claim[gpu]: no committed section to compare with"]
 
 

@@ -56,8 +56,8 @@ def compare(committed_root: Path, new_root: Path) -> list[str]:
             if stored is None:
                 lines.append(f"NEW        {name}: no committed section to compare with")
                 continue
-            if section == stored:   # a report folder holding the committed section as it was (--results)
-                lines.append(f"not run    {name}: the committed section itself, not written again")
+            if section == stored:   # --results: not run there, or run with the same findings (the writer then
+                lines.append(f"identical  {name}: the committed section, provenance included")   # keeps provenance)
                 continue
             diffs = report.result_differences(stored, section)
             if not diffs:
