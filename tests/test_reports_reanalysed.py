@@ -1,11 +1,12 @@
-"""Every committed fast report comes out of the code as it is now, from the runs it was analysed from.
+"""Every committed report whose runs are packed (every fast one; gpu ones once a device session's runs
+are packed) comes out of the code as it is now, from the runs it was analysed from.
 
 tests/fixtures/report-runs.tar.xz holds those runs as the run store kept them (per-epoch histories,
 configs, cached transfers: JSON, no weights), packed by tools/pack_report_runs.py. Here each packed
 claim is analysed again through the one driver, nothing trained, and its section must equal the
 committed one in every seed, protocol value, per-seed value, test row, verdict and outcome. So a
 change to an analysis, a statistic or the report that moves a committed number fails CI, on any
-machine. After a claim's final run changes its fast report, pack the runs again.
+machine. After a claim's final run changes its report, pack the runs again (tools/pack_report_runs.py).
 """
 from __future__ import annotations
 

@@ -1,14 +1,16 @@
-"""Keep, in the repository, the stored runs the committed fast reports were analysed from.
+"""Keep, in the repository, the stored runs the committed reports were analysed from.
 
-    python tools/pack_report_runs.py [--run-store .runs] [--out tests/fixtures/report-runs.tar.xz]
+    python tools/pack_report_runs.py [--run-store .runs ...] [--out tests/fixtures/report-runs.tar.xz]
 
-For every claim's fast profile on its report seeds this analyses the stored runs again, in this
-process, recording every file it reads from the run store; nothing may train (a run that is not
+For every claim's profiles on their report seeds this analyses the stored runs again, in this
+process, recording every file it reads from the run stores; nothing may train (a run that is not
 stored is an error naming it) and the section must come out as the committed one
 (lrsci.report.result_differences). The files read — each run's result.json (its history per
-epoch), config.json, fork.json and cached transfers, a few MB of JSON — are packed into one
-deterministic tar.xz with a manifest. A profile whose analysis reads network weights (a snapshot's
-.pt, e.g. a Hessian measured after training) is left out, and the manifest says so and why.
+epoch), config.json, fork.json and what was computed from it after training (transfers, Hessian
+measurements: lrsci.derived), a few hundred kB of JSON — are packed into one deterministic tar.xz
+with a manifest. A profile whose analysis still reads network weights (a snapshot's .pt) is left
+out, and the manifest says so and why. Every fast profile must be packed or left out; a gpu
+profile whose runs are not at hand is listed as not packed, with why.
 
 gpu profiles are packed the same way when their runs are at hand: a device session's results.tgz
 carries its run store's JSON (tools/device_session.sh), so after one
@@ -37,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lrsci import driver, report  # noqa: E402
+from lrsci import driver, files, report  # noqa: E402
 from lrsci.catalog import load_claims  # noqa: E402
 from lrsci.harness import ClaimContext  # noqa: E402
 from lrsci.provenance import git_hash, utc_now  # noqa: E402
@@ -104,6 +106,9 @@ def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Pat
         if diffs:
             why = f"the runs in {store} do not give the committed section ({', '.join(diffs[:5])})"
             continue
+        if any(p.suffix == WEIGHTS for p in seen):   # a measurement taken just now is kept as JSON: ask again
+            seen.clear()
+            reanalyse(claim, profile, store, report_root, data_root)
         weights = sorted({p.name for p in seen if p.suffix == WEIGHTS})
         if weights:
             return "left out", f"its analysis reads network weights ({', '.join(weights[:3])}, ...)"
@@ -111,15 +116,14 @@ def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Pat
     return "absent", why
 
 
-def pack(files_: dict[str, bytes], manifest: dict, out: Path) -> None:
+def pack(contents: dict[str, bytes], manifest: dict, out: Path) -> None:
     """A tar.xz whose bytes depend only on its contents (sorted names, no times or owners)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:xz") as tar:
-        for name, data in sorted({**files_, "manifest.json": json.dumps(manifest, indent=1, sort_keys=True).encode()}.items()):
+        for name, data in sorted({**contents, "manifest.json": json.dumps(manifest, indent=1, sort_keys=True).encode()}.items()):
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
-    from lrsci import files
     files.atomic_write(out, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
 
 
