@@ -163,10 +163,7 @@ def measurement_record(store, run, step: int, name: str, opts: dict) -> dict | N
 
     def take() -> dict:
         t0 = time.perf_counter()
-        value = _measure_snapshot(store, cfg, data, step, name, opts)
-        device = resolve_device(cfg.device)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        value = _measure_snapshot(store, cfg, data, step, name, opts)   # Python floats: the device is done
         return {"value": value, "seconds": time.perf_counter() - t0,
                 "taken": {"git": git_hash(), "device_name": device_name(cfg.device), "date": utc_now()}}
     return derived.cached(derived.path_for(store.dir(cfg), f"measure-{name}", key), key, take,
