@@ -47,8 +47,10 @@ def _needs_calibration(profile) -> str:
 def cmd_list(args) -> int:
     project = find_project()
     records = {r["id"]: r for r in report.load_all(project / args.report_dir)}
-    print(f"{'claim':<30} {'profile':<16} {'mark':<5} {'seeds':>11}  last verdict")
-    for cid, (claim, _) in claims(project).items():
+    found = claims(project)
+    width = max([len("claim"), *map(len, found)])
+    print(f"{'claim':<{width}} {'profile':<16} {'mark':<5} {'seeds':>11}  last verdict")
+    for cid, (claim, _) in found.items():
         done = records.get(cid, {}).get("profiles", {})
         for p in claim.profiles:
             sec = done.get(p.name)
@@ -61,7 +63,7 @@ def cmd_list(args) -> int:
                      "other seeds": f" — on {ran}, not the protocol's report seeds",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
             text += _needs_calibration(p)
-            print(f"{cid:<30} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
+            print(f"{cid:<{width}} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 0
 
 

@@ -11,6 +11,7 @@ the mean (:func:`~lrsci.stats.mean_ci_t`). A bootstrap CI is added, labelled, on
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Mapping, Sequence
 
@@ -30,7 +31,7 @@ def criterion(name: str, result: StatResult, threshold: str, values=None, alpha:
     row = {"criterion": name, **result.to_dict(), "threshold": threshold, "alpha": alpha,
            "passed": bool(result.passed(alpha) and extra_pass), "reported_only": reported_only}
     if values is not None:
-        row.update(effect_ci(values))
+        row.update(effect_ci(values, point=_zero_spread(result)))
         row["values"] = [float(v) for v in values]
         side = seeds_on_h1_side(result.hypothesis, row["values"])
         if side is not None:
@@ -57,9 +58,18 @@ def seeds_on_h1_side(hypothesis: str, values: Sequence[float]) -> int | None:
     return None
 
 
-def effect_ci(values: Sequence[float]) -> dict:
-    """The CI fields of a row: the t-interval always, the percentile bootstrap from n >= 10."""
-    out = {"ci": list(mean_ci_t(values)), "ci_method": "t"}
+def _zero_spread(result: StatResult) -> bool:
+    """The test found every seed's difference the same value (lrsci.stats: t = ±inf, or t = 0 with p = 1 where
+    that value is the margin). The interval must then be a point too: the differences can still differ by the
+    float32 rounding of the values they were taken from, which the test saw and the differences alone do not."""
+    return math.isinf(result.statistic) or (result.statistic == 0.0 and result.p_value == 1.0)
+
+
+def effect_ci(values: Sequence[float], point: bool = False) -> dict:
+    """The CI fields of a row: the t-interval always (``point``: the mean, as a zero-width interval), the
+    percentile bootstrap from n >= 10."""
+    mean = sum(values) / len(values)
+    out = {"ci": [mean, mean] if point else list(mean_ci_t(values)), "ci_method": "t"}
     if len(values) >= BOOTSTRAP_MIN_N:
         out["ci_bootstrap"] = list(bootstrap_ci(values))
     return out
@@ -105,7 +115,9 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
 
     Returns (outcome, message); outcome is "replicated" (nothing failed, nothing expected),
     "as declared" (exactly the declared criteria failed) or "unexpected" (any other set:
-    a different criterion failed, an expected one passed, or a declared name is unknown).
+    a different criterion failed, an expected one passed, a declared name is unknown, or a declared
+    criterion is undefined this run: it failed, but not by a measured effect). Beyond that a declared
+    criterion is judged by its name: how far it failed is in the message, not in the outcome.
     An "as declared" message ends with the analysis's ``headline``, the run's own summary.
     """
     required = required_rows(rows)
@@ -115,6 +127,10 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
     if unknown:
         return "unexpected", (f"declared expected failures {unknown} are not required criteria of this claim; "
                               f"its required criteria are {sorted(required)}")
+    undefined = sorted(n for n in expected if _undefined(required[n]))
+    if undefined:   # a declared failure is a measured one: no effect at all is a different failure
+        return "unexpected", ("declared as expected to fail, but undefined this run (no effect could be measured): "
+                              + "; ".join(row_figures(required[n]) for n in undefined))
     failed = {name for name, r in required.items() if not r["passed"]}
     if failed == set(expected):
         if not failed:
@@ -128,6 +144,11 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
         parts.append("declared as expected to fail but passed: " + "; ".join(
             row_figures(required[n]) for n in sorted(set(expected) - failed)))
     return "unexpected", "outcome differs from the declaration — " + " | ".join(parts)
+
+
+def _undefined(row: dict) -> bool:
+    effect = row.get("effect")
+    return effect is None or (isinstance(effect, float) and math.isnan(effect))
 
 
 def row_figures(row: dict) -> str:

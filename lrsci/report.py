@@ -205,9 +205,21 @@ def _tests_table(tests: list[dict]) -> list[str]:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for t in tests:
         lines.append(f"| {t['criterion']} | {t['test']} | {t['hypothesis']} | {t['n']} | {_fmt(t['effect'])} | "
-                     f"{_ci_cell(t)} | {_side_cell(t)} | {_fmt(t['statistic'])} | {_fmt(t['p_value'], 4)} | "
+                     f"{_ci_cell(t)} | {_side_cell(t)} | {_fmt(t['statistic'])} | {_p_cell(t)} | "
                      f"{t.get('threshold', '')} | {_pass_cell(t)} |")
     return lines
+
+
+def _p_cell(t: dict) -> str:
+    """p to 3 significant digits, more where that rounding would land on the other side of the row's α
+    (0.04996 is not printed "0.0500" beside a pass)."""
+    p, alpha = t.get("p_value"), t.get("alpha")
+    if p is None:
+        return "–"
+    text = f"{p:.3g}"
+    if alpha is not None and (float(text) < alpha) != (p < alpha):
+        text = f"{p:.6g}"
+    return text
 
 
 def _side_cell(t: dict) -> str:
@@ -263,7 +275,7 @@ def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
             "95% CI (t): the two-sided t-interval of the mean effect over seeds; a percentile bootstrap CI is "
             "shown beside it only from 10 seeds on. The tests are one-sided at α = 0.05, which matches a one-sided "
             "95 % bound (an end of the 90 % two-sided interval): a 95 % interval may reach past a floor or margin "
-            "while its test passes. Seeds on H1's side: how many seeds' own values lie where H1 puts "
+            "while its test passes. A ratio row is judged on its point estimate (no test). Seeds on H1's side: how many seeds' own values lie where H1 puts "
             "the mean (– where the row has none, e.g. counts, trends, or rows stored before it was recorded).", ""]
     if sec.get("figure"):  # rendered by render_claim from the same spec
         out += [f"![{profile} figure]({sec['figure']['file']})", ""]

@@ -16,8 +16,12 @@ Conventions
   side, each equally likely on either side under H0: 0.125 at 3 seeds, 0.031 at
   5), when the common value lies strictly on the H1 side of the margin, and
   ``p = 1.0`` otherwise (statistic ``0.0`` when it equals the margin).
-  "Identical" and "equals" allow for float rounding of ``a - b`` (a few ulps of
-  ``max|a|, max|b|``), so ``a = b + 0.1`` counts as zero variance.
+  "Identical" and "equals" allow for rounding at float32 resolution (a few float32
+  ulps of ``max|a|, max|b|``): every value this suite measures comes out of float32
+  arithmetic (an accuracy is a float32 mean of hits), so two seeds with the same gain
+  in images at different accuracy levels differ by ~1e-6 pp of rounding, which is no
+  spread; ``a = b + 0.1`` counts as zero variance too. The same rule makes an
+  interval a point (:func:`mean_ci_t`).
 * NaN/inf inputs, unequal lengths, empty inputs and unknown ``alternative``
   values raise ``ValueError``.
 * ``StatResult.to_dict`` is strict-JSON safe: non-finite floats become ``None``.
@@ -116,9 +120,8 @@ def _as_1d(values, name: str) -> np.ndarray:
 def _paired_diff(a, b) -> tuple[np.ndarray, float]:
     """(d, tol): d = a - b for paired samples (seed i of a pairs with seed i of b).
 
-    ``tol`` bounds the float rounding error of the subtraction; differences
-    that vary by less than it are treated as identical (e.g. a = b + 0.1 gives
-    d values that differ only in the last bit).
+    ``tol`` bounds the rounding of values measured in float32 (see the module
+    docstring); differences that vary by less than it are treated as identical.
     """
     a = _as_1d(a, "a")
     b = _as_1d(b, "b")
@@ -126,8 +129,12 @@ def _paired_diff(a, b) -> tuple[np.ndarray, float]:
         raise ValueError(
             f"paired samples need equal lengths, got len(a)={a.size}, len(b)={b.size}"
         )
-    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))))
-    return a - b, 4.0 * np.finfo(float).eps * scale
+    return a - b, _resolution(np.concatenate([a, b]))
+
+
+def _resolution(values: np.ndarray) -> float:
+    """Spread below which values are one value: 4 float32 ulps of the largest magnitude."""
+    return 4.0 * float(np.finfo(np.float32).eps) * float(np.max(np.abs(values)))
 
 
 def _check_alternative(alternative: str) -> None:
@@ -154,7 +161,14 @@ def _check_level(level: float) -> float:
 
 
 def _h1(op: str, margin: float) -> str:
-    return f"mean(a - b) {op} {margin:g}"
+    return f"mean(a - b) {op} {_bound(margin)}"
+
+
+def _bound(margin: float) -> str:
+    """A margin in H1's text: ``:g`` unless that rounds it, since the text is parsed back
+    (lrsci.criteria.seeds_on_h1_side) and a rounded margin would count seeds against another bound."""
+    text = f"{margin:g}"
+    return text if float(text) == margin else repr(margin)
 
 
 # --------------------------------------------------------------------------
@@ -228,7 +242,7 @@ def tost(a, b, margin: float) -> StatResult:
     t_lo, p_lo = _one_sided_t(d, -margin, "greater", tol)
     t_hi, p_hi = _one_sided_t(d, margin, "less", tol)
     t, p = (t_lo, p_lo) if p_lo >= p_hi else (t_hi, p_hi)
-    return StatResult("TOST", f"{-margin:g} < mean(a - b) < {margin:g}", t, p,
+    return StatResult("TOST", f"{_bound(-margin)} < mean(a - b) < {_bound(margin)}", t, p,
                       int(d.size), float(np.mean(d)), margin)
 
 
@@ -310,15 +324,16 @@ def trend_test(matrix, alternative: str = "increasing") -> StatResult:
 def mean_ci_t(values, level: float = 0.95) -> tuple[float, float]:
     """Two-sided t-based confidence interval of the mean (n >= 2).
 
-    Zero-variance input gives the degenerate interval (mean, mean).
+    Zero-variance input (a spread within float32 rounding, as for the tests) gives the degenerate
+    interval (mean, mean).
     """
     level = _check_level(level)
     x = _as_1d(values, "values")
     if x.size < 2:
         raise ValueError(f"a t confidence interval needs n >= 2 values, got n={x.size}")
     mean = float(np.mean(x))
-    if np.all(x == x[0]):
-        return float(x[0]), float(x[0])
+    if float(np.ptp(x)) <= _resolution(x):
+        return mean, mean
     sem = float(np.std(x, ddof=1)) / math.sqrt(x.size)
     half = float(_st.t.ppf(0.5 + level / 2.0, df=x.size - 1)) * sem
     return mean - half, mean + half
@@ -359,8 +374,8 @@ def bootstrap_ci(values, level: float = 0.95, n_resamples: int = 10_000,
     """
     level = _check_level(level)
     x = _as_1d(values, "values")
-    if np.all(x == x[0]):
-        return float(x[0]), float(x[0])
+    if float(np.ptp(x)) <= _resolution(x):
+        return float(np.mean(x)), float(np.mean(x))
     boot = _bootstrap_stats((x,), lambda s: s.mean(axis=1), n_resamples, seed)
     return _percentile_interval(boot, level)
 

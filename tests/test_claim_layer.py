@@ -44,6 +44,16 @@ def test_a_declared_name_that_is_no_required_criterion_is_unexpected():
     assert judge(rows(True, True), {"first (reported)": "x"})[0] == "unexpected"
 
 
+def test_a_declared_failure_that_is_undefined_this_run_is_unexpected():
+    # e.g. stage3's transferability when the transfer itself failed: the row fails, but not as declared
+    undefined = criterion("second", paired_t([1.0, 1.0], [1.0, 1.0]), "p<0.05")
+    undefined.update(effect=float("nan"), passed=False)
+    outcome, message = judge(rows(True, True)[:2] + [undefined], {"second": "too small a net"})
+    assert outcome == "unexpected" and "undefined this run" in message and "'second'" in message
+    undefined["effect"] = None                                  # as read back from result.json
+    assert judge(rows(True, True)[:2] + [undefined], {"second": "x"})[0] == "unexpected"
+
+
 def test_two_required_criteria_with_one_name_cannot_be_declared():
     dup = rows(True, True)
     dup[2]["criterion"] = "first"

@@ -167,3 +167,10 @@ def test_upgrading_schema1_drops_the_finding_and_the_ratio_bootstrap_and_keeps_u
     upgrade_record({"profiles": {"fast": sec}})
     assert flat["ci"] is None and const["ci"] == [const["effect"], const["effect"]]
     assert ratio == {"test": "ratio of means", "effect": 1.0} and "finding" not in sec
+
+
+def test_a_margin_that_g_would_round_is_written_exactly_and_counted_against_itself():
+    floor = 1.0000004
+    row = floor_criterion("x", [1.0000002, 2.0, 3.0], [0.0, 0.0, 0.0], floor)
+    assert row["hypothesis"] == f"mean(a - b) > {floor!r}" and row["seeds_on_h1_side"] == 2
+    assert paired_t([1.0, 2.0], [0.0, 0.0], margin=1.0).hypothesis == "mean(a - b) > 1"   # as before

@@ -225,3 +225,10 @@ def test_reported_only_rows_and_small_numbers_are_shown_as_such():
     assert report._pass_cell({"passed": True, "reported_only": True}) == "reported (yes)"
     assert report._pass_cell({"passed": False}) == "NO"
     assert report._fmt(0.000123) == "0.000123" and report._fmt(0.5) == "0.500" and report._fmt(0.0) == "0.000"
+
+
+@pytest.mark.parametrize("p, alpha, text", [(0.04996, 0.05, "0.04996"), (0.050004, 0.05, "0.05"),
+                                            (0.03125, 0.05, "0.0312"), (0.0012345, 0.05, "0.00123"),
+                                            (None, 0.05, "–")])
+def test_a_p_value_is_never_printed_on_the_other_side_of_its_alpha(p, alpha, text):
+    assert report._p_cell({"p_value": p, "alpha": alpha}) == text

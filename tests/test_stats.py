@@ -411,7 +411,7 @@ def test_all_zero_arms_take_the_zero_variance_branch():              # S06
 
 
 def test_small_real_spread_is_not_treated_as_rounding_noise():       # S04
-    a, b = [1.0] * 4, [0.0, 1e-9, 2e-9, 3e-9]
+    a, b = [1.0] * 4, [0.0, 1e-5, 2e-5, 3e-5]      # above float32 resolution (~1e-7 at 1.0)
     ref = sps.ttest_rel(a, b, alternative="greater")
     r = paired_t(a, b)
     assert r.p_value == pytest.approx(ref.pvalue, rel=1e-9) and r.p_value < 1e-10
@@ -420,7 +420,7 @@ def test_small_real_spread_is_not_treated_as_rounding_noise():       # S04
 def test_a_constant_difference_within_rounding_of_a_large_margin_is_no_evidence():   # S07
     margin = 2.0
     for _ in range(6):
-        margin = np.nextafter(margin, 3.0)      # 6 ulps above d = 2.0: beyond tol (4 ulps), within tol + margin term
+        margin = np.nextafter(margin, 3.0)      # 6 float64 ulps above d = 2.0: within rounding of the margin
     r = paired_t([2.0] * 3, [0.0] * 3, margin=float(margin), alternative="less")
     assert (r.p_value, r.statistic) == (1.0, 0.0)
 
@@ -477,3 +477,17 @@ def test_ratio_ci_denominator_sign_rules():                          # S42, S43
     assert ratio_ci([1.0, 2.0], [-1.0, -2.0])[0] == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="b all > 0"):
         ratio_ci([1.0, 2.0], [0.0, 1.0])
+
+
+def test_accuracies_rounded_in_float32_with_one_gain_are_zero_variance():   # S08
+    # five seeds, each +37 of 2,000 test images (1.85 pp) at different accuracy levels: the float32 means
+    # differ from 1.85 by ~1e-6 pp of rounding. That is one value, so the sign test's 0.5**5, not t = 1e6.
+    base = [70.0, 75.5, 80.15, 85.2, 90.05]
+    a = [100.0 * float(np.float32((b / 100 * 2000 + 37) / 2000)) for b in base]
+    b = [100.0 * float(np.float32(x / 100)) for x in base]
+    assert np.ptp(np.subtract(a, b)) > 0                     # not bit-identical: the case float64 ulps missed
+    assert paired_t(a, b).p_value == 0.5 ** 5
+    assert paired_t(a, b, margin=1.8).p_value == 0.5 ** 5
+    assert tost(a, b, margin=2.0).p_value == 0.5 ** 5         # 1.85 inside ±2 pp on every seed
+    row = criterion("gain", paired_t(a, b), "p<0.05", np.subtract(a, b))
+    assert row["ci"][0] == row["ci"][1]                      # printed as "every seed: the same value"
