@@ -2,7 +2,10 @@
 
 What is computed: the k algebraically largest eigenvalues of the Hessian of the MEAN
 loss ``loss_fn(model(x), y)`` over the whole of (x, y), with respect to every parameter
-that has ``requires_grad``. The eigensolver is scipy's ARPACK Lanczos
+that has ``requires_grad``. ``loss_fn`` must itself be a mean over its rows (as
+``F.cross_entropy``'s default): chunks are weighted by their share of the rows, which
+is right only for a mean. An optimizer's weight decay is not part of ``loss_fn``: it
+adds ``wd`` to every eigenvalue (lrsci's GD claims leave it out and say so). The eigensolver is scipy's ARPACK Lanczos
 (``scipy.sparse.linalg.eigsh``, ``which="LA"``) on a ``LinearOperator`` whose matvec is
 a Hessian-vector product (HVP) by double backward; nothing is hand-rolled.
 
@@ -58,19 +61,36 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in _trainable(model))
 
 
-def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk) -> None:
+def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk, loss_fn, seed) -> None:
+    """Every bad argument is refused here by name, before any solver iteration."""
     bad = {p.dtype for p in model.parameters() if p.is_floating_point()} - set(_OK_DTYPES)
     if bad:
         name = ", ".join(sorted(str(d) for d in bad))
         raise ValueError(f"model parameters are {name}; convert the model to float32 first")
     if not _trainable(model):
         raise ValueError("model has no trainable parameters (none with requires_grad)")
+    for name, t in (("x", x), ("y", y)):
+        if not torch.is_tensor(t) or t.dim() == 0:
+            raise ValueError(f"{name} must be a torch.Tensor with one row per example, got "
+                             f"{type(t).__name__ if not torch.is_tensor(t) else 'a 0-d tensor'}")
     if x.shape[0] == 0:
         raise ValueError("x is an empty batch (x.shape[0] == 0)")
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}")
+    dtype = _trainable(model)[0].dtype
+    if x.is_floating_point() and x.dtype != dtype:
+        raise ValueError(f"x is {x.dtype} but the model's parameters are {dtype}: pass x.to({dtype})")
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"chunk={chunk!r} must be an integer >= 1 (or None for the whole batch)")
+    step = x.shape[0] if chunk is None else min(chunk, x.shape[0])
+    if 1 in (step, x.shape[0] % step) and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                                          for m in model.modules()):
+        raise ValueError(f"chunk={chunk!r} leaves a chunk of one example ({x.shape[0]} rows), which "
+                         "BatchNorm in training mode cannot normalise: pick a chunk that leaves none of size 1")
+    if not callable(loss_fn):
+        raise ValueError(f"loss_fn must be a callable loss_fn(logits, y) giving the MEAN loss, got {loss_fn!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be an integer >= 0")
 
 
 @contextlib.contextmanager
@@ -125,7 +145,7 @@ def hvp_operator(model, x, y, loss_fn=F.cross_entropy, chunk=None, seed=0) -> Li
     Each matvec is self-contained (modes, buffers and global RNG restored), so the
     operator can be reused with any scipy solver. ``seed`` fixes dropout/noise draws.
     """
-    _validate(model, x, y, chunk)
+    _validate(model, x, y, chunk, loss_fn, seed)
     params = _trainable(model)
     sizes = [p.numel() for p in params]
     device = params[0].device
@@ -133,7 +153,7 @@ def hvp_operator(model, x, y, loss_fn=F.cross_entropy, chunk=None, seed=0) -> Li
     def matvec(v: np.ndarray) -> np.ndarray:
         flat = torch.from_numpy(np.asarray(v, dtype=np.float64).ravel()).to(device)
         vs = [c.view_as(p).to(p.dtype) for c, p in zip(flat.split(sizes), params)]
-        with _frozen_model(model, device, seed):
+        with _frozen_model(model, device, seed), torch.enable_grad():   # also under a caller's no_grad
             hv = _hvp(model, params, x, y, loss_fn, chunk, vs)
         return torch.cat([h.reshape(-1).double() for h in hv]).cpu().numpy()
 
@@ -147,12 +167,14 @@ def top_eigenvalues(model, x, y, k=10, loss_fn=F.cross_entropy, chunk=None, seed
     under ``torch.no_grad()``: the HVPs need autograd, so it is switched on here)."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k={k!r} must be an integer >= 1")
+    if not (isinstance(tol, (int, float)) and tol >= 0):   # eigsh: 0 means machine precision
+        raise ValueError(f"tol={tol!r} must be a number >= 0 (0: to machine precision)")
     op = hvp_operator(model, x, y, loss_fn=loss_fn, chunk=chunk, seed=seed)
     n = op.shape[0]
     if k >= n:  # ARPACK needs k < n
         raise ValueError(f"k={k} must be < the number of parameters ({n})")
     v0 = np.random.default_rng(seed).standard_normal(n)  # private RNG: deterministic
-    with torch.enable_grad():
+    with torch.enable_grad():   # (the matvec switches it on too; kept for solvers that call it elsewhere)
         vals = eigsh(op, k=k, which="LA", v0=v0, tol=tol, maxiter=maxiter,
                      return_eigenvectors=False)
     return sorted((float(e) for e in vals), reverse=True)

@@ -54,7 +54,7 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
         record = read_record(path) or {}
         record.update({k: claim[k] for k in ("id", "title", "source", "statement")}, schema=SCHEMA)
         new, old = _clean(section), record.setdefault("profiles", {}).get(profile)
-        if old is not None and _same_result(old, new):
+        if old is not None and _same_result(old, new) and not _trains_what_old_only_loaded(old, new):
             # an identical re-analysis (runs loaded from the store) keeps the training provenance, and takes
             # everything else (summary, headline, extra tables, figure) from the analysis as it is now
             new = {**new, "provenance": old["provenance"]}
@@ -156,6 +156,14 @@ def _equal(a, b, rel: float) -> bool:
 
 def _row_key(row: dict) -> str:
     return row["criterion"] + (" (reported)" if row.get("reported_only") else "")
+
+
+def _trains_what_old_only_loaded(old: dict, new: dict) -> bool:
+    """The stored provenance is an analysis of runs trained elsewhere (nothing trained in it), and this one
+    trained the same numbers: its record (git, date, wall time, runs trained) is the better one to keep."""
+    def trained(sec):
+        return sec.get("provenance", {}).get("runs_trained")
+    return trained(old) == 0 and (trained(new) or 0) > 0
 
 
 def _extends_result(old: dict, new: dict) -> bool:

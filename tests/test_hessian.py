@@ -198,6 +198,34 @@ def test_bad_inputs():
         top_eigenvalues(frozen, x, y, k=2)
 
 
+def test_every_bad_argument_is_named_before_the_solver_runs():
+    model = mlp(3, 2, 2, 0)
+    x, y = data(6, 3, 2, 0)
+    cases = [({"x": x.numpy()}, "x must be a torch.Tensor"), ({"x": x.tolist()}, "x must be a torch.Tensor"),
+             ({"x": torch.tensor(1.0)}, "x must be .* 0-d tensor"), ({"y": y.tolist()}, "y must be a torch.Tensor"),
+             ({"x": x.double()}, r"x is torch.float64 but the model's parameters are torch.float32"),
+             ({"loss_fn": None}, "loss_fn must be a callable"), ({"seed": -1}, "seed=-1 must be an integer >= 0"),
+             ({"tol": -1.0}, "tol=-1.0 must be a number >= 0")]
+    for change, message in cases:
+        with pytest.raises(ValueError, match=message):
+            top_eigenvalues(model, **{"x": x, "y": y, "k": 2, **change})
+    bn = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    x9, y9 = data(9, 3, 2, 0)
+    with pytest.raises(ValueError, match="chunk=8 leaves a chunk of one example"):
+        top_eigenvalues(bn, x9, y9, k=2, chunk=8)
+    assert len(top_eigenvalues(bn, x9, y9, k=2, chunk=3)) == 2           # chunks of 3: fine
+
+
+def test_the_operator_works_under_a_callers_no_grad():
+    model = mlp(3, 2, 2, 0)
+    x, y = data(6, 3, 2, 0)
+    op = hvp_operator(model, x, y)
+    v = torch.ones(parameter_count(model), dtype=torch.float64).numpy()
+    free = op.matvec(v)
+    with torch.no_grad():
+        assert (op.matvec(v) == free).all()
+
+
 def test_eigenvalues_under_no_grad_and_integer_arguments_only():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))

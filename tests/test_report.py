@@ -69,6 +69,21 @@ def test_identical_reanalysis_keeps_the_training_provenance(tmp_path):
     assert rec["profiles"]["fast"]["provenance"]["git"] == "later"
 
 
+def test_a_run_that_trains_the_same_numbers_replaces_a_provenance_that_trained_nothing(tmp_path):
+    loaded = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    loaded["provenance"] = {"git": "abc", "runs_trained": 0, "analysed_again": "then"}
+    report.write_section(tmp_path, CLAIM, "fast", loaded)
+    trained = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    trained["provenance"] = {"git": "later", "runs_trained": 6}
+    report.write_section(tmp_path, CLAIM, "fast", trained)
+    path = tmp_path / "demo-claim" / "result.json"
+    assert json.loads(path.read_text())["profiles"]["fast"]["provenance"] == {"git": "later", "runs_trained": 6}
+    again = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])          # a later training of the same numbers: kept
+    again["provenance"] = {"git": "latest", "runs_trained": 6}
+    report.write_section(tmp_path, CLAIM, "fast", again)
+    assert json.loads(path.read_text())["profiles"]["fast"]["provenance"]["git"] == "later"
+
+
 def test_a_reanalysis_that_only_adds_rows_keeps_the_provenance_of_the_run_and_says_when(tmp_path):
     report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
     more = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
