@@ -77,7 +77,7 @@ ETA_RULE = ("η = η_div / 2, η_div = the smallest rate on the grid 2^k (k = -2
 #    (relative loss differences −0.38 / +0.04 / +1.06, accuracy +2.3 / +1.7 / +2.3 pp, wide intervals):
 #    the no-decay trunk at η = 4 spikes from 0.002 to 0.4-3.6 every few hundred steps (the BatchNorm
 #    net's edge-of-stability instability; gd-larger-lr-diverges measures λ_max rising past 2/η before
-#    a spike), and an arm whose last steps fall in a spike ends far worse. The run took 163 s against
+#    a spike — later corrected: its snapshots are too sparse to show that, see the fast reading), and an arm whose last steps fall in a spike ends far worse. The run took 163 s against
 #    a budget of ~90 s, so E was cut to 400 (decays at 100 / 200 / 300) and the test set to 1000
 #    images, for time alone; margins, window and η unchanged. The η rule gives the same η at E = 400
 #    (the first 400 steps of the grid runs are those runs; the divergences at 8 came at steps 2, 2, 270).
@@ -272,5 +272,18 @@ CLAIM = Claim(
         "The declared reason (edge-of-stability spikes of the no-decay run) explains seeds 0, 3 and 4, where a "
         "decay ends 55-99 % below the no-decay loss. On seeds 1 and 2 the no-decay run converged (loss 0.0018) and "
         "an early decay ends above it (decay@100: +111 % and +62 %; decay@300: +4.1 % and +3.5 %): at losses this small an "
-        "early decay slows convergence by more than the 20 % relative margin. Equivalence fails in both directions.")},
+        "early decay slows convergence by more than the 20 % relative margin. Equivalence fails in both directions. "
+        # added 2026-11-27 after a further independent read of gd-larger-lr-diverges' stored λ_max (nothing re-run)
+        "The declared reason says gd-larger-lr-diverges measures λ_max rising past 2/η before a spike; its "
+        "snapshots, 80 steps apart, neither show nor refute that: before each late spike the last λ_max is below "
+        "2/η = 0.5 (seed 3: 0.44 at step 320, spike from step 328; seed 4: 0.33 at step 320, spike from 347), "
+        "and λ_max exceeds 0.5 only at step 80 (early transient) and at step 400 inside a spike. The mechanism "
+        "is consistent with the data, not measured by it."),
+        # added 2026-11-27 (nothing re-run): records, not results
+        "gpu": (
+        "The protocol's eta_rule text names the dev seeds 1000-1004 (inherited from the fast profile); on the "
+        "GPU the rule ran on dev seeds 1000-1002, as its record (claims/calibration/gd-eta-gpu.json, "
+        "dev_seeds) and the module's calibration comment say. That record's 'rule' field stops after the "
+        "paragraph introducing the rule (an earlier writer of it); the rule it applied is the indented one in "
+        "lrsci/eta_rule.py's docstring, unchanged since.")},
 )

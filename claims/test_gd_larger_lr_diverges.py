@@ -34,7 +34,7 @@ Hessian measurements. The top eigenvalues are lrsci's per-epoch measurements (``
 ``hessian_top`` for λ_1..λ_10 at step E, ``sharpness`` for λ_max at earlier steps; Lanczos on exact
 Hessian-vector products of the training loss, BatchNorm in training mode — the objective GD descends —
 over ``examples`` training examples in chunks of ``chunk``; the fast profile uses all 512 in one chunk,
-i.e. exactly GD's objective). Measuring at every GD step would cost ~60 Hessian-vector products per
+i.e. exactly the cross-entropy GD descends; weight decay's +wd on every eigenvalue, 5e-4, is left out). Measuring at every GD step would cost ~60 Hessian-vector products per
 step (0.1-0.9 s on this 2-core CPU, for 400 steps × 5 seeds) and, at the gpu profile, about a minute
 per step in its CPU check on a WRN-10-1; so the claim takes the same measurement — same function,
 options and measurement seed (run seed, step, name), hence the same numbers on the CPU — on the
@@ -109,7 +109,7 @@ FAST = Profile(
 # gpu profile (protocol v1 of this profile, written before its first run, 2026-11-27): gd-decay-no-benefit's
 # gpu GD setting (WRN-16-4, 2048 images, ghost batches of 1024, bf16, E = 200, five seeds) with η from
 # claims/calibration/gd-eta-gpu.json (the η rule on GPU dev seeds 1000-1002; see that claim). c, the floor
-# and p0 are the fast profile's. The Hessian (fp32, BatchNorm in training mode) is measured on 1024
+# and p0 are the fast profile's. The Hessian (fp32 — TF32 convolutions on CUDA —, BatchNorm in training mode) is measured on 1024
 # training examples in one chunk (one ghost batch: the objective of one GD chunk): λ_max every 100 steps,
 # λ_1..λ_10 at step E. Seed ranges: dev 1000-1002 (calibration only), final 0-4.
 # Final run (seeds 0-4, once, H200, 2026-11-27; the first call was cut off at its time limit beside three
@@ -328,7 +328,13 @@ CLAIM = Claim(
         "the runs train at the edge of stability instead. The larger rate c·η = 4 diverges within 2-3 steps, from "
         "the initialisation, before any trained curvature plays a part; and both rates follow from the η rule "
         "(c·η is the grid rate at which the dev seeds diverged). Read this as: a 2× larger rate diverges at once, "
-        "not as evidence that GD's rate is bounded by 2/λ_max of large Hessian eigenvalues."),
+        "not as evidence that GD's rate is bounded by 2/λ_max of large Hessian eigenvalues. "
+        # added 2026-11-27 (nothing re-run): records, not results
+        "The protocol's eta_rule text names dev seeds 1000-1004 (the fast profile's); on the GPU the rule ran "
+        "on 1000-1002 (claims/calibration/gd-eta-gpu.json), whose 'rule' field stops after the paragraph "
+        "introducing the rule: the rule applied is the indented one in lrsci/eta_rule.py. The Hessian here "
+        "ran in fp32 with TF32 convolutions (CUDA's default), and is of the cross-entropy alone: weight "
+        "decay's +5e-4 on every eigenvalue is left out."),
         # written 2026-11-27 after an independent read of the stored curves (nothing re-run, no criterion changed)
         "fast": (
         "The headline's λ_max = 2.21 is a mean that one seed dominates: seed 0's η run was in a loss spike at "

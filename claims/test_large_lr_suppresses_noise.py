@@ -7,7 +7,9 @@ Arms, paired by seed (protocol v2): lrDecay (η0, η0/10, η0/100 in three equal
 paper's "small constant LR" — Fig. 9's η0/100 — for the same epochs. The noise rows are PS10's
 "point6" noise (lrsci.data.ps10): a fresh random point in all six channels with a uniformly random
 label, so fitting them is memorization, and measurable (the default "point" noise is not memorized
-by the CPU MLP: every arm ties at chance). Reported beside: the constant η0/10 arm (v1's comparison),
+by the CPU MLP: every arm ties at chance — seen only in the scratch runs that built PS10, seeds 0-2,
+15-epoch stages, noise-row accuracy 0.10-0.14 in every arm (lrsci.data.ps10's docstring); the fast
+profile has no default-noise arm, the gpu-point-noise profile reports one). Reported beside: the constant η0/10 arm (v1's comparison),
 and a no-noise control — lrDecay and constant η0/100 on the same PS10 without the noise rows (its
 clean rows and test set are identical for a seed) — which shows how much of lrDecay's
 complex-pattern advantage remains without noise to memorize (the paper's causal story says it comes
@@ -215,5 +217,9 @@ CLAIM = Claim(
         "constant η0/100 model fits less of everything, 23-26 % of the noise rows (lrDecay 45-48 %: statistic 1's "
         "failure) and 62-63 % of the complex test patterns, so its +36.2 pp complex gap measures how far a 100× "
         "smaller constant rate gets in this budget, not patterns crowded out by memorized noise (the no-noise "
-        "control's +34.4 pp says the same).")},
+        "control's +34.4 pp says the same). "
+        # added 2026-11-27 after a further independent read (nothing re-run)
+        "The no-noise arms also train fewer steps: 10,000 rows, 79 steps per epoch, against the noise arms' "
+        "11,000 and 86. For the undertrained η0/100 arm that works against the reported finding that the "
+        "advantage is larger with noise than without (+1.74 pp); it is not corrected for.")},
 )

@@ -261,7 +261,9 @@ CLAIM = Claim(
         "fast": ("Re-run on its report seeds 0-4 after that fix (the runs unchanged, every transfer recomputed): "
                  "the same three criteria fail, as declared. The fix moved the \"fix\" rows — near/fix T2 0.42 → "
                  "0.41, T3 0.54 → 0.57; far/fix T3 0.57 → 0.67 — so the declared reasons quote the first run's "
-                 "means; \"finetune\" is unchanged."),
+                 "figures: besides those means, far/fix's T3 range (now −0.42 to +3.31, declared −0.55 to +3.2) and "
+                 "the far target's fix-accuracy distance (now 6.30 pp below near, declared 6.4); near/fix's range "
+                 "(−0.6 to +2.8) still holds; \"finetune\" is unchanged."),
         "gpu": ("Its \"fix\" rows were computed before the fix of the \"fix\" probe (a feature dead on the target's "
                 "train set was divided by 1e-6), which moved the fast profile's fix-mode T3 by up to 0.1; they have "
                 "not been recomputed (no device since). Its \"finetune\" rows are unaffected."),

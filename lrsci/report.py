@@ -320,6 +320,9 @@ def render_claim(folder: str | Path, claims: dict | None = None) -> Path:
     claim = (declared_claims(folder.parent) if claims is None else claims).get(rec["id"])
     lines = [f"# {rec['id']}: {rec['title']}", "", f"**Source:** {rec['source']}", "",
              f"**Claim:** {rec['statement']}", ""]
+    not_run = [p.name for p in (claim.profiles if claim else []) if p.name not in rec["profiles"]]
+    if not_run:   # declared in the module, no section yet: say so, so their absence is not read as omission
+        lines += ["Declared profiles not run yet: " + ", ".join(f"`{n}`" for n in not_run) + ".", ""]
     for profile in sorted(rec["profiles"]):
         sec = rec["profiles"][profile]
         if sec.get("figure"):
