@@ -42,6 +42,10 @@ from lrsci.stats import paired_t, wilcoxon
 # Calibration record (fast, dev seeds): at lr 0.1 the mean gain after the decay at epoch 12
 # was +0.85 pp (below the 1.0 pp floor) — the pre-decay plateau was too high for a clear
 # jump; at lr 0.3 the gains were +2.15 / +2.11 / +1.78 pp (decay at 4 / 8 / 12). lr 0.3 is fixed.
+# (Checked 2026-11-27: the calibration commit's own code, 0970277, run again on dev seeds 1000-1004
+# gives +2.42 / +2.22 / +1.92 pp, the v2 dev read's figures; no three of the five seeds give the
+# record's numbers, so they came from a working state before that commit, not from committed code.
+# lr 0.3 clears the 1 pp floor in both; nothing was changed.)
 FAST = Profile(
     "fast", device="cpu", seeds=5, first_seed=3000,
     run=RunConfig(
