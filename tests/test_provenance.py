@@ -26,6 +26,20 @@ def test_git_hash_names_the_commit_and_a_dirty_tree(repo):
     assert prov.git_hash(repo) == clean + "+dirty"
 
 
+def test_reports_rewritten_by_the_suite_do_not_make_the_tree_dirty(repo):
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)  # noqa: E731
+    (repo / "reports").mkdir()
+    (repo / "reports" / "r.json").write_text("{}")
+    (repo / "sub").mkdir()
+    git("add", "reports/r.json")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "r")
+    clean = prov.git_hash(repo)
+    (repo / "reports" / "r.json").write_text('{"new": 1}')
+    assert prov.git_hash(repo) == clean and prov.git_hash(repo / "sub") == clean
+    (repo / "f").write_text("code")
+    assert prov.git_hash(repo / "sub") == clean + "+dirty"
+
+
 def test_git_hash_outside_a_checkout_is_unknown_unless_the_sender_names_it(tmp_path, monkeypatch):
     monkeypatch.delenv("LRSCI_GIT", raising=False)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
