@@ -9,6 +9,8 @@ Fixtures are written at test time into tmp_path, in the real on-disk formats:
 from __future__ import annotations
 
 import gzip
+import multiprocessing as mp
+import os
 import io
 import pickle
 import struct
@@ -470,3 +472,30 @@ def test_cifar10_is_official_only_when_every_pickle_has_torchvisions_md5(tmp_pat
     assert vision.load_cifar10(folder.parent).info["official"] is True
     monkeypatch.setattr(tvd.CIFAR10, "test_list", [["test_batch", "0" * 32]])   # one file differs
     assert vision.load_cifar10(folder.parent).info["official"] is False
+
+
+def _load_after(barrier, cache: str, root: str, out) -> None:
+    os.environ["LRSCI_CACHE"] = cache
+    barrier.wait()
+    try:
+        d = vision.load_fashion_mnist(root)
+        out.put(("ok", int(d.x_train.shape[0])))
+    except Exception as exc:   # reported to the parent, which names it
+        out.put((type(exc).__name__, str(exc)[:200]))
+
+
+def test_worker_processes_of_a_first_run_unpack_one_cache_without_breaking_each_other(tmp_path):
+    # Every worker of a fresh run finds no cache at once; one unpacks and the others wait for its marker.
+    # Large enough files (~8 MB) that an unlocked unpack replaces them while another process reads.
+    arr = make_fmnist_arrays(n_train=10_000, n_test=100, seed=1)
+    root = write_fmnist(tmp_path / "flat", arr, gz=True)
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_load_after, args=(barrier, str(tmp_path / "cache"), str(root), out))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert results == [("ok", 10_000)] * 4

@@ -62,6 +62,7 @@ import zlib
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 
 from ..files import quarantine
 from .base import ArrayData
@@ -356,13 +357,17 @@ def _unpack_into(raw: Path, files: dict[str, Path]) -> None:
     # path, size, mtime and content hash: a source replaced by a same-size file with a kept
     # mtime (cp -p, rsync -t) is still noticed; hashing the .gz is cached per process
     stamp = {name: _file_stamp(src) + [_file_digest(src)] for name, src in files.items()}
-    marker = _read_marker(raw)
-    if marker.get("sources") == stamp:
-        bad = _cache_problems(raw, marker.get("files") or {})
-        if not bad:
-            return  # unpacked before from these very files, and still intact
-        _set_aside(raw, bad, files)
-    _unpack_atomically(raw, files, stamp)
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    # Worker processes of a first run all find no cache: one unpacks, the others wait and then find its
+    # marker. Unlocked, each replaced the files the first was already reading ("changed while being read").
+    with FileLock(str(raw.parent / f".{raw.name}.unpack.lock")):
+        marker = _read_marker(raw)
+        if marker.get("sources") == stamp:
+            bad = _cache_problems(raw, marker.get("files") or {})
+            if not bad:
+                return  # unpacked before from these very files, and still intact
+            _set_aside(raw, bad, files)
+        _unpack_atomically(raw, files, stamp)
 
 
 def _cache_problems(raw: Path, recorded: dict) -> dict[str, str]:
