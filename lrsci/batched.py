@@ -27,7 +27,7 @@ chaotic and it grows exponentially — sgd-post-decay-boost's fast profile (lr 0
 1e-6 after 5 steps, 2.5e-5 after 20, 0.36 after one epoch of 78 — as it does between two CPUs with
 different vector units. There a batched run is a statistically equivalent run, not the same
 trajectory; its store folders are kept apart for that reason. Not yet supported, with a clear error: full-batch
-GD, activation noise (its random draws under vmap), per-epoch measurements. A batch can start from
+GD, activation noise and dropout (their random draws under vmap), per-epoch measurements. A batch can start from
 its runs' parents' snapshots (forks at one epoch) and leaves Trainer-format snapshots of its own
 (:meth:`BatchedTrainer.run_state`). The run store takes batched runs through ``--executor batched``
 (lrsci.executors: own store folders, a checkpoint per batch and epoch); the committed reports come
@@ -54,8 +54,8 @@ from .data.base import ArrayData
 from .graphed import StepGraph, graph_unsupported, step_kind
 from .models import build_model
 from .schedules import build_schedule
-from .train import (CHECK_EVERY, EVAL_BATCH, STOP_REASONS, RunResult, decays_in_effect, eval_splits, resolve_device,
-                    split_metrics)
+from .train import (CHECK_EVERY, EVAL_BATCH, STOP_REASONS, RunResult, decays_in_effect, eval_splits, finite_eval,
+                    resolve_device, split_metrics)
 
 # Fields every run of one batch must share (they fix the computation's shape and kind).
 SHARED = ("model", "data", "precision", "eval_train", "diverge_loss", "device")
@@ -83,6 +83,8 @@ def check_batchable(configs: list[RunConfig]) -> None:
             raise ValueError("BatchedTrainer does not train activation noise yet (model.act_noise_std > 0)")
         if c.measures:
             raise ValueError("BatchedTrainer does not take per-epoch measurements yet (config.measures)")
+        if c.model.dropout:   # vmap would refuse its random draws deep inside the first step
+            raise ValueError("BatchedTrainer does not train dropout yet (model.dropout > 0)")
 
 
 def _float_input(module, args):
@@ -328,6 +330,10 @@ class BatchedTrainer:
         self.train_seconds += time.perf_counter() - t0
         self._restore_frozen()
         evals = self.evaluate()
+        for i, ev in enumerate(evals):   # a run blown up by the epoch's last update diverged there, as alone
+            if self.status[i] == "running" and not finite_eval(ev):
+                self.status[i], self.diverged_at_step[i] = "diverged", self.step
+                self._freeze(i)
         records: list[dict | None] = []
         for i, c in enumerate(self.configs):
             if not running[i] or self.status[i] != "running":   # not training, or diverged this epoch

@@ -24,6 +24,7 @@ back from the store, so a result never travels any other way and the numbers are
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -178,6 +179,7 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
         check_batchable([j.config for j in jobs])
     except ValueError:
         return []  # e.g. activation noise: these train one by one
+    jobs = _one_job_per_run(jobs)   # two arms may ask for one run: it trains (and is locked) once
     with contextlib.ExitStack() as locks:
         for j in sorted(jobs, key=lambda j: j.config.key()):
             locks.enter_context(store._lock(j.config))
@@ -217,6 +219,17 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
             store.save_result(job.config, result, device, started)
         ckpt.unlink(missing_ok=True)  # every run of the batch is stored: the checkpoint has done its job
     return [j.config.key() for j in todo]
+
+
+def _one_job_per_run(jobs: list) -> list:
+    """Jobs with one config merged into the first (with every snapshot any of them asks for), in order."""
+    merged: dict[str, object] = {}
+    for j in jobs:
+        first = merged.setdefault(j.config.key(), j)
+        if first is not j and set(j.snapshots) - set(first.snapshots):
+            merged[j.config.key()] = dataclasses.replace(first, snapshots=tuple(sorted({*first.snapshots,
+                                                                                       *j.snapshots})))
+    return list(merged.values())
 
 
 def batch_checkpoint(store: RunStore, configs: list) -> Path:

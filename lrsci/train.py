@@ -96,6 +96,13 @@ def split_metrics(split: str, loss: torch.Tensor, correct: torch.Tensor, subsets
     return out
 
 
+def finite_eval(record: dict) -> bool:
+    """The evaluation after an epoch gave finite losses. The training losses checked for divergence are each
+    taken before their update, so the update after an epoch's last batch (or GD step) is judged here: a network
+    it blew up (weights or outputs no longer finite) diverged at that step, and its record is not kept."""
+    return all(math.isfinite(v) for k, v in record.items() if k.endswith("_eval_loss"))
+
+
 # Why a run ended, by its final status: it used its epoch budget, its schedule's rule stopped
 # it (AutoDecay's significant-drop test), or it diverged.
 STOP_REASONS = {"finished": "budget", "stopped": "rule", "diverged": "diverged"}
@@ -335,10 +342,10 @@ class Trainer:
             torch.cuda.synchronize()
         self.train_seconds += time.perf_counter() - t0
         self.images += self.data.x_train.shape[0]
-        if train_loss is None:
+        record = None if train_loss is None else {"epoch": e + 1, "lr": lr, "train_loss": train_loss, **self.evaluate()}
+        if record is None or not finite_eval(record):
             self.status, self.diverged_at_step = "diverged", self.step
             return {}
-        record = {"epoch": e + 1, "lr": lr, "train_loss": train_loss, **self.evaluate()}
         if cfg.measures:  # isolated: the run trains the same numbers with or without them
             record.update(take_measurements(self.model, self.data, cfg.measures, cfg.seed, e + 1))
         self.history.append(record)

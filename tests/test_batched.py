@@ -93,6 +93,18 @@ def test_a_diverging_run_is_frozen_and_does_not_touch_the_others():
     assert all(math.isfinite(r["train_loss"]) for r in res[0].history + res[2].history)
 
 
+def test_a_run_blown_up_by_its_epochs_last_update_diverges_at_that_step_as_alone():
+    data = blobs(n_train=256, n_test=64, dim=8)
+    ok = tiny_config(seed=0, epochs=2, **{"optim.batch_size": 256, "optim.momentum": 0.0})
+    bad = ok.with_(seed=1, **{"optim.lr": 1e38})    # finite batch loss, then a last update no loss sees
+    batched = BatchedTrainer([ok, bad], data)
+    batched.run()
+    res, lone = batched.results(), alone(bad, data).result()
+    assert (res[1].stop_reason, res[1].diverged_at_step, res[1].history) == ("diverged", 1, [])
+    assert (lone.stop_reason, lone.diverged_at_step, lone.history) == ("diverged", 1, [])
+    assert_same_run(batched, 0, alone(ok, data))
+
+
 @pytest.mark.parametrize("change, field", [({"optim.batch_size": 16}, "optim.batch_size"),
                                            ({"model": ModelConfig("mlp", hidden=8)}, "model"),
                                            ({"model": ModelConfig("mlp", hidden=16, act_noise_std=0.1)}, "model")])

@@ -84,6 +84,19 @@ def test_a_batch_never_retrains_a_run_already_in_the_store(batched_store):
     assert batched_store.load(configs[0]).history == first.history
 
 
+def test_two_arms_asking_for_one_run_train_it_once_with_every_snapshot_either_asked_for(batched_store):
+    a, b = tiny_config(seed=0, epochs=2), tiny_config(seed=1, epochs=2)
+    jobs = [Job(a, "arm 1", snapshots=(1,)), Job(b, "arm 1"), Job(a, "arm 2", snapshots=(2,))]
+    assert executors.train_batch(batched_store, jobs, progress=False) == [a.key(), b.key()]
+    assert {p.name for p in batched_store.dir(a).glob("snap-*.pt")} == {"snap-1.pt", "snap-2.pt"}
+
+
+def test_dropout_runs_are_left_to_train_one_by_one_not_crashed_in_vmap(batched_store):
+    from lrsci.config import ModelConfig
+    configs = [tiny_config(seed=s, epochs=1, model=ModelConfig("mlp", hidden=16, dropout=0.2)) for s in range(2)]
+    assert executors.train_batch(batched_store, [Job(c, "run") for c in configs], progress=False) == []
+
+
 def test_forks_whose_parent_snapshot_is_missing_are_left_to_train_one_by_one(batched_store):
     parent = tiny_config(epochs=3)
     child = parent.with_(schedule=ScheduleConfig("step", milestones=(2,)))

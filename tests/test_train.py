@@ -299,3 +299,16 @@ def test_images_are_counted_per_epoch_and_survive_a_checkpoint():
     resumed.load_state_dict(first.state_dict())
     resumed.run()
     assert resumed.result().images == 4 * 256
+
+
+@pytest.mark.parametrize("batch_size", [None, 256])          # full-batch GD, and SGD with one batch per epoch
+def test_a_run_blown_up_by_its_last_update_diverged_at_that_step(batch_size):
+    # Every training loss is taken before its update, so nothing but the evaluation sees the last one.
+    cfg = tiny_config(epochs=1, **{"optim.lr": 1e38, "optim.momentum": 0.0, "optim.batch_size": batch_size})
+    t = Trainer(cfg, blobs())
+    t.run()
+    assert (t.status, t.diverged_at_step, t.history) == ("diverged", 1, [])
+    assert t.result().stop_reason == "diverged"
+    two = Trainer(cfg.with_(epochs=2), blobs())             # mid-run: no record of the blown-up epoch is kept
+    two.run()
+    assert (two.status, two.diverged_at_step, two.history) == ("diverged", 1, [])
