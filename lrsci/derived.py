@@ -52,10 +52,18 @@ def _read(path: Path, key: dict, valid: Callable[[dict], bool], what: str) -> di
         return None
     try:
         record = json.loads(path.read_text())
-        ok = record["key"] == json.loads(json.dumps(key)) and valid(record)
+        if record["key"] != json.loads(json.dumps(key)):
+            return None
+        if not valid(record):
+            raise ValueError("its values fail the check of what it must hold")
+    except FileNotFoundError:   # moved aside by another process since exists()
+        return None
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        moved = files.quarantine(path)
+        try:
+            moved = files.quarantine(path)
+        except FileNotFoundError:   # another process moved it aside first
+            return None
         warnings.warn(f"{path}: unreadable {what} ({exc}); moved it aside to {moved.name} and "
                       "computing it again", stacklevel=3)
         return None
-    return record if ok else None
+    return record

@@ -122,6 +122,8 @@ class RunStore:
             return None
         try:
             result = RunResult.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:   # moved aside (unreadable, or other data) by another process since exists()
+            return None
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
             _set_aside(path, f"unreadable run result ({exc})")
             return None
@@ -220,6 +222,7 @@ class RunStore:
             data_id = self.data_identity(config)  # before the trainer: its init seeds the RNG after this
             trainer, forked_from = self._start(config, fork, data_id)  # a bad config fails here, before any file
             run_dir.mkdir(parents=True, exist_ok=True)
+            _remove_stale_temporaries(run_dir)
             _write_json(run_dir / "config.json", config.to_dict())
             _record_fork(run_dir, forked_from)
             wanted = set(snapshots)
@@ -302,8 +305,22 @@ def _read_fork_file(run_dir: Path) -> dict | None:
         return None
 
 
+# What training writes in a run folder, all under the run's lock: the temporary files of these names that a
+# killed process (SIGKILL, the orphan watcher's exit) left half-written. Holding the lock, no writer owns them.
+_LOCKED_WRITES = ("checkpoint.pt.", "checkpoint.prev.pt.", "snap-", "result.json.", "config.json.", "fork.json.")
+
+
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    for tmp in run_dir.glob("*.tmp"):
+        if tmp.name.startswith(_LOCKED_WRITES):
+            tmp.unlink(missing_ok=True)
+
+
 def _set_aside(path: Path, why: str) -> None:
-    moved = files.quarantine(path)
+    try:
+        moved = files.quarantine(path)
+    except FileNotFoundError:   # another process read it without the lock too, and moved it aside first
+        return
     warnings.warn(f"{path}: {why}; moved it aside to {moved.name} and will retrain from the last good point",
                   stacklevel=3)
 

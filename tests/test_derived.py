@@ -31,7 +31,21 @@ def test_a_record_of_another_key_or_failing_its_check_is_computed_again(tmp_path
     path.write_text(json.dumps({"key": {"run": "other"}, "value": 1}))
     compute, calls = counting(2)
     assert derived.cached(path, key, compute)["value"] == 2
-    assert derived.cached(path, key, compute, valid=lambda r: r["value"] > 5)["value"] == 2 and len(calls) == 2
+    with pytest.warns(UserWarning, match="fail the check.*moved it aside"):   # never silently replaced
+        assert derived.cached(path, key, compute, valid=lambda r: r["value"] > 5)["value"] == 2 and len(calls) == 2
+    assert len(list(tmp_path.glob("r.json.corrupt-*"))) == 1
+
+
+def test_a_record_another_process_moved_aside_meanwhile_is_computed_not_a_crash(tmp_path, monkeypatch):
+    path = tmp_path / "r.json"
+    path.write_text('{"key": ')
+
+    def gone(p):
+        raise FileNotFoundError(f"cannot quarantine {p}: it is gone")
+    monkeypatch.setattr(derived.files, "quarantine", gone)
+    compute, calls = counting(4)
+    monkeypatch.setattr(derived.files, "write_json", lambda p, r: None)
+    assert derived.cached(path, {"run": "abc"}, compute)["value"] == 4 and len(calls) == 1
 
 
 def test_an_unreadable_record_is_moved_aside_named_and_computed_again(tmp_path):

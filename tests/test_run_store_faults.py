@@ -76,6 +76,33 @@ def test_a_corrupt_result_is_set_aside_and_the_run_retrained(store):
     assert [p.read_text() for p in store.dir(cfg).glob("result.json.corrupt-*")] == [truncated]  # kept as found
 
 
+def test_a_result_another_process_moved_aside_first_is_retrained_not_a_crash(store, monkeypatch):
+    # Two readers (no lock held) find one torn result.json; the other one moves it aside first.
+    cfg = tiny_config()
+    first = store.run(cfg)
+    path = store.dir(cfg) / "result.json"
+    path.write_text(path.read_text()[:50])
+
+    def gone(p):
+        Path(p).unlink()
+        raise FileNotFoundError(f"cannot quarantine {p}: it is gone")
+    with monkeypatch.context() as m:
+        m.setattr(runs_mod.files, "quarantine", gone)
+        assert store.load(cfg) is None
+    assert store.run(cfg).history == first.history
+
+
+def test_temporary_files_a_killed_writer_left_are_removed_when_the_run_trains_again(store):
+    cfg = tiny_config()
+    interrupted(store, cfg, at_epoch=2)
+    left = [store.dir(cfg) / n for n in ("checkpoint.pt.a8gmy6ku.tmp", "snap-2.pt.x1.tmp", "result.json.q.tmp")]
+    other = store.dir(cfg) / "measure-abc.json.k.tmp"    # written under another lock: not ours to remove
+    for f in left + [other]:
+        f.write_bytes(b"half")
+    assert store.run(cfg).history == straight(cfg)
+    assert not any(f.exists() for f in left) and other.exists()
+
+
 def test_a_corrupt_fork_snapshot_falls_back_to_training_from_scratch(store):
     trunk = tiny_config(epochs=6)
     arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
