@@ -72,7 +72,7 @@ def _data_option_rules(name: str):
     if name == "ps10":
         from .data.ps10 import build_ps10
 
-        return _keywords(build_ps10, skip=("n_train", "n_test", "seed")), None
+        return _keywords(build_ps10, skip=("n_train", "n_test", "seed")), None   # checked with the sizes below
     if name == "fashion-mnist-split":
         from .data.transfer_targets import check_split_options, load_fashion_mnist_split
 
@@ -106,11 +106,21 @@ class DataConfig:
         _check(isinstance(self.options, dict), "data.options", self.options, "a dict")
         keys, check_values = _data_option_rules(self.name)
         _known_keys("data.options", self.options, keys)
+        if self.name == "ps10":   # its sizes are options of the generator too (multiples of its pattern count)
+            from .data.ps10 import check_ps10
+
+            sizes = {k: v for k, v in (("n_train", self.train_size), ("n_test", self.test_size)) if v is not None}
+            check_values = lambda opts: check_ps10(**sizes, **opts)  # noqa: E731
         if check_values is not None:  # values too (e.g. classes 0..9, a known rendering)
             try:
                 check_values({k: v for k, v in self.options.items() if k != "download"})
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:   # TypeError: a value of the wrong type met an operator
+                for size, name in (("train_size", "n_train="), ("test_size", "n_test=")):
+                    if name in str(exc):
+                        raise ConfigError(f"data.{size}", getattr(self, size), str(exc)) from None
                 raise ConfigError("data.options", self.options, str(exc)) from None
+        _check(isinstance(self.options.get("download", False), bool), "data.options", self.options,
+               "download as True or False")
         _positive_int("data.seed", self.seed, minimum=0)
 
 
@@ -185,14 +195,33 @@ class ScheduleConfig:
         _known_keys("schedule.plateau", self.plateau, _keywords(ReduceLROnPlateau.__init__, skip=("optimizer", "factor")))
         _check(self.kind != "step" or len(self.milestones) > 0, "schedule.milestones",
                self.milestones, "at least one epoch for a step schedule")
+        _check(self.kind == "step" or not self.milestones, "schedule.milestones", self.milestones,
+               f"none for a {self.kind!r} schedule, which never reads them (kind='step' decays at milestones)")
         for name in ("milestones", "noise_milestones"):
             ms = getattr(self, name)
             _check(all(isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in ms)
                    and list(ms) == sorted(set(ms)),
                    f"schedule.{name}", ms, "strictly increasing integers >= 1")
         _float(self, "noise_factor", "schedule.noise_factor", lambda v: 0.0 < v <= 1.0, "(0, 1]")
-        _check(self.kind != "plateau" or self.factor < 1.0, "schedule.factor", self.factor,
-               "a decay factor in (0, 1) for a plateau schedule")
+        _check(self.kind not in ("plateau", "autodecay") or self.factor < 1.0, "schedule.factor", self.factor,
+               f"a decay factor in (0, 1) for the {self.kind} schedule")
+        self._check_rule_values()
+
+    def _check_rule_values(self) -> None:
+        """The AutoDecay / ReduceLROnPlateau constants, by building the rule once now (not mid-run)."""
+        import torch
+        from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+        from .autodecay import AutoDecayRule
+
+        try:
+            if self.kind == "autodecay":
+                AutoDecayRule(**self.autodecay, factor=self.factor)
+            elif self.kind == "plateau":
+                ReduceLROnPlateau(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), **self.plateau,
+                                  factor=self.factor)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"schedule.{self.kind}", getattr(self, self.kind), str(exc)) from None
 
 
 @dataclass

@@ -124,3 +124,27 @@ def test_eval_train_subsets_survive_a_json_round_trip():
     cfg = RunConfig(eval_train=("p_only", "both"))
     again = RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert again.eval_train == ("p_only", "both") and again == cfg and again.key() == cfg.key()
+
+
+# Realistic mistakes that used to pass construction and fail later inside a worker, or train silently wrong.
+LATE_BAD = [
+    (lambda: DataConfig("ps10", train_size=5000), "data.train_size"),
+    (lambda: DataConfig("ps10", test_size=3000), "data.test_size"),
+    (lambda: DataConfig("ps10", options={"noise_fraction": "0.1"}), "data.options"),
+    (lambda: DataConfig("ps10", options={"complex_cluster_size": 2.5}), "data.options"),
+    (lambda: DataConfig("ps10", options={"image_size": 0}), "data.options"),
+    (lambda: DataConfig("ps10", options={"noise_kind": "gauss"}), "data.options"),
+    (lambda: DataConfig("toy-pq", options={"frac_p_only": "0.1"}), "data.options"),
+    (lambda: DataConfig(options={"download": "no"}), "data.options"),
+    (lambda: ScheduleConfig(milestones=(30, 60)), "schedule.milestones"),          # forgot kind="step"
+    (lambda: ScheduleConfig("autodecay", factor=1.0), "schedule.factor"),
+    (lambda: ScheduleConfig("autodecay", autodecay={"window": 1}), "schedule.autodecay"),
+    (lambda: ScheduleConfig("plateau", plateau={"threshold_mode": "absolute"}), "schedule.plateau"),
+]
+
+
+@pytest.mark.parametrize("make, field", LATE_BAD, ids=[str(i) for i in range(len(LATE_BAD))])
+def test_mistakes_are_refused_when_the_config_is_made_not_in_a_worker(make, field):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert err.value.field == field

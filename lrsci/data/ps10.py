@@ -265,12 +265,11 @@ def _check_size(name: str, n: int, multiple: int) -> None:
             f"examples and the class-conditional entropies are exact; e.g. {multiple * 5}")
 
 
-def build_ps10(
+def check_ps10(
     n_train: int = 50_000,
     n_test: int = 10_000,
     image_size: int = 32,
     noise_fraction: float = 0.0,
-    seed: int = 0,
     *,
     simple_patterns_per_class: int = 10,
     complex_patterns_per_class: int = 100,
@@ -280,10 +279,18 @@ def build_ps10(
     cluster_radius_fraction: float = 0.2,
     jitter_fraction: float = 0.1,
     noise_kind: str = "point",
-) -> PS10:
-    """Build PS10 and keep the pattern ids and centres alongside the :class:`ArrayData`."""
-    if simple_patterns_per_class <= 0 or complex_patterns_per_class <= 0:
-        raise ValueError("PS10: patterns per class must be positive")
+) -> None:
+    """ValueError naming the first argument :func:`build_ps10` would refuse (run configs check theirs with it
+    when they are made, so a bad one never reaches a worker)."""
+    for name, v in (("simple_patterns_per_class", simple_patterns_per_class),
+                    ("complex_patterns_per_class", complex_patterns_per_class),
+                    ("simple_cluster_size", simple_cluster_size), ("complex_cluster_size", complex_cluster_size)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+            raise ValueError(f"PS10: {name}={v!r} must be a positive int")
+    for name, v in (("noise_fraction", noise_fraction), ("min_sep_fraction", min_sep_fraction),
+                    ("cluster_radius_fraction", cluster_radius_fraction), ("jitter_fraction", jitter_fraction)):
+        if not isinstance(v, (int, float, np.floating)) or isinstance(v, bool) or not math.isfinite(v):
+            raise ValueError(f"PS10: {name}={v!r} must be a finite number")
     n_simple_c = NUM_CLASSES * simple_patterns_per_class
     n_complex_c = NUM_CLASSES * complex_patterns_per_class
     multiple = 2 * math.lcm(n_simple_c, n_complex_c)
@@ -305,6 +312,30 @@ def build_ps10(
     if not (0.0 < cluster_radius_fraction and 2 * cluster_radius_fraction < min_sep_fraction <= 0.8):
         raise ValueError("PS10: need 0 < 2 * cluster_radius_fraction < min_sep_fraction <= 0.8 "
                          "(clusters must not overlap; larger separations cannot be packed)")
+
+
+def build_ps10(
+    n_train: int = 50_000,
+    n_test: int = 10_000,
+    image_size: int = 32,
+    noise_fraction: float = 0.0,
+    seed: int = 0,
+    *,
+    simple_patterns_per_class: int = 10,
+    complex_patterns_per_class: int = 100,
+    simple_cluster_size: int = 1,
+    complex_cluster_size: int = 4,
+    min_sep_fraction: float = 0.6,
+    cluster_radius_fraction: float = 0.2,
+    jitter_fraction: float = 0.1,
+    noise_kind: str = "point",
+) -> PS10:
+    """Build PS10 and keep the pattern ids and centres alongside the :class:`ArrayData`."""
+    check_ps10(n_train, n_test, image_size, noise_fraction, simple_patterns_per_class=simple_patterns_per_class,
+               complex_patterns_per_class=complex_patterns_per_class, simple_cluster_size=simple_cluster_size,
+               complex_cluster_size=complex_cluster_size, min_sep_fraction=min_sep_fraction,
+               cluster_radius_fraction=cluster_radius_fraction, jitter_fraction=jitter_fraction,
+               noise_kind=noise_kind)
 
     simple = _make_part("simple", seed, _STREAM_CENTRES_SIMPLE, simple_patterns_per_class,
                         simple_cluster_size, min_sep_fraction, cluster_radius_fraction, jitter_fraction)
