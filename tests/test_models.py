@@ -154,3 +154,9 @@ def test_two_layer_margin_is_a_relu_net_with_noise_before_the_relu():
     noisy = TwoLayer(5, 8, noise_std=1.0)
     noisy.load_state_dict(net.state_dict())
     assert not torch.allclose(noisy.train().margin(x), noisy.eval().margin(x))
+
+
+@pytest.mark.parametrize("name", ["small_cnn", "wrn"])
+def test_a_conv_net_on_vector_data_is_refused_by_name_not_in_conv2d(name):
+    with pytest.raises(ValueError, match=rf"model.name='{name}' is a convolutional net.*\(1620,\)"):
+        build_model(ModelConfig(name), (1620,), 2)

@@ -499,3 +499,30 @@ def test_worker_processes_of_a_first_run_unpack_one_cache_without_breaking_each_
     for p in procs:
         p.join(timeout=60)
     assert results == [("ok", 10_000)] * 4
+
+
+@pytest.mark.parametrize("loader", ["load_fashion_mnist", "load_cifar10"])
+def test_a_data_root_that_does_not_exist_is_named_not_searched_past(tmp_path, monkeypatch, loader):
+    debian = write_fmnist(tmp_path / "debian" / "fashion-mnist", make_fmnist_arrays(), gz=True)
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", debian)   # data elsewhere that would be found
+    with pytest.raises(vision.DatasetNotFound, match=r"data root .*typo does not exist"):
+        getattr(vision, loader)(tmp_path / "typo")
+
+
+@pytest.mark.parametrize("damage, problem", [
+    ("truncate", r"data_batch_2: is not a readable CIFAR-10 batch"),
+    ("narrow rows", r"data_batch_2: holds data of shape \(4, 1000\)"),
+    ("label 12", r"data_batch_2: holds labels from \d+ to 12, outside 0\.\.9"),
+])
+def test_a_bad_cifar_batch_is_named_with_what_is_wrong(tmp_path, damage, problem):
+    arr = make_cifar_arrays()
+    if damage == "narrow rows":
+        arr["batches"][1] = arr["batches"][1][:, :1000]
+    if damage == "label 12":
+        arr["batch_labels"][1] = [12] + list(arr["batch_labels"][1][1:])
+    root = write_cifar(tmp_path / "c", arr)
+    if damage == "truncate":
+        f = root / "cifar-10-batches-py" / "data_batch_2"
+        f.write_bytes(f.read_bytes()[:200])
+    with pytest.raises(vision.DataError, match=problem):
+        vision.load_cifar10(root)

@@ -556,8 +556,20 @@ def _array_data(name, reader, source, root, train, test, seed, train_size, test_
     )
 
 
+def _given_root_exists(data_root, download: bool, what: str) -> None:
+    """A data root the caller names must exist (it is almost always a typo otherwise): searching on past it
+    would read the data from somewhere else without a word. With ``download`` it is where files will go."""
+    if data_root is None or str(data_root) == "" or download:
+        return
+    p = Path(data_root).expanduser()
+    if not p.exists():
+        raise DatasetNotFound(f"{what}: the data root {p} does not exist. Give an existing folder, or none to "
+                              f"search ${DATA_ENV}, the Debian package folder and the cache")
+
+
 def _fashion_mnist_raw(data_root, download: bool) -> tuple[Path, Path, str]:
     """(folder holding the four verified unpacked idx files, torchvision root, source label)."""
+    _given_root_exists(data_root, download, "Fashion-MNIST")
     found_dir, files, user_root, looked = _locate_fashion_mnist(data_root)
     if found_dir is not None:
         root = _materialize_fashion_mnist(found_dir, files, user_root)
@@ -635,6 +647,7 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
     an existence check; the md5 only decides ``info["official"]``). Raises
     :class:`DatasetNotFound` when the files are not there.
     """
+    _given_root_exists(data_root, download, "CIFAR-10")
     root, looked = _locate_cifar10(data_root)
     if root is not None:
         source = str(root / CIFAR10_FOLDER)
@@ -645,18 +658,26 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
         raise DatasetNotFound("CIFAR-10 not found. Looked for "
                               f"{CIFAR10_FOLDER}/ ({', '.join(CIFAR10_FILES)}) in:\n"
                               + _looked_report(looked) + "\n" + CIFAR10_HOWTO)
-    cls = _cifar10_class()
+    cls, folder = _cifar10_class(), Path(root) / CIFAR10_FOLDER
+    stamps = [_stat_key(folder / n) for n in CIFAR10_FILES] if root is not None and not download else None
     try:
         if download:
             Path(root).mkdir(parents=True, exist_ok=True)
         train = cls(str(root), train=True, download=download)
-        stamps = [_stat_key(Path(root) / CIFAR10_FOLDER / n) for n in CIFAR10_FILES]
+        stamps = stamps or [_stat_key(folder / n) for n in CIFAR10_FILES]   # taken before reading, when there
         test = cls(str(root), train=False, download=download)
     except (RuntimeError, OSError) as e:
         raise DatasetNotFound(f"CIFAR-10 could not be read from {root}: {e}\n"
                               "Looked in:\n" + _looked_report(looked) + "\n" + CIFAR10_HOWTO) from e
+    except Exception as e:   # a truncated pickle, rows of the wrong width, ...: name the file
+        name, problem = _bad_cifar_file(folder) or ("", f"cannot be read ({type(e).__name__}: {e})")
+        raise DataError(folder / name, problem, CIFAR10_REMEDY) from e
+    for ds in (train, test):   # labels outside 0..9 would fail inside cross_entropy (a device assert on CUDA)
+        if len(ds.targets) and not 0 <= min(ds.targets) <= max(ds.targets) <= 9:
+            name, problem = _bad_cifar_file(folder) or ("", "holds labels outside 0..9")
+            raise DataError(folder / name, problem, CIFAR10_REMEDY)
     identity = _cifar_identity(Path(root), train_size, test_size, seed)
-    if stamps != [_stat_key(Path(root) / CIFAR10_FOLDER / n) for n in CIFAR10_FILES]:
+    if stamps != [_stat_key(folder / n) for n in CIFAR10_FILES]:
         # the hashes must name the bytes the arrays came from
         raise DataError(Path(root) / CIFAR10_FOLDER, "changed while being read",
                         "Load again once whatever writes it has finished.")
@@ -674,6 +695,31 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
     return _array_data("cifar10", "torchvision.datasets.CIFAR10 (existence-only integrity check)", source, root,
                        split(train, train_size), split(test, test_size), seed, train_size, test_size,
                        CIFAR10_MEAN, CIFAR10_STD, [str(c) for c in train.classes], identity)
+
+
+CIFAR10_REMEDY = "Replace the folder with a fresh copy of CIFAR-10 (python version) and load again."
+
+
+def _bad_cifar_file(folder: Path) -> tuple[str, str] | None:
+    """(file name, what is wrong) for the first CIFAR-10 batch that is not a pickle of 3072-byte rows with
+    labels 0..9 (one file at a time, to name it: torchvision reads all five training batches in one go)."""
+    import pickle
+
+    import numpy as np
+
+    for name in CIFAR10_FILES[:-1]:   # the data batches; batches.meta holds only the class names
+        try:
+            with open(folder / name, "rb") as f:
+                batch = pickle.load(f, encoding="latin1")
+            data, labels = np.asarray(batch["data"]), batch.get("labels", batch.get("fine_labels"))
+        except Exception as e:
+            return name, f"is not a readable CIFAR-10 batch ({type(e).__name__}: {e})"
+        if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != data.shape[0]:
+            return name, (f"holds data of shape {data.shape} and {len(labels)} labels; a batch holds N rows of "
+                          "3072 bytes and N labels")
+        if len(labels) and not 0 <= min(labels) <= max(labels) <= 9:
+            return name, f"holds labels from {min(labels)} to {max(labels)}, outside 0..9"
+    return None
 
 
 def data_identity(cfg_name: str, data_root: str | os.PathLike | None = None, train_size: int | None = None,

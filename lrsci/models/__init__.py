@@ -14,6 +14,9 @@ __all__ = ["build_model", "WideResNet", "SmallCNN", "MLP", "ActivationNoise", "s
 
 
 def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    if cfg.name in ("wrn", "small_cnn") and len(input_shape) != 3:   # else conv2d fails on the first batch
+        raise ValueError(f"model.name={cfg.name!r} is a convolutional net and needs C×H×W inputs, but the data's "
+                         f"inputs have shape {tuple(input_shape)}: use model.name='mlp' or 'two_layer' for vectors")
     if cfg.name == "wrn":
         return WideResNet(cfg.depth, cfg.width, input_shape[0], num_classes, cfg.dropout, cfg.act_noise_std)
     if cfg.name == "two_layer":  # Li et al.'s two-layer ReLU net (logistic loss)
