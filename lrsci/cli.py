@@ -82,7 +82,7 @@ def cmd_run(args) -> int:
     _refuse_what_would_skip(profile, args.data_root)
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
-           "--report-dir", str(Path(args.report_dir).resolve())]
+           "--report-dir", str(project / args.report_dir)]   # a named folder is absolute by now; else reports/
     for flag, value in (("--seeds", args.seeds), ("--seed-offset", args.seed_offset),
                         ("--data-root", args.data_root), ("--run-store", args.run_store),
                         ("--executor", args.executor)):

@@ -76,3 +76,13 @@ def test_numbers_may_differ_by_rel_and_nothing_else_may():
     worded = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
     worded["tests"][0]["threshold"] = "p<0.01"
     assert report.result_differences(old, worded, rel=1e-9) == ["tests['a > b']"]
+
+
+def test_a_claim_that_raised_fails_the_check_though_every_written_section_is_identical(tmp_path, monkeypatch):
+    committed, _ = roots(tmp_path, {"fast": section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])}, {})
+
+    def one_section_and_a_failure(new_root, *args):
+        report.write_section(new_root, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
+        return 1                                   # another claim raised and wrote nothing
+    monkeypatch.setattr(tool, "run_claims", one_section_and_a_failure)
+    assert tool.main(["--committed", str(committed)]) == 1

@@ -107,6 +107,15 @@ def test_list_names_the_tool_a_profile_without_its_calibration_record_needs():
     assert _needs_calibration(calibrated) == ""
 
 
+def test_the_default_report_folder_is_the_projects_wherever_the_user_is(monkeypatch):
+    called = {}
+    monkeypatch.chdir(ROOT / "tests")
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.setdefault("cmd", cmd) and 0)
+    cli.main(["run", "sgd-post-decay-boost"])
+    cmd = called["cmd"]
+    assert cmd[cmd.index("--report-dir") + 1] == str(ROOT / "reports")
+
+
 def test_folders_named_on_the_command_line_are_where_the_user_is(monkeypatch, tmp_path):
     called = {}
     monkeypatch.chdir(ROOT / "claims")   # pytest itself runs in the project folder

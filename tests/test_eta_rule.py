@@ -120,3 +120,16 @@ def test_a_zero_eta_record_is_refused(tmp_path):                      # R06
     eta_rule.path_for("gpu", tmp_path).write_text('{"eta": 0}')
     with pytest.raises(CalibrationError, match="unreadable"):
         eta_rule.calibrated("gpu", tmp_path)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--profile", "gpu", "--resume-above", "1e9", "--earlier", "x.json"], "leaves no grid rate to try"),
+    (["--profile", "gpu", "--resume-above", "1"], "go together"),
+    (["--profile", "gpu", "--earlier", "x.json"], "go together"),
+])
+def test_the_calibration_tool_refuses_a_resume_that_would_write_a_false_record(argv, message, capsys):
+    from tests.helpers import ROOT, load_file
+    tool = load_file(ROOT / "tools" / "calibrate_gd_eta.py", "calibrate_gd_eta")
+    with pytest.raises(SystemExit):
+        tool.main(argv)
+    assert message in capsys.readouterr().err

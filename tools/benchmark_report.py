@@ -7,8 +7,10 @@ reports/benchmarks/hessian.json and, from a GPU, into gd-larger-lr-diverges' gpu
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lrsci, not an installed one
 from lrsci.benchmark_report import add, add_hessian
 
 if __name__ == "__main__":

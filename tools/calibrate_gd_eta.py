@@ -26,6 +26,12 @@ def main(argv=None) -> int:
                          "every dev seed: start above it (the record says so, with --earlier)")
     ap.add_argument("--earlier", default=None, help="a JSON file: what the cut-off attempt found (copied into the record)")
     args = ap.parse_args(argv)
+    if (args.resume_above is None) != (args.earlier is None):   # the record must say what the cut-off one found
+        ap.error("--resume-above and --earlier go together: the rate up to which the cut-off attempt found every "
+                 "dev seed stable, and the file of what it found")
+    if args.resume_above is not None and not any(r > args.resume_above for r in eta_rule.GRID):
+        ap.error(f"--resume-above {args.resume_above:g} leaves no grid rate to try (the grid ends at "
+                 f"{max(eta_rule.GRID):g}): a record of nothing tried would fix 'no η' for good")
     profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", "eta_calibration", eta_rule.path_for)
     earlier = None
     if args.earlier:   # read before any training: a typo must not cost the grid

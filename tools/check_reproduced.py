@@ -84,6 +84,7 @@ def main(argv=None) -> int:
     ap.add_argument("--results", type=Path, help="compare this report folder instead of running the claims")
     ap.add_argument("--committed", type=Path, default=ROOT / "reports", help="the reports to compare with")
     args = ap.parse_args(argv)
+    code = 0
     with tempfile.TemporaryDirectory(prefix="lrsci-reproduce-") as tmp:
         new_root = args.results
         if new_root is None:
@@ -94,7 +95,9 @@ def main(argv=None) -> int:
                 return code
         lines = compare(args.committed, new_root)
     print("\n".join(lines) if lines else "no report sections were written (nothing selected?)")
-    return 1 if not lines or any(line.startswith("DIFFERS") for line in lines) else 0
+    if code == 1:   # a claim that raised writes no section, so the comparison alone would not show it
+        print("pytest reported a failure (above): a claim that failed or raised is not reproduced", file=sys.stderr)
+    return 1 if code or not lines or any(line.startswith("DIFFERS") for line in lines) else 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lrsci, not an installed one
 from lrsci import files, report
 from lrsci.catalog import load_claims
 from lrsci.criteria import judge
@@ -60,6 +61,17 @@ def record_declaration(sec: dict, expected: dict) -> None:
     sec["expected_failures"], sec["outcome"], sec["outcome_message"] = expected, outcome, message
 
 
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("reports", nargs="?", default="reports", type=Path, help="the claim reports folder (default reports/)")
+    args = ap.parse_args(argv)
+    if not args.reports.is_dir() or not any(args.reports.glob("*/result.json")):
+        ap.error(f"{args.reports} is no claim reports folder (no */result.json in it)")
+    upgrade(args.reports, Path(__file__).resolve().parents[1])
+    return 0
+
+
 if __name__ == "__main__":
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "reports")
-    upgrade(root, Path(__file__).resolve().parents[1])
+    sys.exit(main())
