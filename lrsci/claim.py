@@ -18,6 +18,7 @@ that scale — the exact required criteria it is expected to fail, each with its
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,8 @@ class ClaimError(ValueError):
 def _frozen(d: Mapping | None) -> Mapping:
     return MappingProxyType(dict(d or {}))
 
+
+PROFILE_FIELDS = ("device", "seeds", "run", "optional_data", "first_seed")   # what extend() replaces as fields
 
 @dataclass(frozen=True)
 class Profile:
@@ -89,7 +92,12 @@ class Profile:
         Expected failures are not inherited: each profile declares its own (a finding at one
         scale says nothing about another).
         """
-        fields = {k: changes.pop(k) for k in ("device", "seeds", "run", "optional_data", "first_seed") if k in changes}
+        fields = {k: changes.pop(k) for k in PROFILE_FIELDS if k in changes}
+        for key in set(changes) - set(self.params):   # a new parameter: refused if it looks like a misspelt name,
+            near = difflib.get_close_matches(key, [*PROFILE_FIELDS, *self.params], n=1, cutoff=0.8)   # which
+            if near:                                   # would otherwise add a parameter and leave the field as it was
+                raise ClaimError(f"profile {name!r}: {key!r} is neither a field nor a parameter of {self.name!r}; "
+                                 f"did you mean {near[0]!r}? (a new parameter needs a name unlike the existing ones)")
         return replace(self, name=name, params={**self.params, **changes},
                        expected_failures=expected_failures or {}, **fields)
 

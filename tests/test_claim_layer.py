@@ -138,3 +138,11 @@ def test_a_module_without_a_claim_is_a_collection_error(suite):
     result = suite.runpytest("claims", "--collect-only")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*must define CLAIM*"])
+
+
+@pytest.mark.parametrize("typo", ["first_seeds", "optional_date", "flor"])
+def test_profile_extend_refuses_a_misspelt_field_or_parameter_instead_of_adding_it(typo):
+    base = Profile("fast", device="cpu", seeds=5, run=RunConfig(device="cpu"), params={"alpha": 0.05, "floor": 1.0})
+    with pytest.raises(ClaimError, match=f"{typo!r} is neither a field nor a parameter.*did you mean"):
+        base.extend("gpu", **{typo: 1000})
+    assert base.extend("gpu", eta_calibration={"eta": 2})["eta_calibration"] == {"eta": 2}   # a new one, unlike any
