@@ -6,7 +6,7 @@
 --data-root DIR    datasets (also LRSCI_DATA)
 --run-store DIR    finished runs and checkpoints (also LRSCI_RUNS; default .runs/)
 --require-gpu      a gpu test without CUDA fails instead of skipping
---executor NAME    where runs train: local worker processes (default) or ray (also LRSCI_EXECUTOR)
+--executor NAME    where runs train: local worker processes (default), ray, or batched (also LRSCI_EXECUTOR)
 """
 from __future__ import annotations
 
@@ -59,8 +59,11 @@ def pytest_configure(config):
                                 "are accepted (run several --seed-offset ranges if you really need more)")
     if (config.getoption("--seed-offset") or 0) < 0:
         raise pytest.UsageError("--seed-offset must be >= 0")
-    if config.getoption("--executor"):  # ClaimContext reads it from the environment, as workers do
-        os.environ["LRSCI_EXECUTOR"] = config.getoption("--executor")
+    executor = config.getoption("--executor")   # from $LRSCI_EXECUTOR too, which argparse's choices never see
+    if executor and executor.strip().lower() not in ("local", "ray", "batched"):
+        raise pytest.UsageError(f"executor {executor!r} (--executor / LRSCI_EXECUTOR): expected local, ray or batched")
+    if executor:  # ClaimContext reads it from the environment, as workers do
+        os.environ["LRSCI_EXECUTOR"] = executor
 
 
 def pytest_runtest_setup(item):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -88,7 +89,8 @@ def arguments(description: str) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--profile", required=True)
     ap.add_argument("--dev-seeds", type=_seed_count, default=3, help=f"number of dev seeds from {DEV_SEED_OFFSET} (default 3)")
-    ap.add_argument("--run-store", default=str(ROOT / ".runs"))
+    ap.add_argument("--run-store", default=os.environ.get("LRSCI_RUNS") or str(ROOT / ".runs"),
+                    help="finished runs and checkpoints (default: $LRSCI_RUNS, else .runs/ as pytest)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out-dir", default=None, help="where the record goes (default claims/calibration)")
     return ap
@@ -116,6 +118,12 @@ def dev_context(ap: argparse.ArgumentParser, args, claim_id: str, param: str, re
     path = record_path(args.profile, Path(args.out_dir) if args.out_dir else None)
     if path.exists():
         ap.error(f"{path} exists: this profile was already calibrated")
+    if profile.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():   # before any lock or worker: a cuda profile is calibrated on its device
+            ap.error(f"profile {args.profile!r} trains on CUDA, which this machine does not have: calibrate it on "
+                     "the GPU machine it will run on")
     ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
                          seeds=args.dev_seeds, seed_offset=DEV_SEED_OFFSET)
     return profile, ctx

@@ -146,3 +146,11 @@ def test_profile_extend_refuses_a_misspelt_field_or_parameter_instead_of_adding_
     with pytest.raises(ClaimError, match=f"{typo!r} is neither a field nor a parameter.*did you mean"):
         base.extend("gpu", **{typo: 1000})
     assert base.extend("gpu", eta_calibration={"eta": 2})["eta_calibration"] == {"eta": 2}   # a new one, unlike any
+
+
+def test_an_unknown_executor_in_the_environment_stops_the_session_by_name(suite, monkeypatch):
+    (suite.path / "claims" / "test_demo_claim.py").write_text(DEMO)
+    monkeypatch.setenv("LRSCI_EXECUTOR", "foo")        # argparse's choices see only the command line
+    result = suite.runpytest("claims", "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*executor 'foo' (--executor / LRSCI_EXECUTOR)*"])

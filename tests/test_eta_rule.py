@@ -133,3 +133,14 @@ def test_the_calibration_tool_refuses_a_resume_that_would_write_a_false_record(a
     with pytest.raises(SystemExit):
         tool.main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_a_cuda_profile_is_not_calibrated_on_a_machine_without_cuda(tmp_path, capsys, monkeypatch):
+    import torch
+    from tests.helpers import ROOT, load_file
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    tool = load_file(ROOT / "tools" / "calibrate_autodecay.py", "calibrate_autodecay")
+    with pytest.raises(SystemExit):
+        tool.main(["--profile", "gpu", "--out-dir", str(tmp_path), "--run-store", str(tmp_path / "runs")])
+    assert "trains on CUDA, which this machine does not have" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()                    # nothing started: no lock files either

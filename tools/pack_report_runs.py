@@ -130,11 +130,11 @@ def pack(contents: dict[str, bytes], manifest: dict, out: Path) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-store", type=Path, action="append",
-                    help="a run store to read (repeat for several, e.g. .runs and a device's runs/; default .runs)")
+                    help="a run store to read (repeat for several, e.g. .runs and a device's runs/; default $LRSCI_RUNS, else .runs)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    stores = [p.resolve() for p in args.run_store or [ROOT / ".runs"]]
+    stores = [p.resolve() for p in args.run_store or [Path(os.environ.get("LRSCI_RUNS") or ROOT / ".runs")]]
     kept, manifest = {}, {"packed": utc_now(), "git": git_hash(ROOT), "claims": {}, "left_out": {}, "not_packed": {}}
     with tempfile.TemporaryDirectory() as tmp:
         if args.out.exists():   # what was packed before stays packed (a device's runs exist nowhere else)
