@@ -80,7 +80,7 @@ def set_provenance(folder: Path, profile: str, key: str, value) -> None:
             raise ValueError(f"{path} has no {profile!r} section to file {key!r} beside")
         record["profiles"][profile]["provenance"][key] = value
         files.write_json(path, record)
-    render_claim(folder)
+        render_claim(folder)   # under the lock: a later write_section's render is never overwritten by this one
 
 
 def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
@@ -105,6 +105,8 @@ def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
         warnings.warn(f"{path} is unreadable ({exc}); moved it aside to {moved.name} and started a new "
                       "record", stacklevel=2)
         return None
+    if not isinstance(record.get("schema", SCHEMA), int):
+        raise ValueError(f"{path} has report schema {record['schema']!r}, not a version number: restore it from git")
     if record.get("schema", SCHEMA) > SCHEMA:   # never relabel a newer record as this version's
         raise ValueError(f"{path} has report schema {record['schema']}, newer than this lrsci's {SCHEMA}: "
                          "update lrsci to read or write it")

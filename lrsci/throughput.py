@@ -1,7 +1,8 @@
 """Training throughput, measured side by side: the baseline issue #13's speed work is judged against.
 
-Three numbers for one run config, each in training images per second (training steps only: no
-evaluation, no data loading, the device synchronised before the clock stops):
+Five numbers for one run config, each in training images per second (training steps only, no data
+loading, the device synchronised before the clock stops; :func:`concurrent_engines` times whole
+epochs over the wall span, so its small evaluation is inside it):
 
 * :func:`plain_loop` — the loop a user would write: the same model, optimizer, batches, precision
   and memory format as the engine, nothing else;

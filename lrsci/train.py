@@ -18,7 +18,14 @@ Divergence is an outcome, not a crash: a non-finite batch loss, or one above
 full-batch loss before each step (``diverged_at_step`` = the steps taken before it); SGD keeps the
 largest batch loss of the epoch on the device and reads it every ``CHECK_EVERY`` steps and at the
 epoch's end (``diverged_at_step`` = the step of that read), so no batch goes unseen and the GPU is not
-synchronised every step.
+synchronised every step. Each of those losses is taken before its update; the update after an epoch's
+last batch (or GD step) is judged by the evaluation that follows: non-finite evaluation losses are a
+divergence at that step, and the epoch keeps no record (:func:`finite_eval`).
+
+A record (one per epoch): ``train_loss`` is the mean training loss as training saw it — for SGD the mean
+of the epoch's batch losses, each before its update; for GD the full-batch loss at the weights before
+the epoch's one step — while everything else (the evaluation losses and accuracies, measurements) is
+taken after the epoch, at the weights it ends with. For GD the two are one step apart.
 """
 from __future__ import annotations
 
@@ -144,6 +151,8 @@ class RunResult:
 
         A run that diverged before reaching those epochs has no such values: that is an outcome
         to analyse, so it raises :class:`RunDiverged` saying so, not an empty list."""
+        if isinstance(first, bool) or not isinstance(first, int) or first < 1:   # 0 or -1 would slice from the end
+            raise ValueError(f"first={first!r} must be an epoch number >= 1")
         end = self.epochs_trained if last is None else last
         values = self.series(key)[first - 1:end]
         if not values or end > len(self.history):

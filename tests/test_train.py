@@ -312,3 +312,11 @@ def test_a_run_blown_up_by_its_last_update_diverged_at_that_step(batch_size):
     two = Trainer(cfg.with_(epochs=2), blobs())             # mid-run: no record of the blown-up epoch is kept
     two.run()
     assert (two.status, two.diverged_at_step, two.history) == ("diverged", 1, [])
+
+
+@pytest.mark.parametrize("first", [0, -1, 1.0])
+def test_a_curve_from_epoch_zero_or_below_is_refused_not_a_slice_from_the_end(first):
+    t = Trainer(tiny_config(epochs=3), blobs())
+    t.run()
+    with pytest.raises(ValueError, match="must be an epoch number >= 1"):
+        t.result().curve("test_acc", first)
