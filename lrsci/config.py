@@ -276,8 +276,11 @@ class RunConfig:
         return cls(**kwargs)
 
     def key(self) -> str:
-        """Content hash: equal for configs that train identical numbers."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Content hash: equal for configs that train identical numbers. ``data.options["download"]`` (whether
+        torchvision may fetch missing files) is left out: the run store checks the data's bytes themselves."""
+        d = self.to_dict()
+        d["data"]["options"] = {k: v for k, v in d["data"]["options"].items() if k != "download"}
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def with_(self, **changes) -> "RunConfig":

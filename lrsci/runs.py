@@ -207,13 +207,13 @@ class RunStore:
         for it waits, then loads what the first one stored.
         """
         done = self.load(config)
-        if done is not None:
-            return done
-        with self._lock(config):
-            done = self.load(config, locked=True)  # finished by another process while this one waited
-            if done is not None:
-                return done
-            return self._train(config, snapshots, fork, on_epoch)
+        if done is None:
+            with self._lock(config):
+                done = self.load(config, locked=True)  # finished by another process while this one waited
+                if done is None:
+                    return self._train(config, snapshots, fork, on_epoch)
+        _drop_leftover_checkpoints(self.dir(config))
+        return done
 
     def _train(self, config, snapshots, fork, on_epoch) -> RunResult:
         run_dir = self.dir(config)
@@ -308,6 +308,16 @@ def _read_fork_file(run_dir: Path) -> dict | None:
 # What training writes in a run folder, all under the run's lock: the temporary files of these names that a
 # killed process (SIGKILL, the orphan watcher's exit) left half-written. Holding the lock, no writer owns them.
 _LOCKED_WRITES = ("checkpoint.pt.", "checkpoint.prev.pt.", "snap-", "result.json.", "config.json.", "fork.json.")
+
+
+def _drop_leftover_checkpoints(run_dir: Path) -> None:
+    """A finished run's checkpoints are deleted after its result is written; a kill between the two left them.
+    Safe without the lock: once the result is there no process trains the run, so none still needs them."""
+    for name in ("checkpoint.pt", "checkpoint.prev.pt"):
+        try:
+            (run_dir / name).unlink(missing_ok=True)
+        except OSError:   # a read-only store (e.g. one being packed): leave them
+            pass
 
 
 def _remove_stale_temporaries(run_dir: Path) -> None:

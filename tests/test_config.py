@@ -148,3 +148,9 @@ def test_mistakes_are_refused_when_the_config_is_made_not_in_a_worker(make, fiel
     with pytest.raises(ConfigError) as err:
         make()
     assert err.value.field == field
+
+
+def test_whether_torchvision_may_download_is_not_part_of_a_runs_key():
+    plain = RunConfig()
+    assert {plain.with_(data=DataConfig(options={"download": d})).key() for d in (True, False)} == {plain.key()}
+    assert RunConfig(data=DataConfig(seed=1)).key() != plain.key()

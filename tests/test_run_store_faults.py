@@ -103,6 +103,13 @@ def test_temporary_files_a_killed_writer_left_are_removed_when_the_run_trains_ag
     assert not any(f.exists() for f in left) and other.exists()
 
 
+def test_checkpoints_a_kill_left_beside_a_finished_result_are_dropped_when_it_is_read(store):
+    cfg = tiny_config()
+    first = store.run(cfg)
+    (store.dir(cfg) / "checkpoint.pt").write_bytes(b"left by a kill after result.json was written")
+    assert store.run(cfg).history == first.history and not (store.dir(cfg) / "checkpoint.pt").exists()
+
+
 def test_a_corrupt_fork_snapshot_falls_back_to_training_from_scratch(store):
     trunk = tiny_config(epochs=6)
     arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
