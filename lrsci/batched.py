@@ -336,10 +336,11 @@ class BatchedTrainer:
                 self._freeze(i)
         records: list[dict | None] = []
         for i, c in enumerate(self.configs):
+            if running[i]:   # as Trainer, the epoch a run diverged in counts: its images went through the step
+                self.images[i] += self.data.x_train.shape[0]
             if not running[i] or self.status[i] != "running":   # not training, or diverged this epoch
                 records.append(None)
                 continue
-            self.images[i] += self.data.x_train.shape[0]
             record = {"epoch": e + 1, "lr": self.schedules[i].lr_at(e), "train_loss": float(train_loss[i]), **evals[i]}
             self.histories[i].append(record)
             records.append(record)

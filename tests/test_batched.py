@@ -102,6 +102,7 @@ def test_a_run_blown_up_by_its_epochs_last_update_diverges_at_that_step_as_alone
     res, lone = batched.results(), alone(bad, data).result()
     assert (res[1].stop_reason, res[1].diverged_at_step, res[1].history) == ("diverged", 1, [])
     assert (lone.stop_reason, lone.diverged_at_step, lone.history) == ("diverged", 1, [])
+    assert res[1].images == lone.images == 256                # the epoch it diverged in counts, as alone
     assert_same_run(batched, 0, alone(ok, data))
 
 
