@@ -62,6 +62,8 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
             # rows or values added by the analysis as it is now, over the same runs: the section keeps the
             # provenance of the run that produced its verdict, and says when it was analysed again
             new = {**new, "provenance": {**old["provenance"], "analysed_again": _reanalysis_note(new["provenance"])}}
+        if old is not None:
+            new = _keep_declaration_history(old, new)
         record["profiles"][profile] = new
         files.write_json(path, record)
         render_claim(folder)
@@ -158,6 +160,18 @@ def _equal(a, b, rel: float) -> bool:
 
 def _row_key(row: dict) -> str:
     return row["criterion"] + (" (reported)" if row.get("reported_only") else "")
+
+
+def _keep_declaration_history(old: dict, new: dict) -> dict:
+    """A declaration is evidence of what was expected when: a new section never erases an earlier wording. The
+    stored section's earlier declarations stay, and its own declaration joins them when the new one differs."""
+    history = list(old.get("provenance", {}).get("earlier_declarations", []))
+    if old.get("expected_failures") and old.get("expected_failures") != new.get("expected_failures"):
+        history.append({"recorded": old["provenance"].get("declaration_recorded", "with the run"),
+                        "expected_failures": old["expected_failures"]})
+    if not history or new.get("provenance", {}).get("earlier_declarations") == history:
+        return new
+    return {**new, "provenance": {**new.get("provenance", {}), "earlier_declarations": history}}
 
 
 def _trains_what_old_only_loaded(old: dict, new: dict) -> bool:

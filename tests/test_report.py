@@ -247,3 +247,18 @@ def test_reported_only_rows_and_small_numbers_are_shown_as_such():
                                             (None, 0.05, "–")])
 def test_a_p_value_is_never_printed_on_the_other_side_of_its_alpha(p, alpha, text):
     assert report._p_cell({"p_value": p, "alpha": alpha}) == text
+
+
+def test_a_new_run_keeps_every_earlier_wording_of_the_declaration(tmp_path):
+    first = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    first.update(expected_failures={"a > b": "first wording"})
+    first["provenance"] = {"git": "abc", "runs_trained": 0, "declaration_recorded": "then",
+                           "earlier_declarations": [{"recorded": "with the run", "expected_failures": {"a > b": "v0"}}]}
+    report.write_section(tmp_path, CLAIM, "fast", first)
+    again = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
+    again.update(expected_failures={"a > b": "second wording"})
+    again["provenance"] = {"git": "later", "runs_trained": 6}
+    report.write_section(tmp_path, CLAIM, "fast", again)
+    prov = json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]["provenance"]
+    assert prov["git"] == "later" and [d["expected_failures"]["a > b"] for d in prov["earlier_declarations"]] == [
+        "v0", "first wording"]
