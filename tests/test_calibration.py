@@ -55,6 +55,7 @@ def test_a_tool_trains_on_the_dev_seeds(tmp_path, monkeypatch):
     from lrsci import driver
 
     monkeypatch.setattr(driver, "context", lambda profile, **kw: kw)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)   # as on the GPU machine the tool runs on
     ap = calibration.arguments("x")
     args = ap.parse_args(["--profile", "gpu", "--out-dir", str(tmp_path), "--dev-seeds", "2"])
     profile, kw = calibration.dev_context(ap, args, "autodecay-matches-stepdecay", "autodecay_calibration",
