@@ -40,6 +40,7 @@ import torch
 
 from . import files
 from .runs import RunStore
+from .state_files import read_state, write_state
 
 EXECUTORS = ("local", "ray", "batched")
 MAX_RETRIES = 3  # a lost worker or node costs at most the epoch it was training, so retrying is cheap
@@ -206,8 +207,8 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
                     run_dir = store.dir(job.config)
                     run_dir.mkdir(parents=True, exist_ok=True)
                     state = {**trainer.run_state(i), "data_sha256": data_id}
-                    files.atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
-            files.atomic_write(ckpt, lambda tmp: torch.save({**trainer.state_dict(), "data_sha256": data_id}, tmp))
+                    write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
+            write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id})
             if progress:
                 running = sum(s == "running" for s in trainer.status)
                 print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
@@ -245,7 +246,7 @@ def resume(trainer, path: Path, device, data_id: str | None = None) -> bool:
     if not path.exists():
         return True
     try:
-        state = torch.load(path, map_location=device, weights_only=False)
+        state = read_state(path, map_location=device)
         if state.get("data_sha256", data_id) != data_id:
             raise ValueError(f"saved from other data bytes ({state['data_sha256']}, now {data_id})")
         trainer.load_state_dict(state)

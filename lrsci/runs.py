@@ -34,7 +34,8 @@ from filelock import FileLock
 from . import files
 from .config import RunConfig
 from .data.registry import load_data
-from .files import atomic_write as _atomic_write, write_json as _write_json
+from .files import write_json as _write_json
+from .state_files import read_state, write_state
 from .provenance import device_name, git_hash, utc_now
 from .train import ENGINE_VERSION, RunResult, Trainer, resolve_device
 
@@ -147,7 +148,7 @@ class RunStore:
     def _load_state(self, path: Path, device) -> dict | None:
         """A checkpoint or snapshot, or None if it cannot be read (then it is moved aside)."""
         try:
-            return torch.load(path, map_location=device, weights_only=False)
+            return read_state(path, map_location=device)
         except (torch.OutOfMemoryError, MemoryError):
             raise   # the file may be fine: no room to load it is not a reason to set it aside
         except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError... for bad files
@@ -237,7 +238,7 @@ class RunStore:
                 # writes the snapshot again, where the other order resumes past it and loses it.
                 # A run that diverges does not complete its epoch: its snapshot of the epoch before stays.
                 if trainer.epoch > before and trainer.epoch in wanted:
-                    _atomic_write(run_dir / f"snap-{trainer.epoch}.pt", lambda tmp: torch.save(state, tmp))
+                    write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
                 _save_checkpoint(run_dir, state)
         result = trainer.result()
         if forked_from is not None:
@@ -269,11 +270,10 @@ def _save_checkpoint(run_dir: Path, state: dict) -> None:
     """The new checkpoint, keeping the previous one as the fallback should the new one be unreadable."""
     ckpt, prev = run_dir / "checkpoint.pt", run_dir / "checkpoint.prev.pt"
 
-    def write(tmp):
-        torch.save(state, tmp)
+    def keep_previous():
         if ckpt.exists():
             os.replace(ckpt, prev)
-    _atomic_write(ckpt, write)
+    write_state(ckpt, state, before_publish=keep_previous)
 
 
 def check_snapshot(state: dict, snap: Path, epoch: int) -> None:

@@ -16,6 +16,7 @@ from lrsci.batched import EVAL_BATCH, BatchedTrainer, batchnorm_in_float32, chec
 from lrsci.config import ModelConfig, ScheduleConfig
 from lrsci.data.base import ArrayData
 from lrsci.train import Trainer
+from lrsci.state_files import read_state
 from tests.helpers import blobs, tiny_config
 
 LOSS_RTOL = 1e-5
@@ -266,7 +267,7 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
     ckpt = executors.batch_checkpoint(cut, configs)
     assert ckpt.exists() and all(cut.load(c) is None for c in configs)
     monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
-    resumed_from = torch.load(ckpt, weights_only=False)["epoch"]
+    resumed_from = read_state(ckpt)["epoch"]
     assert resumed_from == 1
     executors.train_batch(cut, jobs, progress=False)
     assert not ckpt.exists()
@@ -290,7 +291,7 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
         executors.train_batch(other, jobs, progress=False)
     monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
     ckpt = executors.batch_checkpoint(other, configs)
-    assert torch.load(ckpt, weights_only=False)["data_sha256"] == other.data_identity(configs[0])
+    assert read_state(ckpt)["data_sha256"] == other.data_identity(configs[0])
     monkeypatch.setattr(other, "data_identity", lambda cfg: "changed")
     with pytest.warns(UserWarning, match="other data bytes"):
         executors.train_batch(other, jobs, progress=False)

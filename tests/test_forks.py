@@ -1,11 +1,11 @@
 """Forks in the run store: a fork is taken only where it gives exactly the numbers of training the
 child from scratch, and its record (fork.json, forked_from) says so only when it was taken."""
 import pytest
-import torch
 
 from lrsci import runs as runs_mod
 from lrsci.config import ScheduleConfig
 from lrsci.runs import RunStore, check_fork
+from lrsci.state_files import read_state, write_state
 from tests.helpers import Interrupt, blobs, data_that_changes, interrupt_at, tiny_config
 from tests.helpers import trained as scratch
 
@@ -69,8 +69,8 @@ def test_a_snapshot_of_a_diverged_parent_is_not_forked(store):
     arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
     store.run(trunk, snapshots=(3,))
     snap = store.dir(trunk) / "snap-3.pt"
-    state = torch.load(snap, weights_only=False)
-    torch.save({**state, "status": "diverged", "diverged_at_step": state["step"]}, snap)
+    state = read_state(snap)
+    write_state(snap, {**state, "status": "diverged", "diverged_at_step": state["step"]})
     with pytest.raises(ValueError, match=r"cannot fork at epoch 3: .*snap-3\.pt.*status 'diverged'"):
         store.run(arm, fork=(trunk, 3))
     assert not store.dir(arm).exists() and snap.exists()

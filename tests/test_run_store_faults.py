@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from lrsci import files
 from lrsci import runs as runs_mod
+from lrsci import state_files
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
 from lrsci.runs import RunStore
+from lrsci.state_files import read_state
 from lrsci.train import RunDiverged, Trainer
 from tests.helpers import blobs, tiny_config
 
@@ -122,20 +123,21 @@ def test_a_corrupt_fork_snapshot_falls_back_to_training_from_scratch(store):
 
 def test_a_full_disk_is_named_and_loses_nothing(store, monkeypatch):
     cfg = tiny_config()
-    real_save = torch.save
+    real_write, writes = state_files._write_bytes, []
 
-    def save(obj, path, *a, **k):  # what torch says when the disk fills mid-write
-        if obj["epoch"] == 3:
-            Path(path).write_bytes(b"partial")
-            raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 512 vs 448")
-        return real_save(obj, path, *a, **k)
-    monkeypatch.setattr(runs_mod.torch, "save", save)
+    def write(tmp, header, payload):  # the disk fills while the third checkpoint (epoch 3) is written
+        writes.append(tmp)
+        if len(writes) == 3:
+            Path(tmp).write_bytes(b"partial")
+            raise OSError(28, "No space left on device")
+        return real_write(tmp, header, payload)
+    monkeypatch.setattr(state_files, "_write_bytes", write)
     with pytest.raises(files.DiskFull, match=r"No space left on device while writing .*checkpoint\.pt.*--run-store"):
         store.run(cfg)
     run_dir = store.dir(cfg)
     assert not list(run_dir.glob("*.tmp"))  # the partial file is gone, the last good checkpoint stays
-    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["epoch"] == 2
-    monkeypatch.setattr(runs_mod.torch, "save", real_save)  # space freed
+    assert read_state(run_dir / "checkpoint.pt")["epoch"] == 2
+    monkeypatch.setattr(state_files, "_write_bytes", real_write)  # space freed
     assert store.run(cfg).history == straight(cfg)
 
 
@@ -217,7 +219,7 @@ def test_a_sigkilled_run_resumes_with_the_same_numbers(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(root)], cwd=ROOT)
     ckpt = RunStore(root).dir(cfg) / "checkpoint.pt"
     deadline = time.time() + 120
-    while time.time() < deadline and not (ckpt.exists() and torch.load(ckpt, weights_only=False)["epoch"] >= 3):
+    while time.time() < deadline and not (ckpt.exists() and read_state(ckpt)["epoch"] >= 3):
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

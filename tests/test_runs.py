@@ -6,6 +6,7 @@ from lrsci import runs as runs_mod
 from lrsci.config import ScheduleConfig
 from lrsci.runs import RunStore, check_fork, check_snapshot
 from lrsci.train import Trainer
+from lrsci.state_files import read_state
 from tests.helpers import Interrupt, blobs, data_that_changes, interrupt_at, tiny_config, trained
 
 
@@ -74,7 +75,7 @@ def test_a_run_that_diverges_after_a_snapshot_epoch_keeps_that_snapshot(store, m
     monkeypatch.setattr(Trainer, "_diverged", lambda self, loss: self.epoch == 2)   # epochs count from 0
     result = store.run(cfg, snapshots=(2,))
     assert result.stop_reason == "diverged" and result.epochs_trained == 2
-    snap = runs_mod.torch.load(store.dir(cfg) / "snap-2.pt", weights_only=False)
+    snap = read_state(store.dir(cfg) / "snap-2.pt")
     two = Trainer(cfg, blobs())
     two.run(until_epoch=2)
     assert snap["epoch"] == 2 and snap["history"] == two.history
@@ -87,19 +88,19 @@ def test_a_run_that_diverges_after_a_snapshot_epoch_keeps_that_snapshot(store, m
 def test_a_kill_between_snapshot_and_checkpoint_loses_no_snapshot(store, monkeypatch):
     """Killed while writing snap-2: the resume must train epoch 2 again and write it, not go on past it."""
     cfg = tiny_config(epochs=4)
-    real_write = runs_mod._atomic_write
+    real_write = runs_mod.write_state
 
-    def killed_at_snap_2(path, write):
+    def killed_at_snap_2(path, state, **kw):
         if path.name == "snap-2.pt":
             raise Interrupt
-        real_write(path, write)
-    monkeypatch.setattr(runs_mod, "_atomic_write", killed_at_snap_2)
+        real_write(path, state, **kw)
+    monkeypatch.setattr(runs_mod, "write_state", killed_at_snap_2)
     with pytest.raises(Interrupt):
         store.run(cfg, snapshots=(2,))
-    monkeypatch.setattr(runs_mod, "_atomic_write", real_write)
+    monkeypatch.setattr(runs_mod, "write_state", real_write)
     result = store.run(cfg, snapshots=(2,))
     assert result.history == trained(cfg).history
-    snap = runs_mod.torch.load(store.dir(cfg) / "snap-2.pt", weights_only=False)
+    snap = read_state(store.dir(cfg) / "snap-2.pt")
     assert snap["epoch"] == 2 and snap["history"] == result.history[:2]
 
 
@@ -140,7 +141,7 @@ def test_a_checkpoint_from_before_data_identities_still_resumes(tmp_path, monkey
         store.run(cfg, on_epoch=interrupt_at(3))
     for name in ("checkpoint.pt", "checkpoint.prev.pt"):
         path = store.dir(cfg) / name
-        state = runs_mod.torch.load(path, weights_only=False)
+        state = read_state(path)   # saved again in the plain format of that time
         assert state.pop("data_sha256") == "aaaa"
         runs_mod.torch.save(state, path)
     resumed = []

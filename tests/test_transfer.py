@@ -22,6 +22,7 @@ from lrsci.models import build_model
 from lrsci.runs import RunStore
 from lrsci.train import RunResult
 from lrsci.transfer import TransferError, TransferSpec, transfer_accuracy, transfer_snapshots, transferability
+from lrsci.state_files import read_state
 from tests.helpers import blobs, tiny_config
 from tests.test_vision import make_fmnist_arrays, write_fmnist
 
@@ -175,7 +176,7 @@ def test_transfer_snapshots_equal_direct_transfer(store):
     direct = []
     for e in (2, 6):
         model = build_model(cfg.model, (1, 1, 8), 2)
-        model.load_state_dict(torch.load(store.dir(cfg) / f"snap-{e}.pt", weights_only=False)["model"])
+        model.load_state_dict(read_state(store.dir(cfg) / f"snap-{e}.pt")["model"])
         direct.append(transfer_accuracy(model, blobs(seed=5), spec, seed=0))
     assert got == direct
 
