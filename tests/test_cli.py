@@ -41,7 +41,8 @@ def test_report_rerenders_without_training(tmp_path, monkeypatch):
     project = tmp_path / "p"
     (project / "claims").mkdir(parents=True)
     (project / "conftest.py").write_text("")
-    shutil.copytree(ROOT / "reports", project / "reports")
+    for claim in ("sgd-post-decay-boost", "gd-larger-lr-diverges"):   # two claims, fast and gpu: every figure kind
+        shutil.copytree(ROOT / "reports" / claim, project / "reports" / claim)
     for md in (project / "reports").rglob("report.md"):
         md.unlink()
     monkeypatch.chdir(project)
