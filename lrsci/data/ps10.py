@@ -118,6 +118,8 @@ noise rows and the final train shuffle); the global RNGs are never touched.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -265,53 +267,43 @@ def _check_size(name: str, n: int, multiple: int) -> None:
             f"examples and the class-conditional entropies are exact; e.g. {multiple * 5}")
 
 
-def check_ps10(
-    n_train: int = 50_000,
-    n_test: int = 10_000,
-    image_size: int = 32,
-    noise_fraction: float = 0.0,
-    *,
-    simple_patterns_per_class: int = 10,
-    complex_patterns_per_class: int = 100,
-    simple_cluster_size: int = 1,
-    complex_cluster_size: int = 4,
-    min_sep_fraction: float = 0.6,
-    cluster_radius_fraction: float = 0.2,
-    jitter_fraction: float = 0.1,
-    noise_kind: str = "point",
-) -> None:
+def check_ps10(**args) -> None:
     """ValueError naming the first argument :func:`build_ps10` would refuse (run configs check theirs with it
-    when they are made, so a bad one never reaches a worker)."""
-    for name, v in (("simple_patterns_per_class", simple_patterns_per_class),
-                    ("complex_patterns_per_class", complex_patterns_per_class),
-                    ("simple_cluster_size", simple_cluster_size), ("complex_cluster_size", complex_cluster_size)):
+    when they are made, so a bad one never reaches a worker); arguments not given take build_ps10's defaults."""
+    a = {**_build_defaults(), **args}
+    for name in ("simple_patterns_per_class", "complex_patterns_per_class", "simple_cluster_size",
+                 "complex_cluster_size"):
+        v = a[name]
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
             raise ValueError(f"PS10: {name}={v!r} must be a positive int")
-    for name, v in (("noise_fraction", noise_fraction), ("min_sep_fraction", min_sep_fraction),
-                    ("cluster_radius_fraction", cluster_radius_fraction), ("jitter_fraction", jitter_fraction)):
+    for name in ("noise_fraction", "min_sep_fraction", "cluster_radius_fraction", "jitter_fraction"):
+        v = a[name]
         if not isinstance(v, (int, float, np.floating)) or isinstance(v, bool) or not math.isfinite(v):
             raise ValueError(f"PS10: {name}={v!r} must be a finite number")
-    n_simple_c = NUM_CLASSES * simple_patterns_per_class
-    n_complex_c = NUM_CLASSES * complex_patterns_per_class
-    multiple = 2 * math.lcm(n_simple_c, n_complex_c)
-    _check_size("n_train", n_train, multiple)
-    _check_size("n_test", n_test, multiple)
-    if not isinstance(image_size, (int, np.integer)) or image_size <= 0:
-        raise ValueError(f"PS10: image_size={image_size!r} must be a positive int")
-    if not (0.0 <= float(noise_fraction) <= 1.0):
-        raise ValueError(f"PS10: noise_fraction={noise_fraction!r} must lie in [0, 1]")
-    for name, ppc, g in (("simple", simple_patterns_per_class, simple_cluster_size),
-                         ("complex", complex_patterns_per_class, complex_cluster_size)):
-        if g <= 0 or ppc % g:
-            raise ValueError(f"PS10: {name}_cluster_size={g} must be a positive divisor of "
-                             f"{name}_patterns_per_class={ppc} (so every class owns whole clusters)")
-    if noise_kind not in NOISE_KINDS:
-        raise ValueError(f"PS10: noise_kind={noise_kind!r} must be one of {NOISE_KINDS}")
-    if not (0.0 <= jitter_fraction < 0.5):
+    multiple = 2 * math.lcm(NUM_CLASSES * a["simple_patterns_per_class"], NUM_CLASSES * a["complex_patterns_per_class"])
+    _check_size("n_train", a["n_train"], multiple)
+    _check_size("n_test", a["n_test"], multiple)
+    if not isinstance(a["image_size"], (int, np.integer)) or a["image_size"] <= 0:
+        raise ValueError(f"PS10: image_size={a['image_size']!r} must be a positive int")
+    if not (0.0 <= float(a["noise_fraction"]) <= 1.0):
+        raise ValueError(f"PS10: noise_fraction={a['noise_fraction']!r} must lie in [0, 1]")
+    for part in ("simple", "complex"):
+        ppc, g = a[f"{part}_patterns_per_class"], a[f"{part}_cluster_size"]
+        if ppc % g:
+            raise ValueError(f"PS10: {part}_cluster_size={g} must be a positive divisor of "
+                             f"{part}_patterns_per_class={ppc} (so every class owns whole clusters)")
+    if a["noise_kind"] not in NOISE_KINDS:
+        raise ValueError(f"PS10: noise_kind={a['noise_kind']!r} must be one of {NOISE_KINDS}")
+    if not (0.0 <= a["jitter_fraction"] < 0.5):
         raise ValueError("PS10: need 0 <= jitter_fraction < 0.5")
-    if not (0.0 < cluster_radius_fraction and 2 * cluster_radius_fraction < min_sep_fraction <= 0.8):
+    if not (0.0 < a["cluster_radius_fraction"] and 2 * a["cluster_radius_fraction"] < a["min_sep_fraction"] <= 0.8):
         raise ValueError("PS10: need 0 < 2 * cluster_radius_fraction < min_sep_fraction <= 0.8 "
                          "(clusters must not overlap; larger separations cannot be packed)")
+
+
+@functools.cache
+def _build_defaults() -> dict:
+    return {k: p.default for k, p in inspect.signature(build_ps10).parameters.items() if k != "seed"}
 
 
 def build_ps10(
@@ -331,11 +323,7 @@ def build_ps10(
     noise_kind: str = "point",
 ) -> PS10:
     """Build PS10 and keep the pattern ids and centres alongside the :class:`ArrayData`."""
-    check_ps10(n_train, n_test, image_size, noise_fraction, simple_patterns_per_class=simple_patterns_per_class,
-               complex_patterns_per_class=complex_patterns_per_class, simple_cluster_size=simple_cluster_size,
-               complex_cluster_size=complex_cluster_size, min_sep_fraction=min_sep_fraction,
-               cluster_radius_fraction=cluster_radius_fraction, jitter_fraction=jitter_fraction,
-               noise_kind=noise_kind)
+    check_ps10(**{k: v for k, v in locals().items() if k != "seed"})   # locals(): just the arguments here
 
     simple = _make_part("simple", seed, _STREAM_CENTRES_SIMPLE, simple_patterns_per_class,
                         simple_cluster_size, min_sep_fraction, cluster_radius_fraction, jitter_fraction)
