@@ -1,10 +1,11 @@
-"""`lrsci list | run CLAIM --profile P [--seeds N] | report` — the suite from a shell.
+"""`lrsci list | run CLAIM --profile P [--seeds N] | report | compare BASE OTHER` — the suite from a shell.
 
 Claims and profiles come from the declared claims (lrsci.catalog), the same registry the
 pytest items are generated from. `run` is pytest underneath (one item, CLAIM[PROFILE]), with
 progress on stderr; a profile that cannot run here (no CUDA, optional data absent) exits
 non-zero with the reason instead of "1 skipped". `report` re-renders every report from
-result.json: it never trains.
+result.json: it never trains. `compare` puts two report folders side by side (a profile run on
+other seeds beside the committed one, lrsci.report_compare) and exits 1 when a verdict did not hold.
 """
 from __future__ import annotations
 
@@ -15,15 +16,14 @@ import sys
 from pathlib import Path
 
 from . import calibration, report
-from .report_notes import section_state, seed_span
+from .report_notes import project_of, section_state, seed_span
 
 
 def find_project(start: Path | None = None) -> Path:
     """The folder holding claims/ — the current directory or one above it."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "claims").is_dir() and (folder / "conftest.py").exists():
-            return folder
+    project = project_of(start or Path.cwd())
+    if project is not None:
+        return project
     raise SystemExit("lrsci: no claims/ folder here or above; run lrsci inside a clone of the lrsci repository")
 
 
@@ -113,9 +113,23 @@ def cmd_report(args) -> int:
     root = find_project() / args.report_dir
     if not root.is_dir():
         raise SystemExit(f"lrsci: no reports under {root}; run a claim first")
-    for path in report.render_all(root):
-        print(path)
+    for folder in (root, *report.replication_roots(root)):
+        for path in report.render_all(folder):
+            print(path)
     return 0
+
+
+def cmd_compare(args) -> int:
+    from .report_compare import compare, render
+
+    try:
+        found = compare(args.base, args.other, args.profile)
+    except ValueError as exc:
+        raise SystemExit(f"lrsci: {exc}") from None
+    if not found:
+        raise SystemExit(f"lrsci: {args.base} and {args.other} share no claim with a {args.profile!r} section")
+    print(render(found, Path(args.base).name or str(args.base), Path(args.other).name or str(args.other)), end="")
+    return 0 if all(c.holds for c in found) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,8 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--executor", choices=("local", "ray", "batched"), default=None,
                      help="where runs train: local workers (default), a Ray cluster, or batched (also LRSCI_EXECUTOR)")
     run.set_defaults(func=cmd_run)
-    sub.add_parser("report", parents=[common], help="re-render every report from result.json (no training)"
+    sub.add_parser("report", parents=[common], help="re-render every report from result.json, "
+                   "those under replication/ too (no training)"
                    ).set_defaults(func=cmd_report)
+    comp = sub.add_parser("compare", help="two report folders side by side: the same decisions on other seeds? "
+                          "(exit 1 if not)")
+    comp.add_argument("base", help="a report folder, e.g. reports")
+    comp.add_argument("other", help="a report folder of the same profile run on other seeds (--report-dir)")
+    comp.add_argument("--profile", default="fast")
+    comp.set_defaults(func=cmd_compare)
     args = parser.parse_args(argv)
     # A folder the user names is where they are (pytest later runs in the project folder); the default
     # report folder is the project's own.

@@ -385,6 +385,12 @@ def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
     return path
 
 
+def replication_roots(report_root: str | Path) -> list[Path]:
+    """The report folders of profiles run again on other seeds, ``<report_root>/replication/<name>/``
+    (docs/replication.md): each a report folder of its own, with its own index."""
+    return sorted(p for p in (Path(report_root) / "replication").glob("*") if p.is_dir())
+
+
 def render_all(report_root: str | Path) -> list[Path]:
     """Re-render every claim's report.md and figures and the index, from result.json (and the notes the
     claim modules give, lrsci.report_notes).

@@ -10,7 +10,9 @@ from the module, not the record:
 * a claim's ``readings`` (written after a final run, never a criterion) are shown under that
   profile's verdict while its section is the current protocol's.
 
-Reports outside a project (a folder whose parent has no ``claims/``, as in tests) get no notes.
+A report folder belongs to the project above it (the first folder up holding ``claims/`` and
+``conftest.py``): ``reports/`` and ``reports/replication/<name>/`` alike. Reports outside a project (as
+in tests) get no notes.
 """
 from __future__ import annotations
 
@@ -24,11 +26,20 @@ OTHER_SEEDS = " (other seeds)"
 READ_NOTE = " (see the reading)"
 
 
+def project_of(path: str | Path) -> Path | None:
+    """The project holding ``path``: the first folder from it upwards with ``claims/`` and ``conftest.py``."""
+    here = Path(path).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "claims").is_dir() and (folder / "conftest.py").exists():
+            return folder
+    return None
+
+
 def declared_claims(report_root: str | Path) -> dict:
     """{claim id: Claim} of the project whose reports live in ``report_root``; {} outside a project. A claim
     module that cannot be loaded is named in a warning (the reports still render, without notes)."""
-    project = Path(report_root).resolve().parent
-    if not (project / "claims").is_dir():
+    project = project_of(report_root)
+    if project is None:
         return {}
     from .catalog import load_claims
     try:

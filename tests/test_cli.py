@@ -43,11 +43,14 @@ def test_report_rerenders_without_training(tmp_path, monkeypatch):
     (project / "conftest.py").write_text("")
     for claim in ("sgd-post-decay-boost", "gd-larger-lr-diverges"):   # two claims, fast and gpu: every figure kind
         shutil.copytree(ROOT / "reports" / claim, project / "reports" / claim)
-    for md in (project / "reports").rglob("report.md"):
+    # a folder of the same profile run on other seeds is re-rendered too
+    shutil.copytree(ROOT / "reports" / "sgd-post-decay-boost", project / "reports" / "replication" / "s" / "sgd-post-decay-boost")
+    for md in (project / "reports").rglob("*.md"):
         md.unlink()
     monkeypatch.chdir(project)
     assert cli.main(["report"]) == 0
-    assert list((project / "reports").rglob("report.md"))
+    assert len(list((project / "reports").rglob("report.md"))) == 3
+    assert (project / "reports" / "replication" / "s" / "README.md").exists()
 
 
 def test_console_script_is_installed():

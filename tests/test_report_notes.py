@@ -79,7 +79,11 @@ def test_the_claims_are_read_from_the_project_around_the_report_folder(tmp_path)
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "test_notes_project_demo.py").write_text(
         DEMO.read_text().replace('id="demo-claim"', 'id="notes-project-demo"'))
+    assert declared_claims(tmp_path / "reports") == {}          # claims/ without conftest.py: not a project
+    (tmp_path / "conftest.py").write_text("")
     assert list(declared_claims(tmp_path / "reports")) == ["notes-project-demo"]
+    # a folder of reports run on other seeds, deeper in the project, belongs to it too
+    assert list(declared_claims(tmp_path / "reports" / "replication" / "seeds-5000-5009")) == ["notes-project-demo"]
     (tmp_path / "claims" / "test_broken_notes_demo.py").write_text("raise RuntimeError('broken module')\n")
     with pytest.warns(UserWarning, match="without notes.*broken module"):
         assert declared_claims(tmp_path / "reports") == {}

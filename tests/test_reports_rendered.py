@@ -1,7 +1,8 @@
 """The committed reports' Markdown is what the code renders from their result.json and the claim modules'
 notes now: a reading corrected in a module, or a change of how a table prints, shows in reports/ only once
-`lrsci report` is run, and this test says when that was forgotten. (Figures are not compared: their PNG
-bytes depend on the matplotlib build.)"""
+`lrsci report` is run, and this test says when that was forgotten. The same for every folder of reports
+run on other seeds (reports/replication/<name>/). (Figures are not compared: their PNG bytes depend on the
+matplotlib build.)"""
 import shutil
 
 import pytest
@@ -11,6 +12,14 @@ from lrsci.catalog import load_claims
 from tests.helpers import ROOT
 
 REPORTS = ROOT / "reports"
+ROOTS = [REPORTS, *report.replication_roots(REPORTS)]
+
+
+def markdown_files():
+    for root in ROOTS:
+        rel = root.relative_to(REPORTS)
+        yield str(rel / "README.md")
+        yield from sorted(str(rel / p.parent.name / "report.md") for p in root.glob("*/result.json"))
 
 
 @pytest.fixture(scope="module")
@@ -19,15 +28,17 @@ def rendered(tmp_path_factory):
     claims = {cid: claim for cid, (claim, _) in load_claims(ROOT).items()}
     with pytest.MonkeyPatch.context() as m:
         m.setattr(figures, "render", lambda spec, path: None)
-        for path in sorted(REPORTS.glob("*/result.json")):
-            (out / path.parent.name).mkdir()
-            shutil.copy(path, out / path.parent.name / "result.json")
-            report.render_claim(out / path.parent.name, claims)
-        report.render_index(out, claims)
+        for root in ROOTS:
+            target = out / root.relative_to(REPORTS)
+            for path in sorted(root.glob("*/result.json")):
+                (target / path.parent.name).mkdir(parents=True)
+                shutil.copy(path, target / path.parent.name / "result.json")
+                report.render_claim(target / path.parent.name, claims)
+            report.render_index(target, claims)
     return out
 
 
-@pytest.mark.parametrize("name", ["README.md", *sorted(f"{p.parent.name}/report.md" for p in REPORTS.glob("*/result.json"))])
+@pytest.mark.parametrize("name", list(markdown_files()))
 def test_the_committed_markdown_is_what_the_code_renders_now(rendered, name):
     assert (rendered / name).read_text() == (REPORTS / name).read_text(), (
         f"reports/{name} is not what the code renders from its result.json now: run `lrsci report` and commit")

@@ -1,0 +1,109 @@
+"""Two report folders side by side: does each verdict hold on other seeds?
+
+A profile run on another seed range (``--seeds N --seed-offset K --report-dir DIR``) writes its own
+report folder. :func:`compare` puts its sections beside the ones in a base folder (say the committed
+``reports/``), criterion by criterion: the decision (pass / fail) and the effect with its interval
+in each. A claim *holds* when every required criterion made the same decision in both; a criterion
+that is reported only (not part of the verdict) is shown but never decides that. ``lrsci compare``
+prints the result as Markdown (docs/replication.md is one such comparison).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import report
+
+
+@dataclass(frozen=True)
+class Row:
+    claim: str
+    criterion: str
+    required: bool
+    base: dict | None    # the test row in the base folder, None where it has no such criterion
+    other: dict | None
+
+    @property
+    def same(self) -> bool:
+        return decision(self.base) == decision(self.other)
+
+
+@dataclass(frozen=True)
+class ClaimComparison:
+    claim: str
+    base_seeds: list
+    other_seeds: list
+    base_verdict: str | None
+    other_verdict: str | None
+    rows: list
+
+    @property
+    def holds(self) -> bool:
+        """Every required criterion made the same decision on both seed ranges."""
+        return all(r.same for r in self.rows if r.required)
+
+
+def decision(test: dict | None) -> str:
+    if test is None:
+        return "absent"
+    if test.get("effect") is None:
+        return "undefined"   # nothing measured (e.g. every run diverged): neither a pass nor a fail of the effect
+    return "pass" if test.get("passed") else "fail"
+
+
+def compare(base_root: str | Path, other_root: str | Path, profile: str = "fast") -> list[ClaimComparison]:
+    """Every claim with a ``profile`` section in both folders, compared criterion by criterion.
+
+    Raises ValueError naming a folder that holds no such section at all (a wrong path or profile)."""
+    base, other = (_sections(root, profile) for root in (base_root, other_root))
+    for root, found in ((base_root, base), (other_root, other)):
+        if not found:
+            raise ValueError(f"{root}: no claim report with a {profile!r} section (is it a report folder?)")
+    return [_compare_claim(cid, base[cid], other[cid]) for cid in sorted(set(base) & set(other))]
+
+
+def _sections(root: str | Path, profile: str) -> dict:
+    if not Path(root).is_dir():
+        raise ValueError(f"{root}: no such folder")
+    return {r["id"]: r["profiles"][profile] for r in report.load_all(root) if profile in r.get("profiles", {})}
+
+
+def _compare_claim(cid: str, base: dict, other: dict) -> ClaimComparison:
+    by_name = [{t["criterion"]: t for t in sec.get("tests", [])} for sec in (base, other)]
+    names = list(by_name[0]) + [n for n in by_name[1] if n not in by_name[0]]
+    rows = [Row(cid, n, not any(t.get("reported_only") for t in (by_name[0].get(n), by_name[1].get(n)) if t),
+                by_name[0].get(n), by_name[1].get(n)) for n in names]
+    return ClaimComparison(cid, base.get("seeds") or [], other.get("seeds") or [], base.get("verdict"),
+                           other.get("verdict"), rows)
+
+
+def _span(seeds: list) -> str:
+    return f"{min(seeds)}-{max(seeds)}" if seeds else "–"
+
+
+def _effect(test: dict | None) -> str:
+    if test is None or test.get("effect") is None:
+        return "–"
+    ci = test.get("ci") or [None, None]
+    text = f"{test['effect']:+.3g}"
+    if ci[0] is not None and ci[1] is not None and ci[0] != ci[1]:
+        text += f" [{ci[0]:+.3g}, {ci[1]:+.3g}]"
+    return text + f" (n={test.get('n')})"
+
+
+def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) -> str:
+    """Markdown: one line per claim (holds or not), then every criterion's decision and effect in both."""
+    lines = [f"| claim | seeds ({base_name}) | seeds ({other_name}) | verdict ({base_name}) | "
+             f"verdict ({other_name}) | every required criterion the same |", "|---|---|---|---|---|---|"]
+    for c in comparisons:
+        lines.append(f"| {c.claim} | {_span(c.base_seeds)} | {_span(c.other_seeds)} | {c.base_verdict} | "
+                     f"{c.other_verdict} | {'yes' if c.holds else '**no**'} |")
+    lines += ["", f"| claim | criterion | {base_name} | {other_name} | effect, 95% CI ({base_name}) | "
+              f"effect, 95% CI ({other_name}) |", "|---|---|---|---|---|---|"]
+    for c in comparisons:
+        for r in c.rows:
+            mark = "" if r.same else " ≠"
+            name = r.criterion + ("" if r.required else " (reported only)")
+            lines.append(f"| {c.claim} | {name} | {decision(r.base)} | {decision(r.other)}{mark} | "
+                         f"{_effect(r.base)} | {_effect(r.other)} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""lrsci.report_compare and `lrsci compare`: a profile's verdicts on other seeds, criterion by criterion."""
+import json
+
+import pytest
+
+from lrsci import cli
+from lrsci.report_compare import compare, decision, render
+from lrsci.report_schema import SCHEMA
+
+
+def crit(criterion, passed, effect=1.0, ci=(0.5, 1.5), reported_only=False, n=5):
+    return {"criterion": criterion, "passed": passed, "effect": effect, "ci": list(ci), "n": n,
+            "reported_only": reported_only}
+
+
+def write(root, cid, seeds, rows, profile="fast", verdict="replicated"):
+    folder = root / cid
+    folder.mkdir(parents=True)
+    section = {"seeds": seeds, "tests": rows, "verdict": verdict}
+    (folder / "result.json").write_text(json.dumps({"id": cid, "schema": SCHEMA, "title": cid, "source": "s",
+                                                    "statement": "s", "profiles": {profile: section}}))
+
+
+def two_folders(tmp_path):
+    base, other = tmp_path / "reports", tmp_path / "again"
+    write(base, "a", [0, 1, 2, 3, 4], [crit("a1", True), crit("a2", False, ci=(-1, 3))])
+    write(other, "a", list(range(5000, 5010)), [crit("a1", True, 0.8, n=10), crit("a2", True, 1.2, n=10)])
+    write(base, "b", [0, 1, 2, 3, 4], [crit("b1", True), crit("b-extra", False, reported_only=True)])
+    write(other, "b", list(range(5000, 5010)), [crit("b1", True, n=10), crit("b-extra", True, reported_only=True)])
+    write(base, "only-in-base", [0, 1], [crit("x", True)])
+    return base, other
+
+
+def test_a_claim_holds_only_when_every_required_criterion_decides_the_same(tmp_path):
+    base, other = two_folders(tmp_path)
+    found = {c.claim: c for c in compare(base, other)}
+    assert set(found) == {"a", "b"}   # a claim run in one folder only is not compared
+    assert not found["a"].holds and [r.criterion for r in found["a"].rows if not r.same] == ["a2"]
+    assert found["b"].holds   # its reported-only row changed, and it does not decide
+    assert found["a"].other_seeds == list(range(5000, 5010))
+
+
+def test_the_markdown_names_each_changed_criterion_with_both_effects(tmp_path):
+    text = render(compare(*two_folders(tmp_path)), "reports", "again")
+    assert "| a | 0-4 | 5000-5009 | replicated | replicated | **no** |" in text
+    assert "| a | a2 | fail | pass ≠ | +1 [-1, +3] (n=5) | +1.2 [+0.5, +1.5] (n=10) |" in text
+    assert "| b | b-extra (reported only) | fail | pass ≠ |" in text
+
+
+def test_a_criterion_present_on_one_side_only_or_unmeasured_is_named_not_guessed(tmp_path):
+    base, other = tmp_path / "r1", tmp_path / "r2"
+    write(base, "c", [0], [crit("c1", False, effect=None)])
+    write(other, "c", [1], [crit("c2", True)])
+    (c,) = compare(base, other)
+    assert [(r.criterion, decision(r.base), decision(r.other)) for r in c.rows] == [
+        ("c1", "undefined", "absent"), ("c2", "absent", "pass")]
+    assert not c.holds
+
+
+def test_a_folder_without_the_profile_is_an_error_naming_it(tmp_path):
+    base, other = two_folders(tmp_path)
+    with pytest.raises(ValueError, match="no claim report with a 'gpu' section"):
+        compare(base, other, profile="gpu")
+    with pytest.raises(ValueError, match="no such folder"):
+        compare(base, tmp_path / "missing")
+
+
+def test_the_cli_prints_the_comparison_and_exits_1_when_a_verdict_did_not_hold(tmp_path, capsys):
+    base, other = two_folders(tmp_path)
+    assert cli.main(["compare", str(base), str(other)]) == 1
+    assert "| a | a2 | fail | pass ≠ |" in capsys.readouterr().out
+    (other / "a" / "result.json").unlink()
+    assert cli.main(["compare", str(base), str(other)]) == 0
+    with pytest.raises(SystemExit, match="no such folder"):
+        cli.main(["compare", str(base), str(tmp_path / "nowhere")])
