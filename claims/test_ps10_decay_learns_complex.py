@@ -205,6 +205,17 @@ def figure_spec(runs: dict, p: Profile) -> dict:
             "ylabel": "test accuracy (%)", "panels": panels}
 
 
+# Seeds 5000-5009 (fast, n = 10, run once on 2026-11-28 after the fast report; docs/replication.md): a range
+# no one had looked at, added to this claim's seed record. Not a criterion: shown under the fast verdict
+# with its reading.
+FAST_REPLICATION = (
+    "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
+    "5000-5009, n = 10, 2026-11-28, after this report): every required criterion decides as here: statistic 1 "
+    "≥ 7.7 epochs (censored on 10 of 10 seeds again), statistic 2 +19.2 and +3.5 pp, and both statistic-3 "
+    "rows fail again (η0 vs η0/10 −0.14 pp [−1.22, +0.94]; η0/10 vs η0/100 −15.6 pp [−16.8, −14.4])."
+)
+
+
 CLAIM = Claim(
     id="ps10-decay-learns-complex",
     title="PS10: decay improves learning of complex patterns",
@@ -232,7 +243,7 @@ CLAIM = Claim(
                  "+1.4 pp in the first epoch after the decay), and the constant-η0/10 run gains +7.6 pp more on "
                  "complex than on simple patterns over the same window (epochs 18-20 to 28-30). So its +3.6 pp "
                  "passes the 1 pp floor without evidence that the second decay, rather than further training at "
-                 "η0/10, brought it; only the first decay's excess is measured against its own trunk."),
+                 "η0/10, brought it; only the first decay's excess is measured against its own trunk." + " " + FAST_REPLICATION),
         "gpu": ("As at the fast profile: statistic 1 is censored on every seed (e_complex = 9 on 5/5; the "
                 "5.2-epoch lead is a lower bound), and over statistic 2's window the constant-η0 trunk also gains "
                 "+18.9 pp on complex patterns (+17.5 pp more than on simple ones); against that control the "

@@ -242,6 +242,19 @@ def figure_spec(runs: dict, p: Profile) -> dict:
             "xlabel": "stage (snapshot at its end)", "ylabel": "", "sharey": False, "panels": panels}
 
 
+# Seeds 5000-5009 (fast, n = 10, run once on 2026-11-28 after the fast report; docs/replication.md): a range
+# no one had looked at, added to this claim's seed record. Not a criterion: shown under the fast verdict
+# with its reading.
+FAST_REPLICATION = (
+    "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
+    "5000-5009, n = 10, 2026-11-28, after this report): far/finetune T3 < T2, the one transfer row that "
+    "passed on seeds 0-4 (−0.19, [−0.31, −0.06], p = 0.007), does not hold on 5000-5009 (−0.08, [−0.76, "
+    "+0.61], p = 0.40), and the three declared rows fail again. So on fresh seeds none of the four transfer "
+    "rows supports T3 < T2 at this scale; stage 3 still adds little source accuracy (+0.72 pp, [+0.27, "
+    "+1.16])."
+)
+
+
 CLAIM = Claim(
     id="stage3-less-transferable",
     title="What stage 3 of a step decay adds transfers less than what stage 2 adds",
@@ -263,7 +276,7 @@ CLAIM = Claim(
                  "0.41, T3 0.54 → 0.57; far/fix T3 0.57 → 0.67 — so the declared reasons quote the first run's "
                  "figures: besides those means, far/fix's T3 range (now −0.42 to +3.31, declared −0.55 to +3.2) and "
                  "the far target's fix-accuracy distance (now 6.30 pp below near, declared 6.4); near/fix's range "
-                 "(−0.6 to +2.8) still holds; \"finetune\" is unchanged."),
+                 "(−0.6 to +2.8) still holds; \"finetune\" is unchanged." + " " + FAST_REPLICATION),
         "gpu": ("Its \"fix\" rows were computed before the fix of the \"fix\" probe (a feature dead on the target's "
                 "train set was divided by 1e-6), which moved the fast profile's fix-mode T3 by up to 0.1; they have "
                 "not been recomputed (no device since). Its \"finetune\" rows are unaffected."),

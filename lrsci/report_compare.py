@@ -19,6 +19,7 @@ from . import report
 class Row:
     claim: str
     criterion: str
+    test: str            # a criterion may have two rows (a t-test and a reported-only Wilcoxon, say)
     required: bool
     base: dict | None    # the test row in the base folder, None where it has no such criterion
     other: dict | None
@@ -69,9 +70,9 @@ def _sections(root: str | Path, profile: str) -> dict:
 
 
 def _compare_claim(cid: str, base: dict, other: dict) -> ClaimComparison:
-    by_name = [{t["criterion"]: t for t in sec.get("tests", [])} for sec in (base, other)]
+    by_name = [{(t["criterion"], t.get("test", "")): t for t in sec.get("tests", [])} for sec in (base, other)]
     names = list(by_name[0]) + [n for n in by_name[1] if n not in by_name[0]]
-    rows = [Row(cid, n, not any(t.get("reported_only") for t in (by_name[0].get(n), by_name[1].get(n)) if t),
+    rows = [Row(cid, *n, not any(t.get("reported_only") for t in (by_name[0].get(n), by_name[1].get(n)) if t),
                 by_name[0].get(n), by_name[1].get(n)) for n in names]
     return ClaimComparison(cid, base.get("seeds") or [], other.get("seeds") or [], base.get("verdict"),
                            other.get("verdict"), rows)
@@ -98,12 +99,12 @@ def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) 
     for c in comparisons:
         lines.append(f"| {c.claim} | {_span(c.base_seeds)} | {_span(c.other_seeds)} | {c.base_verdict} | "
                      f"{c.other_verdict} | {'yes' if c.holds else '**no**'} |")
-    lines += ["", f"| claim | criterion | {base_name} | {other_name} | effect, 95% CI ({base_name}) | "
-              f"effect, 95% CI ({other_name}) |", "|---|---|---|---|---|---|"]
+    lines += ["", f"| claim | criterion | test | {base_name} | {other_name} | effect, 95% CI ({base_name}) | "
+              f"effect, 95% CI ({other_name}) |", "|---|---|---|---|---|---|---|"]
     for c in comparisons:
         for r in c.rows:
             mark = "" if r.same else " ≠"
-            name = r.criterion + ("" if r.required else " (reported only)")
-            lines.append(f"| {c.claim} | {name} | {decision(r.base)} | {decision(r.other)}{mark} | "
+            name = r.criterion + ("" if r.required or "reported only" in r.criterion else " (reported only)")
+            lines.append(f"| {c.claim} | {name} | {r.test} | {decision(r.base)} | {decision(r.other)}{mark} | "
                          f"{_effect(r.base)} | {_effect(r.other)} |")
     return "\n".join(lines) + "\n"

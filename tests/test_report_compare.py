@@ -8,8 +8,8 @@ from lrsci.report_compare import compare, decision, render
 from lrsci.report_schema import SCHEMA
 
 
-def crit(criterion, passed, effect=1.0, ci=(0.5, 1.5), reported_only=False, n=5):
-    return {"criterion": criterion, "passed": passed, "effect": effect, "ci": list(ci), "n": n,
+def crit(criterion, passed, effect=1.0, ci=(0.5, 1.5), reported_only=False, n=5, test="paired t"):
+    return {"criterion": criterion, "test": test, "passed": passed, "effect": effect, "ci": list(ci), "n": n,
             "reported_only": reported_only}
 
 
@@ -25,8 +25,9 @@ def two_folders(tmp_path):
     base, other = tmp_path / "reports", tmp_path / "again"
     write(base, "a", [0, 1, 2, 3, 4], [crit("a1", True), crit("a2", False, ci=(-1, 3))])
     write(other, "a", list(range(5000, 5010)), [crit("a1", True, 0.8, n=10), crit("a2", True, 1.2, n=10)])
-    write(base, "b", [0, 1, 2, 3, 4], [crit("b1", True), crit("b-extra", False, reported_only=True)])
-    write(other, "b", list(range(5000, 5010)), [crit("b1", True, n=10), crit("b-extra", True, reported_only=True)])
+    # one criterion, two rows: the t-test decides, the Wilcoxon beside it is reported only
+    write(base, "b", [0, 1, 2, 3, 4], [crit("b1", True), crit("b1", False, reported_only=True, test="Wilcoxon")])
+    write(other, "b", list(range(5000, 5010)), [crit("b1", True, n=10), crit("b1", True, reported_only=True, test="Wilcoxon")])
     write(base, "only-in-base", [0, 1], [crit("x", True)])
     return base, other
 
@@ -37,14 +38,15 @@ def test_a_claim_holds_only_when_every_required_criterion_decides_the_same(tmp_p
     assert set(found) == {"a", "b"}   # a claim run in one folder only is not compared
     assert not found["a"].holds and [r.criterion for r in found["a"].rows if not r.same] == ["a2"]
     assert found["b"].holds   # its reported-only row changed, and it does not decide
+    assert [(r.test, r.same) for r in found["b"].rows] == [("paired t", True), ("Wilcoxon", False)]
     assert found["a"].other_seeds == list(range(5000, 5010))
 
 
 def test_the_markdown_names_each_changed_criterion_with_both_effects(tmp_path):
     text = render(compare(*two_folders(tmp_path)), "reports", "again")
     assert "| a | 0-4 | 5000-5009 | replicated | replicated | **no** |" in text
-    assert "| a | a2 | fail | pass ≠ | +1 [-1, +3] (n=5) | +1.2 [+0.5, +1.5] (n=10) |" in text
-    assert "| b | b-extra (reported only) | fail | pass ≠ |" in text
+    assert "| a | a2 | paired t | fail | pass ≠ | +1 [-1, +3] (n=5) | +1.2 [+0.5, +1.5] (n=10) |" in text
+    assert "| b | b1 (reported only) | Wilcoxon | fail | pass ≠ |" in text
 
 
 def test_a_criterion_present_on_one_side_only_or_unmeasured_is_named_not_guessed(tmp_path):
@@ -68,7 +70,7 @@ def test_a_folder_without_the_profile_is_an_error_naming_it(tmp_path):
 def test_the_cli_prints_the_comparison_and_exits_1_when_a_verdict_did_not_hold(tmp_path, capsys):
     base, other = two_folders(tmp_path)
     assert cli.main(["compare", str(base), str(other)]) == 1
-    assert "| a | a2 | fail | pass ≠ |" in capsys.readouterr().out
+    assert "| a | a2 | paired t | fail | pass ≠ |" in capsys.readouterr().out
     (other / "a" / "result.json").unlink()
     assert cli.main(["compare", str(base), str(other)]) == 0
     with pytest.raises(SystemExit, match="no such folder"):

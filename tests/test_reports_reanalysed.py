@@ -61,6 +61,30 @@ def test_the_committed_report_is_what_the_analysis_gives_now(name, store, tmp_pa
                          "(and python tools/pack_report_runs.py)")
 
 
+REPLICATIONS = [(root, name) for root, names in sorted(manifest().get("replications", {}).items()) for name in sorted(names)]
+
+
+@pytest.mark.parametrize("root,name", REPLICATIONS, ids=[f"{r}/{n}" for r, n in REPLICATIONS])
+def test_a_replication_report_is_what_the_analysis_gives_now_on_its_own_seeds(root, name, store, tmp_path):
+    claim_id, profile_name = name[:-1].split("[")
+    claim = CLAIMS[claim_id][0]
+    profile = next(p for p in claim.profiles if p.name == profile_name)
+    section, diffs = pack_tool.reanalyse(claim, profile, store, tmp_path, rel=REL,
+                                         committed_root=ROOT / "reports" / "replication" / root)
+    assert section["seeds"] != list(range(profile.first_seed, profile.first_seed + profile.seeds))
+    assert diffs == [], f"replication/{root}/{name}: the analysis now gives other numbers at {', '.join(diffs[:8])}"
+
+
+def test_every_replication_report_is_packed():
+    from lrsci import report
+
+    packed = manifest().get("replications", {})
+    for root in report.replication_roots(ROOT / "reports"):
+        cpu = sorted(f"{r['id']}[{p}]" for r in report.load_all(root) for p in r["profiles"]
+                     if next(q for q in CLAIMS[r["id"]][0].profiles if q.name == p).device == "cpu")
+        assert sorted(packed.get(root.name, {})) == cpu, "python tools/pack_report_runs.py"
+
+
 def test_a_run_missing_from_the_pack_is_named_not_trained(store, tmp_path):
     name = sorted(manifest()["claims"])[0]
     claim_id, profile_name = name[:-1].split("[")

@@ -18,7 +18,9 @@ carries its run store's JSON (tools/device_session.sh), so after one
     python tools/pack_report_runs.py --run-store .runs --run-store <unpacked results>/runs
 
 and CI analyses those gpu reports again too (on its CPU: the analysis reads no weights). What the
-fixture already holds stays packed while it still gives the committed sections.
+fixture already holds stays packed while it still gives the committed sections. The fast sections in
+reports/replication/<name>/ (the same profiles on other seeds, docs/replication.md) are packed the same
+way, on their own seeds.
 
 tests/test_reports_reanalysed.py unpacks it in CI and analyses every packed claim again with the
 code as it is: any change to an analysis, a statistic or the report that moves a committed number
@@ -56,11 +58,16 @@ class NotStored(RuntimeError):
 
 
 def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=None,
-              rel: float = 0.0) -> tuple[dict, list]:
+              rel: float = 0.0, committed_root: Path = ROOT / "reports") -> tuple[dict, list]:
     """The section ``profile`` gives from the runs in ``store_root`` (nothing trained), and where it
-    differs from the committed one (numbers within ``rel``, see report.result_differences)."""
+    differs from the one committed in ``committed_root`` (numbers within ``rel``, see
+    report.result_differences). The seeds are the profile's report seeds, or, in a folder of reports run
+    on other seeds (reports/replication/<name>/), that section's own."""
+    committed = report.read_record(committed_root / claim.id / "result.json", quarantine_bad=False)
+    seeds = (committed["profiles"][profile.name].get("seeds") if committed_root != ROOT / "reports" else None) \
+        or list(range(profile.first_seed, profile.first_seed + profile.seeds))
     ctx = ClaimContext(profile=profile.name, store=RunStore(store_root, data_root=data_root),
-                       report_root=report_root, n_seeds=profile.seeds, seed_offset=profile.first_seed,
+                       report_root=report_root, n_seeds=len(seeds), seed_offset=min(seeds),
                        device=profile.device, workers=1, executor="local")
 
     def stored_only(config, *args, **kw):   # read-only: not even a run's lock file is made
@@ -71,7 +78,6 @@ def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=Non
     ctx.store.run = stored_only
     driver.check(claim, profile, ctx)   # written as a report would be (JSON: string keys, NaN as null)
     section = report.read_record(report_root / claim.id / "result.json", quarantine_bad=False)["profiles"][profile.name]
-    committed = report.read_record(ROOT / "reports" / claim.id / "result.json", quarantine_bad=False)
     return section, report.result_differences(committed["profiles"][profile.name], section, rel)
 
 
@@ -87,14 +93,15 @@ def record_reads(roots: list[Path]) -> set[Path]:
     return seen
 
 
-def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Path, data_root=None):
+def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Path, data_root=None,
+                 committed_root: Path = ROOT / "reports"):
     """("packed", store, files read) from the first store whose runs give the committed section; ("left out",
     why) when its analysis reads weights; ("absent", why) when no store has its runs."""
     why = "no run store given"
     for store in stores:
         seen.clear()
         try:
-            _, diffs = reanalyse(claim, profile, store, report_root, data_root)
+            _, diffs = reanalyse(claim, profile, store, report_root, data_root, committed_root=committed_root)
         except NotStored as exc:
             why = f"its runs are not in the run stores given ({exc})"
             continue
@@ -108,12 +115,34 @@ def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Pat
             continue
         if any(p.suffix == WEIGHTS for p in seen):   # a measurement taken just now is kept as JSON: ask again
             seen.clear()
-            reanalyse(claim, profile, store, report_root, data_root)
+            reanalyse(claim, profile, store, report_root, data_root, committed_root=committed_root)
         weights = sorted({p.name for p in seen if p.suffix == WEIGHTS})
         if weights:
             return "left out", f"its analysis reads network weights ({', '.join(weights[:3])}, ...)"
         return "packed", store, sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
     return "absent", why
+
+
+def pack_replications(kept: dict, manifest: dict, stores: list[Path], seen: set, tmp: Path, data_root=None) -> int:
+    """The same for every cpu section in reports/replication/<name>/ (fast profiles run on other seeds,
+    docs/replication.md), listed under manifest["replications"][name]: each must be packed, as the fast reports."""
+    claims = load_claims(ROOT)
+    for root in report.replication_roots(ROOT / "reports"):
+        packed = manifest.setdefault("replications", {}).setdefault(root.name, {})
+        for rec in report.load_all(root):
+            claim = claims[rec["id"]][0]
+            for profile in (p for p in claim.profiles if p.name in rec["profiles"] and p.device == "cpu"):
+                name = f"{claim.id}[{profile.name}]"
+                kind, *rest = pack_profile(claim, profile, stores, seen, tmp / "replication" / root.name, data_root,
+                                           committed_root=root)
+                if kind != "packed":
+                    print(f"replication/{root.name}/{name}: {rest[0]}", file=sys.stderr)
+                    return 1
+                store, reads = rest
+                kept.update({r: (store / r).read_bytes() for r in reads})
+                packed[name] = reads
+                print(f"{'packed':11s}replication/{root.name}/{name}: {len(reads)} files")
+    return 0
 
 
 def pack(contents: dict[str, bytes], manifest: dict, out: Path) -> None:
@@ -159,6 +188,8 @@ def main(argv=None) -> int:
                     manifest["not_packed"][name] = rest[0]
                 label = {"packed": "packed", "left out": "left out"}.get(kind, "not packed")
                 print(f"{label:11s}{name}" + (f": {len(rest[1])} files" if kind == "packed" else ""))
+        if pack_replications(kept, manifest, stores, seen, Path(tmp), args.data_root):
+            return 1
     pack(kept, manifest, args.out)
     print(f"{args.out}: {len(kept)} files, {args.out.stat().st_size / 1e6:.2f} MB")
     return 0
