@@ -363,7 +363,7 @@ def load_all(report_root: str | Path) -> list[dict]:
 def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
     root = Path(report_root)
     claims = declared_claims(root) if claims is None else claims
-    lines = ["# lrsci reports", "", "Every claim × profile this checkout has run. Re-render with `lrsci report`. "
+    lines = ["# lrsci reports", "", *_replication_header(root), "Every claim × profile this checkout has run. Re-render with `lrsci report`. "
              "The seeds say which protocol version a section ran under (a new version takes a fresh range); "
              "a verdict marked *earlier protocol* is not the one its module now declares (not yet run), and "
              "*see the reading* points to what the report says of the figures beside a verdict. A section's seeds "
@@ -379,10 +379,24 @@ def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
             lines.append(f"| [{rec['id']}]({rec['id']}/report.md) | {rec['source']} | {profile} | "
                          f"**{sec['verdict']}**{suffix} | {sec.get('headline', '')} | {ran} | {(prov.get('date') or '')[:10]} | "
                          f"{prov.get('device_name', '')} |")
+    again = replication_roots(root)
+    if again:
+        lines += ["", "The same profiles run again on other seeds, each a report folder of its own (docs/replication.md "
+                  "compares them, criterion by criterion): "
+                  + ", ".join(f"[{r.name}](replication/{r.name}/README.md)" for r in again) + "."]
     path = root / "README.md"
     root.mkdir(parents=True, exist_ok=True)
     files.write_text(path, "\n".join(lines) + "\n")
     return path
+
+
+def _replication_header(root: Path) -> list[str]:
+    """What the index of a folder under replication/ says first: these are not the committed verdicts."""
+    if root.parent.name != "replication":
+        return []
+    return [f"**Replication `{root.name}`:** profiles run again, as declared, on other seeds than their report seeds; "
+            "the verdicts of record are in [../../README.md](../../README.md), and `lrsci compare` puts the two "
+            "side by side.", ""]
 
 
 def replication_roots(report_root: str | Path) -> list[Path]:

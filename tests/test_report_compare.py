@@ -75,3 +75,16 @@ def test_the_cli_prints_the_comparison_and_exits_1_when_a_verdict_did_not_hold(t
     assert cli.main(["compare", str(base), str(other)]) == 0
     with pytest.raises(SystemExit, match="no such folder"):
         cli.main(["compare", str(base), str(tmp_path / "nowhere")])
+
+
+def test_the_index_links_its_replications_and_a_replications_index_says_what_it_is(tmp_path):
+    from lrsci import report
+
+    base = tmp_path / "reports"
+    write(base, "a", [0, 1], [crit("a1", True)])
+    write(base / "replication" / "seeds-7-8", "a", [7, 8], [crit("a1", False)])
+    assert report.replication_roots(base) == [base / "replication" / "seeds-7-8"]
+    main = report.render_index(base).read_text()
+    assert "[seeds-7-8](replication/seeds-7-8/README.md)" in main and "**Replication" not in main
+    again = report.render_index(base / "replication" / "seeds-7-8").read_text()
+    assert again.startswith("# lrsci reports\n\n**Replication `seeds-7-8`:**") and "| 7-8 |" in again

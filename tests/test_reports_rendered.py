@@ -34,7 +34,8 @@ def rendered(tmp_path_factory):
                 (target / path.parent.name).mkdir(parents=True)
                 shutil.copy(path, target / path.parent.name / "result.json")
                 report.render_claim(target / path.parent.name, claims)
-            report.render_index(target, claims)
+        for root in ROOTS:   # once every folder is there: an index links the replications below it
+            report.render_index(out / root.relative_to(REPORTS), claims)
     return out
 
 
