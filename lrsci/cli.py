@@ -124,10 +124,11 @@ def cmd_compare(args) -> int:
 
     try:
         found = compare(args.base, args.other, args.profile)
-    except ValueError as exc:
-        raise SystemExit(f"lrsci: {exc}") from None
-    if not found:
-        raise SystemExit(f"lrsci: {args.base} and {args.other} share no claim with a {args.profile!r} section")
+        if not found:
+            raise ValueError(f"{args.base} and {args.other} share no claim with a {args.profile!r} section")
+    except ValueError as exc:   # exit 2, not 1: "a verdict did not hold" must not be confused with bad input
+        print(f"lrsci: {exc}", file=sys.stderr)
+        return 2
     print(render(found, Path(args.base).name or str(args.base), Path(args.other).name or str(args.other)), end="")
     return 0 if all(c.holds for c in found) else 1
 
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                    "those under replication/ too (no training)"
                    ).set_defaults(func=cmd_report)
     comp = sub.add_parser("compare", help="two report folders side by side: the same decisions on other seeds? "
-                          "(exit 1 if not)")
+                          "(exit 1 if not, 2 on bad input)")
     comp.add_argument("base", help="a report folder, e.g. reports")
     comp.add_argument("other", help="a report folder of the same profile run on other seeds (--report-dir)")
     comp.add_argument("--profile", default="fast")

@@ -73,8 +73,13 @@ def test_the_cli_prints_the_comparison_and_exits_1_when_a_verdict_did_not_hold(t
     assert "| a | a2 | paired t | fail | pass ≠ |" in capsys.readouterr().out
     (other / "a" / "result.json").unlink()
     assert cli.main(["compare", str(base), str(other)]) == 0
-    with pytest.raises(SystemExit, match="no such folder"):
-        cli.main(["compare", str(base), str(tmp_path / "nowhere")])
+    capsys.readouterr()
+    assert cli.main(["compare", str(base), str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "none").mkdir()
+    write(tmp_path / "none", "z", [9], [crit("z1", True)])   # a report folder, but no claim in common
+    assert cli.main(["compare", str(base), str(tmp_path / "none")]) == 2
+    assert "share no claim" in capsys.readouterr().err
 
 
 def test_the_index_links_its_replications_and_a_replications_index_says_what_it_is(tmp_path):
