@@ -47,6 +47,7 @@ def _needs_calibration(profile) -> str:
 def cmd_list(args) -> int:
     project = find_project()
     records = {r["id"]: r for r in report.load_all(project / args.report_dir)}
+    again = [{r["id"]: r for r in report.load_all(root)} for root in report.replication_roots(project / args.report_dir)]
     found = claims(project)
     width = max([len("claim"), *map(len, found)])
     print(f"{'claim':<{width}} {'profile':<16} {'mark':<5} {'seeds':>11}  last verdict")
@@ -63,6 +64,10 @@ def cmd_list(args) -> int:
                      "other seeds": f" — on {ran}, not the protocol's report seeds",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
             text += _needs_calibration(p)
+            for recs in again:   # the same profile run again on other seeds (reports/replication/<name>/)
+                other = recs.get(cid, {}).get("profiles", {}).get(p.name)
+                if other:
+                    text += f"; again on {seed_span(other.get('seeds') or [])}: {other['verdict']}"
             print(f"{cid:<{width}} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 0
 
@@ -167,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("run_store", "data_root"):
         if getattr(args, name, None):
             setattr(args, name, str(Path(getattr(args, name)).expanduser().resolve()))
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:   # `lrsci list | head`: the reader left; say nothing more (Python's documented recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,17 @@ def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
         for name in claim.readings:
             line = next(ln for ln in out.splitlines() if ln.split()[:2] == [claim.id, name])
             assert "see the reading" in line or "earlier protocol" in line
+    for root in cli.report.replication_roots(ROOT / "reports"):   # and the same profile run again on other seeds
+        for rec in cli.report.load_all(root):
+            for name, sec in rec["profiles"].items():
+                line = next(ln for ln in out.splitlines() if ln.split()[:2] == [rec["id"], name])
+                assert f"again on seeds {min(sec['seeds'])}-{max(sec['seeds'])}: {sec['verdict']}" in line
+
+
+def test_list_into_a_reader_that_leaves_early_ends_quietly():
+    proc = subprocess.run(f"{sys.executable} -m lrsci.cli list | head -1", shell=True, cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.stdout.startswith("claim") and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
 
 
 def test_unknown_claim_is_a_clear_error(monkeypatch):
