@@ -48,3 +48,13 @@ def test_first_declaration_on_a_section_without_one_has_no_earlier_declarations(
     sec = _section(None)
     upgrade_reports.record_declaration(sec, {NAME: "declared after the run"})
     assert sec["outcome"] == "as declared" and "earlier_declarations" not in sec["provenance"]
+
+
+def test_the_replication_folders_below_the_reports_are_upgraded_too(tmp_path, monkeypatch):
+    for folder in ("reports/a", "reports/replication/seeds-7-8/a"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "result.json").write_text("{}")
+    seen = []
+    monkeypatch.setattr(upgrade_reports, "upgrade", lambda root, project: seen.append(root))
+    assert upgrade_reports.main([str(tmp_path / "reports")]) == 0
+    assert seen == [tmp_path / "reports", tmp_path / "reports" / "replication" / "seeds-7-8"]

@@ -1,6 +1,6 @@
 """Bring committed reports to the current result.json schema, without training.
 
-    python tools/upgrade_reports.py [reports/]
+    python tools/upgrade_reports.py [reports/]      (and every folder under its replication/)
 
 Each record is upgraded by lrsci.report_schema (t-intervals from each row's own t statistic,
 stop reasons, ...). A profile that now declares expected failures gets that declaration and
@@ -69,7 +69,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not args.reports.is_dir() or not any(args.reports.glob("*/result.json")):
         ap.error(f"{args.reports} is no claim reports folder (no */result.json in it)")
-    upgrade(args.reports, Path(__file__).resolve().parents[1])
+    for root in (args.reports, *report.replication_roots(args.reports)):   # the same profiles on other seeds too
+        upgrade(root, Path(__file__).resolve().parents[1])
     return 0
 
 
