@@ -91,6 +91,14 @@ def cpu_threads(n: int | None):
         torch.set_num_threads(before)
 
 
+def on_device(config: RunConfig) -> RunConfig:
+    """``config`` with device "auto" replaced by the device it resolves to on this machine. A CPU and a GPU
+    train different numbers, so an "auto" run trained on one must never answer for the other from a store
+    both see (a Ray cluster's, or one copied between machines); and on a CPU "auto" is the "cpu" run, not
+    a second copy of it."""
+    return config if config.device != "auto" else config.with_(device=resolve_device("auto").type)
+
+
 class RunStore:
     def __init__(self, root: str | Path | None = None, data_root: str | Path | None = None, engine: str = "single"):
         self.root = Path(root or os.environ.get("LRSCI_RUNS") or DEFAULT_ROOT)
@@ -104,9 +112,10 @@ class RunStore:
 
     def dir(self, config: RunConfig) -> Path:
         """Keyed by the config and the engine version: after a change to what training computes
-        (ENGINE_VERSION bumped), stored runs are not reused; they stay on disk, untouched."""
+        (ENGINE_VERSION bumped), stored runs are not reused; they stay on disk, untouched. A config asking
+        for device "auto" is keyed as the device it resolves to here (:func:`on_device`)."""
         suffix = "" if self.engine == "single" else f"-{self.engine}"
-        return self.root / f"{config.key()}-e{ENGINE_VERSION}{suffix}"
+        return self.root / f"{on_device(config).key()}-e{ENGINE_VERSION}{suffix}"
 
     def _lock(self, config: RunConfig) -> FileLock:
         # Beside the run folder, not in it: a run folder moved aside must not take its lock along.
@@ -224,7 +233,7 @@ class RunStore:
             trainer, forked_from = self._start(config, fork, data_id)  # a bad config fails here, before any file
             run_dir.mkdir(parents=True, exist_ok=True)
             _remove_stale_temporaries(run_dir)
-            _write_json(run_dir / "config.json", config.to_dict())
+            _write_json(run_dir / "config.json", on_device(config).to_dict())
             _record_fork(run_dir, forked_from)
             wanted = set(snapshots)
             while not trainer.done:
@@ -261,7 +270,7 @@ class RunStore:
         """Store a finished run trained outside :meth:`run` (the batched executor), as :meth:`run` would."""
         run_dir = self.dir(config)
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run_dir / "config.json", config.to_dict())
+        _write_json(run_dir / "config.json", on_device(config).to_dict())
         result.extra["trained"] = self._trained_record(config, device, started)
         _write_json(run_dir / "result.json", result.to_dict())  # the executor reports it trained (self.trained)
 

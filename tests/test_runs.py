@@ -195,3 +195,15 @@ def test_a_snapshot_holding_another_epoch_is_not_forked(tmp_path):
     with pytest.raises(ValueError, match="holds epoch 4"):
         check_snapshot({"epoch": 4, "status": "running"}, tmp_path / "snap-3.pt", 3)
     check_snapshot({"epoch": 3, "status": "finished"}, tmp_path / "snap-3.pt", 3)
+
+
+def test_auto_is_keyed_as_the_device_it_resolves_to_here(store, monkeypatch):
+    """A CPU and a GPU train different numbers: an "auto" run from one must never answer for the other from a
+    shared store, and on a CPU "auto" is the "cpu" run itself, not a second copy of it."""
+    cpu, auto = tiny_config(device="cpu"), tiny_config(device="auto")
+    store.run(cpu)
+    assert store.dir(auto) == store.dir(cpu) and store.load(auto) is not None
+    assert store.trained == [cpu.key()]   # nothing trained a second time
+    monkeypatch.setattr(runs_mod.torch.cuda, "is_available", lambda: True)   # the same store seen from a GPU machine
+    assert store.dir(auto) == store.dir(tiny_config(device="cuda")) != store.dir(cpu)
+    assert store.load(auto) is None
