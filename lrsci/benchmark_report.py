@@ -31,11 +31,12 @@ def sections_of(benchmark_json: dict, marker: str = "plain_loop_images_per_s") -
     return out
 
 
-def add_hessian(report_root: Path, benchmark_json: dict) -> dict:
-    """File the Hessian benchmark: reports/benchmarks/hessian.json (one entry per device) and, for a GPU,
-    the provenance of gd-larger-lr-diverges' gpu section (re-rendered; its verdict and tests untouched)."""
+def add_hessian(report_root: Path, benchmark_json: dict, benchmarks_dir: Path | None = None) -> dict:
+    """File the Hessian benchmark: ``benchmarks_dir``/hessian.json (default reports/benchmarks/, one entry per
+    device) and, for a GPU, the provenance of gd-larger-lr-diverges' gpu section under ``report_root``
+    (re-rendered; its verdict and tests untouched)."""
     found = sections_of(benchmark_json, "seconds_per_hvp")
-    path = Path(report_root) / "benchmarks" / "hessian.json"
+    path = Path(benchmarks_dir or Path(report_root) / "benchmarks") / "hessian.json"
     record = {**read(path), **found}
     if found:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -82,3 +82,19 @@ def test_a_cpu_hessian_benchmark_is_filed_beside_the_others_and_not_into_the_gpu
     record = benchmark_report.add_hessian(tmp_path, hessian("cpu", "cpu (x, 2 cores)"))
     assert sorted(record) == ["NVIDIA H100", "cpu (x, 2 cores)"]   # one entry per device, the older kept
     assert (tmp_path / "gd-larger-lr-diverges" / "result.json").read_text() == gpu_after != before
+
+
+def test_the_tool_files_the_hessian_benchmark_in_the_folder_it_was_given(tmp_path):
+    """--report-dir names where both records go: the Hessian's is not written one folder up."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = tmp_path / "b.json"
+    bench.write_text(json.dumps(hessian("cpu", "cpu (x, 2 cores)")))
+    tool = Path(__file__).resolve().parents[1] / "tools" / "benchmark_report.py"
+    out = subprocess.run([sys.executable, str(tool), str(bench), "--report-dir", str(tmp_path / "mine")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "mine" / "hessian.json").exists() and not (tmp_path / "benchmarks").exists()

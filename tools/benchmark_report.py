@@ -2,8 +2,9 @@
 
     python tools/benchmark_report.py B.json [B2.json ...] [--report-dir reports/benchmarks]
 
-Throughput benchmarks go to reports/benchmarks/throughput.{json,md}; the Hessian benchmark to
-reports/benchmarks/hessian.json and, from a GPU, into gd-larger-lr-diverges' gpu provenance.
+Throughput benchmarks go to <report-dir>/throughput.{json,md}; the Hessian benchmark to
+<report-dir>/hessian.json and, from a GPU, into the gpu provenance of gd-larger-lr-diverges' report in
+the folder above <report-dir> (reports/, by default), where there is one.
 """
 import argparse
 import json
@@ -22,5 +23,5 @@ if __name__ == "__main__":
     for path in args.benchmark_json:
         bench = json.loads(path.read_text())
         record = add(args.report_dir, bench)
-        hessian = add_hessian(args.report_dir.parent, bench)
+        hessian = add_hessian(args.report_dir.parent, bench, benchmarks_dir=args.report_dir)   # beside throughput.md
     print(f"{args.report_dir / 'throughput.md'}: sections {sorted(record)}; hessian.json: {sorted(hessian)}")
