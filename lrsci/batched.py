@@ -137,7 +137,8 @@ class BatchedTrainer:
         self.status = ["running"] * self.k
         self.diverged_at_step: list[int | None] = [None] * self.k
         self.histories: list[list[dict]] = [[] for _ in range(self.k)]
-        self.train_seconds, self.images = 0.0, [0] * self.k
+        self.train_seconds, self.images = 0.0, [0] * self.k   # the batch's training seconds, all runs together
+        self.run_seconds = [0.0] * self.k      # each run's share: the batch's seconds while it was running
         self.seconds_before = [0.0] * self.k   # a fork's parent's training time (the Trainer counts it)
         if starts is not None:
             self._start_from(starts, [name for name, _ in models[0].named_parameters()])
@@ -327,7 +328,9 @@ class BatchedTrainer:
         train_loss = self._train_epoch(e)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        self.train_seconds += time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        self.train_seconds += seconds
+        self.run_seconds = [t + seconds if r else t for t, r in zip(self.run_seconds, running)]   # an ended run's stop
         self._restore_frozen()
         evals = self.evaluate()
         for i, ev in enumerate(evals):   # a run blown up by the epoch's last update diverged there, as alone
@@ -389,7 +392,8 @@ class BatchedTrainer:
             self.train_epoch()
 
     # --- checkpoints: the whole batch, so an interrupted batch resumes where it stopped ---------------
-    _STATE = ("epoch", "step", "status", "diverged_at_step", "histories", "train_seconds", "images", "seconds_before")
+    _STATE = ("epoch", "step", "status", "diverged_at_step", "histories", "train_seconds", "run_seconds", "images",
+              "seconds_before")
 
     def state_dict(self) -> dict:
         """Everything training reads from here on (no RNG: data orders are seeded, nothing random draws)."""
@@ -412,6 +416,8 @@ class BatchedTrainer:
         self._graph = None   # a captured step holds the old momentum buffers' addresses: capture anew
         for s, st in zip(self.schedules, state["schedules"]):
             s.load_state_dict(st)
+        # a checkpoint from before run_seconds was kept: every run had the batch's seconds then
+        state = {"run_seconds": [state["train_seconds"]] * self.k, **state}
         for k in self._STATE:
             setattr(self, k, copy.deepcopy(state[k]))
         self._frozen = {}
@@ -433,7 +439,7 @@ class BatchedTrainer:
         return {"config": c.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "schedule": self.schedules[i].state_dict(), "epoch": self.epoch, "step": self.step,
                 "history": list(self.histories[i]), "status": self.status[i],
-                "diverged_at_step": self.diverged_at_step[i], "train_seconds": self.seconds_before[i] + self.train_seconds,
+                "diverged_at_step": self.diverged_at_step[i], "train_seconds": self.seconds_before[i] + self.run_seconds[i],
                 "images": self.images[i], "rng": {"cpu": torch.get_rng_state()}}
 
     def model_state(self, i: int) -> dict:
@@ -446,7 +452,7 @@ class BatchedTrainer:
                           decay_epochs=decays_in_effect(self.schedules[i], len(self.histories[i])),
                           diverged_at_step=self.diverged_at_step[i], device=str(self.device),
                           stop_reason=STOP_REASONS.get(self.status[i]),
-                          train_seconds=self.seconds_before[i] + self.train_seconds, images=self.images[i],
+                          train_seconds=self.seconds_before[i] + self.run_seconds[i], images=self.images[i],
                           extra={"trained_in_batch_of": self.k, **({"step": self.step_kind} if self.graphed else {})})
                 for i, c in enumerate(self.configs)]
 

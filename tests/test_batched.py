@@ -92,6 +92,8 @@ def test_a_diverging_run_is_frozen_and_does_not_touch_the_others():
     assert_same_run(batched, 0, alone(ok, data))
     assert_same_run(batched, 2, alone(ok.with_(seed=2), data))
     assert all(math.isfinite(r["train_loss"]) for r in res[0].history + res[2].history)
+    # the diverged run's training time stops where it ended; the others' is the batch's
+    assert res[1].train_seconds < res[0].train_seconds == res[2].train_seconds == batched.train_seconds
 
 
 def test_a_run_blown_up_by_its_epochs_last_update_diverges_at_that_step_as_alone():
@@ -511,3 +513,17 @@ def test_a_batch_of_forks_continues_the_step_count_of_its_parents():
     assert (batched.epoch, batched.step) == (state["epoch"], state["step"]) and state["step"] == 8
     batched.train_epoch()
     assert batched.run_state(0)["step"] == 16
+
+
+def test_a_batch_checkpoint_from_before_per_run_seconds_still_loads():
+    data = blobs(n_train=64, n_test=16, dim=8)
+    configs = [tiny_config(seed=s, epochs=2) for s in (0, 1)]
+    first = BatchedTrainer(configs, data)
+    first.train_epoch()
+    state = first.state_dict()
+    del state["run_seconds"]   # what a checkpoint written before this field held
+    again = BatchedTrainer(configs, data)
+    again.load_state_dict(state)
+    assert again.run_seconds == [first.train_seconds] * 2
+    again.run()
+    assert [r.stop_reason for r in again.results()] == ["budget", "budget"]
