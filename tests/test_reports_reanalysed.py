@@ -112,3 +112,13 @@ def test_a_gpu_profiles_runs_are_analysed_again_on_a_cpu(store, tmp_path):
     gpu_like = fast.extend("fast", device="cuda")   # compared with the committed fast section: the same runs
     section, diffs = pack_tool.reanalyse(claim, gpu_like, on_gpu.root, tmp_path / "rep")
     assert diffs == [] and section["provenance"]["device"] == "cuda"
+
+
+def test_packing_again_without_a_change_leaves_the_committed_pack_as_it_is(tmp_path):
+    out = tmp_path / "p.tar.xz"
+    contents, manifest = {"r/result.json": b"{}"}, {"claims": {"x[fast]": ["r/result.json"]}, "packed": "t1", "git": "a"}
+    assert not pack_tool.same_pack(out, contents, manifest)   # nothing there yet
+    pack_tool.pack(contents, manifest, out)
+    assert pack_tool.same_pack(out, contents, {**manifest, "packed": "t2", "git": "b"})   # only the stamps differ
+    assert not pack_tool.same_pack(out, {"r/result.json": b"{ }"}, manifest)
+    assert not pack_tool.same_pack(out, contents, {**manifest, "claims": {}})

@@ -190,9 +190,27 @@ def main(argv=None) -> int:
                 print(f"{label:11s}{name}" + (f": {len(rest[1])} files" if kind == "packed" else ""))
         if pack_replications(kept, manifest, stores, seen, Path(tmp), args.data_root):
             return 1
+    if same_pack(args.out, kept, manifest):
+        print(f"{args.out}: unchanged ({len(kept)} files); not rewritten")
+        return 0
     pack(kept, manifest, args.out)
     print(f"{args.out}: {len(kept)} files, {args.out.stat().st_size / 1e6:.2f} MB")
     return 0
+
+
+STAMPS = ("packed", "git")   # when and from which commit: not what the pack holds
+
+
+def same_pack(path: Path, contents: dict[str, bytes], manifest: dict) -> bool:
+    """Whether the pack at ``path`` already holds exactly ``contents`` and this manifest (its stamps aside):
+    then it is left as it is, so packing again without a change does not churn a committed binary."""
+    if not path.exists():
+        return False
+    with tarfile.open(path) as tar:
+        old = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    old_manifest = json.loads(old.pop("manifest.json", b"{}"))
+    strip = lambda m: {k: v for k, v in m.items() if k not in STAMPS}   # noqa: E731
+    return old == contents and strip(old_manifest) == strip(manifest)
 
 
 if __name__ == "__main__":
