@@ -2,6 +2,7 @@
 
 --seeds N          seeds per arm (default: each profile's own)
 --seed-offset K    seeds K, K+1, ... instead of each profile's report seeds (e.g. 1000: the dev seeds)
+--data-seed K      draw every run's data with seed K instead of the profile's (another PS10, another subset)
 --report-dir DIR   where claim reports go (default reports/)
 --data-root DIR    datasets (also LRSCI_DATA)
 --run-store DIR    finished runs and checkpoints (also LRSCI_RUNS; default .runs/)
@@ -41,6 +42,8 @@ def pytest_addoption(parser):
     g.addoption("--seeds", type=int, default=None, help="seeds per arm (default: the profile's own)")
     g.addoption("--seed-offset", type=int, default=None,
                 help="first seed of every arm (default: each profile's first_seed, its report seeds)")
+    g.addoption("--data-seed", type=int, default=None,
+                help="draw the data with this seed instead of the profile's (default: the profile's own)")
     g.addoption("--report-dir", default=str(ROOT / "reports"), help="claim reports folder")
     g.addoption("--data-root", default=os.environ.get("LRSCI_DATA"), help="dataset root (also LRSCI_DATA)")
     g.addoption("--run-store", default=os.environ.get("LRSCI_RUNS", str(ROOT / ".runs")),
@@ -57,8 +60,9 @@ def pytest_configure(config):
     if seeds is not None and seeds > MAX_SEEDS:
         raise pytest.UsageError(f"--seeds {seeds} would train {seeds} runs per arm; at most {MAX_SEEDS} "
                                 "are accepted (run several --seed-offset ranges if you really need more)")
-    if (config.getoption("--seed-offset") or 0) < 0:
-        raise pytest.UsageError("--seed-offset must be >= 0")
+    for flag in ("--seed-offset", "--data-seed"):
+        if (config.getoption(flag) or 0) < 0:
+            raise pytest.UsageError(f"{flag} must be >= 0")
     executor = config.getoption("--executor")   # from $LRSCI_EXECUTOR too, which argparse's choices never see
     if executor and executor.strip().lower() not in ("local", "ray", "batched"):
         raise pytest.UsageError(f"executor {executor!r} (--executor / LRSCI_EXECUTOR): expected local, ray or batched")

@@ -43,14 +43,15 @@ def _claim_test(claim, profile):
             pytest.skip(reason)
         ctx = driver.context(profile, run_store=opt("--run-store"), report_dir=opt("--report-dir"),
                              data_root=opt("--data-root"), seeds=opt("--seeds"), seed_offset=opt("--seed-offset"))
+        drawn = driver.with_data_seed(profile, opt("--data-seed"))
         if profile.device == "cuda":
             benchmark = request.getfixturevalue("benchmark")
-            result = benchmark.pedantic(driver.check, args=(claim, profile, ctx), rounds=1, iterations=1)
+            result = benchmark.pedantic(driver.check, args=(claim, drawn, ctx), rounds=1, iterations=1)
             benchmark.extra_info.update(benchmark_info(result.section))
             if claim.benchmark_info:
                 benchmark.extra_info.update(claim.benchmark_info(result.section))
         else:
-            result = driver.check(claim, profile, ctx)
+            result = driver.check(claim, drawn, ctx)
         if result.outcome == "as declared":
             pytest.xfail(result.message)
         if result.outcome == "unexpected":

@@ -151,10 +151,11 @@ class Claim:
 
     def ran_current_protocol(self, profile: Profile, section: dict) -> bool:
         """Whether a stored report section was run under the protocol ``profile`` declares now: its
-        parameters and its report seeds. A gpu report of v1 beside a v2 declaration that has not run yet is not;
-        nor is a section run on other seeds (--seed-offset, --seeds)."""
+        parameters, its report seeds and its data seed. A gpu report of v1 beside a v2 declaration that has not
+        run yet is not; nor is a section run on other seeds (--seed-offset, --seeds, --data-seed)."""
         ran = section.get("seeds") or []
-        return self.ran_declared_parameters(profile, section) and (not ran or ran == report_seeds(profile))
+        return (self.ran_declared_parameters(profile, section) and (not ran or ran == report_seeds(profile))
+                and data_seed(section) in (None, profile.run.data.seed))
 
     def ran_declared_parameters(self, profile: Profile, section: dict) -> bool:
         """Whether a stored section's protocol parameters are those ``profile`` declares now (its seeds and run
@@ -162,6 +163,11 @@ class Claim:
         stored = {k: v for k, v in section.get("protocol", {}).items() if k not in ("seeds", "first_seed", "run")}
         declared = {k: v for k, v in self.protocol(profile).items() if k not in ("seeds", "first_seed", "run")}
         return json.loads(json.dumps(declared, default=str)) == stored
+
+
+def data_seed(section: dict) -> int | None:
+    """The seed a stored section's data were drawn with (its protocol's run config), None where it is not recorded."""
+    return ((section.get("protocol") or {}).get("run") or {}).get("data", {}).get("seed")
 
 
 def report_seeds(profile: Profile) -> list[int]:

@@ -88,7 +88,7 @@ def cmd_run(args) -> int:
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
            "--report-dir", str(project / args.report_dir)]   # a named folder is absolute by now; else reports/
-    for flag, value in (("--seeds", args.seeds), ("--seed-offset", args.seed_offset),
+    for flag, value in (("--seeds", args.seeds), ("--seed-offset", args.seed_offset), ("--data-seed", args.data_seed),
                         ("--data-root", args.data_root), ("--run-store", args.run_store),
                         ("--executor", args.executor)):
         if value is not None:
@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seeds", type=int)
     run.add_argument("--seed-offset", type=int, default=None,
                      help="first seed (default: the profile's report seeds; 1000: the dev seeds)")
+    run.add_argument("--data-seed", type=int, default=None,
+                     help="draw the data with this seed instead of the profile's (another PS10, another subset)")
     run.add_argument("--data-root", default=None)
     run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
     run.add_argument("--require-gpu", action="store_true")

@@ -13,7 +13,7 @@ An exception while training or analysing propagates: it is never read as an expe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .claim import Claim, Profile
@@ -56,6 +56,14 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
         section["outcome"] = outcome
         section["outcome_message"] = message
     return Outcome(outcome, message, ctx.finish(claim.header, section))
+
+
+def with_data_seed(profile: Profile, seed: int | None) -> Profile:
+    """``profile`` with its data drawn with ``seed`` (--data-seed): another draw of the synthetic data, another
+    subset of a real set; everything else, the declared expected failures included, as declared. None: as is."""
+    if seed is None or seed == profile.run.data.seed:
+        return profile
+    return replace(profile, run=profile.run.with_(**{"data.seed": seed}))
 
 
 def skip_reason(profile: Profile, data_root=None) -> str | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .claim import report_seeds
+from .claim import data_seed, report_seeds
 
 EARLIER = " (earlier protocol)"
 OTHER_SEEDS = " (other seeds)"
@@ -86,8 +86,11 @@ def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
             f"replaced; the current one ({report}) has not run at this profile yet, so this verdict is not the "
             "current protocol's."]
     if state == "other seeds":
+        drawn, declared = data_seed(section), p.run.data.seed
+        if drawn not in (None, declared):   # another draw of the data (--data-seed)
+            ran, report = f"{ran}, data seed {drawn}", f"{report}, data seed {declared}"
         return OTHER_SEEDS, [
-            f"> **Other seeds.** This section ran on {ran}, not the protocol's report {report} (a `--seed-offset` "
-            "or `--seeds` run): its verdict is not the protocol's report."]
+            f"> **Other seeds.** This section ran on {ran}, not the protocol's report {report} (a `--seed-offset`, "
+            "`--seeds` or `--data-seed` run): its verdict is not the protocol's report."]
     return READ_NOTE, [f"> **Reading, written after the run** (not a criterion: the verdict is the "
                        f"pre-registered one). {claim.readings[profile]}"]

@@ -177,9 +177,11 @@ def test_run_passes_every_option_the_user_gave_even_a_zero(monkeypatch, tmp_path
     monkeypatch.setattr(cli, "_refuse_what_would_skip", lambda profile, data_root: None)
     called = {}
     monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.update(cmd=cmd, **kw) or 0)
-    assert cli.main(["run", "x", "--profile", "gpu", "--seed-offset", "0", "--seeds", "2", "--require-gpu"]) == 0
+    assert cli.main(["run", "x", "--profile", "gpu", "--seed-offset", "0", "--seeds", "2", "--require-gpu",
+                     "--data-seed", "0"]) == 0
     cmd = called["cmd"]
     assert cmd[cmd.index("--seed-offset") + 1] == "0" and cmd[cmd.index("--seeds") + 1] == "2"
+    assert cmd[cmd.index("--data-seed") + 1] == "0"
     assert "--require-gpu" in cmd and cmd[cmd.index("-m") + 2].endswith("test_x.py::x[gpu]")
     assert called["cwd"] == tmp_path and called["env"]["LRSCI_PROGRESS"] == "1"
 

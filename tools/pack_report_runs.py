@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from lrsci import driver, files, report  # noqa: E402
 from lrsci.catalog import load_claims  # noqa: E402
+from lrsci.claim import data_seed  # noqa: E402
 from lrsci.harness import ClaimContext  # noqa: E402
 from lrsci.provenance import git_hash, utc_now  # noqa: E402
 from lrsci.runs import RunStore  # noqa: E402
@@ -62,10 +63,13 @@ def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=Non
     """The section ``profile`` gives from the runs in ``store_root`` (nothing trained), and where it
     differs from the one committed in ``committed_root`` (numbers within ``rel``, see
     report.result_differences). The seeds are the profile's report seeds, or, in a folder of reports run
-    on other seeds (reports/replication/<name>/), that section's own."""
+    on other seeds (reports/replication/<name>/), that section's own seeds and data seed."""
     committed = report.read_record(committed_root / claim.id / "result.json", quarantine_bad=False)
-    seeds = (committed["profiles"][profile.name].get("seeds") if committed_root != ROOT / "reports" else None) \
-        or list(range(profile.first_seed, profile.first_seed + profile.seeds))
+    seeds = None
+    if committed_root != ROOT / "reports":   # a replication: its own seeds, and its own draw of the data
+        seeds = committed["profiles"][profile.name].get("seeds")
+        profile = driver.with_data_seed(profile, data_seed(committed["profiles"][profile.name]))
+    seeds = seeds or list(range(profile.first_seed, profile.first_seed + profile.seeds))
     ctx = ClaimContext(profile=profile.name, store=RunStore(store_root, data_root=data_root),
                        report_root=report_root, n_seeds=len(seeds), seed_offset=min(seeds),
                        device=profile.device, workers=1, executor="local")
