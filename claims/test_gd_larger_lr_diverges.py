@@ -310,15 +310,18 @@ def figure_spec(runs: dict, p: Profile) -> dict:
                      f"Fig. 15)", "xlabel": "", "sharey": False, "panels": panels}
 
 
-# Seeds 5000-5009 (fast, n = 10, run once on 2026-11-28 after the fast report; docs/replication.md): a range
-# no one had looked at, added to this claim's seed record. Not a criterion: shown under the fast verdict
-# with its reading.
+# Seeds 5000-5009 and, on data seed 7, seeds 6000-6009 (fast, n = 10 each, each run once on 2026-11-28 after
+# the fast report; docs/replication.md): ranges no one had looked at, added to this claim's seed record.
+# Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
     "5000-5009, n = 10, 2026-11-28, after this report): every required criterion decides as on seeds 0-4: "
     "stable at η on 10 of 10 seeds, 4 of 10 diverged at c·η (binomial p = 0.22; criterion 2 fails again, as "
     "declared). Without seed 0's outlier the sharpness sits at 2/η: η·λ_max/2 − 1 at step 400 is −0.59 to "
-    "+0.85 per seed, mean −0.03 (95 % CI [−0.40, +0.35]), the edge-of-stability picture of the reading above."
+    "+0.85 per seed, mean −0.03 (95 % CI [−0.40, +0.35]), the edge-of-stability picture of the reading above. "
+    "On another draw of the data (data seed 7, seeds 6000-6009): stable at η on 10 of 10 seeds, 1 of 10 "
+    "diverged at c·η (criterion 2 fails again, as declared); η·λ_max/2 − 1 at step 400 is +0.38, [−0.94, "
+    "+1.70]."
 )
 
 
