@@ -5,7 +5,8 @@ pytest items are generated from. `run` is pytest underneath (one item, CLAIM[PRO
 progress on stderr; a profile that cannot run here (no CUDA, optional data absent) exits
 non-zero with the reason instead of "1 skipped". `report` re-renders every report from
 result.json: it never trains. `compare` puts two report folders side by side (a profile run on
-other seeds beside the committed one, lrsci.report_compare) and exits 1 when a verdict did not hold.
+other seeds beside the committed one, lrsci.report_compare) and exits 1 when a verdict did not hold
+(2 on bad input).
 """
 from __future__ import annotations
 

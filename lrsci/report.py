@@ -23,7 +23,7 @@ from filelock import FileLock
 
 from . import figures, files
 from .criteria import VERDICTS
-from .report_notes import declared_claims, section_notes
+from .report_notes import declared_claims, section_notes, seed_range
 from .report_schema import SCHEMA, upgrade_record
 
 
@@ -374,7 +374,7 @@ def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
     for rec in load_all(root):
         for profile, sec in sorted(rec["profiles"].items()):
             prov, seeds = sec.get("provenance", {}), sec.get("seeds") or []
-            ran = f"{min(seeds)}-{max(seeds)}" if seeds else "–"
+            ran = seed_range(seeds)
             suffix, _ = section_notes(claims.get(rec["id"]), profile, sec)
             lines.append(f"| [{rec['id']}]({rec['id']}/report.md) | {rec['source']} | {profile} | "
                          f"**{sec['verdict']}**{suffix} | {sec.get('headline', '')} | {ran} | {(prov.get('date') or '')[:10]} | "
@@ -394,7 +394,8 @@ def _replication_header(root: Path) -> list[str]:
     """What the index of a folder under replication/ says first: these are not the committed verdicts."""
     if root.parent.name != "replication":
         return []
-    return [f"**Replication `{root.name}`:** profiles run again, as declared, on other seeds than their report seeds; "
+    return [f"**Replication `{root.name}`:** profiles run again, as declared, on other seeds than their report seeds "
+            "(or another draw of their data); "
             "the verdicts of record are in [../../README.md](../../README.md), and `lrsci compare` puts the two "
             "side by side.", ""]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import report
+from .report_notes import seed_range
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,6 @@ def _compare_claim(cid: str, base: dict, other: dict) -> ClaimComparison:
                            other.get("verdict"), rows)
 
 
-def _span(seeds: list) -> str:
-    return f"{min(seeds)}-{max(seeds)}" if seeds else "–"
-
-
 def _effect(test: dict | None) -> str:
     if test is None or test.get("effect") is None:
         return "–"
@@ -97,7 +94,7 @@ def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) 
     lines = [f"| claim | seeds ({base_name}) | seeds ({other_name}) | verdict ({base_name}) | "
              f"verdict ({other_name}) | every required criterion the same |", "|---|---|---|---|---|---|"]
     for c in comparisons:
-        lines.append(f"| {c.claim} | {_span(c.base_seeds)} | {_span(c.other_seeds)} | {c.base_verdict} | "
+        lines.append(f"| {c.claim} | {seed_range(c.base_seeds)} | {seed_range(c.other_seeds)} | {c.base_verdict} | "
                      f"{c.other_verdict} | {'yes' if c.holds else '**no**'} |")
     lines += ["", f"| claim | criterion | test | {base_name} | {other_name} | effect, 95% CI ({base_name}) | "
               f"effect, 95% CI ({other_name}) |", "|---|---|---|---|---|---|---|"]

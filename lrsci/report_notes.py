@@ -65,8 +65,13 @@ def section_state(claim, profile: str, section: dict) -> str:
     return "reading" if claim.readings.get(profile) else "current"
 
 
+def seed_range(seeds: list[int]) -> str:
+    """"0-4" for seeds 0..4; "–" for none (a table cell)."""
+    return f"{min(seeds)}-{max(seeds)}" if seeds else "–"
+
+
 def seed_span(seeds: list[int]) -> str:
-    return f"seeds {min(seeds)}-{max(seeds)}" if seeds else "its seeds"
+    return f"seeds {seed_range(seeds)}" if seeds else "its seeds"
 
 
 def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from lrsci import driver, files, report  # noqa: E402
 from lrsci.catalog import load_claims  # noqa: E402
-from lrsci.claim import data_seed  # noqa: E402
+from lrsci.claim import data_seed, report_seeds  # noqa: E402
 from lrsci.harness import ClaimContext  # noqa: E402
 from lrsci.provenance import git_hash, utc_now  # noqa: E402
 from lrsci.runs import RunStore  # noqa: E402
@@ -69,7 +69,7 @@ def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=Non
     if committed_root != ROOT / "reports":   # a replication: its own seeds, and its own draw of the data
         seeds = committed["profiles"][profile.name].get("seeds")
         profile = driver.with_data_seed(profile, data_seed(committed["profiles"][profile.name]))
-    seeds = seeds or list(range(profile.first_seed, profile.first_seed + profile.seeds))
+    seeds = seeds or report_seeds(profile)
     ctx = ClaimContext(profile=profile.name, store=RunStore(store_root, data_root=data_root),
                        report_root=report_root, n_seeds=len(seeds), seed_offset=min(seeds),
                        device=profile.device, workers=1, executor="local")
