@@ -45,6 +45,19 @@ def _needs_calibration(profile) -> str:
                    for t in calibration.missing(profile))
 
 
+def _again(profile, sections: list) -> str:
+    """The same profile run again (reports/replication/<name>/), in order of their first seed, each named by its
+    seeds and, where it drew other data, its data seed: '; again on seeds 5000-5009: replicated'."""
+    from .claim import data_seed
+
+    text = ""
+    for sec in sorted(filter(None, sections), key=lambda s: min(s.get("seeds") or [0])):
+        drawn = data_seed(sec)
+        where = "" if drawn in (None, profile.run.data.seed) else f"data seed {drawn}, "
+        text += f"; again on {where}{seed_span(sec.get('seeds') or [])}: {sec['verdict']}"
+    return text
+
+
 def cmd_list(args) -> int:
     project = find_project()
     records = {r["id"]: r for r in report.load_all(project / args.report_dir)}
@@ -65,10 +78,7 @@ def cmd_list(args) -> int:
                      "other seeds": f" — on {ran}, not the protocol's report seeds",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
             text += _needs_calibration(p)
-            for recs in again:   # the same profile run again on other seeds (reports/replication/<name>/)
-                other = recs.get(cid, {}).get("profiles", {}).get(p.name)
-                if other:
-                    text += f"; again on {seed_span(other.get('seeds') or [])}: {other['verdict']}"
+            text += _again(p, [recs.get(cid, {}).get("profiles", {}).get(p.name) for recs in again])
             print(f"{cid:<{width}} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 0
 

@@ -21,11 +21,16 @@ def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
         for name in claim.readings:
             line = next(ln for ln in out.splitlines() if ln.split()[:2] == [claim.id, name])
             assert "see the reading" in line or "earlier protocol" in line
+    declared = load_claims(ROOT)
     for root in cli.report.replication_roots(ROOT / "reports"):   # and the same profile run again on other seeds
         for rec in cli.report.load_all(root):
             for name, sec in rec["profiles"].items():
                 line = next(ln for ln in out.splitlines() if ln.split()[:2] == [rec["id"], name])
-                assert f"again on seeds {min(sec['seeds'])}-{max(sec['seeds'])}: {sec['verdict']}" in line
+                drawn, own = sec["protocol"]["run"]["data"]["seed"], declared[rec["id"]][0].profile(name).run.data.seed
+                where = f"data seed {drawn}, " if drawn != own else ""
+                assert f"again on {where}seeds {min(sec['seeds'])}-{max(sec['seeds'])}: {sec['verdict']}" in line
+    line = next(ln for ln in out.splitlines() if ln.split()[:2] == ["sgd-post-decay-boost", "fast"])
+    assert line.index("seeds 5000-5009") < line.index("data seed 7, seeds 6000-6009")   # in order of seeds
 
 
 def test_list_into_a_reader_that_leaves_early_ends_quietly():
