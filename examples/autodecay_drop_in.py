@@ -4,8 +4,10 @@
 
 A small MLP learns a noisy ten-class problem drawn here (so the example needs no files) with plain SGD.
 After every epoch the scheduler sees the epoch's mean training loss. It divides the learning rate by
-ten when that loss has stopped falling, and it says stop when a whole stage of training brought no
-significant drop. Swap in your own model, data and optimizer: only the three AutoDecay lines matter.
+ten when the smoothed loss has levelled off (it moved less than the tolerance over a window of epochs)
+after a significant drop since the stage began, and it says stop when a stage levelled off without one.
+A stage is judged against the smoothed value it started from, which lags above the loss, so a late
+stage whose loss barely moves can still count as a drop (lrsci/autodecay.py explains this). Swap in your own model, data and optimizer: only the three AutoDecay lines matter.
 """
 from __future__ import annotations
 
@@ -58,7 +60,8 @@ def main(max_epochs: int = 100, lr: float = 0.1, seed: int = 0, quiet: bool = Fa
         if scheduler.should_stop:                                    # 3. stop when it says so
             break
     if not quiet:
-        print(f"stopped after {len(rows)} epochs; decays after epochs {scheduler.decay_steps}")
+        print(f"stopped after {len(rows)} epochs ({scheduler.stop_reason or 'epochs spent'}); "
+              f"decays after epochs {scheduler.decay_steps}")
     return rows
 
 

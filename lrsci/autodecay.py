@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 from lrsci.edma import EDMA
@@ -70,7 +70,7 @@ def _is_real(x: Any) -> bool:
 
 
 def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+    return isinstance(x, Integral) and not isinstance(x, bool)   # numpy integers too
 
 
 def _validate(beta: Any, window: Any, tolerance: Any, zeta: Any, factor: Any, eps: Any,
@@ -305,11 +305,19 @@ class AutoDecay:
             if sched.step(train_loss) == "stop":      # or: if sched.should_stop
                 break
 
-    ``step(loss)`` takes a float or a one-element tensor, feeds it to the
+    ``step(loss)`` takes a real number or a one-element tensor or array, feeds it to the
     :class:`AutoDecayRule`, and on ``"decay"`` multiplies every param group's ``lr`` by
-    ``factor``. It returns the rule's answer. ``max_epochs`` is the rule's ``max_steps``
-    (count of ``step`` calls). ``state_dict`` holds the rule state, the base LRs and the
-    last LRs — not the optimizer, whose state (and current LRs) the caller saves itself.
+    ``factor`` (a tensor ``lr`` in place, as torch's schedulers do, so whatever holds it — a
+    captured CUDA graph — sees the decay). It returns the rule's answer; ``stop_reason`` says why
+    a stopped run stopped. ``max_epochs`` is the rule's ``max_steps`` (count of ``step`` calls).
+    Param groups added to the optimizer later are picked up at the next ``step``. ``state_dict``
+    holds the rule state (its hyperparameters too: a loaded state's replace the constructor's),
+    the base LRs and the last LRs — not the optimizer, whose state (and current LRs) the caller
+    saves itself.
+
+    It is not a ``torch.optim.lr_scheduler.LRScheduler``: its step needs the loss, so it cannot sit
+    inside ``SequentialLR`` or ``ChainedScheduler``. To warm up first, step the warm-up scheduler
+    for its epochs and AutoDecay after them, each by hand.
     """
 
     def __init__(self, optimizer: Any, beta: float = 0.9, window: int = 5,
@@ -324,32 +332,55 @@ class AutoDecay:
                        max_steps_name="max_epochs")
         self.optimizer = optimizer
         self.rule = AutoDecayRule(**hp)
-        for group in optimizer.param_groups:
-            group.setdefault("initial_lr", group["lr"])
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
-        self._last_lr: list[float] = [group["lr"] for group in optimizer.param_groups]
+        self.base_lrs: list[float] = []
+        self._track_new_groups()
+        self._last_lr: list[float] = self._current_lrs()
+
+    def _track_new_groups(self) -> None:
+        """Record ``initial_lr`` and the base LR of groups not seen yet (all at construction; later, those
+        added by ``optimizer.add_param_group``). A tensor rate is copied, as torch's schedulers copy it:
+        the same tensor would follow every later change of the rate."""
+        for group in self.optimizer.param_groups[len(self.base_lrs):]:
+            lr = group["lr"]
+            group.setdefault("initial_lr", lr.clone() if hasattr(lr, "clone") else lr)
+            self.base_lrs.append(float(group["initial_lr"]))
+
+    def _current_lrs(self) -> list[float]:
+        return [float(group["lr"]) for group in self.optimizer.param_groups]
 
     @staticmethod
     def _to_float(loss: Any) -> float:
-        if hasattr(loss, "detach") and hasattr(loss, "numel"):   # a torch tensor
-            if loss.numel() != 1:
-                raise ValueError(f"loss must be a scalar; got a tensor of shape "
-                                 f"{tuple(loss.shape)}")
-            return float(loss.detach().reshape(()).item())
-        return float(loss)
+        if isinstance(loss, (str, bytes, bool)) or not (isinstance(loss, Real) or hasattr(loss, "item")):
+            raise TypeError(f"loss must be a real number or a one-element tensor or array, got "
+                            f"{type(loss).__name__} {loss!r}")
+        size = loss.numel() if hasattr(loss, "numel") else getattr(loss, "size", 1)   # torch, numpy
+        if size != 1:
+            raise ValueError(f"loss must be a scalar; got a tensor or array of shape {tuple(loss.shape)}")
+        value = loss.detach() if hasattr(loss, "detach") else loss
+        return float(value.item() if hasattr(value, "item") else value)
 
     def step(self, loss: Any) -> str:
         """Observe ``loss``; apply a decay to the optimizer if due; return the action."""
         action = self.rule.observe(self._to_float(loss))
+        self._track_new_groups()
         if action == DECAY:
             for group in self.optimizer.param_groups:
-                group["lr"] = group["lr"] * self.rule.factor
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+                if hasattr(group["lr"], "mul_"):   # a tensor rate: in place, like torch's schedulers
+                    group["lr"].mul_(self.rule.factor)
+                else:
+                    group["lr"] = group["lr"] * self.rule.factor
+        self._last_lr = self._current_lrs()
         return action
 
     @property
     def should_stop(self) -> bool:
         return self.rule.stopped
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the run stopped: a stage without a significant drop, a non-finite loss, or the budget of
+        ``max_epochs`` steps; None while it runs."""
+        return self.rule.stop_reason
 
     @property
     def lr_scale(self) -> float:
@@ -376,9 +407,9 @@ class AutoDecay:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         n = len(self.optimizer.param_groups)
-        if len(state["base_lrs"]) != n or len(state["last_lr"]) != n:
-            raise ValueError(f"state has {len(state['base_lrs'])} param groups, the optimizer "
-                             f"has {n}")
+        for key in ("base_lrs", "last_lr"):
+            if len(state[key]) != n:
+                raise ValueError(f"state's {key} has {len(state[key])} param groups, the optimizer has {n}")
         rule = AutoDecayRule()
         rule.load_state_dict(state["rule"])
         self.rule = rule

@@ -391,6 +391,57 @@ def test_scheduler_resume_makes_the_same_decisions(cut, tmp_path):
     assert sched2.state_dict() == ref.state_dict()
 
 
+
+def _decay_once(sched) -> None:
+    """Feed losses that fall by far more than 1 − ζ and then plateau: the rule's first decision is a decay."""
+    for loss in (4.0, 2.0) + (1.0,) * 60:
+        if sched.step(loss) == "decay":
+            return
+    pytest.fail("no decay")
+
+
+def test_a_tensor_rate_keeps_its_initial_value_and_decays_in_place():
+    """A tensor lr (capturable optimizers, CUDA graphs): initial_lr is a copy, not the same tensor that another
+    scheduler changes in place; a decay changes the tensor itself, so what holds it sees the decay."""
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.Adam([p], lr=torch.tensor(0.01))
+    rate = opt.param_groups[0]["lr"]
+    sched = AutoDecay(opt)
+    torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)   # scales the rate in place
+    assert float(opt.param_groups[0]["initial_lr"]) == pytest.approx(0.01) and sched.base_lrs == pytest.approx([0.01])
+    _decay_once(sched)
+    assert opt.param_groups[0]["lr"] is rate and float(rate) == pytest.approx(0.0001)
+    json.dumps(sched.state_dict())   # plain floats: JSON-safe as with float rates
+
+
+def test_a_param_group_added_later_is_tracked_and_its_state_reloads():
+    opt = _sgd((0.1,))
+    sched = AutoDecay(opt)
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.01})
+    _decay_once(sched)
+    assert sched.base_lrs == [0.1, 0.01] and sched.get_last_lr() == pytest.approx([0.01, 0.001])
+    state = sched.state_dict()
+    sched.load_state_dict(state)
+    assert sched.state_dict() == state
+    with pytest.raises(ValueError, match="base_lrs has 2 param groups, the optimizer has 1"):
+        AutoDecay(_sgd((0.1,))).load_state_dict(state)
+
+
+@pytest.mark.parametrize("bad", ["0.5", b"0.5", True, None, [0.5]])
+def test_a_loss_that_is_not_a_number_is_refused(bad):
+    sched = AutoDecay(_sgd())
+    with pytest.raises(TypeError, match="loss must be a real number"):
+        sched.step(bad)
+    assert sched.rule.state_dict()["num_observations"] == 0
+
+
+def test_numpy_losses_and_integer_hyperparameters_are_accepted():
+    sched = AutoDecay(_sgd(), window=np.int64(3), max_epochs=np.int64(2))
+    assert sched.step(np.float32(1.0)) == "continue" and sched.step(np.array([0.9])) == "stop"
+    assert sched.stop_reason == "max_steps reached"
+    with pytest.raises(ValueError, match="scalar"):
+        AutoDecay(_sgd()).step(np.ones(2))
+
 # ---- pinned by a mutation audit (2026-11-27): each test fails under a mutation that the tests above let through
 
 def test_stability_is_relative_to_the_window_minimum():             # A03
