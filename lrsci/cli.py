@@ -129,10 +129,13 @@ def cmd_report(args) -> int:
     root = find_project() / args.report_dir
     if not root.is_dir():
         raise SystemExit(f"lrsci: no reports under {root}; run a claim first")
+    problems: list[str] = []
     for folder in (root, *report.replication_roots(root)):
-        for path in report.render_all(folder):
+        for path in report.render_all(folder, problems):
             print(path)
-    return 0
+    for text in problems:
+        print(f"lrsci: {text}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_compare(args) -> int:

@@ -136,6 +136,11 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
         if not failed:
             return "replicated", "every pre-registered criterion passed"
         return "as declared", expected_failure_text(required, expected) + (f" | this run: {headline}" if headline else "")
+    if not expected:   # no declaration at all: a plain non-replication, and what to do if it is the finding
+        return "unexpected", ("not replicated, and the profile declares no expected failure: " + "; ".join(
+            row_figures(required[n]) for n in sorted(failed)) + ". If this is the finding at this scale (after "
+            "calibrating on dev seeds, not on the report seeds), declare these criteria in the profile's "
+            "expected_failures with the reason and the figures (docs/adding-a-claim.md)")
     parts = []
     if failed - set(expected):
         parts.append("failed without being declared: " + "; ".join(

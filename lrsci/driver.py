@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import analysis_check
 from .claim import Claim, Profile
 from .criteria import judge, verdict
 from .harness import ClaimContext
@@ -46,11 +47,13 @@ def context(profile: Profile, *, run_store, report_dir, data_root=None, seeds: i
 def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     """Train, analyse, judge against the declaration, write the report section; return the outcome."""
     runs = claim.train(ctx, profile)
-    analysis = dict(claim.analyse(runs, profile))
+    analysis, spec = claim.analyse(runs, profile), claim.figure(runs, profile)
+    analysis_check.check(claim.id, profile.name, analysis, spec)   # a malformed one is never stored
+    analysis = dict(analysis)
     rows = analysis["tests"]
     outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"))
     section = {"protocol": claim.protocol(profile), **analysis, "verdict": verdict(rows),
-               "figure": {"file": f"fig-{profile.name}.png", "spec": claim.figure(runs, profile)}}
+               "figure": {"file": f"fig-{profile.name}.png", "spec": spec}}
     if profile.expected_failures:
         section["expected_failures"] = dict(profile.expected_failures)
         section["outcome"] = outcome

@@ -28,14 +28,14 @@ from .report_schema import SCHEMA, upgrade_record
 
 
 
-def _clean(obj):
+def json_safe(obj):
     """JSON-safe: NaN/inf become None, tuples become lists, recursively."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 
@@ -53,7 +53,7 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
     with FileLock(str(folder / ".result.json.lock")):
         record = read_record(path) or {}
         record.update({k: claim[k] for k in ("id", "title", "source", "statement")}, schema=SCHEMA)
-        new, old = _clean(section), record.setdefault("profiles", {}).get(profile)
+        new, old = json_safe(section), record.setdefault("profiles", {}).get(profile)
         if old is not None and _same_result(old, new) and not _trains_what_old_only_loaded(old, new):
             # an identical re-analysis (runs loaded from the store) keeps the training provenance, and takes
             # everything else (summary, headline, extra tables, figure) from the analysis as it is now
@@ -268,6 +268,8 @@ def _declared_md(sec: dict) -> list[str]:
                "replicated": "nothing failed: the declaration no longer holds",
                "unexpected": "the outcome differs from the declaration"}
     out += ["", f"Outcome: **{sec.get('outcome', '?')}** — {matched.get(sec.get('outcome'), '')}.", ""]
+    if sec.get("outcome") == "unexpected" and sec.get("outcome_message"):   # which criteria, by how much
+        out += [sec["outcome_message"], ""]
     return out
 
 
@@ -406,16 +408,22 @@ def replication_roots(report_root: str | Path) -> list[Path]:
     return sorted(p for p in (Path(report_root) / "replication").glob("*") if p.is_dir())
 
 
-def render_all(report_root: str | Path) -> list[Path]:
+def render_all(report_root: str | Path, problems: list[str] | None = None) -> list[Path]:
     """Re-render every claim's report.md and figures and the index, from result.json (and the notes the
     claim modules give, lrsci.report_notes).
 
-    A claim whose result.json cannot be read is named in a warning; the others still render."""
+    A claim whose result.json cannot be read, or holds a section that cannot be rendered (written by hand, or
+    by an lrsci before sections were checked), is named in a warning, and in ``problems`` when given; the
+    others still render."""
     paths, claims = [], declared_claims(report_root)
     for p in sorted(Path(report_root).glob("*/result.json")):
         try:
             paths.append(render_claim(p.parent, claims))
-        except ValueError as exc:
-            warnings.warn(str(exc), stacklevel=2)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            text = str(exc) if isinstance(exc, ValueError) else (
+                f"{p} cannot be rendered ({type(exc).__name__}: {exc}); the other claims were")
+            warnings.warn(text, stacklevel=2)
+            if problems is not None:
+                problems.append(text)
     paths.append(render_index(report_root, claims))
     return paths

@@ -35,6 +35,12 @@ def test_an_undeclared_failure_beside_a_declared_one_is_unexpected():
     assert outcome == "unexpected" and "failed without being declared" in message and "'first'" in message
 
 
+def test_a_failure_of_a_profile_that_declares_nothing_says_how_to_declare_a_finding():
+    outcome, message = judge(rows(True, False), {})
+    assert outcome == "unexpected" and message.startswith("not replicated, and the profile declares no expected failure")
+    assert "'second'" in message and "expected_failures" in message
+
+
 def test_a_declared_failure_that_passes_is_unexpected():
     outcome, message = judge(rows(True, True), {"second": "x"})
     assert outcome == "unexpected" and "declared as expected to fail but passed" in message

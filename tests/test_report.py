@@ -262,3 +262,12 @@ def test_a_new_run_keeps_every_earlier_wording_of_the_declaration(tmp_path):
     prov = json.loads((tmp_path / "demo-claim" / "result.json").read_text())["profiles"]["fast"]["provenance"]
     assert prov["git"] == "later" and [d["expected_failures"]["a > b"] for d in prov["earlier_declarations"]] == [
         "v0", "first wording"]
+
+
+def test_an_unexpected_outcome_shows_why_in_the_report(tmp_path):
+    sec = {**section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]), "expected_failures": {"a > b": "too small"},
+           "outcome": "unexpected", "outcome_message": "outcome differs from the declaration — declared as expected "
+                                                      "to fail but passed: 'a > b'"}
+    report.write_section(tmp_path, CLAIM, "fast", sec)
+    text = (tmp_path / "demo-claim" / "report.md").read_text()
+    assert "Outcome: **unexpected**" in text and "declared as expected to fail but passed: 'a > b'" in text
