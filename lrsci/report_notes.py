@@ -11,8 +11,9 @@ from the module, not the record:
   profile's verdict while its section is the current protocol's.
 
 A report folder belongs to the project above it (the first folder up holding ``claims/`` and
-``conftest.py``): ``reports/`` and ``reports/replication/<name>/`` alike. Reports outside a project (as
-in tests) get no notes.
+``conftest.py``): ``reports/`` and ``reports/replication/<name>/`` alike. A folder outside any project
+(``--report-dir /tmp/dev-reports``) belongs to the project lrsci runs in, found the same way from the
+working directory, as ``lrsci`` and pytest find it; with neither, reports get no notes.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def project_of(path: str | Path) -> Path | None:
 def declared_claims(report_root: str | Path) -> dict:
     """{claim id: Claim} of the project whose reports live in ``report_root``; {} outside a project. A claim
     module that cannot be loaded is named in a warning (the reports still render, without notes)."""
-    project = project_of(report_root)
+    project = project_of(report_root) or project_of(Path.cwd())
     if project is None:
         return {}
     from .catalog import load_claims

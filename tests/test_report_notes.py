@@ -74,7 +74,8 @@ def test_readings_must_name_declared_profiles(ran):
         replace(claim, readings={"paper": "x"})
 
 
-def test_the_claims_are_read_from_the_project_around_the_report_folder(tmp_path):
+def test_the_claims_are_read_from_the_project_around_the_report_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path.parent)                           # and lrsci runs outside any project
     assert declared_claims(tmp_path / "reports") == {}          # no claims/ beside it
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "test_notes_project_demo.py").write_text(
@@ -89,8 +90,15 @@ def test_the_claims_are_read_from_the_project_around_the_report_folder(tmp_path)
         assert declared_claims(tmp_path / "reports") == {}
 
 
-def test_reports_outside_a_project_get_no_notes_and_no_warning(tmp_path, recwarn):
+def test_reports_outside_a_project_get_no_notes_and_no_warning(tmp_path, recwarn, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert declared_claims(tmp_path / "reports") == {} and not recwarn.list
+
+
+def test_a_report_folder_outside_the_project_gets_the_notes_of_the_project_lrsci_runs_in(tmp_path, monkeypatch):
+    """--report-dir /tmp/dev-reports from a checkout: its sections are marked against the checkout's claims."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1] / "tests")
+    assert "sgd-post-decay-boost" in declared_claims(tmp_path / "dev-reports")
 
 
 def test_a_section_of_a_profile_no_longer_declared_is_marked_so(ran):
