@@ -48,10 +48,34 @@ def _import(path: Path) -> ModuleType:
     return module
 
 
-def load_claims(project: Path) -> dict[str, tuple[Claim, Path]]:
-    """{claim id: (claim, module path)} for every claim module of the project."""
+def load_claims(project: Path, errors: list[str] | None = None) -> dict[str, tuple[Claim, Path]]:
+    """{claim id: (claim, module path)} for every claim module of the project. A module that cannot be
+    imported, or declares no valid claim, raises a ClaimError naming its file — or, when ``errors`` is given,
+    is named there and left out, so one broken module does not hide the others (``lrsci list``)."""
     out: dict[str, tuple[Claim, Path]] = {}
     for path in claim_files(project):
-        claim = claim_of_module(_import(path), path)
+        try:
+            claim = claim_of_module(_import_named(path), path)
+        except ClaimError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
+            continue
         out[claim.id] = (claim, path)
     return out
+
+
+def misnamed_files(project: Path) -> list[Path]:
+    """Python files in claims/ that are never read as claims: not named test_<id>.py."""
+    return sorted(p for p in (Path(project) / "claims").glob("*.py")
+                  if not p.name.startswith("test_") and p.name not in ("conftest.py", "__init__.py"))
+
+
+def _import_named(path: Path) -> ModuleType:
+    """_import, with any error raised by the module's own code named by its file."""
+    try:
+        return _import(path)
+    except ClaimError as exc:   # a Profile or Claim declared wrongly (seeds=1, a typo'd parameter)
+        raise ClaimError(f"{path}: {exc}") from exc
+    except Exception as exc:
+        raise ClaimError(f"{path} cannot be imported: {type(exc).__name__}: {exc}") from exc

@@ -28,15 +28,31 @@ def find_project(start: Path | None = None) -> Path:
     raise SystemExit("lrsci: no claims/ folder here or above; run lrsci inside a clone of the lrsci repository")
 
 
-def claims(project: Path) -> dict:
-    """{claim id: (Claim, module path)} from the project's claims/ (a malformed module is an error)."""
-    from .catalog import load_claims
-    from .claim import ClaimError
+BROKEN: list[str] = []   # claim modules that could not be loaded this call, each named with why
 
-    try:
-        return load_claims(project)
-    except ClaimError as exc:
-        raise SystemExit(f"lrsci: {exc}") from None
+
+def claims(project: Path) -> dict:
+    """{claim id: (Claim, module path)} from the project's claims/. A module that cannot be loaded is named on
+    stderr (and in BROKEN) and left out, so the other claims still list and run."""
+    from .catalog import load_claims
+
+    BROKEN.clear()
+    found = load_claims(project, errors=BROKEN)
+    for text in BROKEN:
+        print(f"lrsci: left out {text}", file=sys.stderr)
+    return found
+
+
+def _unknown_claim(name: str, project: Path, known: dict) -> str:
+    """Why ``name`` is not a claim here, with the modules that were left out or never read."""
+    from .catalog import misnamed_files
+
+    text = f"lrsci: unknown claim {name!r}; known: {', '.join(known)}"
+    if BROKEN:
+        text += f"; {len(BROKEN)} claim module(s) could not be loaded (named above)"
+    for path in misnamed_files(project):
+        text += f"; {path.relative_to(project)} is not read: a claim module is claims/test_<id with _ for ->.py"
+    return text
 
 
 def _needs_calibration(profile) -> str:
@@ -80,14 +96,14 @@ def cmd_list(args) -> int:
             text += _needs_calibration(p)
             text += _again(p, [recs.get(cid, {}).get("profiles", {}).get(p.name) for recs in again])
             print(f"{cid:<{width}} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
-    return 0
+    return 1 if BROKEN else 0   # every claim that could be read is listed; a broken module still fails
 
 
 def cmd_run(args) -> int:
     project = find_project()
     known = claims(project)
     if args.claim not in known:
-        raise SystemExit(f"lrsci: unknown claim {args.claim!r}; known: {', '.join(known)}")
+        raise SystemExit(_unknown_claim(args.claim, project, known))
     claim, path = known[args.claim]
     from .claim import ClaimError
 

@@ -14,14 +14,15 @@ import torchvision
 
 
 def git_hash(cwd: str | Path | None = None) -> str:
-    """The checked-out commit, with "+dirty" when tracked files differ from it — outside reports/, which the
-    suite itself rewrites while it runs (a claim finishing first would otherwise make every later one dirty)."""
+    """The checked-out commit, with "+dirty" when the tree differs from it — a changed tracked file, or a file git
+    neither tracks nor ignores (a new claim module is not in the commit) — outside reports/, which the suite
+    itself rewrites while it runs (a claim finishing first would otherwise make every later one dirty)."""
     if os.environ.get("LRSCI_GIT"):  # a copy without .git (e.g. a GPU box) is told by its sender
         return os.environ["LRSCI_GIT"]
     try:
         run = lambda *a: subprocess.run(["git", *a], cwd=cwd, capture_output=True, text=True, timeout=10)  # noqa: E731
         head = run("rev-parse", "HEAD").stdout.strip()
-        dirty = run("status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+        dirty = run("status", "--porcelain", "--untracked-files=normal", "--", ":(top)",
                     ":(top,exclude)reports").stdout.strip()
         if len(head) != 40:
             return "unknown"

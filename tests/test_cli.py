@@ -212,3 +212,27 @@ def test_a_claims_folder_without_the_projects_conftest_is_not_the_project(tmp_pa
     (tmp_path / "claims").mkdir()
     (tmp_path / "conftest.py").write_text("")
     assert cli.find_project(tmp_path / "sub") == tmp_path
+
+
+def test_a_broken_claim_module_is_named_and_the_others_still_list_and_run(tmp_path, monkeypatch, capsys):
+    """One module with an ordinary Python error, or a profile declared wrongly, must not hide the others."""
+    demo = (ROOT / "tests" / "fixtures" / "demo_claim.py").read_text()
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "conftest.py").write_text("")
+    (tmp_path / "claims" / "test_demo_claim.py").write_text(demo)
+    (tmp_path / "claims" / "test_bad_seeds.py").write_text(
+        "from lrsci.claim import Profile\nfrom lrsci.config import RunConfig\n"
+        "P = Profile('fast', device='cpu', seeds=1, run=RunConfig(device='cpu'))\n")
+    (tmp_path / "claims" / "test_typo.py").write_text("x = undefined_name\n")
+    (tmp_path / "claims" / "small_lr_lags.py").write_text(demo.replace("demo-claim", "small-lr-lags"))
+    monkeypatch.chdir(tmp_path)
+    for stem in ("test_demo_claim", "test_bad_seeds", "test_typo"):   # imported from this tmp project, not a cache
+        monkeypatch.delitem(sys.modules, f"lrsci_claims.{stem}", raising=False)
+    assert cli.main(["list"]) == 1
+    out, err = capsys.readouterr()
+    assert any(line.startswith("demo-claim") for line in out.splitlines())
+    assert "claims/test_bad_seeds.py: profile 'fast': seeds=1" in err
+    assert "claims/test_typo.py cannot be imported: NameError: name 'undefined_name' is not defined" in err
+    with pytest.raises(SystemExit, match=r"unknown claim 'small-lr-lags'.*2 claim module\(s\) could not be loaded.*"
+                                         r"claims/small_lr_lags.py is not read: a claim module is claims/test_"):
+        cli.main(["run", "small-lr-lags"])

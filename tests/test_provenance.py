@@ -26,6 +26,18 @@ def test_git_hash_names_the_commit_and_a_dirty_tree(repo):
     assert prov.git_hash(repo) == clean + "+dirty"
 
 
+def test_a_new_file_git_does_not_ignore_makes_the_tree_dirty_but_not_one_under_reports(repo):
+    """A claim module not committed yet: the commit alone does not hold what produced the report."""
+    clean = prov.git_hash(repo)
+    (repo / "reports").mkdir()
+    (repo / "reports" / "new-claim.md").write_text("written by the suite")
+    (repo / ".gitignore").write_text("ignored.txt\n.gitignore\n")
+    (repo / "ignored.txt").write_text("x")
+    assert prov.git_hash(repo) == clean
+    (repo / "test_new_claim.py").write_text("CLAIM = ...")
+    assert prov.git_hash(repo) == clean + "+dirty"
+
+
 def test_reports_rewritten_by_the_suite_do_not_make_the_tree_dirty(repo):
     git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)  # noqa: E731
     (repo / "reports").mkdir()

@@ -94,6 +94,16 @@ def test_a_run_missing_from_the_pack_is_named_not_trained(store, tmp_path):
         pack_tool.reanalyse(claim, profile, tmp_path / "empty-store", tmp_path / "rep")
 
 
+def test_packing_names_what_each_run_store_lacks_not_only_the_last_one(store, tmp_path):
+    name = sorted(manifest()["claims"])[0]
+    claim_id, profile_name = name[:-1].split("[")
+    claim = CLAIMS[claim_id][0]
+    profile = next(p for p in claim.profiles if p.name == profile_name)
+    stores = [tmp_path / "mine", tmp_path / "other"]
+    kind, why = pack_tool.pack_profile(claim, profile, stores, set(), tmp_path / "rep")
+    assert kind == "absent" and all(f"{s}: its runs are not there" in why for s in stores)
+
+
 def test_a_gpu_profiles_runs_are_analysed_again_on_a_cpu(store, tmp_path):
     """A device session brings back its runs' JSON; their analysis must then run here, without CUDA. Staged
     with sgd-post-decay-boost's fast runs relabelled as trained on "cuda" (the device is part of a run's key)."""

@@ -101,21 +101,21 @@ def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Pat
                  committed_root: Path = ROOT / "reports"):
     """("packed", store, files read) from the first store whose runs give the committed section; ("left out",
     why) when its analysis reads weights; ("absent", why) when no store has its runs."""
-    why = "no run store given"
+    whys = []   # one reason per store tried: the last store alone may not be where the user looked
     for store in stores:
         seen.clear()
         try:
             _, diffs = reanalyse(claim, profile, store, report_root, data_root, committed_root=committed_root)
         except NotStored as exc:
-            why = f"its runs are not in the run stores given ({exc})"
+            whys.append(f"{store}: its runs are not there ({exc})")
             continue
         except Exception as exc:   # what a gpu profile raises without its device's files (data, a calibration)
             if profile.device == "cpu":
                 raise
-            why = f"{type(exc).__name__}: {exc}"
+            whys.append(f"{store}: {type(exc).__name__}: {exc}")
             continue
         if diffs:
-            why = f"the runs in {store} do not give the committed section ({', '.join(diffs[:5])})"
+            whys.append(f"{store}: its runs do not give the committed section ({', '.join(diffs[:5])})")
             continue
         if any(p.suffix == WEIGHTS for p in seen):   # a measurement taken just now is kept as JSON: ask again
             seen.clear()
@@ -124,7 +124,7 @@ def pack_profile(claim, profile, stores: list[Path], seen: set, report_root: Pat
         if weights:
             return "left out", f"its analysis reads network weights ({', '.join(weights[:3])}, ...)"
         return "packed", store, sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
-    return "absent", why
+    return "absent", "; ".join(whys) or "no run store given"
 
 
 def pack_replications(kept: dict, manifest: dict, stores: list[Path], seen: set, tmp: Path, data_root=None) -> int:
