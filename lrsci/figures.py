@@ -12,6 +12,7 @@ Each curve is drawn as its seed mean (thick) over its individual seeds (thin).
 from __future__ import annotations
 
 import math
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display anywhere lrsci runs
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 from . import files  # noqa: E402
 
@@ -62,6 +64,7 @@ def render(spec: dict, path: str | Path) -> Path:
             ax.set_ylabel(panel["ylabel"])
         ax.set_title(panel["title"], fontsize=9)
         ax.set_xlabel(spec.get("xlabel", "epoch"))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs and steps: never a tick at 2.5
         ax.grid(alpha=0.3)
         if len(panel["curves"]) > 1:
             ax.legend(fontsize=7)
@@ -70,7 +73,8 @@ def render(spec: dict, path: str | Path) -> Path:
     for ax in axes[:, 0]:
         if not ax.get_ylabel():
             ax.set_ylabel(spec.get("ylabel", ""))
-    fig.suptitle(spec.get("title", ""), fontsize=10)
+    # a title wider than the figure (one panel is 3.6 in) is wrapped, not cropped: ~15 characters an inch at 10 pt
+    fig.suptitle(textwrap.fill(spec.get("title", ""), width=int(15 * 3.6 * cols)), fontsize=10)
     fig.tight_layout()
     path = Path(path)
     try:  # temporary name, then rename: an interrupted render never leaves half a PNG

@@ -14,3 +14,11 @@ def test_the_autodecay_example_decays_by_ten_and_stops_on_its_own():
     for r in rows:   # every epoch trained at 0.1 × 0.1^(decays answered before it), in the optimizer itself
         assert r["lr"] == pytest.approx(0.1 * 0.1 ** sum(d < r["epoch"] for d in decays), rel=1e-12)
     assert rows[-1]["loss"] < rows[0]["loss"] / 2
+
+
+def test_the_imports_docs_adding_a_claim_lists_are_what_lrsci_has():
+    import re
+
+    text = (ROOT / "docs" / "adding-a-claim.md").read_text()
+    block = re.search(r"What a claim module imports.*?```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(block, "docs/adding-a-claim.md", "exec"), {})   # an ImportError names what the doc gets wrong
