@@ -58,11 +58,17 @@ def seeds_on_h1_side(hypothesis: str, values: Sequence[float]) -> int | None:
     return None
 
 
+T_TESTS = ("paired t (one-sided)", "non-inferiority t", "TOST")   # lrsci.stats' t family
+
+
 def _zero_spread(result: StatResult) -> bool:
-    """The test found every seed's difference the same value (lrsci.stats: t = ±inf, or t = 0 with p = 1 where
+    """A t-test found every seed's difference the same value (lrsci.stats: t = ±inf, or t = 0 with p = 1 where
     that value is the margin). The interval must then be a point too: the differences can still differ by the
-    float32 rounding of the values they were taken from, which the test saw and the differences alone do not."""
-    return math.isinf(result.statistic) or (result.statistic == 0.0 and result.p_value == 1.0)
+    float32 rounding of the values they were taken from, which the test saw and the differences alone do not.
+    Only the t family says so this way: a Wilcoxon or binomial statistic of 0 with p = 1 is every seed on the
+    wrong side, whose values still spread."""
+    return result.test in T_TESTS and (
+        math.isinf(result.statistic) or (result.statistic == 0.0 and result.p_value == 1.0))
 
 
 def effect_ci(values: Sequence[float], point: bool = False) -> dict:

@@ -254,6 +254,18 @@ def _side_cell(t: dict) -> str:
     return f"{k}/{n}" + (" (every seed)" if k == n else " (no seed)" if k == 0 else "")
 
 
+def _point_interval_note(rows: list[dict]) -> str:
+    """What a t-test row with a point interval means (every seed the same difference), where a section has one."""
+    from .criteria import T_TESTS
+
+    if not any(r.get("test") in T_TESTS and r.get("ci") and None not in r["ci"] and r["ci"][0] == r["ci"][1]
+               for r in rows):
+        return ""
+    return (" A t-test row whose interval is a point had the same difference on every seed: the t-test has no "
+            "answer there, so its p is the exact sign test's, 0.5^n when every seed is on H1's side (such a row "
+            "cannot pass below 5 seeds), 1 otherwise (lrsci.stats).")
+
+
 def _declared_md(sec: dict) -> list[str]:
     """The profile's declared expected failures and whether this run matched them."""
     expected = sec.get("expected_failures") or {}
@@ -302,7 +314,8 @@ def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
             "shown beside it only from 10 seeds on. The tests are one-sided at α = 0.05, which matches a one-sided "
             "95 % bound (an end of the 90 % two-sided interval): a 95 % interval may reach past a floor or margin "
             "while its test passes. A ratio row is judged on its point estimate (no test). Seeds on H1's side: how many seeds' own values lie where H1 puts "
-            "the mean (– where the row has none, e.g. counts, trends, or rows stored before it was recorded).", ""]
+            "the mean (– where the row has none, e.g. counts, trends, or rows stored before it was recorded)."
+            + _point_interval_note(sec["tests"]), ""]
     if sec.get("figure"):  # rendered by render_claim from the same spec
         out += [f"![{profile} figure]({sec['figure']['file']})", ""]
     out += ["### Per-seed values", "", *_per_seed_table(sec.get("per_seed", {})), ""]

@@ -21,7 +21,11 @@ Conventions
   arithmetic (an accuracy is a float32 mean of hits), so two seeds with the same gain
   in images at different accuracy levels differ by ~1e-6 pp of rounding, which is no
   spread; ``a = b + 0.1`` counts as zero variance too. The same rule makes an
-  interval a point (:func:`mean_ci_t`).
+  interval a point (:func:`mean_ci_t`). Only that degenerate case falls back:
+  differences that spread by more than rounding, however little, get the t-test's
+  own answer, which is then very small (``paired_t([2, 2.001], [1, 1])``: p = 1.6e-4).
+  So the fallback is not monotone in the spread; it is there because the t-test
+  has no answer at zero spread, not as a floor on what n seeds can show.
 * NaN/inf inputs, unequal lengths, empty inputs and unknown ``alternative``
   values raise ``ValueError``.
 * ``StatResult.to_dict`` is strict-JSON safe: non-finite floats become ``None``.

@@ -174,3 +174,12 @@ def test_a_margin_that_g_would_round_is_written_exactly_and_counted_against_itse
     row = floor_criterion("x", [1.0000002, 2.0, 3.0], [0.0, 0.0, 0.0], floor)
     assert row["hypothesis"] == f"mean(a - b) > {floor!r}" and row["seeds_on_h1_side"] == 2
     assert paired_t([1.0, 2.0], [0.0, 0.0], margin=1.0).hypothesis == "mean(a - b) > 1"   # as before
+
+
+def test_a_wilcoxon_row_with_every_seed_on_the_wrong_side_keeps_its_real_interval():
+    """statistic 0 and p = 1 is a degenerate t-test only: for a signed-rank test it is every seed below, spread."""
+    from lrsci.stats import mean_ci_t, wilcoxon
+
+    values = [-1.0, -2.0, -3.5]
+    row = criterion("w", wilcoxon(values, [0.0, 0.0, 0.0]), "reported", values, reported_only=True)
+    assert row["ci"] == pytest.approx(list(mean_ci_t(values))) and row["ci"][0] < row["ci"][1]
