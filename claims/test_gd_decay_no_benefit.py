@@ -292,7 +292,7 @@ CLAIM = Claim(
         # added 2026-11-27 after a further independent read of gd-larger-lr-diverges' stored λ_max (nothing re-run)
         "The declared reason says gd-larger-lr-diverges measures λ_max rising past 2/η before a spike; its "
         "snapshots, 80 steps apart, neither show nor refute that: before each late spike the last λ_max is below "
-        "2/η = 0.5 (seed 3: 0.44 at step 320, spike from step 328; seed 4: 0.33 at step 320, spike from 347), "
+        "2/η = 0.5 (seed 3: 0.44 at step 320, spike from step 327; seed 4: 0.33 at step 320, spike from 347), "
         "and λ_max exceeds 0.5 only at step 80 (early transient) and at step 400 inside a spike. The mechanism "
         "is consistent with the data, not measured by it." + " " + FAST_REPLICATION),
         # added 2026-11-27 (nothing re-run): records, not results
