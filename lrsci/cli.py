@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from . import calibration, report
+from .executors import EXIT_WITH_PARENT
 from .report_notes import project_of, section_state, seed_span
 
 
@@ -122,8 +124,45 @@ def cmd_run(args) -> int:
             cmd += [flag, str(value)]
     if args.require_gpu:
         cmd.append("--require-gpu")
-    env = {**os.environ, "LRSCI_PROGRESS": "1"}
-    return subprocess.call(cmd, cwd=project, env=env)
+    return run_child(cmd, project, {**os.environ, "LRSCI_PROGRESS": _progress_setting(),
+                                    EXIT_WITH_PARENT: str(os.getpid())})
+
+
+def _progress_setting() -> str:
+    """LRSCI_PROGRESS for the pytest `run` starts: on, unless the user set it (a bad value is refused)."""
+    from .harness import progress_from_env
+
+    if not os.environ.get("LRSCI_PROGRESS", "").strip():
+        return "1"
+    try:
+        return "1" if progress_from_env() else "0"
+    except ValueError as exc:
+        raise SystemExit(f"lrsci: {exc}") from None
+
+
+def run_child(cmd: list[str], cwd: Path, env: dict) -> int:
+    """Run ``cmd`` and return its exit status. SIGTERM and SIGHUP sent to lrsci are passed on to it; Ctrl-C (which
+    a terminal sends to both) waits for it to stop and exits 130 without a traceback; if lrsci is killed outright
+    the child sees it and ends itself (EXIT_WITH_PARENT), so no pytest trains on as an orphan."""
+    child = subprocess.Popen(cmd, cwd=cwd, env=env)
+    forward = lambda signum, frame: child.send_signal(signum)  # noqa: E731
+    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:   # from a terminal the child has it too; sent to lrsci alone, pass it on
+                child.send_signal(signal.SIGINT)
+                try:
+                    child.wait()
+                except KeyboardInterrupt:
+                    child.kill()
+                    child.wait()
+                print("lrsci: interrupted; running it again resumes from the last finished epoch", file=sys.stderr)
+                return 130
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _refuse_what_would_skip(profile, data_root) -> None:

@@ -46,6 +46,7 @@ def context(profile: Profile, *, run_store, report_dir, data_root=None, seeds: i
 
 def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     """Train, analyse, judge against the declaration, write the report section; return the outcome."""
+    ctx.check_can_report(claim.id)   # before training, not after it
     runs = claim.train(ctx, profile)
     analysis, spec = claim.analyse(runs, profile), claim.figure(runs, profile)
     analysis_check.check(claim.id, profile.name, analysis, spec)   # a malformed one is never stored

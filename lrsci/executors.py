@@ -120,6 +120,19 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)   # the run resumes from its last epoch's checkpoint when asked again
 
 
+EXIT_WITH_PARENT = "LRSCI_EXIT_WITH_PARENT"   # set by `lrsci run` to its own pid, for the pytest it starts
+
+
+def exit_with_parent_from_env() -> bool:
+    """In a process started by ``lrsci run``: end this process when that parent dies (SIGKILL cannot be passed
+    on), as worker processes end with theirs. True when a watch was started."""
+    raw = os.environ.get(EXIT_WITH_PARENT, "")
+    if not raw.isdigit() or os.getppid() != int(raw):   # not started by it, or a grandchild that inherited it
+        return False
+    threading.Thread(target=_exit_when_orphaned, args=(int(raw),), daemon=True).start()
+    return True
+
+
 def _worker_run(args) -> tuple[str, str, str, bool]:
     return train_job(*args)
 

@@ -184,3 +184,11 @@ def _move_onto_claim(path: Path, target: Path) -> bool:
                                     str(path)) from None
         raise
     return True
+
+
+def probe_writable(folder: Path) -> None:
+    """Create and remove a temporary file in ``folder``: an OSError says it cannot be written (permissions, a
+    read-only mount), which os.access cannot tell for root or on every filesystem."""
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".write-probe-", suffix=".tmp")
+    os.close(fd)
+    os.unlink(name)

@@ -22,7 +22,7 @@ from pathlib import Path
 from .config import RunConfig
 from .executors import make_executor
 from .provenance import provenance
-from .report import write_section
+from .report import check_report_dir, write_section
 from .runs import RunStore
 from .train import RunResult
 
@@ -122,6 +122,7 @@ class ClaimContext:
         jobs = [self._on_device(j) for j in jobs]
         todo = [j for j in jobs if self.store.load(j.config) is None]
         if todo:
+            self.store.check_writable()   # named now, not as a worker's traceback
             self._train_in_workers(todo)
         return [self._run(j) for j in jobs]
 
@@ -183,6 +184,10 @@ class ClaimContext:
                 # the bytes the runs trained on (None: generated data, or runs stored before hashes)
                 "runs_data_sha256": sorted({str(t.get("data_sha256")) for t in trained}),
                 "runs_wall_seconds_summed": sum(t.get("wall_seconds", 0.0) for t in trained)}
+
+    def check_can_report(self, claim_id: str) -> None:
+        """Raise report.ReportDirError now if the claim's report could not be written after training."""
+        check_report_dir(self.report_root, claim_id)
 
     def finish(self, claim: dict, section: dict) -> dict:
         """Add seeds and provenance to a profile's section, write the claim's report, return it."""

@@ -39,6 +39,22 @@ def json_safe(obj):
     return obj
 
 
+class ReportDirError(RuntimeError):
+    """The report folder cannot be written (not a folder, not writable)."""
+
+
+def check_report_dir(report_root: str | Path, claim_id: str) -> None:
+    """Before training: the claim's report folder can be made and written, so a run does not train for hours
+    and then fail to say what it found. A ReportDirError names the folder and why."""
+    folder = Path(report_root) / claim_id
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        files.probe_writable(folder)
+    except OSError as exc:
+        raise ReportDirError(f"cannot write the report in {folder} ({exc.strerror or exc}); choose a writable "
+                             "--report-dir") from None
+
+
 def write_section(report_root: str | Path, claim: dict, profile: str, section: dict) -> Path:
     """Merge one profile's section into the claim's result.json and re-render the claim and index.
 

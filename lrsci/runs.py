@@ -99,6 +99,10 @@ def on_device(config: RunConfig) -> RunConfig:
     return config if config.device != "auto" else config.with_(device=resolve_device("auto").type)
 
 
+class RunStoreError(RuntimeError):
+    """The run store cannot be used for training (not a folder, not writable)."""
+
+
 class RunStore:
     def __init__(self, root: str | Path | None = None, data_root: str | Path | None = None, engine: str = "single"):
         self.root = Path(root or os.environ.get("LRSCI_RUNS") or DEFAULT_ROOT)
@@ -117,10 +121,31 @@ class RunStore:
         suffix = "" if self.engine == "single" else f"-{self.engine}"
         return self.root / f"{on_device(config).key()}-e{ENGINE_VERSION}{suffix}"
 
-    def _lock(self, config: RunConfig) -> FileLock:
-        # Beside the run folder, not in it: a run folder moved aside must not take its lock along.
-        self.root.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.root / f"{self.dir(config).name}.lock"))
+    def check_writable(self) -> None:
+        """Before training: the store is a folder this process can write (a finished store only read may be
+        read-only). A RunStoreError names it with why, instead of a worker's traceback later."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            files.probe_writable(self.root)
+        except OSError as exc:
+            raise RunStoreError(f"run store {self.root}: cannot write there ({exc.strerror or exc}); training needs "
+                                "a writable folder (--run-store / LRSCI_RUNS)") from None
+
+    @contextmanager
+    def _lock(self, config: RunConfig):
+        """Hold the run's lock, beside the run folder, not in it: a run folder moved aside must not take its lock
+        along. Training needs a store it can write; one it cannot is named with why, before anything trains."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(self.root / f"{self.dir(config).name}.lock"))
+            lock.acquire()
+        except OSError as exc:
+            raise RunStoreError(f"run store {self.root}: cannot write there ({exc.strerror or exc}); training needs "
+                                "a writable folder (--run-store / LRSCI_RUNS)") from None
+        try:
+            yield lock
+        finally:
+            lock.release()
 
     # --- reading what is stored ----------------------------------------------------------
     def load(self, config: RunConfig, *, locked: bool = False) -> RunResult | None:
@@ -295,8 +320,10 @@ def check_snapshot(state: dict, snap: Path, epoch: int) -> None:
 
 def _record_fork(run_dir: Path, forked_from: dict | None) -> None:
     """fork.json says where the run's state began; a run (re)started from scratch must not keep
-    the provenance of an earlier, forked attempt."""
+    the provenance of an earlier, forked attempt (a readable one is that run's own bookkeeping and goes; an
+    unreadable one is moved aside and named, as every corrupt file is)."""
     if forked_from is None:
+        _read_fork_file(run_dir)
         (run_dir / "fork.json").unlink(missing_ok=True)
     else:
         _write_json(run_dir / "fork.json", forked_from)

@@ -64,7 +64,7 @@ def test_the_driver_refuses_a_malformed_analysis_before_writing_anything(tmp_pat
     ctx = driver.context(m.FAST, run_store=tmp_path / "runs", report_dir=tmp_path / "reports")
     with pytest.raises(ClaimError, match=r"demo-claim\[fast\]: nothing was written, because per_seed\['a'\] is a list"):
         driver.check(claim, m.FAST, ctx)
-    assert not (tmp_path / "reports" / "demo-claim").exists()
+    assert not list((tmp_path / "reports").rglob("*.json")) and not list((tmp_path / "reports").rglob("*.md"))
 
 
 def test_a_stored_section_that_cannot_render_is_named_and_the_others_render(tmp_path, monkeypatch, capsys):
@@ -86,3 +86,14 @@ def test_a_stored_section_that_cannot_render_is_named_and_the_others_render(tmp_
         assert cli.main(["report"]) == 1
     assert "bad-claim/result.json cannot be rendered (AttributeError" in capsys.readouterr().err
     assert (tmp_path / "reports" / "good-claim" / "report.md").exists()
+
+
+def test_a_report_folder_that_cannot_be_written_is_named_before_anything_trains(tmp_path):
+    m = demo()
+    trained = []
+    claim = dataclasses.replace(m.CLAIM, train=lambda ctx, p: trained.append(1) or m.train(ctx, p))
+    (tmp_path / "reports").write_text("a file where the report folder should be")
+    ctx = driver.context(m.FAST, run_store=tmp_path / "runs", report_dir=tmp_path / "reports")
+    with pytest.raises(report.ReportDirError, match=r"cannot write the report in .*reports/demo-claim .*--report-dir"):
+        driver.check(claim, m.FAST, ctx)
+    assert trained == []

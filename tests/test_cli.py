@@ -91,7 +91,7 @@ def test_run_of_a_gpu_profile_without_cuda_exits_non_zero(monkeypatch):
 def test_run_accepts_run_store_and_report_dir_after_the_subcommand(monkeypatch):
     called = {}
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.setdefault("cmd", cmd) and 0)
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.setdefault("cmd", cmd) and 0)
     cli.main(["run", "sgd-post-decay-boost", "--run-store", "/tmp/rs", "--report-dir", "/tmp/rd", "--seeds", "3"])
     cmd = called["cmd"]
     assert cmd[cmd.index("--run-store") + 1] == "/tmp/rs" and cmd[cmd.index("--report-dir") + 1] == "/tmp/rd"
@@ -130,7 +130,7 @@ def test_list_names_the_tool_a_profile_without_its_calibration_record_needs():
 def test_the_default_report_folder_is_the_projects_wherever_the_user_is(monkeypatch):
     called = {}
     monkeypatch.chdir(ROOT / "tests")
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.setdefault("cmd", cmd) and 0)
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.setdefault("cmd", cmd) and 0)
     cli.main(["run", "sgd-post-decay-boost"])
     cmd = called["cmd"]
     assert cmd[cmd.index("--report-dir") + 1] == str(ROOT / "reports")
@@ -139,7 +139,7 @@ def test_the_default_report_folder_is_the_projects_wherever_the_user_is(monkeypa
 def test_folders_named_on_the_command_line_are_where_the_user_is(monkeypatch, tmp_path):
     called = {}
     monkeypatch.chdir(ROOT / "claims")   # pytest itself runs in the project folder
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.setdefault("cmd", cmd) and 0)
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.setdefault("cmd", cmd) and 0)
     cli.main(["run", "sgd-post-decay-boost", "--run-store", "myruns", "--report-dir", "myreports"])
     cmd = called["cmd"]
     assert cmd[cmd.index("--run-store") + 1] == str(ROOT / "claims" / "myruns")
@@ -181,7 +181,7 @@ def test_run_passes_every_option_the_user_gave_even_a_zero(monkeypatch, tmp_path
     fake_project(monkeypatch, tmp_path, lambda claim: [])
     monkeypatch.setattr(cli, "_refuse_what_would_skip", lambda profile, data_root: None)
     called = {}
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.update(cmd=cmd, **kw) or 0)
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.update(cmd=cmd, cwd=cwd, env=env) or 0)
     assert cli.main(["run", "x", "--profile", "gpu", "--seed-offset", "0", "--seeds", "2", "--require-gpu",
                      "--data-seed", "0"]) == 0
     cmd = called["cmd"]
@@ -196,7 +196,7 @@ def test_run_of_a_profile_whose_optional_data_is_absent_exits_with_the_reason(mo
 
     fake_project(monkeypatch, tmp_path, lambda claim: [])
     monkeypatch.setattr(driver, "skip_reason", lambda profile, data_root: "profile 'fast' runs only when cifar10 is there")
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: pytest.fail("pytest was started"))
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: pytest.fail("pytest was started"))
     with pytest.raises(SystemExit, match="lrsci: profile 'fast' runs only when cifar10"):
         cli.main(["run", "x"])
 

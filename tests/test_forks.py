@@ -132,3 +132,16 @@ def test_decay_forks_keep_what_else_the_trunks_schedule_sets(tmp_path, monkeypat
     alone = scratch(trunk.with_(seed=ctx.seeds[0], schedule=ScheduleConfig(
         "step", milestones=(2,), factor=0.1, noise_milestones=(4,), noise_factor=0.1)))
     assert arm.history == alone.history
+
+
+def test_an_unreadable_fork_record_of_a_run_retrained_from_scratch_is_moved_aside_not_deleted(store):
+    trunk, arm = interrupted_fork(store, 4)
+    (store.dir(trunk) / "snap-3.pt").unlink()
+    for name in ("checkpoint.pt", "checkpoint.prev.pt"):
+        (store.dir(arm) / name).write_bytes(b"garbage")
+    (store.dir(arm) / "fork.json").write_text('{"id": "x"')
+    with pytest.warns(UserWarning) as caught:
+        result = store.run(arm, fork=(trunk, 3))
+    assert any("unreadable fork record" in str(w.message) for w in caught)
+    assert [p.read_text() for p in store.dir(arm).glob("fork.json.corrupt-*")] == ['{"id": "x"']
+    assert result.forked_from is None and result.history == scratch(arm).history

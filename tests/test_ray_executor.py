@@ -128,6 +128,6 @@ def test_lrsci_run_passes_the_executor_to_pytest(monkeypatch):
     from lrsci import cli
 
     called = {}
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, **kw: called.setdefault("cmd", cmd) and 0)
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.setdefault("cmd", cmd) and 0)
     cli.main(["run", "ps10-decay-learns-complex", "--executor", "ray"])
     assert called["cmd"][called["cmd"].index("--executor") + 1] == "ray"

@@ -235,3 +235,15 @@ def test_a_diverged_run_is_an_outcome_not_a_max_of_nothing(store):
     assert result.stop_reason == "diverged" and result.history == []
     with pytest.raises(RunDiverged, match=r"diverged at step \d+ after 0 complete epochs.*test_acc"):
         result.best("test_acc")
+
+
+def test_a_run_store_that_is_a_file_is_named_before_training_not_in_a_workers_traceback(tmp_path):
+    from lrsci.runs import RunStoreError
+
+    (tmp_path / "store").write_text("not a folder")
+    store = RunStore(tmp_path / "store")
+    with pytest.raises(RunStoreError, match=r"run store .*store: cannot write there .*--run-store / LRSCI_RUNS"):
+        store.check_writable()
+    with pytest.raises(RunStoreError, match="cannot write there"):
+        with store._lock(tiny_config()):
+            pass

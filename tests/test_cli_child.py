@@ -1,0 +1,88 @@
+"""`lrsci run` and the pytest it starts: a signal to lrsci reaches it, and a killed lrsci leaves no orphan."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lrsci import cli
+from tests.helpers import ROOT
+
+PARENT = """
+import os, sys
+from pathlib import Path
+from lrsci.cli import run_child
+from lrsci.executors import EXIT_WITH_PARENT
+sys.exit(run_child([sys.executable, "-c", sys.argv[1]], Path("."), {**os.environ, EXIT_WITH_PARENT: str(os.getpid())}))
+"""
+CHILD = """
+import os, signal, sys, time
+from pathlib import Path
+from lrsci.executors import exit_with_parent_from_env
+out = Path(os.environ["PROBE_DIR"])
+signal.signal(signal.SIGTERM, lambda *a: ((out / "got-term").write_text("x"), sys.exit(3)))
+watching = exit_with_parent_from_env()
+(out / "child.pid").write_text(f"{os.getpid()} {watching}")
+time.sleep(60)
+"""
+
+
+def start(tmp_path):
+    env = {**os.environ, "PROBE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], cwd=tmp_path, env=env)
+    for _ in range(300):   # the child has written its pid once torch is imported
+        if (tmp_path / "child.pid").exists():
+            pid, watching = (tmp_path / "child.pid").read_text().split()
+            return parent, int(pid), watching == "True"
+        time.sleep(0.1)
+    parent.kill()
+    pytest.fail("the child never started")
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_to_lrsci_is_passed_on_to_the_pytest_it_started(tmp_path):
+    parent, child, _ = start(tmp_path)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(30) == 3 and (tmp_path / "got-term").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_child_of_a_killed_lrsci_ends_itself(tmp_path):
+    parent, child, watching = start(tmp_path)
+    assert watching
+    parent.kill()
+    parent.wait(30)
+    deadline = time.monotonic() + 15
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(child)
+
+
+def test_progress_is_on_unless_the_user_set_it_and_a_bad_value_is_refused(monkeypatch):
+    monkeypatch.delenv("LRSCI_PROGRESS", raising=False)
+    assert cli._progress_setting() == "1"
+    monkeypatch.setenv("LRSCI_PROGRESS", "off")
+    assert cli._progress_setting() == "0"
+    monkeypatch.setenv("LRSCI_PROGRESS", "maybe")
+    with pytest.raises(SystemExit, match="LRSCI_PROGRESS='maybe'"):
+        cli._progress_setting()
+
+
+@pytest.mark.parametrize("name, value", [("LRSCI_WORKERS", "abc"), ("LRSCI_PROGRESS", "maybe")])
+def test_a_bad_environment_value_stops_pytest_at_once_in_one_line(name, value):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "claims", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                          cwd=ROOT, env={**os.environ, name: value}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 4 and f"ERROR: {name}={value!r}" in proc.stderr and "Traceback" not in proc.stderr
