@@ -19,7 +19,11 @@ Chunking: ``chunk`` examples go through each forward pass (None = all at once). 
 mean-loss HVP is the sum over chunks of ``(chunk_size / N) * HVP(chunk mean loss)``,
 which is exactly the full-data mean loss's Hessian for a model without BatchNorm.
 
-BatchNorm: the model is put in TRAINING mode (batch statistics) - the objective that
+Training mode: the whole model is put in TRAINING mode, whatever its flags (they are restored
+after): BatchNorm uses batch statistics and Dropout drops, with masks frozen by ``seed`` (see
+Determinism). There is no eval-mode Hessian here.
+
+BatchNorm: in training mode (batch statistics) - the objective that
 lrsci's full-batch GD (``Trainer._gd_epoch``) descends - so each chunk is normalised
 with its own statistics ("ghost batches" of size ``chunk``). The result therefore
 depends on ``chunk`` when the model has BatchNorm, exactly as GD's loss does on
@@ -37,19 +41,30 @@ Parameters and their ``.grad`` are never modified (``torch.autograd.grad`` only)
 Cost: each matvec is one forward + backward(create_graph) + double backward per chunk,
 with the activation memory of one chunk's double-backward graph; eigsh needs tens to
 a few hundred matvecs for k ~ 10 (a WRN-10-1 at tol 1e-6: 111; more for tight ``tol`` or
-clustered eigenvalues).
+clustered eigenvalues). Lanczos can also miss a copy of a repeated top eigenvalue when the spectrum has
+a large negative tail (ARPACK's behaviour, not lrsci's): ``tol=0`` makes that less likely.
+
+Inputs: ``y`` of an integer dtype other than int64 is cast to int64 (what torch's classification losses
+take); ``k``, ``chunk`` and ``seed`` may be any integer type (numpy's too). ``loss_fn`` is called once on the
+first chunk before the solver starts, so a loss that is not a scalar tensor is refused by name.
+A loss whose Hessian is zero (linear in the parameters) gives k zeros.
 """
 from __future__ import annotations
 
 import contextlib
+from numbers import Integral
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.sparse.linalg import LinearOperator, eigsh
+from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
 from torch import nn
 
 _OK_DTYPES = (torch.float32, torch.float64)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, bool)
 
 
 def _trainable(model: nn.Module) -> list[torch.Tensor]:
@@ -77,10 +92,13 @@ def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk, loss_fn
         raise ValueError("x is an empty batch (x.shape[0] == 0)")
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}")
+    dtypes = {p.dtype for p in _trainable(model)}
+    if len(dtypes) > 1:
+        raise ValueError(f"model parameters mix {', '.join(sorted(map(str, dtypes)))}: convert the model to one dtype")
     dtype = _trainable(model)[0].dtype
     if x.is_floating_point() and x.dtype != dtype:
         raise ValueError(f"x is {x.dtype} but the model's parameters are {dtype}: pass x.to({dtype})")
-    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+    if chunk is not None and (not _is_int(chunk) or chunk < 1):
         raise ValueError(f"chunk={chunk!r} must be an integer >= 1 (or None for the whole batch)")
     step = x.shape[0] if chunk is None else min(chunk, x.shape[0])
     if 1 in (step, x.shape[0] % step) and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
@@ -89,8 +107,8 @@ def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk, loss_fn
                          "BatchNorm in training mode cannot normalise: pick a chunk that leaves none of size 1")
     if not callable(loss_fn):
         raise ValueError(f"loss_fn must be a callable loss_fn(logits, y) giving the MEAN loss, got {loss_fn!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be an integer >= 0")
+    if not _is_int(seed) or not 0 <= seed < 2 ** 63:
+        raise ValueError(f"seed={seed!r} must be an integer in [0, 2**63)")
 
 
 @contextlib.contextmanager
@@ -139,6 +157,18 @@ def _hvp(model, params, x, y, loss_fn, chunk, v):
     return out
 
 
+def _check_loss(model, x, y, loss_fn, chunk, device, seed) -> None:
+    """Call ``loss_fn`` once on the first chunk (buffers, modes and RNG restored): it must give a scalar tensor
+    that depends on the parameters, or the HVPs fail inside the solver with torch's words instead of these."""
+    step = x.shape[0] if chunk is None else chunk
+    with _frozen_model(model, device, seed), torch.enable_grad():
+        loss = loss_fn(model(x[:step]), y[:step])
+    if not torch.is_tensor(loss) or loss.numel() != 1:
+        got = f"a tensor of shape {tuple(loss.shape)}" if torch.is_tensor(loss) else f"a {type(loss).__name__}"
+        raise ValueError(f"loss_fn must return the MEAN loss as a one-element tensor (reduction='mean'); it "
+                         f"returned {got}")
+
+
 def hvp_operator(model, x, y, loss_fn=F.cross_entropy, chunk=None, seed=0) -> LinearOperator:
     """float64 ``LinearOperator`` v -> H v for the mean loss (see the module docstring).
 
@@ -146,9 +176,13 @@ def hvp_operator(model, x, y, loss_fn=F.cross_entropy, chunk=None, seed=0) -> Li
     operator can be reused with any scipy solver. ``seed`` fixes dropout/noise draws.
     """
     _validate(model, x, y, chunk, loss_fn, seed)
+    chunk, seed = None if chunk is None else int(chunk), int(seed)
+    if not y.is_floating_point() and y.dtype not in (torch.int64, torch.bool):
+        y = y.long()   # int32/int16 class labels: torch's classification losses take int64
     params = _trainable(model)
     sizes = [p.numel() for p in params]
     device = params[0].device
+    _check_loss(model, x, y, loss_fn, chunk, device, seed)
 
     def matvec(v: np.ndarray) -> np.ndarray:
         flat = torch.from_numpy(np.asarray(v, dtype=np.float64).ravel()).to(device)
@@ -163,9 +197,12 @@ def hvp_operator(model, x, y, loss_fn=F.cross_entropy, chunk=None, seed=0) -> Li
 
 def top_eigenvalues(model, x, y, k=10, loss_fn=F.cross_entropy, chunk=None, seed=0,
                     tol=1e-6, maxiter=None) -> list[float]:
-    """The k largest (algebraic) Hessian eigenvalues of the mean loss, descending (also when called
-    under ``torch.no_grad()``: the HVPs need autograd, so it is switched on here)."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+    """The k largest (algebraic) Hessian eigenvalues of the MEAN loss ``loss_fn(model(x), y)`` over (x, y),
+    descending, for the model in training mode (module docstring). ``loss_fn`` must be a mean over its rows
+    (``reduction='mean'``): a sum would give numbers that depend on ``chunk``. ``k`` must be smaller than the
+    number of trainable parameters (ARPACK's limit; a model that small wants a dense eigendecomposition).
+    Works also when called under ``torch.no_grad()``: the HVPs need autograd, so it is switched on here."""
+    if not _is_int(k) or k < 1:
         raise ValueError(f"k={k!r} must be an integer >= 1")
     if not (isinstance(tol, (int, float)) and tol >= 0):   # eigsh: 0 means machine precision
         raise ValueError(f"tol={tol!r} must be a number >= 0 (0: to machine precision)")
@@ -173,8 +210,12 @@ def top_eigenvalues(model, x, y, k=10, loss_fn=F.cross_entropy, chunk=None, seed
     n = op.shape[0]
     if k >= n:  # ARPACK needs k < n
         raise ValueError(f"k={k} must be < the number of parameters ({n})")
-    v0 = np.random.default_rng(seed).standard_normal(n)  # private RNG: deterministic
+    v0 = np.random.default_rng(int(seed)).standard_normal(n)  # private RNG: deterministic
     with torch.enable_grad():   # (the matvec switches it on too; kept for solvers that call it elsewhere)
-        vals = eigsh(op, k=k, which="LA", v0=v0, tol=tol, maxiter=maxiter,
-                     return_eigenvectors=False)
+        try:
+            vals = eigsh(op, k=int(k), which="LA", v0=v0, tol=tol, maxiter=maxiter, return_eigenvectors=False)
+        except ArpackError:
+            if np.any(op.matvec(v0)):
+                raise
+            return [0.0] * int(k)   # a zero Hessian (the loss is linear in the parameters): ARPACK cannot start
     return sorted((float(e) for e in vals), reverse=True)

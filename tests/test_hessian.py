@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -204,8 +205,11 @@ def test_every_bad_argument_is_named_before_the_solver_runs():
     cases = [({"x": x.numpy()}, "x must be a torch.Tensor"), ({"x": x.tolist()}, "x must be a torch.Tensor"),
              ({"x": torch.tensor(1.0)}, "x must be .* 0-d tensor"), ({"y": y.tolist()}, "y must be a torch.Tensor"),
              ({"x": x.double()}, r"x is torch.float64 but the model's parameters are torch.float32"),
-             ({"loss_fn": None}, "loss_fn must be a callable"), ({"seed": -1}, "seed=-1 must be an integer >= 0"),
-             ({"tol": -1.0}, "tol=-1.0 must be a number >= 0")]
+             ({"loss_fn": None}, "loss_fn must be a callable"), ({"seed": -1}, r"seed=-1 must be an integer in \[0, 2\*\*63\)"), ({"seed": 2 ** 70}, "seed="),
+             ({"tol": -1.0}, "tol=-1.0 must be a number >= 0"),
+             ({"loss_fn": lambda o, t: F.cross_entropy(o, t, reduction="none")},
+              r"loss_fn must return the MEAN loss as a one-element tensor .* returned a tensor of shape \(6,\)"),
+             ({"loss_fn": lambda o, t: 1.0}, "loss_fn must return the MEAN loss .* returned a float")]
     for change, message in cases:
         with pytest.raises(ValueError, match=message):
             top_eigenvalues(model, **{"x": x, "y": y, "k": 2, **change})
@@ -236,3 +240,20 @@ def test_eigenvalues_under_no_grad_and_integer_arguments_only():
     for bad in ({"k": 2.0}, {"k": True}, {"chunk": 2.5}, {"chunk": True}):
         with pytest.raises(ValueError, match="must be an integer"):
             top_eigenvalues(model, x, y, **{"k": 2, **bad})
+
+
+def test_numpy_integers_int32_labels_and_a_linear_loss_are_handled():
+    """numpy integer arguments and int32 labels give the int64 answer; a zero Hessian gives zeros, not ARPACK's error."""
+    model = mlp(3, 2, 2, 0)
+    x, y = data(6, 3, 2, 0)
+    want = top_eigenvalues(model, x, y, k=2, chunk=3, seed=1)
+    assert top_eigenvalues(model, x, y.int(), k=np.int64(2), chunk=np.int32(3), seed=np.int64(1)) == want
+    assert top_eigenvalues(nn.Linear(3, 2), x, y, k=2, loss_fn=lambda o, t: o.mean()) == [0.0, 0.0]
+
+
+def test_a_model_mixing_dtypes_is_named():
+    model = mlp(3, 2, 2, 0)
+    model[0].double()
+    x, y = data(6, 3, 2, 0)
+    with pytest.raises(ValueError, match="model parameters mix torch.float32, torch.float64"):
+        top_eigenvalues(model, x, y, k=2)
