@@ -94,6 +94,7 @@ def cmd_list(args) -> int:
             ran = seed_span((sec or {}).get("seeds") or [])
             text += {"earlier protocol": f" — on {ran} under an earlier protocol; this one not run yet",
                      "other seeds": f" — on {ran}, not the protocol's report seeds",
+                     "batched": " — trained batched (--executor batched): not the protocol's report",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
             text += _needs_calibration(p)
             text += _again(p, [recs.get(cid, {}).get("profiles", {}).get(p.name) for recs in again])

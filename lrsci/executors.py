@@ -30,6 +30,7 @@ import json
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -191,8 +192,10 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
 
     try:
         check_batchable([j.config for j in jobs])
-    except ValueError:
-        return []  # e.g. activation noise: these train one by one
+    except ValueError as exc:   # e.g. activation noise, full-batch GD: these train one by one, and say why
+        print(f"[lrsci] {len(jobs)} runs cannot share a batch ({exc}): each trains on its own", file=sys.stderr,
+              flush=True)
+        return []
     jobs = _one_job_per_run(jobs)   # two arms may ask for one run: it trains (and is locked) once
     with contextlib.ExitStack() as locks:
         for j in sorted(jobs, key=lambda j: j.config.key()):

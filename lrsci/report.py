@@ -270,6 +270,16 @@ def _side_cell(t: dict) -> str:
     return f"{k}/{n}" + (" (every seed)" if k == n else " (no seed)" if k == 0 else "")
 
 
+def _where_trained(prov: dict) -> str:
+    """How the runs of a section were trained, as the provenance line says it."""
+    executor = prov.get("executor")
+    if executor == "batched":
+        return "as one batched model in one process"
+    if executor == "ray":
+        return "as tasks on a Ray cluster"
+    return f"{prov.get('workers', '?')} parallel workers"
+
+
 def _point_interval_note(rows: list[dict]) -> str:
     """What a t-test row with a point interval means (every seed the same difference), where a section has one."""
     from .criteria import T_TESTS
@@ -344,7 +354,7 @@ def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
             f"torch {prov.get('torch')} (CUDA {prov.get('cuda')}); python {prov.get('python')}; "
             f"git `{prov.get('git')}`; {prov.get('date')}; wall time {_fmt(prov.get('wall_seconds'), 1)} s "
             f"({prov.get('runs_trained', '?')} runs trained, {prov.get('runs_loaded', '?')} loaded from the run store, "
-            f"{prov.get('workers', '?')} parallel workers).", "",
+            f"{_where_trained(prov)}).", "",
             f"The runs were trained at git {', '.join(f'`{g}`' for g in prov.get('runs_trained_at_git', []))} on "
             f"{', '.join(prov.get('runs_trained_on', []))}; their training wall times sum to "
             f"{_fmt(prov.get('runs_wall_seconds_summed'), 1)} s; "

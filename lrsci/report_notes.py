@@ -25,6 +25,7 @@ from .claim import data_seed, report_seeds
 EARLIER = " (earlier protocol)"
 OTHER_SEEDS = " (other seeds)"
 READ_NOTE = " (see the reading)"
+BATCHED = " (batched runs)"
 
 
 def project_of(path: str | Path) -> Path | None:
@@ -53,8 +54,8 @@ def declared_claims(report_root: str | Path) -> dict:
 
 def section_state(claim, profile: str, section: dict) -> str:
     """Where a stored section stands against what ``claim`` declares now: "undeclared" (no such profile),
-    "earlier protocol" (other parameters), "other seeds" (not the report seeds), "reading" (current, with a
-    reading) or "current". The report and ``lrsci list`` both say it from here."""
+    "earlier protocol" (other parameters), "other seeds" (not the report seeds), "batched" (the report seeds,
+    trained as one batched model: --executor batched), "reading" (current, with a reading) or "current". The report and ``lrsci list`` both say it from here."""
     declared = {p.name: p for p in claim.profiles}
     if profile not in declared:
         return "undeclared"
@@ -63,6 +64,8 @@ def section_state(claim, profile: str, section: dict) -> str:
         return "earlier protocol"
     if not claim.ran_current_protocol(p, section):
         return "other seeds"
+    if (section.get("provenance") or {}).get("executor") == "batched":
+        return "batched"   # statistically equivalent runs, not the report's own trajectories: no reading of them
     return "reading" if claim.readings.get(profile) else "current"
 
 
@@ -98,5 +101,11 @@ def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
         return OTHER_SEEDS, [
             f"> **Other seeds.** This section ran on {ran}, not the protocol's report {report} (a `--seed-offset`, "
             "`--seeds` or `--data-seed` run): its verdict is not the protocol's report."]
+    if state == "batched":
+        return BATCHED, [
+            "> **Batched runs.** This section's runs were trained as one batched model (`--executor batched`): "
+            "statistically equivalent runs, not the trajectories the protocol's report was read from (README, "
+            "*Several runs as one batched model*), so its verdict is not the protocol's report and the reading "
+            "written for that report is not shown."]
     return READ_NOTE, [f"> **Reading, written after the run** (not a criterion: the verdict is the "
                        f"pre-registered one). {claim.readings[profile]}"]

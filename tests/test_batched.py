@@ -527,3 +527,14 @@ def test_a_batch_checkpoint_from_before_per_run_seconds_still_loads():
     assert again.run_seconds == [first.train_seconds] * 2
     again.run()
     assert [r.stop_reason for r in again.results()] == ["budget", "budget"]
+
+
+def test_runs_that_cannot_share_a_batch_say_why_and_train_one_by_one(tmp_path, capsys):
+    from lrsci import executors
+    from lrsci.harness import Job
+    from lrsci.runs import RunStore
+
+    jobs = [Job(tiny_config(seed=s, **{"optim.batch_size": None}), "gd") for s in (0, 1)]
+    assert executors.train_batch(RunStore(tmp_path / "s", engine="batched"), jobs, progress=False) == []
+    err = capsys.readouterr().err
+    assert "2 runs cannot share a batch (" in err and "full-batch GD" in err and "each trains on its own" in err

@@ -109,3 +109,21 @@ def test_a_section_of_a_profile_no_longer_declared_is_marked_so(ran):
     assert section_state(claim, "gpu-old", sec) == "undeclared"
     suffix, notes = section_notes(claim, "gpu-old", sec)
     assert suffix == " (profile no longer declared)" and "declares no profile `gpu-old`" in notes[0]
+
+
+def test_a_section_trained_batched_is_marked_and_shows_no_reading(ran):
+    """--executor batched into the report folder: statistically equivalent runs, not the report's own."""
+    import json
+
+    claim, demo, root = ran
+    folder = root / claim.id
+    record = json.loads((folder / "result.json").read_text())
+    record["profiles"]["fast"]["provenance"]["executor"] = "batched"
+    (folder / "result.json").write_text(json.dumps(record))
+    read = replace(claim, readings={"fast": "the a arm is far above b on every seed"})
+    report.render_claim(folder, {claim.id: read})
+    report.render_index(root, {claim.id: read})
+    md = (folder / "report.md").read_text()
+    assert "**REPLICATED** (batched runs)" in md and "trained as one batched model" in md
+    assert "the a arm is far above b" not in md and "as one batched model in one process)" in md
+    assert "| fast | **replicated** (batched runs) |" in (root / "README.md").read_text()
