@@ -149,18 +149,16 @@ def run_child(cmd: list[str], cwd: Path, env: dict) -> int:
     forward = lambda signum, frame: child.send_signal(signum)  # noqa: E731
     old = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        while True:
-            try:
-                return child.wait()
-            except KeyboardInterrupt:   # from a terminal the child has it too; sent to lrsci alone, pass it on
-                child.send_signal(signal.SIGINT)
-                try:
-                    child.wait()
-                except KeyboardInterrupt:
-                    child.kill()
-                    child.wait()
-                print("lrsci: interrupted; running it again resumes from the last finished epoch", file=sys.stderr)
-                return 130
+        return child.wait()
+    except KeyboardInterrupt:   # from a terminal the child has it too; sent to lrsci alone, pass it on
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait()
+        except KeyboardInterrupt:   # a second Ctrl-C: stop now
+            child.kill()
+            child.wait()
+        print("lrsci: interrupted; running it again resumes from the last finished epoch", file=sys.stderr)
+        return 130
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)

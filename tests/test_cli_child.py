@@ -32,9 +32,10 @@ time.sleep(60)
 """
 
 
-def start(tmp_path):
+def start(tmp_path, stderr: Path | None = None):
     env = {**os.environ, "PROBE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], cwd=tmp_path, env=env)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], cwd=tmp_path, env=env,
+                              stderr=None if stderr is None else stderr.open("w"))
     for _ in range(300):   # the child has written its pid once torch is imported
         if (tmp_path / "child.pid").exists():
             pid, watching = (tmp_path / "child.pid").read_text().split()
@@ -57,6 +58,20 @@ def test_sigterm_to_lrsci_is_passed_on_to_the_pytest_it_started(tmp_path):
     parent, child, _ = start(tmp_path)
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(30) == 3 and (tmp_path / "got-term").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_sent_to_lrsci_alone_stops_the_child_and_exits_130_without_a_traceback(tmp_path):
+    env_err = tmp_path / "stderr.txt"
+    parent, child, _ = start(tmp_path, stderr=env_err)
+    parent.send_signal(signal.SIGINT)
+    assert parent.wait(30) == 130
+    err = env_err.read_text()
+    assert "lrsci: interrupted; running it again resumes" in err and "Traceback" not in err.split("lrsci:")[-1]
+    deadline = time.monotonic() + 15
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(child)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
