@@ -513,6 +513,10 @@ def test_a_data_root_that_does_not_exist_is_named_not_searched_past(tmp_path, mo
     ("truncate", r"data_batch_2: is not a readable CIFAR-10 batch"),
     ("narrow rows", r"data_batch_2: holds data of shape \(4, 1000\)"),
     ("label 12", r"data_batch_2: holds labels from \d+ to 12, outside 0\.\.9"),
+    ("float pixels", r"data_batch_2: holds float32 pixels; CIFAR-10 pixels are uint8"),
+    ("wide pixels", r"data_batch_2: holds int64 pixels"),
+    ("a label short", r"data_batch_2: holds data of shape \(4, 3072\) and labels of shape \(3,\)"),
+    ("string labels", r"data_batch_2: holds labels of dtype <U"),
 ])
 def test_a_bad_cifar_batch_is_named_with_what_is_wrong(tmp_path, damage, problem):
     arr = make_cifar_arrays()
@@ -520,6 +524,14 @@ def test_a_bad_cifar_batch_is_named_with_what_is_wrong(tmp_path, damage, problem
         arr["batches"][1] = arr["batches"][1][:, :1000]
     if damage == "label 12":
         arr["batch_labels"][1] = [12] + list(arr["batch_labels"][1][1:])
+    if damage == "float pixels":   # would load as wrong data: normalised as if they were bytes
+        arr["batches"][1] = arr["batches"][1].astype("float32") / 255
+    if damage == "wide pixels":
+        arr["batches"][1] = arr["batches"][1].astype("int64") * 3
+    if damage == "a label short":
+        arr["batch_labels"][1] = list(arr["batch_labels"][1][:-1])
+    if damage == "string labels":
+        arr["batch_labels"][1] = ["cat"] + [str(v) for v in arr["batch_labels"][1][1:]]
     root = write_cifar(tmp_path / "c", arr)
     if damage == "truncate":
         f = root / "cifar-10-batches-py" / "data_batch_2"

@@ -130,7 +130,8 @@ CIFAR10_HOWTO = (
     f"To get CIFAR-10: place torchvision's `{CIFAR10_FOLDER}` folder (with {', '.join(CIFAR10_FILES)}) "
     f"under the data root (pass --data-root or set {DATA_ENV}), e.g. made by running "
     f"`torchvision.datasets.CIFAR10(root, download=True)` once on a machine with internet and "
-    f"copying `root/{CIFAR10_FOLDER}` over; or run once with download allowed (download=True)."
+    f"copying `root/{CIFAR10_FOLDER}` over; or, on a machine with internet, run once with download allowed "
+    f"(download=True)."
 )
 
 
@@ -563,8 +564,9 @@ def _given_root_exists(data_root, download: bool, what: str) -> None:
         return
     p = Path(data_root).expanduser()
     if not p.exists():
+        where = "the Debian package folder and the cache" if "Fashion" in what else "the cache"
         raise DatasetNotFound(f"{what}: the data root {p} does not exist. Give an existing folder, or none to "
-                              f"search ${DATA_ENV}, the Debian package folder and the cache")
+                              f"search ${DATA_ENV} and {where}")
 
 
 def _fashion_mnist_raw(data_root, download: bool) -> tuple[Path, Path, str]:
@@ -672,9 +674,10 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
     except Exception as e:   # a truncated pickle, rows of the wrong width, ...: name the file
         name, problem = _bad_cifar_file(folder) or ("", f"cannot be read ({type(e).__name__}: {e})")
         raise DataError(folder / name, problem, CIFAR10_REMEDY) from e
-    for ds in (train, test):   # labels outside 0..9 would fail inside cross_entropy (a device assert on CUDA)
-        if len(ds.targets) and not 0 <= min(ds.targets) <= max(ds.targets) <= 9:
-            name, problem = _bad_cifar_file(folder) or ("", "holds labels outside 0..9")
+    for ds in (train, test):   # torchvision checks only that the files exist: what they hold is checked here
+        problem = _cifar_split_problem(ds)
+        if problem:
+            name, problem = _bad_cifar_file(folder) or ("", problem)
             raise DataError(folder / name, problem, CIFAR10_REMEDY)
     identity = _cifar_identity(Path(root), train_size, test_size, seed)
     if stamps != [_stat_key(folder / n) for n in CIFAR10_FILES]:
@@ -700,25 +703,51 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
 CIFAR10_REMEDY = "Replace the folder with a fresh copy of CIFAR-10 (python version) and load again."
 
 
+def _cifar_split_problem(ds) -> str | None:
+    """What is wrong with a loaded CIFAR-10 split, None if nothing: uint8 pixels (other values would be
+    normalised as if they were bytes: wrong data, silently), one integer label 0..9 per image (labels outside
+    would fail inside cross_entropy, a device assert on CUDA)."""
+    import numpy as np
+
+    if ds.data.dtype != np.uint8:
+        return f"holds {ds.data.dtype} pixels; CIFAR-10 pixels are uint8 bytes 0..255"
+    labels = np.asarray(ds.targets)
+    if labels.shape != (len(ds.data),) or (labels.size and labels.dtype.kind not in "iu"):
+        return f"holds {len(ds.data)} images and labels of shape {labels.shape}, dtype {labels.dtype}; " \
+               "a batch holds one integer label per image"
+    if labels.size and not 0 <= labels.min() <= labels.max() <= 9:
+        return f"holds labels from {labels.min()} to {labels.max()}, outside 0..9"
+    return None
+
+
 def _bad_cifar_file(folder: Path) -> tuple[str, str] | None:
-    """(file name, what is wrong) for the first CIFAR-10 batch that is not a pickle of 3072-byte rows with
-    labels 0..9 (one file at a time, to name it: torchvision reads all five training batches in one go)."""
+    """(file name, what is wrong) for the first CIFAR-10 file that is not what torchvision reads: a batch that is
+    not a pickle of uint8 3072-byte rows with one integer label 0..9 each, or a batches.meta without
+    'label_names' (one file at a time, to name it: torchvision reads all five training batches in one go)."""
     import pickle
 
     import numpy as np
 
-    for name in CIFAR10_FILES[:-1]:   # the data batches; batches.meta holds only the class names
+    for name in CIFAR10_FILES:
         try:
             with open(folder / name, "rb") as f:
                 batch = pickle.load(f, encoding="latin1")
-            data, labels = np.asarray(batch["data"]), batch.get("labels", batch.get("fine_labels"))
+            if name == "batches.meta":
+                batch["label_names"]
+                continue
+            data, labels = np.asarray(batch["data"]), np.asarray(batch.get("labels", batch.get("fine_labels")))
         except Exception as e:
-            return name, f"is not a readable CIFAR-10 batch ({type(e).__name__}: {e})"
-        if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != data.shape[0]:
-            return name, (f"holds data of shape {data.shape} and {len(labels)} labels; a batch holds N rows of "
-                          "3072 bytes and N labels")
-        if len(labels) and not 0 <= min(labels) <= max(labels) <= 9:
-            return name, f"holds labels from {min(labels)} to {max(labels)}, outside 0..9"
+            return name, f"is not a readable CIFAR-10 {'meta file' if name == 'batches.meta' else 'batch'} " \
+                         f"({type(e).__name__}: {e})"
+        if data.ndim != 2 or data.shape[1] != 3072 or labels.shape != (data.shape[0],):
+            return name, (f"holds data of shape {data.shape} and labels of shape {labels.shape}; a batch holds N "
+                          "rows of 3072 bytes and N labels")
+        if data.dtype != np.uint8:
+            return name, f"holds {data.dtype} pixels; CIFAR-10 pixels are uint8 bytes 0..255"
+        if labels.size and labels.dtype.kind not in "iu":
+            return name, f"holds labels of dtype {labels.dtype}; CIFAR-10 labels are integers 0..9"
+        if labels.size and not 0 <= labels.min() <= labels.max() <= 9:
+            return name, f"holds labels from {labels.min()} to {labels.max()}, outside 0..9"
     return None
 
 
