@@ -221,6 +221,19 @@ def test_flat_gz_in_data_root_goes_to_lrsci_cache(tmp_path, monkeypatch):
     torch.testing.assert_close(d.x_test, expected_fmnist(arr["test_x"]))
 
 
+def test_an_intact_cache_serves_without_taking_its_lock(tmp_path, monkeypatch):
+    """A cache on a read-only mount (no lock file can be made there) still serves what it holds intact."""
+    root = write_fmnist(tmp_path / "flat", make_fmnist_arrays(), gz=True)
+    monkeypatch.setenv("LRSCI_CACHE", str(tmp_path / "envcache"))
+    first = vision.load_fashion_mnist(root)
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+    monkeypatch.setattr(vision, "FileLock", read_only)
+    again = vision.load_fashion_mnist(root)
+    assert torch.equal(first.x_train, again.x_train) and again.info["root"] == str(tmp_path / "envcache")
+
+
 def test_subsets_are_seeded_and_are_real_rows(tmp_path):
     arr = make_fmnist_arrays(n_train=30, n_test=12)
     root = tmp_path / "data"

@@ -358,6 +358,9 @@ def _unpack_into(raw: Path, files: dict[str, Path]) -> None:
     # path, size, mtime and content hash: a source replaced by a same-size file with a kept
     # mtime (cp -p, rsync -t) is still noticed; hashing the .gz is cached per process
     stamp = {name: _file_stamp(src) + [_file_digest(src)] for name, src in files.items()}
+    marker = _read_marker(raw)
+    if marker.get("sources") == stamp and not _cache_problems(raw, marker.get("files") or {}):
+        return   # intact and current: read without the lock, so a cache on a read-only mount still serves
     raw.parent.mkdir(parents=True, exist_ok=True)
     # Worker processes of a first run all find no cache: one unpacks, the others wait and then find its
     # marker. Unlocked, each replaced the files the first was already reading ("changed while being read").
