@@ -55,7 +55,8 @@ def declared_claims(report_root: str | Path) -> dict:
 def section_state(claim, profile: str, section: dict) -> str:
     """Where a stored section stands against what ``claim`` declares now: "undeclared" (no such profile),
     "earlier protocol" (other parameters), "other seeds" (not the report seeds), "batched" (the report seeds,
-    trained as one batched model: --executor batched), "reading" (current, with a reading) or "current". The report and ``lrsci list`` both say it from here."""
+    trained as one batched model: --executor batched), "reading" (current, with a reading) or "current".
+    The report and ``lrsci list`` both say it from here."""
     declared = {p.name: p for p in claim.profiles}
     if profile not in declared:
         return "undeclared"

@@ -121,6 +121,10 @@ class RunStore:
         suffix = "" if self.engine == "single" else f"-{self.engine}"
         return self.root / f"{on_device(config).key()}-e{ENGINE_VERSION}{suffix}"
 
+    def _unwritable(self, exc: OSError) -> RunStoreError:
+        return RunStoreError(f"run store {self.root}: cannot write there ({exc.strerror or exc}); training needs a "
+                             "writable folder (--run-store / LRSCI_RUNS)")
+
     def check_writable(self) -> None:
         """Before training: the store is a folder this process can write (a finished store only read may be
         read-only). A RunStoreError names it with why, instead of a worker's traceback later."""
@@ -128,8 +132,7 @@ class RunStore:
             self.root.mkdir(parents=True, exist_ok=True)
             files.probe_writable(self.root)
         except OSError as exc:
-            raise RunStoreError(f"run store {self.root}: cannot write there ({exc.strerror or exc}); training needs "
-                                "a writable folder (--run-store / LRSCI_RUNS)") from None
+            raise self._unwritable(exc) from None
 
     @contextmanager
     def _lock(self, config: RunConfig):
@@ -140,8 +143,7 @@ class RunStore:
             lock = FileLock(str(self.root / f"{self.dir(config).name}.lock"))
             lock.acquire()
         except OSError as exc:
-            raise RunStoreError(f"run store {self.root}: cannot write there ({exc.strerror or exc}); training needs "
-                                "a writable folder (--run-store / LRSCI_RUNS)") from None
+            raise self._unwritable(exc) from None
         try:
             yield lock
         finally:
