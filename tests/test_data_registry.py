@@ -27,6 +27,19 @@ def test_file_datasets_are_read_from_the_data_root_given(tmp_path):
     assert not torch.equal(a.x_train, b.x_train)
 
 
+def test_changing_lrsci_data_in_a_process_loads_from_the_new_root(tmp_path, monkeypatch):
+    for name, seed in (("a", 1), ("b", 2)):
+        write_fmnist(tmp_path / name / "FashionMNIST" / "raw", make_fmnist_arrays(seed=seed), gz=False)
+    monkeypatch.setenv("LRSCI_DATA", str(tmp_path / "a"))
+    a = load_data(DataConfig("fashion-mnist"))
+    monkeypatch.setenv("LRSCI_DATA", str(tmp_path / "b"))
+    b = load_data(DataConfig("fashion-mnist"))   # once the cache answered with a's images here
+    assert a.info["root"] == str(tmp_path / "a") and b.info["root"] == str(tmp_path / "b")
+    assert not torch.equal(a.x_train, b.x_train)
+    monkeypatch.setenv("LRSCI_DATA", str(tmp_path / "a"))
+    assert load_data(DataConfig("fashion-mnist")) is a   # the same key: the cached object
+
+
 def test_patch_data_follows_the_config_seed_over_the_seeded_base_subset(tmp_path):
     root = tmp_path / "d"
     write_fmnist(root / "FashionMNIST" / "raw", make_fmnist_arrays(n_train=30, n_test=12), gz=False)

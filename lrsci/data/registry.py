@@ -1,7 +1,13 @@
-"""Build the :class:`ArrayData` a :class:`~lrsci.config.DataConfig` names (cached per process)."""
+"""Build the :class:`ArrayData` a :class:`~lrsci.config.DataConfig` names (cached per process).
+
+The cache hands every caller the same object: its tensors are shared and must not be changed in place
+(``data.to(device)`` and slicing make new tensors; ``data.x_train.mul_(2)`` would change every later load).
+It is keyed by the config, the ``data_root`` argument and the environment variables that decide where
+files are found (``$LRSCI_DATA``, ``$LRSCI_CACHE``), so changing either in a process loads afresh."""
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,7 +16,10 @@ from .base import ArrayData
 
 
 def load_data(cfg: DataConfig, data_root: str | Path | None = None) -> ArrayData:
-    blob = json.dumps({**cfg.__dict__, "root": str(data_root) if data_root else None}, sort_keys=True)
+    from .vision import CACHE_ENV, DATA_ENV
+
+    env = {k: os.environ.get(k, "") for k in (DATA_ENV, CACHE_ENV)}   # where the files come from: part of the key
+    blob = json.dumps({**cfg.__dict__, "root": str(data_root) if data_root else None, "env": env}, sort_keys=True)
     return _load_cached(blob)
 
 
@@ -25,6 +34,7 @@ def _generated(data: ArrayData) -> ArrayData:
 @lru_cache(maxsize=4)
 def _load_cached(blob: str) -> ArrayData:
     d = json.loads(blob)
+    del d["env"]   # read again by the loaders from os.environ, which the key matched
     root, opts = d.pop("root"), d["options"]
     if d["name"] == "ps10":
         from .ps10 import make_ps10
