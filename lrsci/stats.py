@@ -264,7 +264,10 @@ def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater") -> StatRes
     ``zero_method="wilcox"``); if every d - margin is zero
     there is no evidence either way and p = 1.0 (statistic 0.0).  Works for
     n >= 1 (p cannot go below 0.5**n_nonzero).  ``statistic`` is scipy's
-    (sum of ranks of positive differences); ``effect`` is mean(d).
+    (sum of ranks of positive differences); ``effect`` is mean(d); ``n`` is the
+    number of pairs, zeros included, and the hypothesis text says how many were zero.
+    "median" is shorthand: under the symmetry H0 assumes, the shift tested is that of the
+    pseudo-median (the Hodges-Lehmann centre of d), which equals the median for a symmetric d.
     """
     _check_alternative(alternative)
     margin = _check_margin(margin)
@@ -273,8 +276,11 @@ def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater") -> StatRes
     # Differences within float rounding noise of the margin count as ties at 0.
     shifted[np.abs(shifted) <= tol + 4.0 * np.finfo(float).eps * abs(margin)] = 0.0
     op = ">" if alternative == "greater" else "<"
-    hyp = f"median(a - b) {op} {margin:g} (signed-rank)"
-    if np.all(shifted == 0.0):
+    zeros = int(np.sum(shifted == 0.0))
+    # n stays the number of pairs; the words say how many of them the test could not use.
+    dropped = f"; {zeros} of {d.size} differences zero, dropped" if zeros else ""
+    hyp = f"median(a - b) {op} {margin:g} (signed-rank{dropped})"
+    if zeros == d.size:
         # scipy would divide by zero here (and warn); answer directly.
         stat, p = 0.0, 1.0
     else:

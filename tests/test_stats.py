@@ -444,6 +444,9 @@ def test_wilcoxon_drops_zero_differences_and_counts_every_seed():    # S22, S23,
     assert r.statistic == 6.0            # ranks 1+2+3 of the three non-zero differences
     assert r.p_value == pytest.approx(1 / 8)
     assert r.n == 5                      # n is seeds, not non-zero differences
+    assert "2 of 5 differences zero, dropped" in r.hypothesis   # ...and the words say how many were unusable
+    assert "dropped" not in wilcoxon([1.0, 2.0], [0.0, 0.0]).hypothesis
+    assert "3 of 3 differences zero" in wilcoxon([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]).hypothesis
 
 
 def test_wilcoxon_large_n_with_ties_matches_scipy_default():         # S25
