@@ -85,6 +85,9 @@ ETA_RULE = ("η = η_div / 2, η_div = the smallest rate on the grid 2^k (k = -2
 #    relative loss differences −0.17 / −0.55 / −0.58, accuracy +12.3 / +12.3 / +12.2 pp — the no-decay
 #    trunk was inside a spike at step 400 on 3 of 5 seeds (loss 0.5-1.6, test accuracy 50-61 %), every
 #    decay arm ended at 0.002-0.004. Nothing was changed after it: at this scale decay timing matters.
+# Exploration after every report (2026-11-28, an independent review; not a criterion, nothing in the protocol
+# changed): seeds 9000-9002, the fast no-decay trunk only, trained with the fresh_bn_eval measurement (training
+# bit-identical without it) to size the eval-mode BatchNorm lag; figures in BN_LAG below.
 # Final run (seeds 0-4, once, with the protocol above): row (0) held and all six equivalence rows failed.
 # They are declared below as expected failures, after that run; η, margins, window and E were not changed.
 DECAY_MATTERS = (
@@ -274,6 +277,19 @@ FAST_REPLICATION = (
 )
 
 
+# Written 2026-11-28 after an independent review of the stored curves and the exploration seeds 9000-9002 above.
+BN_LAG = (
+    "The accuracy rows read eval-mode BatchNorm, whose running statistics average the last ~10 GD steps "
+    "(momentum 0.1), while the loss rows read the objective GD descends. On a plateau the two agree: on "
+    "exploration seeds 9000-9002 (the no-decay trunk only, with lrsci.measures' fresh_bn_eval: the same weights "
+    "normalised with statistics taken afresh) eval mode was at most 0.4 and 1.1 pp below over steps 301-400 on the "
+    "two seeds that stayed on the plateau. Inside a spike they do not: seed 9000's trunk spiked from step 397, "
+    "and at step 400 eval mode gave 10.6 % test accuracy where fresh statistics give 56.4 %; its final 10-step mean is 62.9 % "
+    "against 70.5 %. So where a no-decay run ends in a spike, the accuracy rows overstate what the spike costs in "
+    "generalization. The verdict is the pre-registered one; a later protocol should read accuracy with "
+    "fresh_bn_eval.")
+
+
 CLAIM = Claim(
     id="gd-decay-no-benefit",
     title="Full-batch GD: decaying the LR at any step ends at the same loss and accuracy",
@@ -294,12 +310,18 @@ CLAIM = Claim(
         "snapshots, 80 steps apart, neither show nor refute that: before each late spike the last λ_max is below "
         "2/η = 0.5 (seed 3: 0.44 at step 320, spike from step 327; seed 4: 0.33 at step 320, spike from 347), "
         "and λ_max exceeds 0.5 only at step 80 (early transient) and at step 400 inside a spike. The mechanism "
-        "is consistent with the data, not measured by it." + " " + FAST_REPLICATION),
+        "is consistent with the data, not measured by it." + " " + FAST_REPLICATION + " " + BN_LAG),
         # added 2026-11-27 (nothing re-run): records, not results
         "gpu": (
         "The protocol's eta_rule text names the dev seeds 1000-1004 (inherited from the fast profile); on the "
         "GPU the rule ran on dev seeds 1000-1002, as its record (claims/calibration/gd-eta-gpu.json, "
         "dev_seeds) and the module's calibration comment say. That record's 'rule' field stops after the "
         "paragraph introducing the rule (an earlier writer of it); the rule it applied is the indented one in "
-        "lrsci/eta_rule.py's docstring, unchanged since.")},
+        "lrsci/eta_rule.py's docstring, unchanged since. "
+        # added 2026-11-28 after an independent review of the stored curves (nothing re-run)
+        "The declared reason's swings of test accuracy are those of eval-mode BatchNorm at η = 2 (see the fast "
+        "reading: its running statistics lag weights that move fast): seed 1's no-decay run, steps 187-191, reads "
+        "77.1, 49.7, 28.2, 27.3 and 76.1 % while its training loss stays at 0.42-0.52. Part of the +4.9 and +7.6 pp "
+        "by which decay@100 and decay@150 end above no decay may be that lag rather than generalization; fresh "
+        "statistics (fresh_bn_eval) on the device would tell.")},
 )

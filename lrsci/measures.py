@@ -19,14 +19,25 @@ Registry (name -> options, with defaults):
       the top eigenvalue alone (k = 1); record key "sharpness".
   weight_norm   {}
       the L2 norm of all parameters; record key "weight_norm".
+  fresh_bn_eval {"chunk": 1024}
+      test accuracy and loss in eval mode with BatchNorm statistics taken afresh at the current
+      weights: the mean of each training chunk's batch statistics over the whole training set
+      (chunks of ``chunk``: GD's ghost batches when it is the run's ``optim.gd_chunk``), in place of
+      the running averages. Why: running statistics average the last ~1/momentum steps, so when the
+      weights move fast (GD at the edge of stability, a loss spike) eval mode normalises today's
+      weights with yesterday's statistics and its accuracy is not that of the network being trained
+      (gd-decay-no-benefit's reading measures the gap). Record keys "fresh_bn_test_acc" (%) and
+      "fresh_bn_test_loss"; for a model without BatchNorm they equal test_acc and test_eval_loss.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 from contextlib import contextmanager
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 MeasureFn = Callable[[nn.Module, object, dict, int], dict]
@@ -53,11 +64,37 @@ def _weight_norm(model, data, opts: dict, seed: int) -> dict:
         return {"weight_norm": float(torch.sqrt(sum((p.double() ** 2).sum() for p in model.parameters())))}
 
 
+def _fresh_bn_eval(model, data, opts: dict, seed: int) -> dict:
+    fresh = copy.deepcopy(model)   # momentum is an attribute, not a buffer: change a copy, not the run's model
+    norms = [m for m in fresh.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    chunk = opts["chunk"]
+    with torch.no_grad():
+        if norms:
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None            # a cumulative mean over the chunks, each weighted alike
+            fresh.eval()                     # dropout and activation noise off, as in any evaluation;
+            for m in norms:                  # only BatchNorm takes its batches' statistics
+                m.train()
+            for start in range(0, data.x_train.shape[0], chunk):
+                fresh(data.x_train[start:start + chunk])
+        fresh.eval()
+        losses, correct = [], []
+        for start in range(0, data.x_test.shape[0], chunk):
+            out = fresh(data.x_test[start:start + chunk]).float()
+            y = data.y_test[start:start + chunk]
+            losses.append(F.cross_entropy(out, y, reduction="none"))
+            correct.append(out.argmax(1) == y)
+    return {"fresh_bn_test_acc": 100.0 * float(torch.cat(correct).float().mean()),
+            "fresh_bn_test_loss": float(torch.cat(losses).mean())}
+
+
 # name -> (function, default options)
 MEASURES: dict[str, tuple[MeasureFn, dict]] = {
     "hessian_top": (_hessian_top, {"k": 10, "examples": 1024, "chunk": 256}),
     "sharpness": (_sharpness, {"examples": 1024, "chunk": 256}),
     "weight_norm": (_weight_norm, {}),
+    "fresh_bn_eval": (_fresh_bn_eval, {"chunk": 1024}),
 }
 
 

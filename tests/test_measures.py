@@ -10,8 +10,9 @@ from tests.helpers import blobs, tiny_config
 # A model whose training consumes the global RNG (activation noise) and has BatchNorm running
 # statistics: exactly what a careless measurement would disturb.
 CFG = tiny_config(model=ModelConfig("mlp", hidden=16, act_noise_std=0.3), epochs=4)
-MEASURED = CFG.with_(measures={"hessian_top": {"k": 3, "examples": 64, "chunk": 32}, "weight_norm": {}})
-MEASURE_KEYS = {"hessian_top", "weight_norm"}
+MEASURED = CFG.with_(measures={"hessian_top": {"k": 3, "examples": 64, "chunk": 32}, "weight_norm": {},
+                               "fresh_bn_eval": {"chunk": 64}})
+MEASURE_KEYS = {"hessian_top", "weight_norm", "fresh_bn_test_acc", "fresh_bn_test_loss"}
 
 
 def train(config, epochs=None, resume_from=None):
@@ -85,3 +86,47 @@ def test_without_isolation_the_careless_measurement_would_change_the_run(monkeyp
     monkeypatch.setattr(measures, "isolated", lambda model: contextlib.nullcontext())
     careless = train(CFG.with_(measures={"careless": {}}))
     assert [{k: v for k, v in r.items() if k != "careless"} for r in careless.history] != train(CFG).history
+
+
+def test_fresh_bn_eval_normalises_with_the_current_weights_statistics():
+    import copy
+
+    from lrsci.measures import MEASURES
+
+    t = train(CFG, epochs=2)
+    data, fresh_bn_eval = blobs(), MEASURES["fresh_bn_eval"][0]
+    # By hand: BatchNorm's running statistics replaced by the whole training set's (one chunk), then eval.
+    by_hand = copy.deepcopy(t.model)
+    for m in by_hand.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.reset_running_stats()
+            m.momentum = 1.0           # one batch: its statistics are the running ones
+    by_hand.eval()
+    for m in by_hand.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.train()                  # BatchNorm alone: the activation noise stays off
+    with torch.no_grad():
+        by_hand(data.x_train)
+        by_hand.eval()
+        expected = 100.0 * float((by_hand(data.x_test).argmax(1) == data.y_test).float().mean())
+    got = fresh_bn_eval(t.model, data, {"chunk": 10_000}, 0)
+    assert got["fresh_bn_test_acc"] == pytest.approx(expected)
+    # Stale running statistics are what it replaces: scramble them and eval mode changes, it does not.
+    with torch.no_grad():
+        for m in t.model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.add_(3.0)
+    assert t.evaluate()["test_eval_loss"] != pytest.approx(got["fresh_bn_test_loss"])
+    assert fresh_bn_eval(t.model, data, {"chunk": 10_000}, 0) == got   # it left the model as it was
+    # Chunks are ghost batches: their statistics averaged, not the whole set's.
+    assert fresh_bn_eval(t.model, data, {"chunk": 64}, 0) != got
+
+
+def test_fresh_bn_eval_of_a_model_without_batchnorm_is_the_plain_evaluation():
+    from lrsci.measures import MEASURES
+
+    t = train(tiny_config(model=ModelConfig("two_layer", hidden=16), epochs=1))
+    got = MEASURES["fresh_bn_eval"][0](t.model, blobs(), {"chunk": 50}, 0)
+    plain = t.evaluate()
+    assert got["fresh_bn_test_acc"] == pytest.approx(plain["test_acc"])
+    assert got["fresh_bn_test_loss"] == pytest.approx(plain["test_eval_loss"], rel=1e-6)
