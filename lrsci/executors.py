@@ -16,7 +16,9 @@ back from the store, so a result never travels any other way and the numbers are
   Ray is an optional dependency (``pip install -e ".[ray]"``), imported only when chosen.
 - ``batched``: the runs that can share a batch (same architecture, data, batch size, precision;
   forks from the same epoch) train together as one vmapped model in this process
-  (:class:`lrsci.batched.BatchedTrainer`); the others train one by one as usual. Its runs live in
+  (:class:`lrsci.batched.BatchedTrainer`; a run with no partner is a batch of one, on one thread
+  on a CPU, so what a key holds does not depend on which runs were still to train); runs that
+  cannot be batched (full-batch GD, activation noise, dropout) train one by one. Its runs live in
   their own store folders (``<key>-e<version>-batched``): they match single-run training only to
   float tolerance. Experimental: not used by the committed reports. A batch is checkpointed after
   every epoch (``<run store>/batches/<hash of its run keys>.pt``): interrupted, it resumes there.
@@ -40,7 +42,7 @@ from pathlib import Path
 import torch
 
 from . import files
-from .runs import RunStore
+from .runs import RunStore, cpu_threads
 from .state_files import read_state, write_state
 
 EXECUTORS = ("local", "ray", "batched")
@@ -152,7 +154,10 @@ class BatchedExecutor:
 
 
 def batch_groups(jobs: list) -> list[list]:
-    """Jobs grouped by what a batch must share, forks by their fork epoch (groups of one are left out)."""
+    """Jobs grouped by what a batch must share, forks by their fork epoch. A group of one is a batch of one:
+    a run's batched numbers do not depend on which runs share its batch (tests/test_batched.py), but they
+    are not the Trainer's, so a run the batched store keeps is trained by the BatchedTrainer whenever it can
+    be — else what a key holds would depend on how many of its siblings were still to train."""
     from .batched import SHARED, SHARED_OPTIM
 
     groups: dict[str, list] = {}
@@ -161,39 +166,37 @@ def batch_groups(jobs: list) -> list[list]:
         sig = json.dumps([{k: c[k] for k in SHARED}, {k: c["optim"][k] for k in SHARED_OPTIM},
                           job.fork[1] if job.fork else None], sort_keys=True)
         groups.setdefault(sig, []).append(job)
-    return [g for g in groups.values() if len(g) > 1]
+    return list(groups.values())
 
 
-def _fork_starts(store: RunStore, jobs: list, device) -> list | None:
-    """Each fork's parent snapshot (Trainer format); None if any is missing (they then train one by one,
-    from scratch, which gives the same numbers as a fork, only slower)."""
+def _fork_start(store: RunStore, job, device) -> dict | None:
+    """A fork's parent snapshot (Trainer format), or None when it is missing or unusable: that fork then
+    trains from scratch, in a batch of its own (the same numbers as a fork from the snapshot, only slower)."""
     from .runs import check_fork, check_snapshot
 
-    starts = []
-    for job in jobs:
-        parent, epoch = job.fork
-        check_fork(job.config, parent, epoch)
-        snap = store.dir(parent) / f"snap-{epoch}.pt"
-        # the store's own checks: a snapshot of other data bytes is set aside, a diverged parent refused
-        state = store.usable_state(snap, device, store.data_identity(job.config))
-        if state is None:
-            return None
-        check_snapshot(state, snap, epoch)
-        starts.append({**state, "status": "running", "diverged_at_step": None})   # the child goes on
-    return starts
+    parent, epoch = job.fork
+    check_fork(job.config, parent, epoch)
+    snap = store.dir(parent) / f"snap-{epoch}.pt"
+    # the store's own checks: a snapshot of other data bytes is set aside, a diverged parent refused
+    state = store.usable_state(snap, device, store.data_identity(job.config))
+    if state is None:
+        return None
+    check_snapshot(state, snap, epoch)
+    return {**state, "status": "running", "diverged_at_step": None}   # the child goes on
 
 
 def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
     """Train the jobs not yet stored as one batch (holding each run's lock); their keys. Snapshots a
-    job asks for are written in the Trainer's format, so forks (batched or not) start from them."""
-    from .batched import BatchedTrainer, check_batchable
-    from .data.registry import load_data
+    job asks for are written in the Trainer's format, so forks (batched or not) start from them. Forks
+    whose parent snapshot is missing or unusable train from scratch, in a second batch."""
+    from .batched import check_batchable
     from .train import resolve_device
 
     try:
         check_batchable([j.config for j in jobs])
     except ValueError as exc:   # e.g. activation noise, full-batch GD: these train one by one, and say why
-        print(f"[lrsci] {len(jobs)} runs cannot share a batch ({exc}): each trains on its own", file=sys.stderr,
+        each = "it trains" if len(jobs) == 1 else "each trains"
+        print(f"[lrsci] {_runs(len(jobs))} cannot train batched ({exc}): {each} on its own", file=sys.stderr,
               flush=True)
         return []
     jobs = _one_job_per_run(jobs)   # two arms may ask for one run: it trains (and is locked) once
@@ -201,41 +204,61 @@ def train_batch(store: RunStore, jobs: list, progress: bool) -> list[str]:
         for j in sorted(jobs, key=lambda j: j.config.key()):
             locks.enter_context(store._lock(j.config))
         todo = [j for j in jobs if store.load(j.config, locked=True) is None]
-        if len(todo) < 2:
+        if not todo:
             return []
-        started, device = time.perf_counter(), resolve_device(todo[0].config.device)
-        starts = _fork_starts(store, todo, device) if todo[0].fork else None
-        if todo[0].fork and starts is None:
-            return []
-        configs = [j.config for j in todo]
-        data_id = store.data_identity(configs[0])   # kept with every state, as the store's own runs keep it
-        data = load_data(configs[0].data, store.data_root)
-        ckpt = batch_checkpoint(store, configs)
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        trainer = BatchedTrainer(configs, data, device, starts=starts)
-        if not resume(trainer, ckpt, device, data_id):   # a checkpoint that failed half-way leaves a mix:
-            trainer = BatchedTrainer(configs, data, device, starts=starts)   # start from a fresh batch
-        while not trainer.done:
-            trainer.train_epoch()
-            for i, job in enumerate(todo):
-                trained = trainer.histories[i] and trainer.histories[i][-1]["epoch"] == trainer.epoch
-                if trainer.epoch in job.snapshots and trained:   # not for an epoch it ended before
-                    run_dir = store.dir(job.config)
-                    run_dir.mkdir(parents=True, exist_ok=True)
-                    state = {**trainer.run_state(i), "data_sha256": data_id}
-                    write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
-            write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id})
-            if progress:
-                running = sum(s == "running" for s in trainer.status)
-                print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
-        for job, result in zip(todo, trainer.results()):
-            if job.fork:
-                result.forked_from = {"key": job.fork[0].key(), "epoch": job.fork[1]}
-                store.dir(job.config).mkdir(parents=True, exist_ok=True)
-                files.write_text(store.dir(job.config) / "fork.json", json.dumps(result.forked_from))
-            store.save_result(job.config, result, device, started)
-        ckpt.unlink(missing_ok=True)  # every run of the batch is stored: the checkpoint has done its job
+        device = resolve_device(todo[0].config.device)
+        batches = [(todo, None)]
+        if todo[0].fork:
+            starts = [_fork_start(store, j, device) for j in todo]
+            batches = [([j for j, st in zip(todo, starts) if st is not None], [st for st in starts if st is not None]),
+                       ([j for j, st in zip(todo, starts) if st is None], None)]
+        # one thread on a CPU, as the store's own runs: the numbers must not depend on the machine's cores
+        with cpu_threads(1 if device.type == "cpu" else None):
+            for batch, batch_starts in batches:
+                if batch:
+                    _train_one_batch(store, batch, batch_starts, device, progress)
     return [j.config.key() for j in todo]
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, progress: bool) -> None:
+    """Train ``todo`` (locked, none stored) as one BatchedTrainer — from ``starts`` (parent snapshots) when
+    given — with a checkpoint per epoch, then store each run's result."""
+    from .batched import BatchedTrainer
+    from .data.registry import load_data
+
+    started = time.perf_counter()
+    configs = [j.config for j in todo]
+    data_id = store.data_identity(configs[0])   # kept with every state, as the store's own runs keep it
+    data = load_data(configs[0].data, store.data_root)
+    ckpt = batch_checkpoint(store, configs)
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    trainer = BatchedTrainer(configs, data, device, starts=starts)
+    if not resume(trainer, ckpt, device, data_id):   # a checkpoint that failed half-way leaves a mix:
+        trainer = BatchedTrainer(configs, data, device, starts=starts)   # start from a fresh batch
+    while not trainer.done:
+        trainer.train_epoch()
+        for i, job in enumerate(todo):
+            trained = trainer.histories[i] and trainer.histories[i][-1]["epoch"] == trainer.epoch
+            if trainer.epoch in job.snapshots and trained:   # not for an epoch it ended before
+                run_dir = store.dir(job.config)
+                run_dir.mkdir(parents=True, exist_ok=True)
+                state = {**trainer.run_state(i), "data_sha256": data_id}
+                write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
+        write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id})
+        if progress:
+            running = sum(s == "running" for s in trainer.status)
+            print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
+    for job, result in zip(todo, trainer.results()):
+        if job.fork:
+            result.forked_from = {"key": job.fork[0].key(), "epoch": job.fork[1]}
+            store.dir(job.config).mkdir(parents=True, exist_ok=True)
+            files.write_text(store.dir(job.config) / "fork.json", json.dumps(result.forked_from))
+        store.save_result(job.config, result, device, started)
+    ckpt.unlink(missing_ok=True)  # every run of the batch is stored: the checkpoint has done its job
 
 
 def _one_job_per_run(jobs: list) -> list:

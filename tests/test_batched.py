@@ -225,12 +225,14 @@ def test_the_batched_executor_trains_plain_arms_as_one_batch_in_its_own_store_fo
                        device="cpu", workers=1, executor="batched")
     assert ctx.store.engine == "batched"
     arms = ctx.run_arms(lambda seed: {"a": base.with_(seed=seed), "b": base.with_(seed=seed, **{"optim.lr": 0.1})})
-    trunk = ctx.run_all([Job(base.with_(seed=7), "trunk", snapshots=(1,))])[0]   # snapshots: trained alone
+    trunk_cfg = base.with_(seed=7)
+    trunk = ctx.run_all([Job(trunk_cfg, "trunk", snapshots=(1,))])[0]   # no partner: a batch of one
     assert ctx.store.trained and all(p.name.endswith("-batched") for p in (tmp_path / "runs").iterdir()
                                      if p.is_dir() and p.name != "batches")
     batched = [arms[s][a] for s in ctx.seeds for a in ("a", "b")]
     assert all(r.extra["trained_in_batch_of"] == 4 and r.extra["trained"]["engine"] == "batched" for r in batched)
-    assert "trained_in_batch_of" not in trunk.extra
+    assert trunk.extra["trained_in_batch_of"] == 1 and (tmp_path / "runs" / ctx.store.dir(trunk_cfg).name
+                                                        / "snap-1.pt").exists()
     for s in ctx.seeds:
         for arm, cfg in (("a", base.with_(seed=s)), ("b", base.with_(seed=s, **{"optim.lr": 0.1}))):
             single = alone(cfg, data).result()
@@ -537,4 +539,4 @@ def test_runs_that_cannot_share_a_batch_say_why_and_train_one_by_one(tmp_path, c
     jobs = [Job(tiny_config(seed=s, **{"optim.batch_size": None}), "gd") for s in (0, 1)]
     assert executors.train_batch(RunStore(tmp_path / "s", engine="batched"), jobs, progress=False) == []
     err = capsys.readouterr().err
-    assert "2 runs cannot share a batch (" in err and "full-batch GD" in err and "each trains on its own" in err
+    assert "2 runs cannot train batched (" in err and "full-batch GD" in err and "each trains on its own" in err

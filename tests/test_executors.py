@@ -97,12 +97,51 @@ def test_dropout_runs_are_left_to_train_one_by_one_not_crashed_in_vmap(batched_s
     assert executors.train_batch(batched_store, [Job(c, "run") for c in configs], progress=False) == []
 
 
-def test_forks_whose_parent_snapshot_is_missing_are_left_to_train_one_by_one(batched_store):
-    parent = tiny_config(epochs=3)
+def test_forks_whose_parent_snapshot_is_missing_train_from_scratch_with_the_numbers_of_a_fork(tmp_path, batched_store):
+    parent = tiny_config(epochs=3, **{"optim.momentum": 0.9})
     child = parent.with_(schedule=ScheduleConfig("step", milestones=(2,)))
-    jobs = [Job(child.with_(seed=s), "fork", fork=(parent.with_(seed=s), 1)) for s in range(2)]
-    assert executors.train_batch(batched_store, jobs, progress=False) == []
-    assert all(batched_store.load(j.config) is None for j in jobs)
+    forks = [Job(child.with_(seed=s), "fork", fork=(parent.with_(seed=s), 1)) for s in range(2)]
+    whole = RunStore(tmp_path / "whole", engine="batched")   # parents first, with their snapshots
+    executors.train_batch(whole, [Job(parent.with_(seed=s), "trunk", snapshots=(1,)) for s in range(2)], False)
+    assert executors.train_batch(whole, forks, progress=False) == [j.config.key() for j in forks]
+    # No parent at all: both forks train from scratch, batched, to the same numbers.
+    assert executors.train_batch(batched_store, forks, progress=False) == [j.config.key() for j in forks]
+    for j in forks:
+        assert batched_store.load(j.config).history == whole.load(j.config).history
+        assert batched_store.load(j.config).extra["trained_in_batch_of"] == 2
+    # One parent's snapshot torn: its fork trains from scratch, the other from its snapshot; numbers unchanged.
+    mixed = RunStore(tmp_path / "mixed", engine="batched")
+    executors.train_batch(mixed, [Job(parent.with_(seed=s), "trunk", snapshots=(1,)) for s in range(2)], False)
+    (mixed.dir(parent.with_(seed=1)) / "snap-1.pt").write_bytes(b"torn")
+    with pytest.warns(UserWarning):
+        executors.train_batch(mixed, forks, progress=False)
+    for j in forks:
+        got = mixed.load(j.config)
+        assert got.history == whole.load(j.config).history and got.extra["trained_in_batch_of"] == 1
+
+
+def test_a_run_with_no_partner_trains_batched_with_the_numbers_it_has_in_any_batch(tmp_path, batched_store):
+    configs = [tiny_config(seed=s, epochs=2, **{"optim.momentum": 0.9}) for s in range(2)]
+    executors.train_batch(batched_store, [Job(configs[1], "run")], progress=False)   # seed 1 first, alone
+    together = RunStore(tmp_path / "together", engine="batched")
+    executors.train_batch(together, [Job(c, "run") for c in configs], progress=False)
+    alone, paired = batched_store.load(configs[1]), together.load(configs[1])
+    assert alone.extra["trained_in_batch_of"] == 1 and paired.extra["trained_in_batch_of"] == 2
+    assert alone.history == paired.history
+
+
+def test_a_cpu_batch_trains_on_one_thread_whatever_the_caller_set(batched_store, monkeypatch):
+    from lrsci.batched import BatchedTrainer
+
+    seen, real = [], BatchedTrainer.train_epoch
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", lambda self: (seen.append(torch.get_num_threads()), real(self))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        executors.train_batch(batched_store, [Job(tiny_config(seed=s, epochs=1), "run") for s in range(2)], False)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 class FakeRay:
