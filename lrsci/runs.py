@@ -21,6 +21,7 @@ only where the fork gives the numbers of training the arm from scratch (:func:`c
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -158,7 +159,7 @@ class RunStore:
         if not path.exists():
             return None
         try:
-            result = RunResult.from_dict(json.loads(path.read_text()))
+            result = unsealed(json.loads(path.read_text()))
         except FileNotFoundError:   # moved aside (unreadable, or other data) by another process since exists()
             return None
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
@@ -206,7 +207,9 @@ class RunStore:
             state = self.usable_state(self.dir(config) / name, trainer.device, data_id)
             if state is not None:
                 trainer.load_state_dict(state)
-                return trainer, _read_fork_file(self.dir(config))
+                on_file = _read_fork_file(self.dir(config))   # read anyway: a corrupt one is named and set aside
+                # the checkpoint's own record first (states written before it carried one: the file's)
+                return trainer, state.get("forked_from", on_file)
         if fork is not None:
             parent, epoch = fork
             snap = self.dir(parent) / f"snap-{epoch}.pt"
@@ -269,7 +272,7 @@ class RunStore:
                 if trainer.epoch == before and not trainer.done:  # a state past its budget but "running"
                     raise RuntimeError(f"run {config.key()} ({run_dir}) trained nothing at epoch {before} of "
                                        f"{config.epochs} yet is not done; its start state is inconsistent")
-                state = {**trainer.state_dict(), "data_sha256": data_id}
+                state = {**trainer.state_dict(), "data_sha256": data_id, "forked_from": forked_from}
                 # The snapshot before the checkpoint: a kill between the two then retrains this epoch and
                 # writes the snapshot again, where the other order resumes past it and loses it.
                 # A run that diverges does not complete its epoch: its snapshot of the epoch before stays.
@@ -280,7 +283,7 @@ class RunStore:
         if forked_from is not None:
             result.forked_from = forked_from
         result.extra["trained"] = self._trained_record(config, trainer.device, started)
-        _write_json(run_dir / "result.json", result.to_dict())
+        _write_json(run_dir / "result.json", sealed(result))
         for name in ("checkpoint.pt", "checkpoint.prev.pt"):
             (run_dir / name).unlink(missing_ok=True)
         self.trained.append(config.key())
@@ -289,9 +292,12 @@ class RunStore:
     def _trained_record(self, config: RunConfig, device, started: float) -> dict:
         """Where, when, by which code and on which data bytes this run was trained; it travels
         with the run, for reports that only load it and for the store's data check."""
-        return {"git": git_hash(), "engine_version": ENGINE_VERSION, "engine": self.engine, "lrsci": _lrsci_version(),
-                "device_name": device_name(str(device)), "date": utc_now(),
-                "data_sha256": self.data_identity(config), "wall_seconds": time.perf_counter() - started}
+        record = {"git": git_hash(), "engine_version": ENGINE_VERSION, "engine": self.engine, "lrsci": _lrsci_version(),
+                  "device_name": device_name(str(device)), "torch": torch.__version__, "date": utc_now(),
+                  "data_sha256": self.data_identity(config), "wall_seconds": time.perf_counter() - started}
+        if torch.device(device).type == "cpu":   # the vector unit picks the kernels, and so the last bits
+            record["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        return record
 
     def save_result(self, config: RunConfig, result: RunResult, device, started: float) -> None:
         """Store a finished run trained outside :meth:`run` (the batched executor), as :meth:`run` would."""
@@ -299,7 +305,35 @@ class RunStore:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / "config.json", on_device(config).to_dict())
         result.extra["trained"] = self._trained_record(config, device, started)
-        _write_json(run_dir / "result.json", result.to_dict())  # the executor reports it trained (self.trained)
+        _write_json(run_dir / "result.json", sealed(result))  # the executor reports it trained (self.trained)
+
+
+# result.json carries the SHA-256 of its own content (canonical JSON, without this field): a file changed
+# after it was written (an edited digit, bit rot) is then named and set aside like any unreadable one,
+# not read back as a result. Files written before the digest existed have none and are read as they are.
+DIGEST = "content_sha256"
+
+
+def _digest(d: dict) -> str:
+    return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def sealed(result: RunResult) -> dict:
+    """The result as stored: its dict and the digest of it."""
+    d = result.to_dict()
+    return {**d, DIGEST: _digest(d)}
+
+
+def unsealed(d) -> RunResult:
+    """A stored result read back; ValueError if its digest does not match what it holds, or if it is
+    not the shape of a result (RunResult.from_dict)."""
+    if not isinstance(d, dict):
+        raise ValueError(f"a run result is a JSON object, not {type(d).__name__}")
+    d = dict(d)
+    stored = d.pop(DIGEST, None)
+    if stored is not None and stored != _digest(d):
+        raise ValueError("its content does not match the digest written with it (changed since it was written)")
+    return RunResult.from_dict(d)
 
 
 def _save_checkpoint(run_dir: Path, state: dict) -> None:

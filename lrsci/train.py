@@ -141,7 +141,20 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunResult":
-        return cls(**d)
+        """A result from its dict; TypeError or ValueError naming the field when it is not a result's shape
+        (a stored file that parses as JSON but holds, say, ``"history": null`` must not be used)."""
+        result = cls(**d)
+        shapes = {"config": dict, "history": list, "status": str, "epochs_trained": int, "decay_epochs": list,
+                  "extra": dict}
+        for name, kind in shapes.items():
+            value = getattr(result, name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise TypeError(f"run result field {name!r} is {type(value).__name__}, not {kind.__name__}")
+        if not all(isinstance(rec, dict) for rec in result.history):
+            raise TypeError("run result field 'history' must hold one dict per epoch")
+        if result.status not in STOP_REASONS:
+            raise ValueError(f"run result status {result.status!r} is not one of {sorted(STOP_REASONS)}")
+        return result
 
     def series(self, key: str) -> list[float]:
         return [rec[key] for rec in self.history]

@@ -6,7 +6,19 @@ import pytest
 from tests.helpers import ROOT, load_file
 
 
-def test_the_autodecay_example_decays_by_ten_and_stops_on_its_own():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_autodecay_example_decays_by_ten_and_stops_on_its_own(threads):
+    import torch
+
+    before = torch.get_num_threads()   # its decisions must not hang on float rounding: 1 thread or 2 alike
+    torch.set_num_threads(threads)
+    try:
+        _check_the_autodecay_example()
+    finally:
+        torch.set_num_threads(before)
+
+
+def _check_the_autodecay_example():
     example = load_file(ROOT / "examples" / "autodecay_drop_in.py", "autodecay_drop_in")
     rows = example.main(max_epochs=100, quiet=True)
     decays = [r["epoch"] for r in rows if r["action"] == "decay"]

@@ -1,5 +1,7 @@
 """Forks in the run store: a fork is taken only where it gives exactly the numbers of training the
 child from scratch, and its record (fork.json, forked_from) says so only when it was taken."""
+import json
+
 import pytest
 
 from lrsci import runs as runs_mod
@@ -102,6 +104,16 @@ def test_a_resumed_fork_keeps_its_fork_record(store):
     trunk, arm = interrupted_fork(store, 5)
     result = store.run(arm, fork=(trunk, 3))
     assert result.forked_from == {"key": trunk.key(), "epoch": 3} and result.history == scratch(arm).history
+
+
+def test_a_resumed_fork_whose_fork_record_is_corrupt_keeps_its_provenance_from_the_checkpoint(store):
+    trunk, arm = interrupted_fork(store, 5)
+    (store.dir(arm) / "fork.json").write_text('{"key": "tr')
+    with pytest.warns(UserWarning, match="unreadable fork record"):
+        result = store.run(arm, fork=(trunk, 3))
+    assert result.forked_from == {"key": trunk.key(), "epoch": 3} and result.history == scratch(arm).history
+    assert len(list(store.dir(arm).glob("fork.json.corrupt-*"))) == 1                # named and kept, as found
+    assert json.loads((store.dir(arm) / "fork.json").read_text()) == result.forked_from   # written afresh
 
 
 def test_a_snapshot_of_other_data_bytes_is_set_aside_and_the_fork_trains_from_scratch(tmp_path, monkeypatch):

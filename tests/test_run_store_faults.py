@@ -77,6 +77,37 @@ def test_a_corrupt_result_is_set_aside_and_the_run_retrained(store):
     assert [p.read_text() for p in store.dir(cfg).glob("result.json.corrupt-*")] == [truncated]  # kept as found
 
 
+@pytest.mark.parametrize("change, why", [
+    (lambda d: {**d, "history": [{**d["history"][0], "test_acc": d["history"][0]["test_acc"] - 50.0},
+                                 *d["history"][1:]]}, "does not match the digest"),   # an edited number
+    (lambda d: {**d, "history": None, "content_sha256": None}, "'history' is NoneType"),   # parses, but no result
+    (lambda d: {k: v for k, v in d.items() if k not in ("status", "content_sha256")}, "status"),
+    (lambda d: [d], "JSON object"),
+])
+def test_a_result_changed_after_it_was_written_or_of_no_results_shape_is_set_aside(store, change, why):
+    import json
+
+    cfg = tiny_config()
+    first = store.run(cfg)
+    path = store.dir(cfg) / "result.json"
+    path.write_text(json.dumps(change(json.loads(path.read_text()))))
+    with pytest.warns(UserWarning, match=r"result\.json: unreadable run result.*" + why):
+        again = store.run(cfg)
+    assert again.history == first.history and store.trained == [cfg.key(), cfg.key()]
+    assert len(list(store.dir(cfg).glob("result.json.corrupt-*"))) == 1
+
+
+def test_a_result_written_before_results_carried_a_digest_is_read_as_it_is(store):
+    import json
+
+    cfg = tiny_config()
+    first = store.run(cfg)
+    path = store.dir(cfg) / "result.json"
+    old = {k: v for k, v in json.loads(path.read_text()).items() if k != "content_sha256"}
+    path.write_text(json.dumps(old))
+    assert store.load(cfg).history == first.history and not list(store.dir(cfg).glob("*.corrupt-*"))
+
+
 def test_a_result_another_process_moved_aside_first_is_retrained_not_a_crash(store, monkeypatch):
     # Two readers (no lock held) find one torn result.json; the other one moves it aside first.
     cfg = tiny_config()
