@@ -258,7 +258,13 @@ FAST_REPLICATION = (
     "On another draw of the targets (data seed 7, seeds 6000-6009; the source split does not depend on it) "
     "far/finetune passes again (−0.15, [−0.28, −0.02]), the three declared rows fail, and all four T3 − T2 "
     "means are negative (−0.15 to −0.62). Across three ranges far/finetune passed twice and failed once: a "
-    "small effect at this scale, at the edge of what ten seeds resolve."
+    "small effect at this scale, at the edge of what ten seeds resolve. "
+    # added 2026-11-28 after an independent review of the stored per-seed values (nothing re-run)
+    "On seed 5006 stage 3 lost source accuracy (acc3 − acc2 = −0.10 pp), so its T3 divides by a negative gain "
+    "and its sign reads backwards (far/fix T3 = −8.2); criterion (0) tests the mean gain only and each seed's T3 "
+    "is taken as it is. That seed pulls far/fix's mean T3 − T2 to −0.95; without it the mean is −0.16 (p = 0.45): "
+    "the row fails either way. No seed of the fast report or of data seed 7 had a negative gain; the gpu report "
+    "had two (seeds 0 and 3), within the noise its declared reason describes."
 )
 
 

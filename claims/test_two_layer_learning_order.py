@@ -178,6 +178,16 @@ FAST_REPLICATION = (
 )
 
 
+# Written 2026-11-28 after an independent review (nothing re-run, no criterion changed).
+ORDER_METRIC = (
+    "The learning order (e_P, e_Q) is read off training accuracy, and the P-only training rows are few: 5 % of "
+    "2 000, about 100 rows in 1 600 P dimensions, which a 100-unit network can fit whatever their labels. So "
+    "'P fitted by epoch ~3' shows that those rows were fitted, not that the direction w was learned; the order "
+    "half of the declared reason rests on that reading. P-only test accuracy over the epochs, or the alignment "
+    "of the first layer with w, would tell the two apart; the verdict's criterion (P-only test accuracy at the "
+    "end) is not affected.")
+
+
 CLAIM = Claim(
     id="two-layer-learning-order",
     title="Two-layer toy: large LR then annealing generalizes better on P-only examples",
@@ -194,13 +204,14 @@ CLAIM = Claim(
                  "trained again on 2026-11-27 with the committed code: +0.96 pp again (per seed +0.38 to +1.54, "
                  "sd 0.46), so nothing changed between calibration and report; the report seeds spread wider "
                  "(seed 0: −3.48 pp). Five seeds cannot tell an effect of about 1 pp from none at that spread, and "
-                 "the gpu profile's ten seeds do not show it either." + " " + FAST_REPLICATION),
+                 "the gpu profile's ten seeds do not show it either." + " " + FAST_REPLICATION + " " + ORDER_METRIC),
         "gpu": ("Seeds 0-4 of this profile are the fast report's seeds on the same data, network and arms (the gpu "
                 "profile differs in device and seed count only), so their outcomes were known from the CPU before "
                 "this run. CUDA arithmetic leaves the small-LR arm nearly as it was (P-only: 91.98, 92.28, 91.72 % on "
                 "both) but moves the large-LR arm (P-only by −0.50 to +1.30 pp, Q-only by up to −1.68 pp, e_Q by "
                 "up to 4 epochs; corrected 2026-11-27, the first version said both changed little), so seeds 0-4's "
                 "mean gap moves from −1.04 to −0.79 pp, as large as the effect tested. Only seeds 5-9 are evidence the fast report had not shown: on them large − small is "
-                "+0.50 pp (per seed −1.16 to +1.76, 95 % CI [−0.88, 1.89], one-sided p = 0.18), no effect shown."),
+                "+0.50 pp (per seed −1.16 to +1.76, 95 % CI [−0.88, 1.89], one-sided p = 0.18), no effect shown. "
+                + ORDER_METRIC),
     },
 )

@@ -9,7 +9,7 @@ back from the store, so a result never travels any other way and the numbers are
 - ``local`` (default): parallel worker processes here (``LRSCI_WORKERS``); a single job, or a
   single worker, trains in the calling process.
 - ``ray``: every job is a Ray task asking for one GPU (device cuda) or one CPU. Connects with
-  ``ray.init(address=$RAY_ADDRESS)`` (no address: a running local cluster, else a new local
+  ``ray.init(address=$RAY_ADDRESS)`` (unset or empty: a running local cluster, else a new local
   instance); a process that already called ``ray.init`` is used as it is. A task whose worker
   dies is retried (``MAX_RETRIES``) and resumes from the run's last per-epoch checkpoint.
   The run store (and any data root) must be one path every node sees: see ``RayExecutor``.
@@ -322,6 +322,8 @@ class RayExecutor:
     def train(self, store: RunStore, jobs: list, workers: int, progress: bool) -> list[str]:
         ray = self.ray
         if not ray.is_initialized():
+            if os.environ.get("RAY_ADDRESS") == "":   # set but empty means unset; ray.init reads it too and
+                del os.environ["RAY_ADDRESS"]          # would refuse "" as an "invalid address format"
             ray.init(address=os.environ.get("RAY_ADDRESS"))
         task = ray.remote(_ray_task)
         root = str(Path(store.root).resolve())  # a relative path would resolve in each worker's cwd

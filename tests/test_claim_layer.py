@@ -132,6 +132,29 @@ def test_driver_outcomes_map_onto_pytest_outcomes(suite, tmp_path):
     assert "Declared expected failures" in report and "as declared" in report
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the behaviour without CUDA")
+def test_an_unexpected_outcome_on_numbers_not_the_committed_reports_xfails_saying_so(suite, tmp_path):
+    import json
+
+    (suite.path / "claims" / "test_demo_claim.py").write_text(DEMO)
+    committed = suite.path / "reports"   # what claims/conftest.py compares with: <checkout>/reports
+    suite.runpytest("claims", "-k", "declared-passed or other-failed", "--report-dir", str(committed),
+                    "--run-store", str(tmp_path / "runs"))
+    path = committed / "demo-claim" / "result.json"
+    record = json.loads(path.read_text())
+    per_seed = record["profiles"]["declared-passed"]["per_seed"]["a"]
+    per_seed["0"] += 1e-9                  # as another CPU's last bits would leave it
+    path.write_text(json.dumps(record))
+    result = suite.runpytest("claims", "-rxf", "-k", "declared-passed or other-failed",
+                             "--report-dir", str(tmp_path / "fresh"), "--run-store", str(tmp_path / "runs"))
+    result.assert_outcomes(xfailed=1, failed=1)   # other-failed: the committed numbers again, so a real failure
+    out = result.stdout.str()
+    assert "NUMBERS NOT THE COMMITTED REPORT'S (1 per-seed values differ, e.g. per_seed['a']" in out
+    assert "declared as expected to fail but passed" in out
+    fresh = json.loads((tmp_path / "fresh" / "demo-claim" / "result.json").read_text())
+    assert fresh["profiles"]["declared-passed"]["outcome"] == "unexpected"   # the report records it as it is
+
+
 def test_a_claim_id_that_differs_from_the_file_name_is_a_collection_error(suite):
     (suite.path / "claims" / "test_other_name.py").write_text(DEMO)
     result = suite.runpytest("claims", "--collect-only")

@@ -187,6 +187,22 @@ def test_ray_tasks_get_the_absolute_store_path_and_the_callers_lrsci_variables(t
     assert all(o["max_retries"] == executors.MAX_RETRIES for o in ex.ray.options)
 
 
+@pytest.mark.parametrize("value, address", [("", None), ("ray://head:10001", "ray://head:10001")])
+def test_an_empty_ray_address_means_no_address(tmp_path, monkeypatch, value, address):
+    import os
+
+    store = RunStore(tmp_path / "runs")
+    monkeypatch.setattr(RunStore, "load", lambda self, config: object())
+    monkeypatch.setenv("RAY_ADDRESS", value)
+    fake, seen = FakeRay(store), {}
+    fake.is_initialized = lambda: False
+    fake.init = lambda address=None: seen.update(address=address, env=os.environ.get("RAY_ADDRESS"))
+    ex = executors.RayExecutor.__new__(executors.RayExecutor)
+    ex.ray, ex.hook = fake, None
+    ex.train(store, [Job(tiny_config(), "run")], workers=1, progress=False)
+    assert seen == {"address": address, "env": address}   # ray.init reads $RAY_ADDRESS too: "" is gone there
+
+
 def test_a_run_stored_under_another_folder_name_blames_the_nodes_code_version(tmp_path):
     store = RunStore(tmp_path / "runs")
     job = Job(tiny_config(), "trunk")
