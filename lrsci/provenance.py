@@ -37,6 +37,19 @@ def device_name(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+def cpu_model() -> str:
+    """The CPU's model name with its family and model numbers (Linux), else what platform says: two CPUs of
+    one name and vector unit can still round differently (docs/replication.md, "another CPU")."""
+    try:
+        fields = {}
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        return f"{fields['model name']} (family {fields['cpu family']}, model {fields['model']})"
+    except (OSError, KeyError):
+        return platform.processor() or platform.machine()
+
+
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -48,6 +61,7 @@ def provenance(device: str) -> dict:
         # CPU kernels differ by instruction set (AVX2 vs AVX512 reduce floats in other orders), so
         # the same seed gives the same numbers on one kind of CPU, not on every kind.
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_model": cpu_model(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "cuda": torch.version.cuda if device.startswith("cuda") else None,

@@ -37,7 +37,7 @@ from .config import RunConfig
 from .data.registry import load_data
 from .files import write_json as _write_json
 from .state_files import read_state, write_state
-from .provenance import device_name, git_hash, utc_now
+from .provenance import cpu_model, device_name, git_hash, utc_now
 from .train import ENGINE_VERSION, RunResult, Trainer, resolve_device
 
 DEFAULT_ROOT = ".runs"
@@ -296,7 +296,7 @@ class RunStore:
                   "device_name": device_name(str(device)), "torch": torch.__version__, "date": utc_now(),
                   "data_sha256": self.data_identity(config), "wall_seconds": time.perf_counter() - started}
         if torch.device(device).type == "cpu":   # the vector unit picks the kernels, and so the last bits
-            record["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+            record.update(cpu_capability=torch.backends.cpu.get_cpu_capability(), cpu_model=cpu_model())
         return record
 
     def save_result(self, config: RunConfig, result: RunResult, device, started: float) -> None:
