@@ -12,8 +12,8 @@ seeds, protocol, every per-seed value, every test row, verdict, declaration and 
 
 Why: a committed report is evidence only while the code reproduces it. Before landing a change to
 training, data or an analysis, `--fresh` shows whether any committed number moved (and where).
-Numbers are exact only on a machine like the one the report was trained on (same CPU capability and
-torch): elsewhere a difference is printed with that caveat, as it may come from the machine alone.
+Numbers are exact only on a machine like the one the report was trained on (same CPU model, not only
+the same vector unit, and torch: docs/replication.md, "another CPU"): elsewhere a difference is printed with that caveat, as it may come from the machine alone.
 """
 from __future__ import annotations
 
