@@ -9,8 +9,9 @@ test outcome are one fact:
     outcome "replicated"   every required criterion passed           -> test passes
     outcome "as declared"  exactly the declared criteria failed      -> test xfails, reason from this run's figures
     outcome "unexpected"   any other set, or the declaration is bad  -> test fails, unless the runs'
-                           numbers are not the committed report's (:func:`numbers_not_committed`): then
-                           it xfails saying so (see claims/conftest.py)
+                           numbers are not the committed report's (:func:`numbers_not_committed`) and
+                           each criterion that moved stays within its committed interval
+                           (:func:`decided_beyond_rounding`): then it xfails saying so (claims/conftest.py)
 An exception while training or analysing propagates: it is never read as an expected failure.
 """
 from __future__ import annotations
@@ -104,11 +105,35 @@ def numbers_not_committed(committed: dict | None, section: dict) -> list[str]:
     threshold may decide otherwise there: a finding about that machine's runs, which its report records,
     not a failure of the code. A change to training that moves the numbers looks the same from here;
     tools/check_reproduced.py --fresh, on a machine like the report's, is the check for that."""
+    from . import report
+
+    section = _as_stored(section)
+    if not committed or committed.get("seeds") != section.get("seeds") or committed.get("protocol") != section.get("protocol"):
+        return []
+    return [d for d in report.result_differences(committed, section) if d.startswith("per_seed[")]
+
+
+def decided_beyond_rounding(committed: dict, section: dict) -> list[str]:
+    """Required criteria that decide otherwise than in the committed section although their 95 % intervals
+    do not overlap, or either has none (a count, a binomial row): more than statistically equivalent runs
+    explain — a change to training, not another CPU's rounding — so such an item fails, never xfails."""
+    section = _as_stored(section)
+    before = {row["criterion"]: row for row in committed.get("tests", []) if not row.get("reported_only")}
+    out = []
+    for row in section.get("tests", []):
+        old = before.get(row["criterion"])
+        if row.get("reported_only") or old is None or old.get("passed") == row.get("passed"):
+            continue
+        a, b = old.get("ci"), row.get("ci")
+        if not (a and b and None not in (*a, *b) and a[0] <= b[1] and b[0] <= a[1]):
+            out.append(row["criterion"])
+    return out
+
+
+def _as_stored(section: dict) -> dict:
+    """A section as result.json holds it (seeds as keys become strings, tuples lists, NaN null)."""
     import json
 
     from . import report
 
-    section = json.loads(json.dumps(report.json_safe(section)))   # as it is stored: seeds as keys become strings
-    if not committed or committed.get("seeds") != section.get("seeds") or committed.get("protocol") != section.get("protocol"):
-        return []
-    return [d for d in report.result_differences(committed, section) if d.startswith("per_seed[")]
+    return json.loads(json.dumps(report.json_safe(section)))

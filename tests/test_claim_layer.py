@@ -154,6 +154,27 @@ def test_an_unexpected_outcome_on_numbers_not_the_committed_reports_xfails_sayin
     fresh = json.loads((tmp_path / "fresh" / "demo-claim" / "result.json").read_text())
     assert fresh["profiles"]["declared-passed"]["outcome"] == "unexpected"   # the report records it as it is
 
+    # A decision that moved far outside its committed interval is more than rounding: it fails.
+    row = next(r for r in record["profiles"]["declared-passed"]["tests"] if r["criterion"] == "second")
+    row.update(passed=False, ci=[-9.0, -8.0])
+    path.write_text(json.dumps(record))
+    again = suite.runpytest("claims", "-rxf", "-k", "declared-passed", "--report-dir", str(tmp_path / "fresh2"),
+                            "--run-store", str(tmp_path / "runs"))
+    again.assert_outcomes(failed=1)
+
+
+def test_a_moved_decision_is_rounding_only_when_its_interval_overlaps_the_committed_one():
+    from lrsci.driver import decided_beyond_rounding
+
+    def section(passed, ci, reported=False):
+        return {"tests": [{"criterion": "c", "passed": passed, "ci": ci, "reported_only": reported}]}
+    committed = section(False, [-1.4, 0.25])
+    assert decided_beyond_rounding(committed, section(True, [-0.77, 0.29])) == []      # overlapping: rounding
+    assert decided_beyond_rounding(committed, section(True, [0.3, 0.9])) == ["c"]      # apart: more than that
+    assert decided_beyond_rounding(committed, section(True, None)) == ["c"]            # no interval: strict
+    assert decided_beyond_rounding(committed, section(False, [5.0, 6.0])) == []        # same decision
+    assert decided_beyond_rounding(section(False, [-9, -8], True), section(True, [1, 2], True)) == []  # reported only
+
 
 def test_a_claim_id_that_differs_from_the_file_name_is_a_collection_error(suite):
     (suite.path / "claims" / "test_other_name.py").write_text(DEMO)
