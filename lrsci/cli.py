@@ -1,4 +1,4 @@
-"""`lrsci list | run CLAIM --profile P [--seeds N] | report | compare BASE OTHER` — the suite from a shell.
+"""`lrsci list | run CLAIM --profile P [--seeds N] | report | compare BASE OTHER | store` — the suite from a shell.
 
 Claims and profiles come from the declared claims (lrsci.catalog), the same registry the
 pytest items are generated from. `run` is pytest underneath (one item, CLAIM[PROFILE]), with
@@ -6,7 +6,8 @@ progress on stderr; a profile that cannot run here (no CUDA, optional data absen
 non-zero with the reason instead of "1 skipped". `report` re-renders every report from
 result.json: it never trains. `compare` puts two report folders side by side (a profile run on
 other seeds beside the committed one, lrsci.report_compare) and exits 1 when a verdict did not hold
-(2 on bad input).
+(2 on bad input). `store` says what the run store holds and what no run reads again (set-aside
+copies, older engine versions' runs, finished batches' checkpoints); it deletes only with --prune.
 """
 from __future__ import annotations
 
@@ -206,6 +207,22 @@ def cmd_compare(args) -> int:
     return 0 if all(c.holds for c in found) else 1
 
 
+def cmd_store(args) -> int:
+    from . import store_audit
+
+    root = Path(args.run_store or os.environ.get("LRSCI_RUNS") or find_project() / ".runs")
+    try:
+        found = store_audit.audit(root)
+        deleted = store_audit.prune(found, args.prune) if args.prune else []
+    except ValueError as exc:
+        print(f"lrsci: {exc}", file=sys.stderr)
+        return 2
+    for path in deleted:
+        print(f"deleted {path}")
+    print(store_audit.render(store_audit.audit(root) if deleted else found), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
     common.add_argument("--report-dir", default=argparse.SUPPRESS, help="claim reports folder (default reports/)")
@@ -235,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     comp.add_argument("other", help="a report folder of the same profile run on other seeds (--report-dir)")
     comp.add_argument("--profile", default="fast")
     comp.set_defaults(func=cmd_compare)
+    store = sub.add_parser("store", help="what the run store holds and what no run reads again; --prune deletes "
+                           "the kinds named, printing each path")
+    store.add_argument("--run-store", default=None, help="the run store (default LRSCI_RUNS, else .runs/)")
+    store.add_argument("--prune", nargs="+", default=[], metavar="KIND",
+                       help="set-aside, old-engine and/or done-batches")
+    store.set_defaults(func=cmd_store)
     args = parser.parse_args(argv)
     # A folder the user names is where they are (pytest later runs in the project folder); the default
     # report folder is the project's own.

@@ -1,0 +1,87 @@
+"""`lrsci store`: what a run store holds that no run reads again, deleted only when asked."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from helpers import blobs, tiny_config
+from lrsci import cli, executors, store_audit
+from lrsci.batched import BatchedTrainer
+from lrsci.harness import Job
+from lrsci.runs import RunStore
+from lrsci.train import ENGINE_VERSION
+
+
+@pytest.fixture
+def interrupted_then_rerun(tmp_path, monkeypatch):
+    """A batch of seeds 0-2 killed after one epoch, whose runs were then trained as batches {0, 1} and {2}:
+    its checkpoint is left behind with every run it holds stored."""
+    data = blobs(n_train=128, n_test=32, dim=8)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
+    store = RunStore(tmp_path / "runs", engine="batched")
+    configs = [tiny_config(seed=s, epochs=2) for s in (0, 1, 2)]
+    real, calls = BatchedTrainer.train_epoch, {"n": 0}
+
+    def dies_in_epoch_2(self):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")
+        return real(self)
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", dies_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        executors.train_batch(store, [Job(c, "run") for c in configs], progress=False)
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
+    return store, configs
+
+
+def test_a_batch_checkpoint_is_open_until_all_its_runs_are_stored_then_done(interrupted_then_rerun):
+    store, configs = interrupted_then_rerun
+    ckpt = executors.batch_checkpoint(store, configs)
+    found = store_audit.audit(store.root)
+    assert found.open_batches == [ckpt] and not found.done_batches and len(found.unfinished) == 0
+    executors.train_batch(store, [Job(c, "run") for c in configs[:2]], progress=False)
+    assert store_audit.audit(store.root).open_batches == [ckpt]   # seed 2 still to train: a rerun resumes here
+    executors.train_batch(store, [Job(configs[2], "run")], progress=False)
+    found = store_audit.audit(store.root)
+    assert found.done_batches == [ckpt] and not found.open_batches and len(found.finished) == 3
+
+
+def test_prune_deletes_only_the_kinds_named_and_every_run_still_loads(interrupted_then_rerun):
+    store, configs = interrupted_then_rerun
+    for c in (configs[:2], configs[2:]):
+        executors.train_batch(store, [Job(x, "run") for x in c], progress=False)
+    before = [store.load(c).history for c in configs]
+    old = store.root / f"{'0' * 16}-e{ENGINE_VERSION - 1}"
+    old.mkdir()
+    (old / "result.json").write_text("{}")
+    torn = store.dir(configs[0]) / "result.json.corrupt-20261128T000000"
+    torn.write_text("half a file")
+    junk = store.root / "batches" / f"{'f' * 20}.pt"
+    junk.write_bytes(b"not a checkpoint")
+
+    found = store_audit.audit(store.root)
+    assert found.old_engine == [old] and found.set_aside == [torn] and found.unreadable_batches == [junk]
+    deleted = store_audit.prune(found, ["done-batches", "set-aside"])
+    assert deleted == [executors.batch_checkpoint(store, configs), torn]
+    assert old.exists() and junk.exists()                # not asked for / only named
+    assert [store.load(c).history for c in configs] == before
+    assert store_audit.prune(store_audit.audit(store.root), ["old-engine"]) == [old] and not old.exists()
+
+
+def test_the_command_reports_prunes_and_refuses_bad_input(interrupted_then_rerun, capsys, tmp_path):
+    store, configs = interrupted_then_rerun
+    assert cli.main(["store", "--run-store", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"runs to train\s+1\s", out) and re.search(r"finished runs \(engine \d+\)\s+0\s", out)
+    for c in configs:
+        executors.train_batch(store, [Job(c, "run")], progress=False)
+    assert cli.main(["store", "--run-store", str(store.root), "--prune", "done-batches"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"deleted {executors.batch_checkpoint(store, configs)}\n")
+    assert re.search(r"runs all stored\s+0\s", out) and re.search(rf"\(engine {ENGINE_VERSION}\)\s+3\s", out)
+    assert cli.main(["store", "--run-store", str(store.root), "--prune", "everything"]) == 2
+    assert "expected one or more of set-aside, old-engine, done-batches" in capsys.readouterr().err
+    assert cli.main(["store", "--run-store", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
