@@ -70,13 +70,20 @@ def audit(root: Path) -> StoreAudit:
 
 
 def _audit_run(found: StoreAudit, run_dir: Path, engine: int) -> None:
-    found.set_aside += sorted(p for p in run_dir.iterdir() if _SET_ASIDE in p.name)
+    found.set_aside += _set_aside_under(run_dir)
     if engine != ENGINE_VERSION:
         found.old_engine.append(run_dir)
     elif (run_dir / "result.json").exists():
         found.finished.append(run_dir)
     else:
         found.unfinished.append(run_dir)
+
+
+def _set_aside_under(folder: Path) -> list[Path]:
+    """Set-aside copies anywhere under ``folder`` (results, checkpoints, a run's cached measurements), not
+    counting what lies inside a set-aside folder."""
+    marked = sorted(p for p in folder.rglob(f"*{_SET_ASIDE}*") if _SET_ASIDE in p.name)
+    return [p for p in marked if not any(_SET_ASIDE in q.name for q in p.relative_to(folder).parents if q.name)]
 
 
 def _audit_batch(found: StoreAudit, path: Path) -> None:

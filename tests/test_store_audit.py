@@ -58,13 +58,17 @@ def test_prune_deletes_only_the_kinds_named_and_every_run_still_loads(interrupte
     (old / "result.json").write_text("{}")
     torn = store.dir(configs[0]) / "result.json.corrupt-20261128T000000"
     torn.write_text("half a file")
+    moved_run = store.root / f"{store.dir(configs[1]).name}.corrupt-20261128T000000"   # a run folder set aside,
+    (moved_run / "result.json.corrupt-20261127T000000").parent.mkdir()                # with its own set-aside
+    (moved_run / "result.json.corrupt-20261127T000000").write_text("x")               # file: counted once
     junk = store.root / "batches" / f"{'f' * 20}.pt"
     junk.write_bytes(b"not a checkpoint")
 
     found = store_audit.audit(store.root)
-    assert found.old_engine == [old] and found.set_aside == [torn] and found.unreadable_batches == [junk]
+    assert found.old_engine == [old] and sorted(found.set_aside) == sorted([torn, moved_run])
+    assert found.unreadable_batches == [junk]
     deleted = store_audit.prune(found, ["done-batches", "set-aside"])
-    assert deleted == [executors.batch_checkpoint(store, configs), torn]
+    assert deleted[0] == executors.batch_checkpoint(store, configs) and sorted(deleted[1:]) == sorted([torn, moved_run])
     assert old.exists() and junk.exists()                # not asked for / only named
     assert [store.load(c).history for c in configs] == before
     assert store_audit.prune(store_audit.audit(store.root), ["old-engine"]) == [old] and not old.exists()
