@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -81,3 +82,23 @@ def data_that_changes(monkeypatch) -> dict:
         return d
     monkeypatch.setattr(runs_mod, "load_data", load)
     return data
+
+
+@contextmanager
+def batch_killed_in_epoch(monkeypatch, epoch: int = 2):
+    """Within the block, a BatchedTrainer is killed (KeyboardInterrupt) as it starts its ``epoch``-th epoch,
+    counted over every batch the block trains; after it, batches train as usual."""
+    from lrsci.batched import BatchedTrainer
+
+    real, calls = BatchedTrainer.train_epoch, {"n": 0}
+
+    def dies(self):
+        calls["n"] += 1
+        if calls["n"] == epoch:
+            raise KeyboardInterrupt("killed")
+        return real(self)
+    monkeypatch.setattr(BatchedTrainer, "train_epoch", dies)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(BatchedTrainer, "train_epoch", real)

@@ -17,7 +17,7 @@ from lrsci.config import ModelConfig, ScheduleConfig
 from lrsci.data.base import ArrayData
 from lrsci.train import Trainer
 from lrsci.state_files import read_state
-from tests.helpers import blobs, tiny_config
+from tests.helpers import batch_killed_in_epoch, blobs, tiny_config
 
 LOSS_RTOL = 1e-5
 
@@ -258,19 +258,10 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
     executors.train_batch(whole, jobs, progress=False)
 
     cut = RunStore(tmp_path / "cut", engine="batched")
-    real, calls = BatchedTrainer.train_epoch, {"n": 0}
-
-    def dies_in_epoch_2(self):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("killed")
-        return real(self)
-    monkeypatch.setattr(BatchedTrainer, "train_epoch", dies_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
+    with batch_killed_in_epoch(monkeypatch), pytest.raises(KeyboardInterrupt):
         executors.train_batch(cut, jobs, progress=False)
     ckpt = executors.batch_checkpoint(cut, configs)
     assert ckpt.exists() and all(cut.load(c) is None for c in configs)
-    monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
     resumed_from = read_state(ckpt)["epoch"]
     assert resumed_from == 1
     executors.train_batch(cut, jobs, progress=False)
@@ -288,12 +279,9 @@ def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(
     assert list(bad.parent.glob("*.corrupt-*")) and torn.load(configs[0]).history == whole.load(configs[0]).history
 
     # a checkpoint saved from other data bytes is moved aside too: resuming from it would mix two datasets
-    monkeypatch.setattr(BatchedTrainer, "train_epoch", dies_in_epoch_2)
-    calls["n"] = 0
     other = RunStore(tmp_path / "other", engine="batched")
-    with pytest.raises(KeyboardInterrupt):
+    with batch_killed_in_epoch(monkeypatch), pytest.raises(KeyboardInterrupt):
         executors.train_batch(other, jobs, progress=False)
-    monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
     ckpt = executors.batch_checkpoint(other, configs)
     assert read_state(ckpt)["data_sha256"] == other.data_identity(configs[0])
     monkeypatch.setattr(other, "data_identity", lambda cfg: "changed")

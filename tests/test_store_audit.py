@@ -5,9 +5,8 @@ import re
 
 import pytest
 
-from helpers import blobs, tiny_config
+from tests.helpers import batch_killed_in_epoch, blobs, tiny_config
 from lrsci import cli, executors, store_audit
-from lrsci.batched import BatchedTrainer
 from lrsci.harness import Job
 from lrsci.runs import RunStore
 from lrsci.train import ENGINE_VERSION
@@ -22,17 +21,8 @@ def interrupted_then_rerun(tmp_path, monkeypatch):
     monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
     store = RunStore(tmp_path / "runs", engine="batched")
     configs = [tiny_config(seed=s, epochs=2) for s in (0, 1, 2)]
-    real, calls = BatchedTrainer.train_epoch, {"n": 0}
-
-    def dies_in_epoch_2(self):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("killed")
-        return real(self)
-    monkeypatch.setattr(BatchedTrainer, "train_epoch", dies_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
+    with batch_killed_in_epoch(monkeypatch), pytest.raises(KeyboardInterrupt):
         executors.train_batch(store, [Job(c, "run") for c in configs], progress=False)
-    monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
     return store, configs
 
 
