@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy
 import scipy
 import torch
-import torchvision
 
 
 def git_hash(cwd: str | Path | None = None) -> str:
@@ -55,6 +54,10 @@ def utc_now() -> str:
 
 
 def provenance(device: str) -> dict:
+    # Imported here, not at the top: torchvision pulls in torch._dynamo (1.5 s), which every worker process,
+    # `lrsci list` and the run store would pay for a version string only a report's provenance reads.
+    import torchvision
+
     out = {
         "device": device,
         "device_name": device_name(device),
