@@ -210,16 +210,19 @@ def cmd_compare(args) -> int:
 def cmd_store(args) -> int:
     from . import store_audit
 
+    from .data.vision import cache_root
+
     root = Path(args.run_store or os.environ.get("LRSCI_RUNS") or find_project() / ".runs")
+    cache = cache_root(args.data_root or os.environ.get("LRSCI_DATA") or None)   # where loading unpacks to
     try:
-        found = store_audit.audit(root)
+        found = store_audit.audit(root, cache)
         deleted = store_audit.prune(found, args.prune) if args.prune else []
     except ValueError as exc:
         print(f"lrsci: {exc}", file=sys.stderr)
         return 2
     for path in deleted:
         print(f"deleted {path}")
-    print(store_audit.render(store_audit.audit(root) if deleted else found), end="")
+    print(store_audit.render(store_audit.audit(root, cache) if deleted else found), end="")
     return 0
 
 
@@ -255,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     store = sub.add_parser("store", help="what the run store holds and what no run reads again; --prune deletes "
                            "the kinds named, printing each path")
     store.add_argument("--run-store", default=None, help="the run store (default LRSCI_RUNS, else .runs/)")
+    store.add_argument("--data-root", default=None, help="datasets (also LRSCI_DATA): its data cache is looked "
+                       "at too")
     store.add_argument("--prune", nargs="+", default=[], metavar="KIND",
                        help="set-aside, old-engine and/or done-batches")
     store.set_defaults(func=cmd_store)

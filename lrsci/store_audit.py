@@ -2,7 +2,8 @@
 
 The store never deletes on its own (nothing is lost), so over months it keeps:
 
-- set-aside copies (``*.corrupt-<time>``): files that could not be read, moved aside for inspection;
+- set-aside copies (``*.corrupt-<time>``): files that could not be read, moved aside for inspection, in the
+  store and in the data cache (unpacked Fashion-MNIST files whose bytes changed);
 - runs of an older engine version (``<key>-e<old>``): never reused after ENGINE_VERSION moved on;
 - batch checkpoints (``batches/<digest>.pt``) whose runs are all stored by now: the batch was interrupted,
   then its runs were trained in another batch (other ``--seeds``), so no rerun resumes from it.
@@ -29,16 +30,18 @@ _SET_ASIDE = ".corrupt-"
 @dataclass
 class StoreAudit:
     root: Path
+    data_cache: Path | None = None
     finished: list[Path] = field(default_factory=list)      # current engine, result.json present
     unfinished: list[Path] = field(default_factory=list)    # current engine, no result yet (resumable)
     old_engine: list[Path] = field(default_factory=list)
-    set_aside: list[Path] = field(default_factory=list)
+    set_aside: list[Path] = field(default_factory=list)             # in the run store
+    data_set_aside: list[Path] = field(default_factory=list)        # in the data cache
     done_batches: list[Path] = field(default_factory=list)
     open_batches: list[Path] = field(default_factory=list)  # runs still to train: a rerun resumes here
     unreadable_batches: list[Path] = field(default_factory=list)
 
     def prunable(self, what: str) -> list[Path]:
-        return {"set-aside": self.set_aside, "old-engine": self.old_engine,
+        return {"set-aside": self.set_aside + self.data_set_aside, "old-engine": self.old_engine,
                 "done-batches": self.done_batches}[what]
 
 
@@ -49,11 +52,14 @@ def size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def audit(root: Path) -> StoreAudit:
+def audit(root: Path, data_cache: Path | None = None) -> StoreAudit:
+    """The run store at ``root`` and, when given, the set-aside copies under the data cache ``data_cache``."""
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"run store {root}: no such folder (--run-store / LRSCI_RUNS)")
-    found = StoreAudit(root)
+    found = StoreAudit(root, data_cache)
+    if data_cache is not None and Path(data_cache).is_dir():
+        found.data_set_aside = _set_aside_under(Path(data_cache))
     for path in sorted(root.iterdir()):
         if _SET_ASIDE in path.name:
             found.set_aside.append(path)
@@ -123,6 +129,8 @@ def render(found: StoreAudit) -> str:
             + line("unfinished runs (resumable)", found.unfinished)
             + line("runs of older engine versions", found.old_engine, "  never reused: --prune old-engine")
             + line("set-aside copies (*.corrupt-*)", found.set_aside, "  kept for inspection: --prune set-aside")
+            + (line("  in the data cache", found.data_set_aside, f"  {found.data_cache}")
+               if found.data_cache is not None else "")
             + line("batch checkpoints, runs all stored", found.done_batches, "  no longer read: --prune done-batches")
             + line("batch checkpoints, runs to train", found.open_batches, "  kept: rerunning those runs resumes")
             + line("batch checkpoints, unreadable", found.unreadable_batches,

@@ -79,3 +79,19 @@ def test_the_command_reports_prunes_and_refuses_bad_input(interrupted_then_rerun
     assert "expected one or more of set-aside, old-engine, done-batches" in capsys.readouterr().err
     assert cli.main(["store", "--run-store", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_set_aside_copies_in_the_data_cache_are_counted_and_pruned_with_the_stores(tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"
+    raw = cache / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"kept")
+    torn = raw / "train-labels-idx1-ubyte.corrupt-20261128T000000"
+    torn.write_bytes(b"moved aside when its sha256 changed")
+    monkeypatch.setenv("LRSCI_CACHE", str(cache))
+    (tmp_path / "runs").mkdir()
+    assert cli.main(["store", "--run-store", str(tmp_path / "runs")]) == 0
+    assert re.search(rf"in the data cache\s+1\s.*{cache}", capsys.readouterr().out)
+    assert cli.main(["store", "--run-store", str(tmp_path / "runs"), "--prune", "set-aside"]) == 0
+    assert f"deleted {torn}" in capsys.readouterr().out
+    assert not torn.exists() and (raw / "train-images-idx3-ubyte").read_bytes() == b"kept"
