@@ -37,7 +37,6 @@ from contextlib import contextmanager
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 MeasureFn = Callable[[nn.Module, object, dict, int], dict]
@@ -65,6 +64,8 @@ def _weight_norm(model, data, opts: dict, seed: int) -> dict:
 
 
 def _fresh_bn_eval(model, data, opts: dict, seed: int) -> dict:
+    from .train import per_example   # here: lrsci.train imports this module
+
     fresh = copy.deepcopy(model)   # momentum is an attribute, not a buffer: change a copy, not the run's model
     norms = [m for m in fresh.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     chunk = opts["chunk"]
@@ -79,14 +80,8 @@ def _fresh_bn_eval(model, data, opts: dict, seed: int) -> dict:
             for start in range(0, data.x_train.shape[0], chunk):
                 fresh(data.x_train[start:start + chunk])
         fresh.eval()
-        losses, correct = [], []
-        for start in range(0, data.x_test.shape[0], chunk):
-            out = fresh(data.x_test[start:start + chunk]).float()
-            y = data.y_test[start:start + chunk]
-            losses.append(F.cross_entropy(out, y, reduction="none"))
-            correct.append(out.argmax(1) == y)
-    return {"fresh_bn_test_acc": 100.0 * float(torch.cat(correct).float().mean()),
-            "fresh_bn_test_loss": float(torch.cat(losses).mean())}
+    losses, correct = per_example(fresh, data.x_test, data.y_test, chunk)
+    return {"fresh_bn_test_acc": 100.0 * float(correct.float().mean()), "fresh_bn_test_loss": float(losses.mean())}
 
 
 # name -> (function, default options)

@@ -75,6 +75,18 @@ class RunDiverged(ValueError):
         self.run = run
 
 
+@torch.no_grad()
+def per_example(forward, x: torch.Tensor, y: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy (float32) and correctness of ``forward``'s outputs per example of (x, y), ``batch`` rows at a
+    time: what every evaluation reads (the Trainer's, and measurements such as fresh_bn_eval)."""
+    losses, correct = [], []
+    for start in range(0, x.shape[0], batch):
+        out = forward(x[start:start + batch]).float()
+        losses.append(F.cross_entropy(out, y[start:start + batch], reduction="none"))
+        correct.append(out.argmax(1) == y[start:start + batch])
+    return torch.cat(losses), torch.cat(correct)
+
+
 def eval_splits(data: ArrayData, eval_train: bool | tuple) -> list[tuple]:
     """(name, x, y, subsets, whole) of every split a run is evaluated on each epoch: train first if asked,
     then test. ``whole`` is False for a train split cut down to the subsets named in ``eval_train``: its
@@ -379,18 +391,14 @@ class Trainer:
         return record
 
     # --- evaluation ----------------------------------------------------------------
-    @torch.no_grad()
     def _predict(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example loss and correctness, in eval mode."""
         self.model.eval()
-        bs = EVAL_BATCH.get(self.device.type, 2048)
-        losses, correct = [], []
-        for start in range(0, x.shape[0], bs):
+
+        def forward(xb):
             with self._autocast():
-                out = self.model(self._inputs(x[start:start + bs])).float()
-            losses.append(F.cross_entropy(out, y[start:start + bs], reduction="none"))
-            correct.append(out.argmax(1) == y[start:start + bs])
-        return torch.cat(losses), torch.cat(correct)
+                return self.model(self._inputs(xb))
+        return per_example(forward, x, y, EVAL_BATCH.get(self.device.type, 2048))
 
     def evaluate(self) -> dict:
         out = {}
