@@ -10,7 +10,8 @@ The store never deletes on its own (nothing is lost), so over months it keeps:
 
 :func:`audit` names them with their sizes; :func:`prune` deletes only the kinds the user names, and returns
 every path it deleted so the command can print them. Lock files are never touched: another process may hold
-one. A batch checkpoint that still has runs to train is kept: rerunning the same runs resumes from it.
+one, and a run folder whose lock is held (an older lrsci training it now) is left where it is. A batch
+checkpoint that still has runs to train is kept: rerunning the same runs resumes from it.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from .state_files import read_state
 from .train import ENGINE_VERSION
@@ -111,12 +114,26 @@ def prune(found: StoreAudit, what: list[str]) -> list[Path]:
     deleted = []
     for kind in what:
         for path in found.prunable(kind):
+            if kind == "old-engine":
+                if _delete_unless_locked(path, found.root / f"{path.name}.lock"):
+                    deleted.append(path)
+                continue
             if path.is_dir():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
             deleted.append(path)
     return deleted
+
+
+def _delete_unless_locked(run_dir: Path, lock_path: Path) -> bool:
+    """Delete a run folder while holding its lock; False (kept) when another process holds it."""
+    try:
+        with FileLock(str(lock_path), timeout=0):
+            shutil.rmtree(run_dir)
+    except Timeout:
+        return False
+    return True
 
 
 def render(found: StoreAudit) -> str:
