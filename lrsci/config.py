@@ -6,6 +6,7 @@ Every bad value raises :class:`ConfigError` naming the field and what is allowed
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -209,7 +210,6 @@ class ScheduleConfig:
 
     def _check_rule_values(self) -> None:
         """The AutoDecay / ReduceLROnPlateau constants, by building the rule once now (not mid-run)."""
-        import torch
         from torch.optim.lr_scheduler import ReduceLROnPlateau
 
         from .autodecay import AutoDecayRule
@@ -218,10 +218,22 @@ class ScheduleConfig:
             if self.kind == "autodecay":
                 AutoDecayRule(**self.autodecay, factor=self.factor)
             elif self.kind == "plateau":
-                ReduceLROnPlateau(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), **self.plateau,
-                                  factor=self.factor)
+                ReduceLROnPlateau(_optimizer_probe_class()(), **self.plateau, factor=self.factor)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"schedule.{self.kind}", getattr(self, self.kind), str(exc)) from None
+
+
+@functools.cache
+def _optimizer_probe_class():
+    import torch
+
+    class OptimizerProbe(torch.optim.Optimizer):
+        """One parameter group and nothing else, for ReduceLROnPlateau to check its constants against. Not a
+        real optimizer: torch's Optimizer.__init__ imports torch._dynamo (2 s), which `lrsci list` would pay
+        for the plateau configs it reads."""
+        def __init__(self):   # Optimizer.__init__ is what this avoids
+            self.defaults, self.state, self.param_groups = {"lr": 0.1}, {}, [{"lr": 0.1, "params": []}]
+    return OptimizerProbe
 
 
 @dataclass
