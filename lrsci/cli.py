@@ -209,7 +209,6 @@ def cmd_compare(args) -> int:
 
 def cmd_store(args) -> int:
     from . import store_audit
-
     from .data.vision import cache_root
 
     root = Path(args.run_store or os.environ.get("LRSCI_RUNS") or find_project() / ".runs")

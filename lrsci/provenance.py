@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import platform
 import subprocess
@@ -36,6 +37,7 @@ def device_name(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+@functools.cache   # read once a process: every stored run records it
 def cpu_model() -> str:
     """The CPU's model name with its family and model numbers (Linux), else what platform says: two CPUs of
     one name and vector unit can still round differently (docs/replication.md, "another CPU")."""

@@ -100,6 +100,16 @@ def on_device(config: RunConfig) -> RunConfig:
     return config if config.device != "auto" else config.with_(device=resolve_device("auto").type)
 
 
+def run_folder_name(key: str, engine: str = "single") -> str:
+    """``<key>-e<engine version>``, with ``-batched`` for the batched engine's runs (lrsci.store_audit reads it)."""
+    return f"{key}-e{ENGINE_VERSION}" + ("" if engine == "single" else f"-{engine}")
+
+
+def lock_path(run_dir: Path) -> Path:
+    """A run's lock, beside its folder, not in it: a folder moved aside must not take its lock along."""
+    return run_dir.with_name(f"{run_dir.name}.lock")
+
+
 class RunStoreError(RuntimeError):
     """The run store cannot be used for training (not a folder, not writable)."""
 
@@ -119,8 +129,7 @@ class RunStore:
         """Keyed by the config and the engine version: after a change to what training computes
         (ENGINE_VERSION bumped), stored runs are not reused; they stay on disk, untouched. A config asking
         for device "auto" is keyed as the device it resolves to here (:func:`on_device`)."""
-        suffix = "" if self.engine == "single" else f"-{self.engine}"
-        return self.root / f"{on_device(config).key()}-e{ENGINE_VERSION}{suffix}"
+        return self.root / run_folder_name(on_device(config).key(), self.engine)
 
     def _unwritable(self, exc: OSError) -> RunStoreError:
         return RunStoreError(f"run store {self.root}: cannot write there ({exc.strerror or exc}); training needs a "
@@ -141,7 +150,7 @@ class RunStore:
         along. Training needs a store it can write; one it cannot is named with why, before anything trains."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(self.root / f"{self.dir(config).name}.lock"))
+            lock = FileLock(str(lock_path(self.dir(config))))
             lock.acquire()
         except OSError as exc:
             raise self._unwritable(exc) from None

@@ -22,11 +22,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from .runs import lock_path, run_folder_name
 from .state_files import read_state
 from .train import ENGINE_VERSION
 
 PRUNABLE = ("set-aside", "old-engine", "done-batches")
-_RUN_DIR = re.compile(r"^(?P<key>[0-9a-f]+)-e(?P<engine>\d+)(?P<batched>-batched)?$")
+_RUN_DIR = re.compile(r"^[0-9a-f]+-e(?P<engine>\d+)(-batched)?$")   # runs.run_folder_name
 _SET_ASIDE = ".corrupt-"
 
 
@@ -102,7 +103,7 @@ def _audit_batch(found: StoreAudit, path: Path) -> None:
     except Exception:   # damaged: the executor sets it aside when its batch runs again; here it is only named
         found.unreadable_batches.append(path)
         return
-    stored = all((found.root / f"{k}-e{ENGINE_VERSION}-batched" / "result.json").exists() for k in keys)
+    stored = all((found.root / run_folder_name(k, "batched") / "result.json").exists() for k in keys)
     (found.done_batches if stored else found.open_batches).append(path)
 
 
@@ -115,7 +116,7 @@ def prune(found: StoreAudit, what: list[str]) -> list[Path]:
     for kind in what:
         for path in found.prunable(kind):
             if kind == "old-engine":
-                if _delete_unless_locked(path, found.root / f"{path.name}.lock"):
+                if _delete_unless_locked(path):
                     deleted.append(path)
                 continue
             if path.is_dir():
@@ -126,10 +127,10 @@ def prune(found: StoreAudit, what: list[str]) -> list[Path]:
     return deleted
 
 
-def _delete_unless_locked(run_dir: Path, lock_path: Path) -> bool:
+def _delete_unless_locked(run_dir: Path) -> bool:
     """Delete a run folder while holding its lock; False (kept) when another process holds it."""
     try:
-        with FileLock(str(lock_path), timeout=0):
+        with FileLock(str(lock_path(run_dir)), timeout=0):
             shutil.rmtree(run_dir)
     except Timeout:
         return False
