@@ -234,7 +234,7 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
     configs = [j.config for j in todo]
     data_id = store.data_identity(configs[0])   # kept with every state, as the store's own runs keep it
     data = load_data(configs[0].data, store.data_root)
-    ckpt = batch_checkpoint(store, configs)
+    ckpt, run_dirs = batch_checkpoint(store, configs), [store.dir(c).name for c in configs]
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     trainer = BatchedTrainer(configs, data, device, starts=starts)
     if not resume(trainer, ckpt, device, data_id):   # a checkpoint that failed half-way leaves a mix:
@@ -248,7 +248,8 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
                 run_dir.mkdir(parents=True, exist_ok=True)
                 state = {**trainer.run_state(i), "data_sha256": data_id}
                 write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
-        write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id})
+        # run_dirs: the folders these runs are stored in (device "auto" resolved), for `lrsci store` to check
+        write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id, "run_dirs": run_dirs})
         if progress:
             running = sum(s == "running" for s in trainer.status)
             print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)

@@ -99,11 +99,13 @@ def _set_aside_under(folder: Path) -> list[Path]:
 def _audit_batch(found: StoreAudit, path: Path) -> None:
     """Done when every run the checkpoint holds has a result in the batched engine's folder."""
     try:
-        keys = read_state(path, map_location="cpu")["keys"]
+        state = read_state(path, map_location="cpu")
+        # run_dirs names the folders with device "auto" resolved; checkpoints written before it have keys only
+        folders = state.get("run_dirs") or [run_folder_name(k, "batched") for k in state["keys"]]
     except Exception:   # damaged: the executor sets it aside when its batch runs again; here it is only named
         found.unreadable_batches.append(path)
         return
-    stored = all((found.root / run_folder_name(k, "batched") / "result.json").exists() for k in keys)
+    stored = all((found.root / name / "result.json").exists() for name in folders)
     (found.done_batches if stored else found.open_batches).append(path)
 
 

@@ -13,22 +13,28 @@ from lrsci.runs import RunStore
 from lrsci.train import ENGINE_VERSION
 
 
-@pytest.fixture
-def interrupted_then_rerun(tmp_path, monkeypatch):
-    """A batch of seeds 0-2 killed after one epoch, whose runs were then trained as batches {0, 1} and {2}:
-    its checkpoint is left behind with every run it holds stored."""
+def interrupted_batch(tmp_path, monkeypatch, device: str = "cpu"):
+    """A batch of seeds 0-2 killed after one epoch: its checkpoint is left behind, none of its runs stored."""
     data = blobs(n_train=128, n_test=32, dim=8)
     monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
     monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
     store = RunStore(tmp_path / "runs", engine="batched")
-    configs = [tiny_config(seed=s, epochs=2) for s in (0, 1, 2)]
+    configs = [tiny_config(seed=s, epochs=2, device=device) for s in (0, 1, 2)]
     with batch_killed_in_epoch(monkeypatch), pytest.raises(KeyboardInterrupt):
         executors.train_batch(store, [Job(c, "run") for c in configs], progress=False)
     return store, configs
 
 
-def test_a_batch_checkpoint_is_open_until_all_its_runs_are_stored_then_done(interrupted_then_rerun):
-    store, configs = interrupted_then_rerun
+@pytest.fixture
+def interrupted_then_rerun(tmp_path, monkeypatch):
+    """interrupted_batch, whose runs the tests then train as batches {0, 1} and {2}."""
+    return interrupted_batch(tmp_path, monkeypatch)
+
+
+# device "auto" is stored as the device it resolves to, under another key than the config's own
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_a_batch_checkpoint_is_open_until_all_its_runs_are_stored_then_done(tmp_path, monkeypatch, device):
+    store, configs = interrupted_batch(tmp_path, monkeypatch, device)
     ckpt = executors.batch_checkpoint(store, configs)
     found = store_audit.audit(store.root)
     assert found.open_batches == [ckpt] and not found.done_batches and len(found.unfinished) == 0
