@@ -52,14 +52,14 @@ def record(benchmark, fn, device):
 
 def test_throughput_on_cpu(benchmark):
     cfg = config(ModelConfig("mlp", hidden=256), "cpu")
-    # Benchmarks switched off (pytest-xdist: the smoke) keep no number: there the code path runs at a quarter size.
-    n = 512 if benchmark.disabled else 2048
-    out = record(benchmark, lambda: throughput.report(cfg, random_images(n), ks=(1, 2, 5),
-                                                     log=partial_log("cpu")), "cpu")
+    # Benchmarks switched off (pytest-xdist: the smoke) keep no number: there the code path runs at a quarter size,
+    # and without K = 5 (the same code as K = 2; five worker processes on two cores only slow the claims beside it).
+    n, ks = (512, (1, 2)) if benchmark.disabled else (2048, (1, 2, 5))
+    out = record(benchmark, lambda: throughput.report(cfg, random_images(n), ks=ks, log=partial_log("cpu")), "cpu")
     for key in ("plain_loop_images_per_s", "engine_images_per_s"):
         assert out[key] > 0
     for key in ("concurrent_engines_images_per_s", "batched_engine_images_per_s"):
-        assert set(out[key]) == {1, 2, 5} and all(v > 0 for v in out[key].values())
+        assert set(out[key]) == set(ks) and all(v > 0 for v in out[key].values())
     assert out["errors"] == {}   # on the CPU every path must run
 
 
