@@ -1,4 +1,5 @@
 """Li et al.'s P/Q toy distribution (lrsci.data.toy) and the two-layer logistic network."""
+import hashlib
 import math
 
 import pytest
@@ -107,3 +108,17 @@ def test_q_rows_scale_along_z_by_a_uniform_alpha(toy):
 def test_rows_of_the_three_kinds_are_interleaved(toy):
     first = toy.train_subsets["p_only"][:100]  # 100 P-only rows in all: unshuffled they would come first
     assert int(first.sum()) < 20
+
+
+@pytest.mark.parametrize("sizes, options, sha256", [
+    ((200, 100, 0), {}, "7eafd13595ab7853797fd121f652c3c673498b251cc3df540f00323ebbf95736"),
+    ((50, 40, 3), {"dim_p": 1600, "dim_q": 20, "gamma": 0.1, "sigma": 0.05, "z_norm": 5.0, "zeta_norm": 1.0,
+                   "frac_p_only": 0.05, "frac_q_only": 0.55},   # the two-layer claim's options
+     "855bb844d2c92dbd9669446bed42b4cb7a4b96420594248509da47881df6304d"),
+])
+def test_the_bytes_drawn_for_a_seed_never_change(sizes, options, sha256):
+    """Stored runs are checked against the bytes of their data: a rewrite of the sampler (e.g. for speed) must
+    draw the same bits, or every stored toy run is refused as trained on other data."""
+    d = make_toy(*sizes, **options)
+    got = hashlib.sha256(b"".join(t.numpy().tobytes() for t in (d.x_train, d.y_train, d.x_test, d.y_test)))
+    assert got.hexdigest() == sha256
