@@ -1,7 +1,7 @@
 """Every gpu profile's code path, run on the CPU at tiny size, so device time goes to science.
 
 Each CUDA profile of every declared claim is shrunk — a tiny WideResNet (depth 10, width 1),
-64 training images (PS10: 2000 at 4×4 pixels), two seeds, short schedules (PS10's stages of 2 epochs,
+32 training images and 16 test images (PS10: 2000 of each at 4×4 pixels), two seeds, short schedules (PS10's stages of 2 epochs,
 Li et al.'s anneal after 2 of 4, 8 epochs for the SGD decay forks, 2-epoch transfers, 8 GD steps) — and checked end to end through the one driver on
 the CPU: training (trunks, forks, every arm), analysis, judging, figure and report. Its
 verdict means nothing at this size; what is checked is that the code runs and reports.
@@ -40,8 +40,8 @@ def tiny_data(data):
     if data.name == "ps10":  # PS10 needs multiples of 2000 so every pattern is equally represented
         return replace(data, train_size=2000, test_size=2000, options={**data.options, "image_size": 4})
     if data.name.startswith("patch-"):  # Li et al.'s patch: 3 evaluation sets, so each a third of the usual size
-        return replace(data, train_size=64, test_size=32, options={**data.options, "patch_only_eval": 32})
-    return replace(data, train_size=64, test_size=32)
+        return replace(data, train_size=32, test_size=16, options={**data.options, "patch_only_eval": 16})
+    return replace(data, train_size=32, test_size=16)
 
 
 def tiny(profile):
@@ -62,8 +62,8 @@ def tiny(profile):
     if run.optim.batch_size is None:  # full-batch GD: decays and Hessian steps are fractions of E, so 8 steps do
         run = run.with_(epochs=8)
         if "hessian" in params:
-            # k = 3 over 8 images in chunks of 4: the same eigensolver and chunking path (k = 10 over 64 took 96 s)
-            params["hessian"] = {**params["hessian"], "k": 3, "examples": 8, "chunk": 4,
+            # k = 3 over 4 images in chunks of 2: the same eigensolver and chunking path (k = 10 over 64 took 96 s)
+            params["hessian"] = {**params["hessian"], "k": 3, "examples": 4, "chunk": 2,
                                  "every": 4 if params["hessian"].get("every") else None}
     return replace(profile, device="cpu", seeds=2, run=run, params=params)
 
