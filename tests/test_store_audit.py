@@ -104,3 +104,17 @@ def test_set_aside_copies_in_the_data_cache_are_counted_and_pruned_with_the_stor
     assert cli.main(["store", "--run-store", str(tmp_path / "runs"), "--prune", "set-aside"]) == 0
     assert f"deleted {torn}" in capsys.readouterr().out
     assert not torn.exists() and (raw / "train-images-idx3-ubyte").read_bytes() == b"kept"
+
+
+def test_a_checkpoint_written_before_it_named_its_folders_is_read_by_its_keys(interrupted_then_rerun):
+    from lrsci.state_files import read_state, write_state
+
+    store, configs = interrupted_then_rerun
+    ckpt = executors.batch_checkpoint(store, configs)
+    state = read_state(ckpt, map_location="cpu")
+    del state["run_dirs"]   # as an older lrsci wrote it
+    write_state(ckpt, state)
+    assert store_audit.audit(store.root).open_batches == [ckpt]
+    for batch in (configs[:2], configs[2:]):   # other batches: this checkpoint is left with all its runs stored
+        executors.train_batch(store, [Job(c, "run") for c in batch], progress=False)
+    assert store_audit.audit(store.root).done_batches == [ckpt]
