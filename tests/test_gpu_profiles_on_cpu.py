@@ -1,10 +1,11 @@
 """Every gpu profile's code path, run on the CPU at tiny size, so device time goes to science.
 
-Each CUDA profile of every declared claim is shrunk — a tiny WideResNet (depth 10, width 1),
-32 training images and 16 test images (PS10: 2000 of each at 4×4 pixels), two seeds, short schedules (PS10's stages of 2 epochs,
-Li et al.'s anneal after 2 of 4, 8 epochs for the SGD decay forks, 2-epoch transfers, 8 GD steps) — and checked end to end through the one driver on
-the CPU: training (trunks, forks, every arm), analysis, judging, figure and report. Its
-verdict means nothing at this size; what is checked is that the code runs and reports.
+Each CUDA profile of every declared claim is shrunk — a tiny WideResNet (depth 10, width 1), 32 training
+and 16 test images (PS10: 2000 of each at 4×4 pixels), two seeds, short schedules (PS10's stages of 2
+epochs, Li et al.'s anneal after 2 of 4, 8 epochs for the SGD decay forks, 2-epoch transfers, 8 GD steps)
+— and checked end to end through the one driver on the CPU: training (trunks, forks, every arm),
+analysis, judging, figure and report. Its verdict means nothing at this size; what is checked is that
+the code runs and reports.
 """
 from dataclasses import replace
 from pathlib import Path

@@ -9,7 +9,7 @@ from filelock import FileLock
 from tests.helpers import batch_killed_in_epoch, blobs, tiny_config
 from lrsci import cli, executors, store_audit
 from lrsci.harness import Job
-from lrsci.runs import RunStore
+from lrsci.runs import RunStore, lock_path
 from lrsci.train import ENGINE_VERSION
 
 
@@ -68,7 +68,7 @@ def test_prune_deletes_only_the_kinds_named_and_every_run_still_loads(interrupte
     assert deleted[0] == executors.batch_checkpoint(store, configs) and sorted(deleted[1:]) == sorted([torn, moved_run])
     assert old.exists() and junk.exists()                # not asked for / only named
     assert [store.load(c).history for c in configs] == before
-    with FileLock(str(store.root / f"{old.name}.lock")):   # an older lrsci training it now: left alone
+    with FileLock(str(lock_path(old))):   # an older lrsci training it now: left alone
         assert store_audit.prune(store_audit.audit(store.root), ["old-engine"]) == [] and old.exists()
     assert store_audit.prune(store_audit.audit(store.root), ["old-engine"]) == [old] and not old.exists()
 
