@@ -1,4 +1,5 @@
-"""Guards for the unit tests (the shared options and fixtures are in the root conftest.py)."""
+"""Guards and shared fixtures for the unit tests (the shared options and fixtures of claims and tests are in the
+root conftest.py)."""
 from __future__ import annotations
 
 import pytest
@@ -6,6 +7,7 @@ import pytest
 import lrsci.data.registry
 import lrsci.runs
 import lrsci.transfer
+from lrsci.data import vision
 
 # Tests replace the data loader with tiny in-memory data. One that does so without monkeypatch leaves
 # it replaced for every later test in its process (an xdist worker): the claims run there would then
@@ -22,3 +24,14 @@ def _data_loader_put_back():
         module.load_data = loader
     if left:
         pytest.fail(f"this test left load_data replaced in {', '.join(left)}: use monkeypatch.setattr")
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No data loader sees the user's env, the real Debian folder or ~/.cache (the data tests ask for it with
+    ``pytestmark = pytest.mark.usefixtures("isolated")``)."""
+    monkeypatch.delenv("LRSCI_DATA", raising=False)
+    monkeypatch.delenv("LRSCI_CACHE", raising=False)
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(vision, "DEFAULT_CACHE_DIR", tmp_path / "home-cache")
+    return tmp_path

@@ -17,10 +17,12 @@ import pytest
 import torch
 
 from lrsci.data import vision
-from tests.test_vision import (  # noqa: F401  (isolated: autouse, hides env, Debian dir, ~/.cache)
-    IDX_NAMES, REAL_DEBIAN_DIR, expected_fmnist, idx_images_bytes, idx_labels_bytes, isolated,
+from tests.test_vision import (
+    IDX_NAMES, REAL_DEBIAN_DIR, expected_fmnist, idx_images_bytes, idx_labels_bytes,
     make_cifar_arrays, make_fmnist_arrays, write_cifar, write_fmnist,
 )
+
+pytestmark = pytest.mark.usefixtures("isolated")   # no user env, Debian folder or ~/.cache (tests/conftest.py)
 
 
 # =============================================================================== helpers

@@ -9,7 +9,9 @@ from lrsci.config import DataConfig
 from lrsci.data.base import ArrayData
 from lrsci.data.ps10 import make_ps10
 from lrsci.data.registry import load_data
-from tests.test_vision import isolated, make_fmnist_arrays, write_fmnist  # noqa: F401  (isolated: autouse)
+from tests.test_vision import make_fmnist_arrays, write_fmnist
+
+pytestmark = pytest.mark.usefixtures("isolated")   # no user env, Debian folder or ~/.cache (tests/conftest.py)
 
 
 def test_ps10_takes_its_sizes_and_seed_from_the_config():

@@ -134,15 +134,8 @@ def expected_cifar(flat: np.ndarray) -> torch.Tensor:
     return (x - mean) / std
 
 
-# =============================================================================== isolation
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No test sees the user's env, the real Debian folder or ~/.cache."""
-    monkeypatch.delenv("LRSCI_DATA", raising=False)
-    monkeypatch.delenv("LRSCI_CACHE", raising=False)
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
-    monkeypatch.setattr(vision, "DEFAULT_CACHE_DIR", tmp_path / "home-cache")
-    return tmp_path
+# No test here sees the user's env, the real Debian folder or ~/.cache (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 # =============================================================================== Fashion-MNIST
