@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from scipy import stats as st
 
-from lrsci.config import DataConfig, ModelConfig, OptimConfig
+from lrsci.config import ModelConfig, OptimConfig
 from lrsci.figures import render
 from lrsci.runs import RunStore
 from lrsci.stats import binomial_test
@@ -72,10 +72,7 @@ def test_hessian_steps_end_at_the_last_step():
 
 # --- a measurement on a snapshot is the run's own per-epoch measurement -----------------------------------
 
-# A small PS10 (tiny_config's default is the full 50k-image one): what is checked is that a measurement on a
-# snapshot repeats the run's own, which does not depend on the data's size.
-GD = tiny_config(data=DataConfig("ps10", train_size=2000, test_size=2000, options={"image_size": 4}),
-                 model=ModelConfig("mlp", hidden=8), optim=OptimConfig(lr=0.5, momentum=0.0, batch_size=None,
+GD = tiny_config(model=ModelConfig("mlp", hidden=8), optim=OptimConfig(lr=0.5, momentum=0.0, batch_size=None,
                                                                          gd_chunk=4096), epochs=3, seed=3)
 OPTS = {"hessian_top": {"k": 3, "examples": 96, "chunk": 96}, "sharpness": {"examples": 96, "chunk": 96}}
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lrsci.config import ConfigError, ModelConfig
+from lrsci.config import ConfigError, DataConfig, ModelConfig
 from lrsci.train import Trainer
 
 from tests.helpers import blobs, tiny_config
@@ -48,8 +48,9 @@ def test_a_resumed_measured_run_equals_an_uninterrupted_one():
 
 def test_requesting_no_measurement_keeps_every_stored_key():
     # Pinned before measurements existed: a stored run must not be orphaned by the new field.
-    assert tiny_config().key() == "bd1568ec705c11d3"
-    assert "measures" not in tiny_config().to_dict()
+    before = tiny_config(data=DataConfig("ps10"))   # the config the key was pinned for
+    assert before.key() == "bd1568ec705c11d3"
+    assert "measures" not in before.to_dict()
     assert MEASURED.key() != CFG.key()
 
 
