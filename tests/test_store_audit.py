@@ -10,6 +10,7 @@ from tests.helpers import batch_killed_in_epoch, blobs, tiny_config
 from lrsci import cli, executors, store_audit
 from lrsci.harness import Job
 from lrsci.runs import RunStore, lock_path
+from lrsci.state_files import read_state, write_state
 from lrsci.train import ENGINE_VERSION
 
 
@@ -107,8 +108,6 @@ def test_set_aside_copies_in_the_data_cache_are_counted_and_pruned_with_the_stor
 
 
 def test_a_checkpoint_written_before_it_named_its_folders_is_read_by_its_keys(interrupted_then_rerun):
-    from lrsci.state_files import read_state, write_state
-
     store, configs = interrupted_then_rerun
     ckpt = executors.batch_checkpoint(store, configs)
     state = read_state(ckpt, map_location="cpu")
