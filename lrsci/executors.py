@@ -234,7 +234,8 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
     configs = [j.config for j in todo]
     data_id = store.data_identity(configs[0])   # kept with every state, as the store's own runs keep it
     data = load_data(configs[0].data, store.data_root)
-    ckpt, run_dirs = batch_checkpoint(store, configs), [store.dir(c).name for c in configs]
+    ckpt = batch_checkpoint(store, configs)
+    run_dirs = [store.dir(c).name for c in configs]
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     trainer = BatchedTrainer(configs, data, device, starts=starts)
     if not resume(trainer, ckpt, device, data_id):   # a checkpoint that failed half-way leaves a mix:
