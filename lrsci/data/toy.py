@@ -101,8 +101,10 @@ def _sample(n: int, o: dict, w, z, zeta, rng: np.random.Generator):
     x_p[kind == 1] = 0.0  # Q only
     x_q[kind == 0] = 0.0  # P only
     order = rng.permutation(n)
-    x = np.empty((n, x_p.shape[1] + x_q.shape[1]), dtype=np.float32)   # rows shuffled straight into float32
-    x[:, :x_p.shape[1]], x[:, x_p.shape[1]:] = x_p[order], x_q[order]
+    dim_p = x_p.shape[1]
+    x = np.empty((n, dim_p + x_q.shape[1]), dtype=np.float32)   # rows shuffled straight into float32
+    x[:, :dim_p] = x_p[order]
+    x[:, dim_p:] = x_q[order]
     return torch.from_numpy(x), torch.from_numpy(y[order].astype(np.int64)), torch.from_numpy(kind[order])
 
 
