@@ -34,7 +34,7 @@ class ClaimModule(pytest.Module):
         claim = claim_of_module(self.obj, self.path)  # a wrong or missing CLAIM is a collection error
         for profile in claim.profiles:
             item = pytest.Function.from_parent(self, name=f"{claim.id}[{profile.name}]",
-                                               callobj=_claim_test(claim, profile), originalname=claim.id)
+                                               callobj=_claim_test(claim, profile))
             item.add_marker(getattr(pytest.mark, profile.mark))
             yield item
         yield from super().collect()
