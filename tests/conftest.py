@@ -35,3 +35,17 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
     monkeypatch.setattr(vision, "DEFAULT_CACHE_DIR", tmp_path / "home-cache")
     return tmp_path
+
+
+@pytest.fixture
+def _torchvision_imported():
+    import torchvision  # noqa: F401
+
+
+@pytest.fixture
+def pytester(_torchvision_imported, pytester):
+    # An in-process pytester run puts sys.modules back as it found them, but the C++ operators a first
+    # `import torchvision` registers stay: importing it again (a report's provenance does) then fails with
+    # "already a kernel registered". Imported before pytester takes its snapshot (the argument order), it is
+    # in the snapshot and never imported twice.
+    return pytester
