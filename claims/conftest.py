@@ -33,6 +33,7 @@ class ClaimModule(pytest.Module):
 
         claim = claim_of_module(self.obj, self.path)  # a wrong or missing CLAIM is a collection error
         for profile in claim.profiles:
+            # No originalname: pytest >= 9.2 builds the node id from it, which would give every profile one id.
             item = pytest.Function.from_parent(self, name=f"{claim.id}[{profile.name}]",
                                                callobj=_claim_test(claim, profile))
             item.add_marker(getattr(pytest.mark, profile.mark))
