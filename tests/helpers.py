@@ -22,6 +22,14 @@ def load_file(path: str | Path, name: str):
     return module
 
 
+def project_pytester(pytester):
+    """``pytester`` set up as this project: its root conftest (the --seeds, --require-gpu and report
+    options) and its marker list, so an in-process pytest run sees what ``pytest claims`` sees."""
+    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    pytester.makeini("[pytest]\naddopts = --strict-markers -p no:cacheprovider\nmarkers =\n    gpu: g\n    fast: f\n")
+    return pytester
+
+
 def blobs(n_train: int = 256, n_test: int = 128, dim: int = 8, seed: int = 0) -> ArrayData:
     """Two Gaussian classes in R^dim, shaped as 1×1×dim images, with an "odd" subset tag."""
     g = torch.Generator().manual_seed(seed)

@@ -7,9 +7,9 @@ from lrsci.claim import ClaimError, Profile
 from lrsci.config import RunConfig
 from lrsci.criteria import criterion, judge
 from lrsci.stats import paired_t
+from tests.helpers import ROOT, project_pytester
 
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 DEMO = (Path(__file__).parent / "fixtures" / "demo_claim.py").read_text()
 
 
@@ -100,10 +100,9 @@ def test_bad_profile_declarations_are_named(kwargs, match):
 
 @pytest.fixture
 def suite(pytester):
-    pytester.makeconftest((ROOT / "conftest.py").read_text())
+    project_pytester(pytester)
     pytester.mkdir("claims")
     (pytester.path / "claims" / "conftest.py").write_text((ROOT / "claims" / "conftest.py").read_text())
-    pytester.makeini("[pytest]\naddopts = --strict-markers -p no:cacheprovider\nmarkers =\n    gpu: g\n    fast: f\n")
     return pytester
 
 

@@ -1,11 +1,10 @@
 """The suite's own promises: gpu tests skip without CUDA, fail under --require-gpu; options validate."""
-from pathlib import Path
-
 import pytest
 import torch
 
+from tests.helpers import project_pytester
+
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 
 GPU_TEST = """
 import pytest
@@ -18,8 +17,7 @@ def test_needs_cuda():
 
 @pytest.fixture
 def suite(pytester):
-    pytester.makeconftest((ROOT / "conftest.py").read_text())
-    pytester.makeini("[pytest]\naddopts = --strict-markers -p no:cacheprovider\nmarkers =\n    gpu: g\n    fast: f\n")
+    project_pytester(pytester)
     pytester.makepyfile(test_claim=GPU_TEST)
     return pytester
 
