@@ -29,11 +29,11 @@
 # So: session (1) `throughput hessian autodecay` with DEADLINE set, then at once (within 30 s, the machine
 # still warm) a second call `autodecay` that resumes from /tmp/runs; session (2) `noise`, with GRAPHS=on if
 # (1) measured that a captured step pays (GRAPHS=auto decides only when the throughput part runs too).
-# After each session: unpack results.tgz, copy its reports, and pack the gpu reports' runs for CI with
-# `python tools/pack_report_runs.py --run-store .runs --run-store <unpacked>/runs` (JSON only, small).
-# The calibration record is written on the device, once: take claims/calibration/autodecay-gpu.json out of
-# results.tgz and commit it before any later call, or that call calibrates again (the record is checked
-# in this tree, which the device copies).
+# After each call: `python tools/take_device_results.py <files_at>/results.tgz` takes what the session added
+# (the gpu sections it trained, a calibration record it wrote, the throughput and Hessian benchmarks) and
+# packs the taken sections' runs for CI; --dry-run first shows what it would take. The calibration record is
+# written on the device, once: take it and commit claims/calibration/autodecay-gpu.json before any later
+# call, or that call calibrates again (the record is checked in this tree, which the device copies).
 # GRAPHS: off (default) | auto (after the throughput part, each captured step on its own evidence) | on
 # (both captured steps, on a previous session's evidence).
 set -u
