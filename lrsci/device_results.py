@@ -61,6 +61,7 @@ class Plan:
     sections: list[Section]
     calibrations: list[tuple[Path, str]]   # (record in the archive, "take" or "same")
     benchmarks: list[Path]
+    notes: list[str] = field(default_factory=list)   # what is not taken, but a person should look at
 
     def taken(self) -> list[Section]:
         return [s for s in self.sections if s.action == "take"]
@@ -156,9 +157,13 @@ def plan(unpacked: Path, root: Path, known: set[str]) -> Plan:
     if not (unpacked / "reports").is_dir():
         raise DeviceResultsError(f"{unpacked} holds no reports/: not a results.tgz of tools/device_session.sh")
     logs = unpacked / "lrsci-logs"
+    notes = []
+    if (logs / "throughput-partial.jsonl").is_file() and not (logs / "bench-throughput.json").is_file():
+        notes.append("the throughput benchmark was cut off before its JSON was written: what it measured is in "
+                     "lrsci-logs/throughput-partial.jsonl (not filed; keep it with --keep)")
     return Plan(sections=section_plan(unpacked / "reports", root / "reports", known),
                 calibrations=calibration_plan(unpacked / "claims" / "calibration", root / "claims" / "calibration"),
-                benchmarks=[logs / name for name in BENCHMARKS if (logs / name).is_file()])
+                benchmarks=[logs / name for name in BENCHMARKS if (logs / name).is_file()], notes=notes)
 
 
 def apply(p: Plan, root: Path) -> None:
@@ -184,4 +189,4 @@ def describe(p: Plan) -> list[str]:
              + f": {s.why}" for s in sorted(p.sections, key=lambda s: order[s.action])]
     lines += [f"{action:5s} calibration record {path.name}" for path, action in p.calibrations]
     lines += [f"file  benchmark {path.name}" for path in p.benchmarks]
-    return lines
+    return lines + [f"note  {n}" for n in p.notes]

@@ -195,3 +195,11 @@ def test_a_calibration_record_that_cannot_be_taken_refuses_the_whole_archive(che
     assert tool.main([str(path), "--root", str(checkout), "--no-pack"]) == 2
     assert message in capsys.readouterr().err
     assert {p: p.read_bytes() for p in checkout.rglob("*") if p.is_file()} == before
+
+
+def test_a_cut_off_throughput_benchmark_is_named_not_filed(tmp_path):
+    path = tmp_path / "results.tgz"
+    archive(path, {f"reports/{GD}/result.json": record(GD), "lrsci-logs/throughput-partial.jsonl": b"{}\n"})
+    plan = device_results.plan(device_results.unpack(path, tmp_path / "unpacked"), tmp_path, {GD})
+    assert plan.benchmarks == []
+    assert "cut off" in device_results.describe(plan)[-1]
