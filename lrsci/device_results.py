@@ -107,7 +107,10 @@ def section_plan(their_reports: Path, our_reports: Path, known: set[str]) -> lis
         except ValueError as exc:
             raise DeviceResultsError(f"the archive's {path.parent.name}/result.json: {exc}") from None
         header = {k: theirs.get(k) for k in ("id", "title", "source", "statement")}
-        ours = report.read_record(Path(our_reports) / theirs["id"] / "result.json", quarantine_bad=False) or {}
+        try:
+            ours = report.read_record(Path(our_reports) / theirs["id"] / "result.json", quarantine_bad=False) or {}
+        except ValueError as exc:   # this checkout's record is damaged: mend it first, never write over it
+            raise DeviceResultsError(str(exc)) from None
         for profile, sec in sorted(theirs["profiles"].items()):
             if theirs["id"] not in known:
                 action, why = "skip", "no such claim in this checkout"

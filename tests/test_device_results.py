@@ -203,3 +203,11 @@ def test_a_cut_off_throughput_benchmark_is_named_not_filed(tmp_path):
     plan = device_results.plan(device_results.unpack(path, tmp_path / "unpacked"), tmp_path, {GD})
     assert plan.benchmarks == []
     assert "cut off" in device_results.describe(plan)[-1]
+
+
+def test_a_damaged_record_in_the_checkout_is_named_and_left_as_it_is(checkout, tmp_path):
+    path, _ = session(tmp_path)
+    (checkout / "reports" / GD / "result.json").write_text("{not json")
+    with pytest.raises(DeviceResultsError, match="result.json is unreadable.*restore it from git"):
+        device_results.plan(device_results.unpack(path, tmp_path / "unpacked"), checkout, {GD, SGD})
+    assert (checkout / "reports" / GD / "result.json").read_text() == "{not json"
