@@ -70,11 +70,10 @@ class Plan:
 def unpack(archive: Path, into: Path) -> Path:
     """Extract ``archive`` into ``into``: regular files and folders only, nothing outside ``into``."""
     try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(into, filter="data")
-    except tarfile.FilterError as exc:   # an absolute path, a '..', a link out of the folder, a device file
-        raise DeviceResultsError(f"{archive}: refused member {exc.tarinfo.name!r} ({exc}); "
-                                 "a results.tgz from tools/device_session.sh holds none") from None
+        files.extract_tar(archive, into)
+    except files.UnsafeArchive as exc:   # an absolute path, a '..', a link out of the folder, a device file
+        raise DeviceResultsError(f"{archive}: refused {exc}; a results.tgz from tools/device_session.sh "
+                                 "holds none") from None
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DeviceResultsError(f"{archive} cannot be read ({exc}); if the copy was cut off, fetch it "
                                  "again") from None

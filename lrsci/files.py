@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import shutil
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -192,3 +193,27 @@ def probe_writable(folder: Path) -> None:
     fd, name = tempfile.mkstemp(dir=folder, prefix=".write-probe-", suffix=".tmp")
     os.close(fd)
     os.unlink(name)
+
+
+class UnsafeArchive(ValueError):
+    """A tar member that would land outside the folder it is unpacked into, or is not a plain file or folder."""
+
+
+def extract_tar(archive: Path, into: Path) -> None:
+    """Unpack ``archive`` into ``into``, refusing (UnsafeArchive, naming the member) anything that would land
+    outside it. Python's "data" filter makes the checks where it exists (3.11.4 on); before that, the same
+    refusal is made here (stricter: plain files and folders only), so every Python 3.11 unpacks safely."""
+    into = Path(into)
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            try:
+                tar.extractall(into, filter="data")
+            except tarfile.FilterError as exc:
+                raise UnsafeArchive(f"member {exc.tarinfo.name!r}: {exc}") from None
+            return
+        members = tar.getmembers()
+        for m in members:
+            inside = (into / m.name).resolve().is_relative_to(into.resolve())
+            if not (m.isfile() or m.isdir()) or os.path.isabs(m.name) or not inside:
+                raise UnsafeArchive(f"member {m.name!r}: not a plain file or folder inside {into}")
+        tar.extractall(into, members=members)

@@ -265,3 +265,56 @@ def test_publish_new_refuses_a_record_that_appears_while_it_writes(tmp_path):
                                   ".runs.lock", "reports/x/.result.json.lock"])
 def test_temporary_and_lock_files_are_git_ignored(name):
     assert subprocess.run(["git", "check-ignore", "-q", "--no-index", name], cwd=ROOT).returncode == 0
+
+
+def tar_of(path: Path, members: list) -> Path:
+    """A tar holding ``members``: (name, bytes) for a file, (name, target) with a str target for a symlink."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w") as tar:
+        for name, body in members:
+            info = tarfile.TarInfo(name)
+            if isinstance(body, str):
+                info.type, info.linkname = tarfile.SYMTYPE, body
+                tar.addfile(info)
+            else:
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
+    return path
+
+
+@pytest.fixture(params=["data filter", "without it (Python 3.11.0-3.11.3)"])
+def extraction(request, monkeypatch):
+    if request.param != "data filter":
+        monkeypatch.delattr(files.tarfile, "data_filter", raising=False)
+    return request.param
+
+
+def test_extract_tar_unpacks_plain_files_and_folders(tmp_path, extraction):
+    path = tar_of(tmp_path / "a.tar", [("reports/c/result.json", b"{}"), ("runs/k/config.json", b"[]")])
+    files.extract_tar(path, tmp_path / "out")
+    assert (tmp_path / "out/reports/c/result.json").read_bytes() == b"{}"
+    assert (tmp_path / "out/runs/k/config.json").read_bytes() == b"[]"
+
+
+@pytest.mark.parametrize("members", [[("../outside", b"x")], [("link", str(Path("..") / "..")), ("link/outside", b"x")]],
+                         ids=["dot-dot", "link out"])
+def test_extract_tar_refuses_what_would_land_outside_the_folder(tmp_path, extraction, members):
+    path = tar_of(tmp_path / "a.tar", members)
+    with pytest.raises(files.UnsafeArchive, match="member"):
+        files.extract_tar(path, tmp_path / "x" / "out")
+    assert not (tmp_path / "x" / "outside").exists() and not (tmp_path / "outside").exists()
+
+
+def test_extract_tar_never_writes_an_absolute_member_where_it_points(tmp_path, extraction):
+    """The data filter unpacks "/abs/name" as out/abs/name; without it, it is refused."""
+    target = tmp_path / "elsewhere" / "name"
+    path = tar_of(tmp_path / "a.tar", [(str(target), b"x")])
+    try:
+        files.extract_tar(path, tmp_path / "out")
+    except files.UnsafeArchive:
+        assert extraction != "data filter"
+    else:
+        assert (tmp_path / "out" / str(target).lstrip("/")).read_bytes() == b"x"
+    assert not target.exists()

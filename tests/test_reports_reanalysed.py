@@ -15,6 +15,7 @@ import tarfile
 
 import pytest
 
+from lrsci import files
 from lrsci.catalog import load_claims
 from tests.helpers import ROOT, load_file
 
@@ -35,8 +36,7 @@ PROFILES = {f"{cid}[{p.name}]": p.device for cid, (claim, _) in sorted(CLAIMS.it
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("report-runs")
-    with tarfile.open(FIXTURE) as tar:
-        tar.extractall(root, filter="data")
+    files.extract_tar(FIXTURE, root)
     return root
 
 

@@ -171,8 +171,7 @@ def main(argv=None) -> int:
     kept, manifest = {}, {"packed": utc_now(), "git": git_hash(ROOT), "claims": {}, "left_out": {}, "not_packed": {}}
     with tempfile.TemporaryDirectory() as tmp:
         if args.out.exists():   # what was packed before stays packed (a device's runs exist nowhere else)
-            with tarfile.open(args.out) as tar:
-                tar.extractall(Path(tmp) / "packed", filter="data")
+            files.extract_tar(args.out, Path(tmp) / "packed")
             stores.append(Path(tmp, "packed").resolve())
         seen = record_reads(stores)
         for claim_id, (claim, _) in sorted(load_claims(ROOT).items()):
