@@ -163,7 +163,7 @@ def test_what_the_device_script_packs_is_what_is_taken(checkout, tmp_path):
     import subprocess
 
     script = (ROOT / "tools" / "device_session.sh").read_text()
-    logs = tmp_path / re.search(r"^LOGS=/tmp/([\w-]+);", script, re.M).group(1)   # the folder name the script uses
+    logs = tmp_path / re.search(r"^LOGS=\$\{LRSCI_LOGS:-/tmp/([\w-]+)\};", script, re.M).group(1)   # the script's folder name
     device, runs, out = tmp_path / "device", tmp_path / "runs", tmp_path / "out"
     for path, text in {device / "reports" / GD / "result.json": json.dumps(newer_gpu_section(GD)),
                        device / "claims" / "calibration" / "autodecay-gpu.json": '{"chosen": null}',

@@ -105,3 +105,30 @@ def test_the_pack_holds_reports_logs_and_the_runs_json_but_no_weights(tmp_path):
         names = {m.name for m in tar.getmembers() if m.isfile()}
     assert names == {"reports/c/result.json", "claims/calibration/x.json", "logs/c.txt",
                      "runs/k-e2/result.json", "runs/k-e2/config.json", "runs/k-e2/transfer-1.json"}
+
+
+def session_without_data(tmp_path, *parts) -> subprocess.CompletedProcess:
+    """The script with a `python` that loads everything but Fashion-MNIST (and runs nothing else)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "python"
+    fake.write_text('#!/bin/sh\ncase "$*" in *load_data*) exit 1;; esac\nexit 0\n')
+    fake.chmod(0o755)
+    # under the packer loop's 45 s: the call's output must close with the script, not when a `sleep` ends
+    return subprocess.run(["bash", str(SCRIPT), *parts], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                          env={"OUT": str(tmp_path / "out"), "LRSCI_LOGS": str(tmp_path / "lrsci-logs"),
+                               "PATH": f"{bin_dir}:/usr/bin:/bin"})
+
+
+def test_without_fashion_mnist_a_part_that_needs_it_stops_the_session_before_anything_runs(tmp_path):
+    done = session_without_data(tmp_path, "throughput", "gd-decay")
+    assert done.returncode == 4
+    assert "part 'gd-decay' needs Fashion-MNIST" in done.stderr and "carry .data/fmnist" in done.stderr
+    assert "throughput benchmark" not in (tmp_path / "out" / "timeline.txt").read_text()
+
+
+def test_without_fashion_mnist_the_parts_on_generated_data_still_run(tmp_path):
+    done = session_without_data(tmp_path, "toy")
+    assert done.returncode == 0, done.stderr
+    timeline = (tmp_path / "out" / "timeline.txt").read_text()
+    assert "two_layer_learning_order exit 0" in timeline and "done" in timeline

@@ -14,7 +14,8 @@
 # (v2 holds them). An unknown part stops the script before anything runs.
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
-# (git-ignored: name it in the device call's carry), the run store in /tmp/runs. The claims run side by side (they share the GPU;
+# (git-ignored: name it in the device call's carry; without it, a part that reads it stops the script, exit 4,
+# before anything runs), the run store in /tmp/runs. The claims run side by side (they share the GPU;
 # one GPU at batch 128 is mostly idle with one run). Every claim's log and the reports go to $OUT as
 # they finish, so a cut-off session still returns what was done.
 #
@@ -47,7 +48,7 @@ export LRSCI_GIT=${LRSCI_GIT:-unknown}
 PARTS=${*:-throughput gd-eta gd-decay gd-large patch stage3 toy v2 autodecay hessian}
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/timeline.txt"; }
-LOGS=/tmp/lrsci-logs; mkdir -p "$LOGS"
+LOGS=${LRSCI_LOGS:-/tmp/lrsci-logs}; mkdir -p "$LOGS"   # the folder name is what take_device_results reads
 pack() {  # everything so far in one file ($OUT returns at most 8), replaced atomically, one packer at a time
   # With the reports go their runs' JSON (histories, configs, cached transfers; no weights, a few MB): what
   # tools/pack_report_runs.py keeps so that CI can analyse the gpu reports again (their runs live only here).
@@ -95,7 +96,13 @@ python -c "import torchvision, scipy, filelock, pytest, pytest_benchmark, matplo
 stamp "start: $PARTS"
 python -c "from lrsci.data.registry import load_data; from lrsci.config import DataConfig; load_data(DataConfig('fashion-mnist'))" \
   > "$LOGS/data.txt" 2>&1   # unpack the idx cache once, before the claims read it side by side
-stamp "data ready exit $?"
+DATA_EXIT=$?; stamp "data ready exit $DATA_EXIT"
+for part in $PARTS; do   # every part but these reads Fashion-MNIST: without it each would fail after its start-up
+  case $part in throughput|ps10|noise|toy) ;; *) if [ "$DATA_EXIT" -ne 0 ]; then
+    echo "device_session.sh: part '$part' needs Fashion-MNIST, which did not load from $LRSCI_DATA (carry .data/fmnist" \
+      "in the device call; $LOGS/data.txt says why); nothing was run" | tee -a "$OUT/timeline.txt" >&2
+    pack; exit 4; fi;; esac
+done
 if has throughput; then
   # the captured steps' tolerance tests first: GRAPHS=auto needs them, and a cut-off call loses what runs last
   LRSCI_BENCH_LOG="$LOGS/throughput-partial.jsonl" timeout ${THROUGHPUT_S:-240} python -m pytest tests/test_graphed.py tests/test_batched.py tests/test_benchmark_throughput.py \
@@ -128,7 +135,9 @@ if [ "${GRAPHS:-off}" = on ]; then   # a previous session's throughput part show
 fi
 hessian   # before the claims start: a time measured beside them would not be the GPU's
 PIDS=()
-( while sleep 45; do pack; done ) & PACKER=$!   # a call cut off at its limit still returns what was done
+# a call cut off at its limit still returns what was done. Its output goes to a log, not the call's: a `sleep`
+# left holding the call's stdout would keep the device call open up to 45 s after the script ended
+( while sleep 45; do pack; done ) >> "$LOGS/packer.txt" 2>&1 & PACKER=$!
 if has gd-eta || has gd-decay || has gd-large; then (
   if has gd-eta; then
     # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
@@ -162,5 +171,5 @@ if has v2 || has noise; then
   # has shown on this GPU that batching pays and the bf16 tolerance test passed.
   ( claim large_lr_suppresses_noise 15 "${V2_EXECUTOR:-local}" ) & PIDS+=($!)  # gpu, then gpu-point-noise: 25 + 15 new runs
 fi
-wait ${PIDS[@]+"${PIDS[@]}"}; kill $PACKER 2>/dev/null
+wait ${PIDS[@]+"${PIDS[@]}"}; pkill -P $PACKER 2>/dev/null; kill $PACKER 2>/dev/null
 pack; stamp "done"
