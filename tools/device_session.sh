@@ -15,7 +15,8 @@
 #
 # Runs the checkout with PYTHONPATH (the device has its own PyTorch), Fashion-MNIST from .data/fmnist
 # (git-ignored: name it in the device call's carry; without it, a part that reads it stops the script, exit 4,
-# before anything runs), the run store in /tmp/runs. The claims run side by side (they share the GPU;
+# before anything runs; to make it here: mkdir -p .data/fmnist && cp /usr/share/datasets/fashion-mnist/*.gz
+# .data/fmnist/, 30 MB), the run store in /tmp/runs. The claims run side by side (they share the GPU;
 # one GPU at batch 128 is mostly idle with one run). Every claim's log and the reports go to $OUT as
 # they finish, so a cut-off session still returns what was done.
 #
