@@ -68,7 +68,7 @@ class Plan:
 
 
 def unpack(archive: Path, into: Path) -> Path:
-    """Extract ``archive`` into ``into``: regular files and folders only, nothing outside ``into``."""
+    """Extract ``archive`` into ``into``, nothing outside it (files.extract_tar)."""
     try:
         files.extract_tar(archive, into)
     except files.UnsafeArchive as exc:   # an absolute path, a '..', a link out of the folder, a device file
@@ -93,7 +93,7 @@ def decide(theirs: dict, ours: dict | None) -> tuple[str, str]:
     mine, new = ours.get("provenance", {}).get("date") or "", prov.get("date") or ""
     if new > mine:
         return "take", f"replaces the section of {mine[:10] or 'an unknown date'}"
-    return "skip", f"older ({new[:10] or 'undated'}) than this checkout's ({mine[:10]})"
+    return "skip", f"not newer ({new or 'undated'}) than this checkout's ({mine})"
 
 
 def section_plan(their_reports: Path, our_reports: Path, known: set[str]) -> list[Section]:

@@ -99,7 +99,7 @@ def test_the_plan_says_why_each_section_is_or_is_not_taken(checkout, tmp_path):
     assert [a for _, a in plan.calibrations] == ["take", "same"]
     lines = device_results.describe(plan)
     assert lines[0].startswith(f"take  {GD}[gpu] ({taken_verdict()})")
-    assert any("older (2026-01-01) than this checkout's" in line for line in lines)
+    assert any("not newer (2026-01-01T00:00:00Z) than this checkout's" in line for line in lines)
 
 
 def taken_verdict() -> str:
