@@ -9,8 +9,9 @@ takes only what the session added:
 
 - a report section trained on a GPU that this checkout lacks, or holds an older one of
   (``lrsci.report.write_section``: under the claim's lock, earlier declarations kept, report re-rendered);
-- a calibration record this checkout lacks; one that differs from the record here is an error, since a
-  calibration is done once;
+- a calibration record this checkout lacks, once the claims' own reader has read it (a record it refuses
+  would stop every claim module from importing); one that differs from the record here is an error, since
+  a calibration is done once;
 - the throughput and Hessian benchmarks, filed from their JSON (``lrsci.benchmark_report``), which also puts
   the Hessian figure into gd-larger-lr-diverges' gpu provenance. This runs after the sections: filed on the
   device, that provenance entry would not survive a section being taken again.

@@ -1,6 +1,6 @@
 """Take a device session's results.tgz into this checkout: only what the session added.
 
-    python tools/take_device_results.py results.tgz [--dry-run] [--keep DIR] [--no-pack]
+    python tools/take_device_results.py results.tgz [--dry-run] [--keep DIR] [--no-pack] [--root CHECKOUT]
 
 Takes the report sections it trained on the GPU (new, or newer than this checkout's), the calibration
 records it wrote (never one that differs from a record here: nothing is taken then), and files the
