@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,12 @@ def load_file(path: str | Path, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def device_script_function(name: str) -> str:
+    """The bash text of one function of tools/device_session.sh, to run on its own in a test."""
+    script = (ROOT / "tools" / "device_session.sh").read_text()
+    return re.search(rf"^{name}\(\) \{{.*?^\}}", script, re.M | re.S).group(0)
 
 
 def project_pytester(pytester):

@@ -2,14 +2,17 @@
 import copy
 import io
 import json
+import os
+import re
 import shutil
+import subprocess
 import tarfile
 
 import pytest
 
 from lrsci import device_results
 from lrsci.device_results import DeviceResultsError
-from tests.helpers import ROOT, load_file
+from tests.helpers import ROOT, device_script_function, load_file
 
 GD, SGD = "gd-larger-lr-diverges", "sgd-post-decay-boost"
 tool = load_file(ROOT / "tools" / "take_device_results.py", "take_device_results")
@@ -29,6 +32,11 @@ def checkout(tmp_path):
         (root / "reports" / claim).mkdir(parents=True)
         shutil.copy(ROOT / "reports" / claim / "result.json", root / "reports" / claim / "result.json")
     return root
+
+
+def contents(root) -> dict:
+    """Every file under ``root`` and its bytes: what a refused or dry run must leave as it was."""
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def archive(path, members: dict) -> None:
@@ -98,19 +106,15 @@ def test_the_plan_says_why_each_section_is_or_is_not_taken(checkout, tmp_path):
     assert actions == {(GD, "fast"): "same", (GD, "gpu"): "take", (SGD, "fast"): "same", (SGD, "gpu"): "skip"}
     assert [a for _, a in plan.calibrations] == ["take", "same"]
     lines = device_results.describe(plan)
-    assert lines[0].startswith(f"take  {GD}[gpu] ({taken_verdict()})")
+    assert lines[0].startswith(f"take  {GD}[gpu] ({record(GD)['profiles']['gpu']['verdict']})")
     assert any("not newer (2026-01-01T00:00:00Z) than this checkout's" in line for line in lines)
-
-
-def taken_verdict() -> str:
-    return record(GD)["profiles"]["gpu"]["verdict"]
 
 
 def test_a_dry_run_writes_nothing(checkout, tmp_path, capsys):
     path, _ = session(tmp_path)
-    before = {p: p.read_bytes() for p in checkout.rglob("*") if p.is_file()}
+    before = contents(checkout)
     assert tool.main([str(path), "--root", str(checkout), "--dry-run"]) == 0
-    assert {p: p.read_bytes() for p in checkout.rglob("*") if p.is_file()} == before
+    assert contents(checkout) == before
     assert f"take  {GD}[gpu]" in capsys.readouterr().out
 
 
@@ -158,10 +162,6 @@ def test_the_runs_are_packed_from_the_session_and_this_checkouts_store(tmp_path,
 
 def test_what_the_device_script_packs_is_what_is_taken(checkout, tmp_path):
     """The archive's layout is device_session.sh's: its own pack() makes the results.tgz read here."""
-    import os
-    import re
-    import subprocess
-
     script = (ROOT / "tools" / "device_session.sh").read_text()
     logs = tmp_path / re.search(r"^LOGS=\$\{LRSCI_LOGS:-/tmp/([\w-]+)\};", script, re.M).group(1)   # the script's folder name
     device, runs, out = tmp_path / "device", tmp_path / "runs", tmp_path / "out"
@@ -172,15 +172,13 @@ def test_what_the_device_script_packs_is_what_is_taken(checkout, tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     out.mkdir()
-    body = re.search(r"^pack\(\) \{.*?^\}", script, re.M | re.S).group(0)
-    subprocess.run(["bash", "-c", f"{body}\npack"], cwd=device, check=True, timeout=30,
+    subprocess.run(["bash", "-c", f"{device_script_function('pack')}\npack"], cwd=device, check=True, timeout=30,
                    env={"OUT": str(out), "LOGS": str(logs), "LRSCI_RUNS": str(runs), "PATH": os.environ["PATH"]})
     plan = device_results.plan(device_results.unpack(out / "results.tgz", tmp_path / "unpacked"), checkout, {GD})
     assert [(s.claim, s.profile) for s in plan.taken()] == [(GD, "gpu")]
     assert [p.name for p in plan.benchmarks] == ["bench-hessian.json"]
     assert [(p.name, a) for p, a in plan.calibrations] == [("autodecay-gpu.json", "take")]
     assert (tmp_path / "unpacked" / "runs" / "k-e2" / "result.json").exists()
-
 
 
 @pytest.mark.parametrize("name, record, message", [
@@ -191,10 +189,10 @@ def test_a_calibration_record_that_cannot_be_taken_refuses_the_whole_archive(che
                                                                               name, record, message):
     path = tmp_path / "results.tgz"
     archive(path, {f"reports/{GD}/result.json": newer_gpu_section(GD), f"claims/calibration/{name}": record})
-    before = {p: p.read_bytes() for p in checkout.rglob("*") if p.is_file()}
+    before = contents(checkout)
     assert tool.main([str(path), "--root", str(checkout), "--no-pack"]) == 2
     assert message in capsys.readouterr().err
-    assert {p: p.read_bytes() for p in checkout.rglob("*") if p.is_file()} == before
+    assert contents(checkout) == before
 
 
 def test_a_cut_off_throughput_benchmark_is_named_not_filed(tmp_path):

@@ -5,6 +5,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from tests.helpers import device_script_function
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "device_session.sh"
 
@@ -41,7 +43,7 @@ def pays(tmp_path, info: dict, fast: str, slow: str) -> bool:
     """The script's own `pays` function, run by bash on a benchmark JSON holding ``info``."""
     import json
     (tmp_path / "bench-throughput.json").write_text(json.dumps({"benchmarks": [{"name": "t", "extra_info": info}]}))
-    body = re.search(r"^pays\(\) \{.*?^\}", SCRIPT.read_text(), re.M | re.S).group(0)
+    body = device_script_function("pays")
     done = subprocess.run(["bash", "-c", f'{body}\npays "$1" "$2"', "pays", fast, slow], env={
         "LOGS": str(tmp_path), "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=30)
     assert done.returncode in (0, 1), done.stderr
@@ -68,7 +70,7 @@ def pack(tmp_path, tar_exit: int) -> Path:
     fake = bin_dir / "tar"
     fake.write_text(f'#!/bin/sh\nfor a; do case "$a" in *.tmp) echo packed > "$a";; esac; done\nexit {tar_exit}\n')
     fake.chmod(0o755)
-    body = re.search(r"^pack\(\) \{.*?^\}", SCRIPT.read_text(), re.M | re.S).group(0)
+    body = device_script_function("pack")
     done = subprocess.run(["bash", "-c", f"{body}\npack"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
                           env={"OUT": str(out), "PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert done.returncode in (0, 1), done.stderr
@@ -96,7 +98,7 @@ def test_the_pack_holds_reports_logs_and_the_runs_json_but_no_weights(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     out.mkdir()
-    body = re.search(r"^pack\(\) \{.*?^\}", SCRIPT.read_text(), re.M | re.S).group(0)
+    body = device_script_function("pack")
     done = subprocess.run(["bash", "-c", f"{body}\npack"], cwd=project, capture_output=True, text=True, timeout=30,
                           env={"OUT": str(out), "LOGS": str(logs), "LRSCI_RUNS": str(runs), "PATH": os.environ["PATH"]})
     assert done.returncode == 0, done.stderr
