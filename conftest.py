@@ -60,9 +60,11 @@ def pytest_configure(config):
     if seeds is not None and seeds > MAX_SEEDS:
         raise pytest.UsageError(f"--seeds {seeds} would train {seeds} runs per arm; at most {MAX_SEEDS} "
                                 "are accepted (run several --seed-offset ranges if you really need more)")
-    for flag in ("--seed-offset", "--data-seed"):
-        if (config.getoption(flag) or 0) < 0:
-            raise pytest.UsageError(f"{flag} must be >= 0")
+    from lrsci.config import MAX_SEED
+
+    for flag, top in (("--seed-offset", MAX_SEED + 1 - (seeds or MAX_SEEDS)), ("--data-seed", MAX_SEED)):
+        if not 0 <= (config.getoption(flag) or 0) <= top:   # the last run seed must be a seed too
+            raise pytest.UsageError(f"{flag} must be from 0 to {top} (a seed is at most {MAX_SEED})")
     executor = config.getoption("--executor")   # from $LRSCI_EXECUTOR too, which argparse's choices never see
     if executor and executor.strip().lower() not in ("local", "ray", "batched"):
         raise pytest.UsageError(f"executor {executor!r} (--executor / LRSCI_EXECUTOR): expected local, ray or batched")

@@ -32,6 +32,12 @@ def find_project(start: Path | None = None) -> Path:
 
 
 BROKEN: list[str] = []   # claim modules that could not be loaded this call, each named with why
+PYTEST_USAGE_ERROR = 4   # pytest.ExitCode.USAGE_ERROR: a bad --seeds, LRSCI_WORKERS, ... refused by conftest.py
+
+
+class BadInput(Exception):
+    """A user's mistake on the command line or in an LRSCI_* variable: one line on stderr, exit 2 (1 means a
+    verdict did not hold, so the two must not share a code)."""
 
 
 def claims(project: Path) -> dict:
@@ -107,14 +113,15 @@ def cmd_run(args) -> int:
     project = find_project()
     known = claims(project)
     if args.claim not in known:
-        raise SystemExit(_unknown_claim(args.claim, project, known))
+        raise BadInput(_unknown_claim(args.claim, project, known))
     claim, path = known[args.claim]
     from .claim import ClaimError
 
     try:
         profile = claim.profile(args.profile)
     except ClaimError as exc:
-        raise SystemExit(f"lrsci: {exc}") from None
+        raise BadInput(f"lrsci: {exc}") from None
+    _refuse_bad_folders(args)
     _refuse_what_would_skip(profile, args.data_root)
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
@@ -126,8 +133,26 @@ def cmd_run(args) -> int:
             cmd += [flag, str(value)]
     if args.require_gpu:
         cmd.append("--require-gpu")
-    return run_child(cmd, project, {**os.environ, "LRSCI_PROGRESS": _progress_setting(),
+    code = run_child(cmd, project, {**os.environ, "LRSCI_PROGRESS": _progress_setting(),
                                     EXIT_WITH_PARENT: str(os.getpid())})
+    return 2 if code == PYTEST_USAGE_ERROR else code   # pytest has printed why
+
+
+def _refuse_bad_folders(args) -> None:
+    """Folders named by the user that cannot be what they are for, refused before any worker starts (else
+    each would end in a worker's traceback after training, or before it, in every claim)."""
+    named = (("--report-dir", args.report_dir if args.report_dir != "reports" else None, True),
+             ("--run-store / LRSCI_RUNS", args.run_store or os.environ.get("LRSCI_RUNS"), True),
+             ("LRSCI_CACHE", os.environ.get("LRSCI_CACHE"), True),
+             ("--data-root / LRSCI_DATA", args.data_root or os.environ.get("LRSCI_DATA"), False))
+    for what, folder, may_be_new in named:
+        if not folder:
+            continue
+        path = Path(folder).expanduser()
+        if path.exists() and not path.is_dir():
+            raise BadInput(f"lrsci: {what} {folder} is a file, not a folder")
+        if not may_be_new and not path.exists():   # the data must already be there; the others are made
+            raise BadInput(f"lrsci: {what} {folder} does not exist (README, Datasets: where the data is looked for)")
 
 
 def _progress_setting() -> str:
@@ -139,7 +164,7 @@ def _progress_setting() -> str:
     try:
         return "1" if progress_from_env() else "0"
     except ValueError as exc:
-        raise SystemExit(f"lrsci: {exc}") from None
+        raise BadInput(f"lrsci: {exc}") from None
 
 
 def run_child(cmd: list[str], cwd: Path, env: dict) -> int:
@@ -271,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
             setattr(args, name, str(Path(getattr(args, name)).expanduser().resolve()))
     try:
         return args.func(args)
+    except BadInput as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except BrokenPipeError:   # `lrsci list | head`: the reader left; say nothing more (Python's documented recipe)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

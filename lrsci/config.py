@@ -44,6 +44,14 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
            name, value, f"an integer >= {minimum}")
 
 
+MAX_SEED = 2**32 - 1   # seeds are mixed into torch generator seeds (e.g. seed * 1_000_003 + epoch), which are int64
+
+
+def _seed(name: str, value: Any) -> None:
+    _check(isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED,
+           name, value, f"an integer from 0 to {MAX_SEED}")
+
+
 def _number(name: str, value: Any, ok=lambda v: True, allowed: str = "a finite number") -> None:
     """A real, finite number (not a string, bool or inf) for which ``ok(value)`` holds."""
     real = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -122,7 +130,7 @@ class DataConfig:
                 raise ConfigError("data.options", self.options, str(exc)) from None
         _check(isinstance(self.options.get("download", False), bool), "data.options", self.options,
                "download as True or False")
-        _positive_int("data.seed", self.seed, minimum=0)
+        _seed("data.seed", self.seed)
 
 
 @dataclass
@@ -254,7 +262,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         _positive_int("epochs", self.epochs)
-        _positive_int("seed", self.seed, minimum=0)
+        _seed("seed", self.seed)
         _check(self.device in DEVICES, "device", self.device, f"one of {DEVICES}")
         _check(self.precision in PRECISIONS, "precision", self.precision, f"one of {PRECISIONS}")
         _float(self, "diverge_loss", "diverge_loss", lambda v: v > 0, "a finite number > 0")

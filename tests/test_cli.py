@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,10 +40,10 @@ def test_list_into_a_reader_that_leaves_early_ends_quietly():
     assert proc.stdout.startswith("claim") and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
 
 
-def test_unknown_claim_is_a_clear_error(monkeypatch):
+def test_unknown_claim_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
-    with pytest.raises(SystemExit, match="unknown claim"):
-        cli.main(["run", "no-such-claim"])
+    assert cli.main(["run", "no-such-claim"]) == 2   # bad input: not 1, which says a verdict did not hold
+    assert "unknown claim" in capsys.readouterr().err
 
 
 def test_outside_a_checkout_says_so(tmp_path, monkeypatch):
@@ -98,10 +99,36 @@ def test_run_accepts_run_store_and_report_dir_after_the_subcommand(monkeypatch):
     assert any(a.endswith("::sgd-post-decay-boost[fast]") for a in cmd)
 
 
-def test_unknown_profile_is_a_clear_error(monkeypatch):
+def test_unknown_profile_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
-    with pytest.raises(SystemExit, match="has no profile 'paper'"):
-        cli.main(["run", "sgd-post-decay-boost", "--profile", "paper"])
+    assert cli.main(["run", "sgd-post-decay-boost", "--profile", "paper"]) == 2
+    assert "has no profile 'paper'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, env, make", [
+    ("--report-dir", None, "file"), ("--run-store", None, "file"), (None, "LRSCI_RUNS", "file"),
+    (None, "LRSCI_CACHE", "file"), ("--data-root", None, "file"), ("--data-root", None, "missing"),
+    (None, "LRSCI_DATA", "missing")])
+def test_run_refuses_a_folder_that_cannot_serve_before_pytest_starts(monkeypatch, capsys, tmp_path, flag, env, make):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(cli, "run_child", lambda *a, **k: pytest.fail("pytest started"))
+    path = tmp_path / "named"
+    if make == "file":
+        path.write_text("")
+    argv = ["run", "sgd-post-decay-boost"] + ([flag, str(path)] if flag else [])
+    if env:
+        monkeypatch.setenv(env, str(path))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and ("is a file" if make == "file" else "does not exist") in err
+
+
+def test_run_turns_pytests_usage_error_into_exit_2(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(cli, "run_child", lambda *a, **k: cli.PYTEST_USAGE_ERROR)   # e.g. --seeds 1, refused there
+    assert cli.main(["run", "sgd-post-decay-boost", "--seeds", "1"]) == 2
+    monkeypatch.setattr(cli, "run_child", lambda *a, **k: 1)   # a claim that failed stays 1
+    assert cli.main(["run", "sgd-post-decay-boost"]) == 1
 
 
 def test_list_names_a_report_run_under_an_earlier_protocol():
@@ -233,6 +260,6 @@ def test_a_broken_claim_module_is_named_and_the_others_still_list_and_run(tmp_pa
     assert any(line.startswith("demo-claim") for line in out.splitlines())
     assert "claims/test_bad_seeds.py: profile 'fast': seeds=1" in err
     assert "claims/test_typo.py cannot be imported: NameError: name 'undefined_name' is not defined" in err
-    with pytest.raises(SystemExit, match=r"unknown claim 'small-lr-lags'.*2 claim module\(s\) could not be loaded.*"
-                                         r"claims/small_lr_lags.py is not read: a claim module is claims/test_"):
-        cli.main(["run", "small-lr-lags"])
+    assert cli.main(["run", "small-lr-lags"]) == 2
+    assert re.search(r"unknown claim 'small-lr-lags'.*2 claim module\(s\) could not be loaded.*"
+                     r"claims/small_lr_lags.py is not read: a claim module is claims/test_", capsys.readouterr().err)

@@ -92,7 +92,7 @@ def test_progress_is_on_unless_the_user_set_it_and_a_bad_value_is_refused(monkey
     monkeypatch.setenv("LRSCI_PROGRESS", "off")
     assert cli._progress_setting() == "0"
     monkeypatch.setenv("LRSCI_PROGRESS", "maybe")
-    with pytest.raises(SystemExit, match="LRSCI_PROGRESS='maybe'"):
+    with pytest.raises(cli.BadInput, match="LRSCI_PROGRESS='maybe'"):
         cli._progress_setting()
 
 

@@ -154,3 +154,11 @@ def test_whether_torchvision_may_download_is_not_part_of_a_runs_key():
     plain = RunConfig()
     assert {plain.with_(data=DataConfig(options={"download": d})).key() for d in (True, False)} == {plain.key()}
     assert RunConfig(data=DataConfig(seed=1)).key() != plain.key()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**64 - 1])
+def test_a_seed_torch_generators_cannot_take_is_refused_by_name(seed):
+    with pytest.raises(ValueError, match="seed"):
+        RunConfig(data=DataConfig("ps10"), model=ModelConfig("mlp"), seed=seed)
+    with pytest.raises(ValueError, match="data.seed"):
+        DataConfig("ps10", seed=seed)

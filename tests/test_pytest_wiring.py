@@ -45,3 +45,11 @@ def test_an_absurd_seed_count_is_refused_before_anything_trains(suite):
     result = suite.runpytest("--seeds", "1000000")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--seeds 1000000*at most 1000*"])
+
+
+@pytest.mark.parametrize("flag, value", [("--seed-offset", "-5"), ("--seed-offset", str(2**64 - 1)),
+                                         ("--data-seed", str(2**32))])
+def test_a_seed_outside_what_torch_generators_take_is_refused(suite, flag, value):
+    result = suite.runpytest(flag, value)   # 2**64 - 1 reached the generator before: "Overflow when unpacking long long"
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{flag} must be from 0 to*"])
