@@ -28,7 +28,24 @@ def test_a_moved_per_seed_value_is_named_with_the_rows_it_moved(tmp_path):
     moved["provenance"] = {**moved["provenance"], "device_name": "gpu x", "torch": "2.11"}
     [line] = tool.compare(*roots(tmp_path, {"fast": section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])}, {"fast": moved}))
     assert line.startswith("DIFFERS    demo-claim[fast]: per_seed['a'], tests['a > b']")
-    assert "other machines: device_name cpu / gpu x; torch None / 2.11" in line
+    assert "other machines: device_name cpu / gpu x; torch (not recorded) / 2.11" in line
+
+
+def test_another_cpu_model_is_named_also_when_the_committed_section_predates_recording_it(tmp_path):
+    here = section([2.0, 3.0, 4.2], [1.0, 1.5, 2.0])
+    here["provenance"] = {**here["provenance"], "cpu_model": "AMD EPYC 9R14"}   # device_name alike: "cpu"
+    [line] = tool.compare(*roots(tmp_path, {"fast": section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])}, {"fast": here}))
+    assert line.endswith("(committed / new ran on other machines: cpu_model (not recorded) / AMD EPYC 9R14)")
+
+
+def test_an_empty_run_store_is_refused_rather_than_trained_unasked(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LRSCI_RUNS", str(tmp_path / "runs"))   # a fresh clone: no .runs/
+    monkeypatch.setattr(tool, "run_claims", lambda *a: pytest.fail("claims ran"))
+    assert tool.main([]) == 2
+    assert "no stored runs in" in capsys.readouterr().err and "--fresh" in tool._stored_runs_missing(False)
+    assert tool._stored_runs_missing(True) is None
+    assert tool.main(["--results", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
 
 
 def test_a_section_without_a_committed_one_and_an_identical_copy_are_said_as_such(tmp_path):
@@ -63,6 +80,7 @@ def test_the_exit_status_says_whether_everything_reproduced(tmp_path):
                            {"fast": section([2.0, 3.0, 4.2], [1.0, 1.5, 2.0])})
     assert tool.main(["--results", str(new), "--committed", str(committed)]) == 1
     assert tool.main(["--results", str(committed), "--committed", str(committed)]) == 0
+    (tmp_path / "empty").mkdir()
     assert tool.main(["--results", str(tmp_path / "empty"), "--committed", str(committed)]) == 1   # nothing compared
 
 

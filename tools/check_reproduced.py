@@ -1,6 +1,7 @@
 """Do the committed reports come out of the code as it is now? Run the claims again and compare.
 
     python tools/check_reproduced.py                  # every fast profile: analyses over the stored runs
+                                                      # (runs the store lacks are trained; an empty store is refused)
     python tools/check_reproduced.py --fresh          # ... trained from nothing (a new run store; minutes)
     python tools/check_reproduced.py -k ps10 --fresh  # one claim
     python tools/check_reproduced.py --results DIR    # compare reports written elsewhere (a device's), no run
@@ -18,6 +19,7 @@ the same vector unit, and torch: docs/replication.md, "another CPU"): elsewhere 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -70,9 +72,22 @@ def compare(committed_root: Path, new_root: Path) -> list[str]:
 
 def _machine_caveat(committed: dict, new: dict) -> str:
     """Why numbers may differ without a code change: the two sections' provenance names other machines."""
-    other = [f"{k} {committed.get(k)} / {new.get(k)}" for k in ("device_name", "cpu_capability", "torch")
-             if committed.get(k) != new.get(k)]
+    # cpu_model too: two CPUs with one vector unit and torch still round differently (docs/replication.md);
+    # sections written before it was recorded say so, rather than passing for the same machine
+    shown = lambda value: "(not recorded)" if value is None else value  # noqa: E731
+    other = [f"{k} {shown(committed.get(k))} / {shown(new.get(k))}"
+             for k in ("device_name", "cpu_model", "cpu_capability", "torch") if committed.get(k) != new.get(k)]
     return f" (committed / new ran on other machines: {'; '.join(other)})" if other else ""
+
+
+def _stored_runs_missing(fresh: bool) -> str | None:
+    """Why "re-analyse the stored runs" cannot be what this call does: the run store it would read is empty
+    (a fresh clone: .runs/ is not committed), so every run would train, unasked, for minutes."""
+    store = Path(os.environ.get("LRSCI_RUNS") or ROOT / ".runs")
+    if fresh or (store.is_dir() and any(store.iterdir())):
+        return None
+    return (f"no stored runs in {store} (LRSCI_RUNS, else .runs/): there is nothing to re-analyse. Run a claim first, "
+            "or use --fresh to train every selected run from nothing (minutes)")
 
 
 def main(argv=None) -> int:
@@ -87,7 +102,14 @@ def main(argv=None) -> int:
     code = 0
     with tempfile.TemporaryDirectory(prefix="lrsci-reproduce-") as tmp:
         new_root = args.results
+        if new_root is not None and not new_root.is_dir():
+            print(f"--results {new_root}: no such folder", file=sys.stderr)
+            return 2
         if new_root is None:
+            why_not = _stored_runs_missing(args.fresh)
+            if why_not:
+                print(why_not, file=sys.stderr)
+                return 2
             new_root = Path(tmp) / "reports"
             code = run_claims(new_root, args.fresh, args.marker, args.select, args.workers)
             if code not in (0, 1):   # 1: some item failed; its section (if written) is still compared
