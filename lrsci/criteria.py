@@ -28,6 +28,7 @@ def criterion(name: str, result: StatResult, threshold: str, values=None, alpha:
     ``values`` are the per-seed quantities whose mean is the effect (e.g. paired differences);
     when given, the row carries their 95 % t-interval (and a bootstrap CI from n >= 10).
     """
+    _check_threshold_says_alpha(threshold, alpha)
     row = {"criterion": name, **result.to_dict(), "threshold": threshold, "alpha": alpha,
            "passed": bool(result.passed(alpha) and extra_pass), "reported_only": reported_only}
     if values is not None:
@@ -37,6 +38,18 @@ def criterion(name: str, result: StatResult, threshold: str, values=None, alpha:
         if side is not None:
             row["seeds_on_h1_side"] = side
     return row
+
+
+_P_THRESHOLD = re.compile(r"^p\s*<\s*([0-9.eE+-]+)")
+
+
+def _check_threshold_says_alpha(threshold: str, alpha: float | None) -> None:
+    """The row passes on ``alpha``; its threshold text is what a reader sees. A "p<0.01" shown over a row
+    decided at 0.05 would misstate the test, so the two must agree."""
+    m = _P_THRESHOLD.match(threshold)
+    if m and alpha is not None and not math.isclose(float(m.group(1).rstrip(".")), alpha):
+        raise ValueError(f"criterion threshold {threshold!r} says p < {m.group(1)}, but alpha={alpha}: "
+                         f"pass alpha={m.group(1)} (the pass is decided on alpha)")
 
 
 _ONE_SIDED = re.compile(r"^mean\(a - b\) ([<>]) (\S+)$")

@@ -183,3 +183,12 @@ def test_a_wilcoxon_row_with_every_seed_on_the_wrong_side_keeps_its_real_interva
     values = [-1.0, -2.0, -3.5]
     row = criterion("w", wilcoxon(values, [0.0, 0.0, 0.0]), "reported", values, reported_only=True)
     assert row["ci"] == pytest.approx(list(mean_ci_t(values))) and row["ci"][0] < row["ci"][1]
+
+
+def test_a_p_threshold_that_disagrees_with_alpha_is_refused_by_name():
+    result = paired_t([1.0, 2.0, 3.0], [0.0, 1.0, 1.0])   # p = 0.029: passes at 0.05, not at 0.01
+    with pytest.raises(ValueError, match=r"'p<0.01' says p < 0.01, but alpha=0.05: pass alpha=0.01"):
+        criterion("x", result, "p<0.01", values=[1.0, 1.0, 2.0])
+    assert not criterion("x", result, "p<0.01", values=[1.0, 1.0, 2.0], alpha=0.01)["passed"]
+    assert criterion("x", result, "p < 0.05 (margin 1 pp)")["passed"]
+    assert criterion("x", result, "ratio ≤ 0.9")["threshold"] == "ratio ≤ 0.9"   # not a p threshold: not read
