@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from . import calibration, report
@@ -83,8 +84,19 @@ def _again(profile, sections: list) -> str:
     return text
 
 
+def _named_report_dir(args, project: Path) -> Path:
+    """The report folder; one the user named (--report-dir) must be a folder: a typo would otherwise list
+    every claim as "not run yet" and exit 0."""
+    root = project / args.report_dir
+    if args.report_dir != "reports" and not root.is_dir():
+        raise BadInput(f"lrsci: --report-dir {args.report_dir}: " + ("a file, not a folder" if root.exists()
+                                                                     else "no such folder"))
+    return root
+
+
 def cmd_list(args) -> int:
     project = find_project()
+    _named_report_dir(args, project)
     records = {r["id"]: r for r in report.load_all(project / args.report_dir)}
     again = [{r["id"]: r for r in report.load_all(root)} for root in report.replication_roots(project / args.report_dir)]
     found = claims(project)
@@ -206,7 +218,7 @@ def _refuse_what_would_skip(profile, data_root) -> None:
 
 
 def cmd_report(args) -> int:
-    root = find_project() / args.report_dir
+    root = _named_report_dir(args, find_project())
     if not root.is_dir():
         raise SystemExit(f"lrsci: no reports under {root}; run a claim first")
     problems: list[str] = []
@@ -295,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name, None):
             setattr(args, name, str(Path(getattr(args, name)).expanduser().resolve()))
     try:
-        return args.func(args)
+        with warnings.catch_warnings():   # a damaged report read by list/report: one line, not Python's warning
+            warnings.showwarning = lambda message, *rest, **kw: print(f"lrsci: {message}", file=sys.stderr)
+            return args.func(args)
     except BadInput as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -263,3 +263,23 @@ def test_a_broken_claim_module_is_named_and_the_others_still_list_and_run(tmp_pa
     assert cli.main(["run", "small-lr-lags"]) == 2
     assert re.search(r"unknown claim 'small-lr-lags'.*2 claim module\(s\) could not be loaded.*"
                      r"claims/small_lr_lags.py is not read: a claim module is claims/test_", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", ["list", "report"])
+def test_a_named_report_dir_that_is_no_folder_is_bad_input(monkeypatch, capsys, tmp_path, command):
+    monkeypatch.chdir(ROOT)   # a typo would list every claim as "not run yet", exit 0
+    assert cli.main([command, "--report-dir", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "f").write_text("")
+    assert cli.main([command, "--report-dir", str(tmp_path / "f")]) == 2
+    assert "a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_damaged_report_is_named_in_one_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(ROOT)
+    folder = tmp_path / "reports" / "two-layer-learning-order"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text('{"id": "two-layer')
+    cli.main(["list", "--report-dir", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert "lrsci: " in err and "result.json is unreadable" in err and "UserWarning" not in err
