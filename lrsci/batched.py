@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 
 import torch
@@ -54,6 +53,7 @@ from .data.base import ArrayData
 from .graphed import StepGraph, graph_unsupported, step_kind
 from .models import build_model
 from .schedules import build_schedule
+from .switches import switch_from_env
 from .train import (CHECK_EVERY, EVAL_BATCH, STOP_REASONS, RunResult, decays_in_effect, eval_splits, finite_eval,
                     resolve_device, split_metrics)
 
@@ -149,7 +149,7 @@ class BatchedTrainer:
 
     def _wants_graph(self, step_graph: bool | None) -> bool:
         wanted = step_graph if step_graph is not None else (
-            self.device.type == "cuda" and os.environ.get("LRSCI_BATCHED_CUDA_GRAPHS") == "1")
+            self.device.type == "cuda" and switch_from_env("LRSCI_BATCHED_CUDA_GRAPHS"))
         why_not = graph_unsupported(self.configs[0])   # check_batchable already refuses what it would name
         if step_graph and why_not:
             raise ValueError(f"step_graph=True is not possible for these runs: {why_not}")

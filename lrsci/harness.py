@@ -24,6 +24,7 @@ from .executors import make_executor
 from .provenance import provenance
 from .report import check_report_dir, write_section
 from .runs import RunStore
+from .switches import switch_from_env
 from .train import RunResult
 
 
@@ -195,7 +196,7 @@ class ClaimContext:
         prov.update(wall_seconds=time.perf_counter() - self.started, runs_trained=len(self.store.trained),
                     runs_loaded=self.loaded, workers=self.workers, executor=getattr(self.executor, "name", type(self.executor).__name__),
                     **self.throughput(), **self.training_record())
-        if self.device.startswith("cuda") and os.environ.get("LRSCI_CUDA_GRAPHS") == "1":
+        if self.device.startswith("cuda") and switch_from_env("LRSCI_CUDA_GRAPHS"):
             prov["sgd_step"] = "one captured CUDA graph per step where the run allows it (LRSCI_CUDA_GRAPHS=1)"
         section = {"profile": self.profile, "seeds": self.seeds, "seed_offset": self.seed_offset,
                    **section, "provenance": prov}
@@ -205,12 +206,7 @@ class ClaimContext:
 
 def progress_from_env() -> bool:
     """``LRSCI_PROGRESS``: on for 1/true/yes/on, off when unset or 0/false/no/off; anything else is an error."""
-    raw = os.environ.get("LRSCI_PROGRESS", "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"LRSCI_PROGRESS={raw!r}: expected 1/true/yes/on or 0/false/no/off")
+    return switch_from_env("LRSCI_PROGRESS")
 
 
 def workers_from_env(default: int) -> int:

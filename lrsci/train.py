@@ -30,7 +30,6 @@ taken after the epoch, at the weights it ends with. For GD the two are one step 
 from __future__ import annotations
 
 import math
-import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from .graphed import StepGraph, graph_unsupported, step_kind
 from .measures import take_measurements
 from .models import build_model, set_activation_noise
 from .schedules import build_schedule, noise_scale_at
+from .switches import switch_from_env
 
 EVAL_BATCH = {"cpu": 2048, "cuda": 8192}
 # Bump whenever a change alters the numbers training produces (loss, order, schedule, eval):
@@ -236,7 +236,7 @@ class Trainer:
 
     def _wants_graph(self, step_graph: bool | None) -> bool:
         wanted = step_graph if step_graph is not None else (
-            self.device.type == "cuda" and os.environ.get("LRSCI_CUDA_GRAPHS") == "1")
+            self.device.type == "cuda" and switch_from_env("LRSCI_CUDA_GRAPHS"))
         why_not = graph_unsupported(self.config)
         if step_graph and why_not:
             raise ValueError(f"step_graph=True is not possible for this run: {why_not}")

@@ -96,7 +96,7 @@ def test_progress_is_on_unless_the_user_set_it_and_a_bad_value_is_refused(monkey
         cli._progress_setting()
 
 
-@pytest.mark.parametrize("name, value", [("LRSCI_WORKERS", "abc"), ("LRSCI_PROGRESS", "maybe")])
+@pytest.mark.parametrize("name, value", [("LRSCI_WORKERS", "abc"), ("LRSCI_PROGRESS", "maybe"), ("LRSCI_CUDA_GRAPHS", "ture")])
 def test_a_bad_environment_value_stops_pytest_at_once_in_one_line(name, value):
     proc = subprocess.run([sys.executable, "-m", "pytest", "claims", "--collect-only", "-q", "-p", "no:cacheprovider"],
                           cwd=ROOT, env={**os.environ, name: value}, capture_output=True, text=True, timeout=300)
