@@ -271,14 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", parents=[common], help="run one claim at one profile")
     run.add_argument("claim")
     run.add_argument("--profile", default="fast", help="fast, gpu, or another profile the claim declares")
-    run.add_argument("--seeds", type=int)
+    run.add_argument("--seeds", type=int, help="seeds per arm, 2 to 1000 (default: the profile's)")
     run.add_argument("--seed-offset", type=int, default=None,
                      help="first seed (default: the profile's report seeds; 1000: the dev seeds)")
     run.add_argument("--data-seed", type=int, default=None,
                      help="draw the data with this seed instead of the profile's (another PS10, another subset)")
-    run.add_argument("--data-root", default=None)
+    run.add_argument("--data-root", default=None, help="where datasets are looked for (also LRSCI_DATA)")
     run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
-    run.add_argument("--require-gpu", action="store_true")
+    run.add_argument("--require-gpu", action="store_true", help="fail, not skip, when the profile needs CUDA and there is none")
     run.add_argument("--executor", choices=("local", "ray", "batched"), default=None,
                      help="where runs train: local workers (default), a Ray cluster, or batched (also LRSCI_EXECUTOR)")
     run.set_defaults(func=cmd_run)
