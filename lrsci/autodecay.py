@@ -407,6 +407,9 @@ class AutoDecay:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         n = len(self.optimizer.param_groups)
+        missing = [key for key in ("base_lrs", "last_lr", "rule") if key not in state]
+        if missing:   # e.g. an optimizer's state_dict passed by mistake: name it, not a bare KeyError
+            raise ValueError(f"not an AutoDecay state_dict: it lacks {', '.join(missing)}")
         for key in ("base_lrs", "last_lr"):
             if len(state[key]) != n:
                 raise ValueError(f"state's {key} has {len(state[key])} param groups, the optimizer has {n}")

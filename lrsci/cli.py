@@ -250,6 +250,9 @@ def cmd_store(args) -> int:
 
     root = Path(args.run_store or os.environ.get("LRSCI_RUNS") or find_project() / ".runs")
     cache = cache_root(args.data_root or os.environ.get("LRSCI_DATA") or None)   # where loading unpacks to
+    if not (args.run_store or os.environ.get("LRSCI_RUNS")) and not root.exists():   # a fresh clone: not an error
+        print(f"no run store yet at {root}: nothing has trained here")
+        return 0
     try:
         found = store_audit.audit(root, cache)
         deleted = store_audit.prune(found, args.prune) if args.prune else []

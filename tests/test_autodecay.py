@@ -487,3 +487,11 @@ def test_load_state_dict_rejects_a_window_longer_than_w():            # A18
     state["g_window"] = [1.0, 1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="g_window"):
         AutoDecayRule().load_state_dict(state)
+
+
+def test_a_state_dict_that_is_not_autodecays_is_refused_by_name():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    sched = AutoDecay(opt)
+    for wrong in ({}, opt.state_dict()):   # an optimizer's state_dict passed by mistake: a bare KeyError before
+        with pytest.raises(ValueError, match="not an AutoDecay state_dict: it lacks base_lrs, last_lr, rule"):
+            sched.load_state_dict(wrong)

@@ -117,3 +117,13 @@ def test_a_checkpoint_written_before_it_named_its_folders_is_read_by_its_keys(in
     for batch in (configs[:2], configs[2:]):   # other batches: this checkpoint is left with all its runs stored
         executors.train_batch(store, [Job(c, "run") for c in batch], progress=False)
     assert store_audit.audit(store.root).done_batches == [ckpt]
+
+
+def test_a_fresh_clone_without_a_run_store_is_shown_as_such_not_as_an_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "claims").mkdir()   # a checkout where nothing has trained: no .runs/
+    (tmp_path / "conftest.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LRSCI_RUNS", raising=False)
+    assert cli.main(["store"]) == 0
+    assert "no run store yet at" in capsys.readouterr().out
+    assert not (tmp_path / ".runs").exists()
