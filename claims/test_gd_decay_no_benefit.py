@@ -211,7 +211,9 @@ def analyse(runs: dict, p: Profile) -> dict:
     rel_means, acc_means = {}, {}
     m_loss, m_acc = p["loss_margin_rel"], p["acc_margin_pp"]
     for m in arms[1:]:
-        rel = [None if a is None or b is None else (a - b) / b for a, b in zip(loss[m], loss["none"])]
+        # a seed whose no-decay loss is exactly 0 (float32 underflow of a perfect fit) has no relative difference:
+        # it leaves the loss row as a diverged run does (None in the per-seed table), never a ZeroDivisionError
+        rel = [None if a is None or not b else (a - b) / b for a, b in zip(loss[m], loss["none"])]
         d_acc = [None if a is None or b is None else a - b for a, b in zip(acc[m], acc["none"])]
         zeros = [0.0 if r is not None else None for r in rel]
         rows += [

@@ -40,7 +40,7 @@ from dataclasses import replace
 
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.criteria import criterion, floor_criterion, reported_t
+from lrsci.criteria import PERCENT, criterion, floor_criterion, reported_t
 from lrsci.curves import window_mean
 from lrsci.stats import paired_t, wilcoxon
 
@@ -162,8 +162,9 @@ def analyse(runs: dict, p: Profile) -> dict:
         criterion("no-noise control: complex acc lrDecay − constant η0/100 > 0 (reported only)",
                   paired_t(v["decay_clean", "test_acc@complex"], v["const_clean", "test_acc@complex"]), "reported",
                   adv_clean, alpha, reported_only=True),
-        criterion("the advantage is larger with noise than without (reported only)", paired_t(adv, adv_clean),
-                  "reported", diff(adv, adv_clean), alpha, reported_only=True),
+        # adv and adv_clean are gains in pp of accuracies in %: rounding at a %'s size (PERCENT)
+        criterion("the advantage is larger with noise than without (reported only)",
+                  paired_t(adv, adv_clean, scale=PERCENT), "reported", diff(adv, adv_clean), alpha, reported_only=True),
     ]
     share = mean(adv_clean) / mean(adv) if mean(adv) else float("nan")
     return {"tests": rows, "per_seed": per_seed,

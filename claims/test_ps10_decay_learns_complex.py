@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
-from lrsci.criteria import criterion, floor_criterion, reported_t
+from lrsci.criteria import PERCENT, criterion, floor_criterion, reported_t
 from lrsci.curves import first_epoch_reaching, stage_gain, window_mean
 from lrsci.harness import Job
 from lrsci.stats import paired_t, trend_test, wilcoxon
@@ -169,9 +169,10 @@ def analyse(runs: dict, p: Profile) -> dict:
         excess = [c - s for c, s in zip(gain["complex"], gain["simple"])]
         excess_means[d] = sum(excess) / len(excess)
         per_seed.update({f"gain@{d} ({s})": dict(zip(seeds, gain[s])) for s in SUBSETS})
+        # gains are differences of accuracies in %: their rounding is that of a % (PERCENT), not of a few pp
         rows += [floor_criterion(f"2. decay@{d}: complex gain − simple gain > floor", gain["complex"], gain["simple"],
-                                 p["min_excess_pp"], alpha, unit=" pp"),
-                 criterion(f"2. decay@{d}", wilcoxon(gain["complex"], gain["simple"]), "reported", None, alpha,
+                                 p["min_excess_pp"], alpha, unit=" pp", scale=PERCENT),
+                 criterion(f"2. decay@{d}", wilcoxon(gain["complex"], gain["simple"], scale=PERCENT), "reported", None, alpha,
                            reported_only=True)]
     # 3. smaller constant LR → more complex patterns
     E = p.run.epochs

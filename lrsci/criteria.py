@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Mapping, Sequence
 
 from .stats import StatResult, bootstrap_ci, mean_ci_t, paired_t
 
 BOOTSTRAP_MIN_N = 10
+# Accuracies are in %: the size of the measurements behind a gain in pp (the tests' ``scale``).
+PERCENT = 100.0
 VERDICTS = ("replicated", "not replicated")
 
 
@@ -34,7 +37,7 @@ def criterion(name: str, result: StatResult, threshold: str, values=None, alpha:
     if values is not None:
         row.update(effect_ci(values, point=_zero_spread(result)))
         row["values"] = [float(v) for v in values]
-        side = seeds_on_h1_side(result.hypothesis, row["values"])
+        side = seeds_on_h1_side(result.hypothesis, row["values"], result.resolution)
         if side is not None:
             row["seeds_on_h1_side"] = side
     return row
@@ -56,18 +59,24 @@ _ONE_SIDED = re.compile(r"^mean\(a - b\) ([<>]) (\S+)$")
 _BETWEEN = re.compile(r"^(\S+) < mean\(a - b\) < (\S+)$")
 
 
-def seeds_on_h1_side(hypothesis: str, values: Sequence[float]) -> int | None:
+def seeds_on_h1_side(hypothesis: str, values: Sequence[float], resolution: float = 0.0) -> int | None:
     """How many seeds' own values lie where H1 puts the mean (above a floor, below a bound, inside an
     equivalence margin): with 3-5 seeds, whether every seed made the same decision is worth saying.
-    None where H1 is not about the mean of these values (counts, trends, ratios)."""
+    None where H1 is not about the mean of these values (counts, trends, ratios).
+
+    A value within ``resolution`` (the test's float32 rounding allowance, StatResult.resolution) of a bound
+    is on it, not past it, as the test itself judges: a gain of exactly the floor that rounding put 1e-6
+    above it is no seed on H1's side."""
+    def past(v: float, bound: float, sign: int) -> bool:   # sign +1: above the bound, -1: below it
+        return sign * (v - bound) > resolution + 4.0 * sys.float_info.epsilon * abs(bound)
     m = _ONE_SIDED.match(hypothesis)
     if m:
-        bound = float(m.group(2))
-        return sum((v > bound) if m.group(1) == ">" else (v < bound) for v in values)
+        bound, sign = float(m.group(2)), (1 if m.group(1) == ">" else -1)
+        return sum(past(v, bound, sign) for v in values)
     m = _BETWEEN.match(hypothesis)
     if m:
         lo, hi = float(m.group(1)), float(m.group(2))
-        return sum(lo < v < hi for v in values)
+        return sum(past(v, lo, 1) and past(v, hi, -1) for v in values)
     return None
 
 
@@ -86,7 +95,10 @@ def _zero_spread(result: StatResult) -> bool:
 
 def effect_ci(values: Sequence[float], point: bool = False) -> dict:
     """The CI fields of a row: the t-interval always (``point``: the mean, as a zero-width interval), the
-    percentile bootstrap from n >= 10."""
+    percentile bootstrap from n >= 10. Fewer than 2 values have no interval (None, None): a row that lost its
+    seeds to divergence still reports, it does not crash the analysis."""
+    if len(values) < 2:
+        return {"ci": [None, None], "ci_method": "t"}
     mean = sum(values) / len(values)
     out = {"ci": [mean, mean] if point else list(mean_ci_t(values)), "ci_method": "t"}
     if len(values) >= BOOTSTRAP_MIN_N:
@@ -95,21 +107,24 @@ def effect_ci(values: Sequence[float], point: bool = False) -> dict:
 
 
 def floor_criterion(name: str, a: Sequence[float], b: Sequence[float], floor: float, alpha: float = 0.05,
-                    unit: str = "") -> dict:
+                    unit: str = "", scale: float | None = None) -> dict:
     """"mean(a - b) is at least ``floor``", tested as such: one-sided paired t against the floor.
 
     A point estimate above the floor beside a test against 0 would pass a claim whose
-    data cannot tell the effect from one below the floor; this test cannot.
+    data cannot tell the effect from one below the floor; this test cannot. ``scale``: where a and b are
+    themselves gains, the size of the measurements they came from (``PERCENT`` for accuracies; lrsci.stats).
     """
     diffs = [x - y for x, y in zip(a, b)]
-    return criterion(name, paired_t(a, b, margin=floor), f"one-sided p<{alpha} against the floor {floor:g}{unit}",
-                     diffs, alpha)
+    return criterion(name, paired_t(a, b, margin=floor, scale=scale),
+                     f"one-sided p<{alpha} against the floor {floor:g}{unit}", diffs, alpha)
 
 
-def reported_t(name: str, a: Sequence[float], b: Sequence[float], alpha: float = 0.05) -> dict:
+def reported_t(name: str, a: Sequence[float], b: Sequence[float], alpha: float = 0.05,
+               scale: float | None = None) -> dict:
     """A reported-only row (never part of the verdict): one-sided paired t of mean(a - b) > 0, with its
-    per-seed differences for the t-interval."""
-    return criterion(name, paired_t(a, b), "reported", [x - y for x, y in zip(a, b)], alpha, reported_only=True)
+    per-seed differences for the t-interval. ``scale`` as in :func:`floor_criterion`."""
+    return criterion(name, paired_t(a, b, scale=scale), "reported", [x - y for x, y in zip(a, b)], alpha,
+                     reported_only=True)
 
 
 def verdict(rows: list[dict]) -> str:
@@ -180,8 +195,8 @@ def row_figures(row: dict) -> str:
     ci = row.get("ci")
     ci_text = f", 95% CI [{_num(ci[0])}, {_num(ci[1])}]" if ci and None not in ci else ""
     p = row.get("p_value")
-    p_text = f", p = {_p(p)}" if p is not None else ""
-    return (f"'{row['criterion']}': effect {_num(row.get('effect'))}{ci_text}{p_text} "
+    p_shown = f", p = {p_text(p, row.get('alpha'))}" if p is not None else ""
+    return (f"'{row['criterion']}': effect {_num(row.get('effect'))}{ci_text}{p_shown} "
             f"(threshold: {row.get('threshold', '')}; n = {row.get('n')})")
 
 
@@ -191,9 +206,16 @@ def expected_failure_text(required: dict[str, dict], expected: Mapping[str, str]
         f"{row_figures(required[name])}. Declared reason: {reason}" for name, reason in sorted(expected.items()))
 
 
-def _p(p) -> str:
-    """A p-value with 3 significant digits: two decimals would print 0.0496 and 0.0504 both as 0.05."""
-    return "–" if p is None else f"{p:.3g}"
+def p_text(p, alpha: float | None = None) -> str:
+    """A p-value with 3 significant digits (two decimals would print 0.0496 and 0.0504 both as 0.05), more
+    where that rounding would land on the other side of ``alpha``: 0.04996 is not "0.05" beside a pass."""
+    if p is None:
+        return "–"
+    for digits in (3, 6):
+        text = f"{p:.{digits}g}"
+        if alpha is None or (float(text) < alpha) == (p < alpha):
+            return text
+    return repr(float(p))   # the shortest text that reads back as p itself
 
 
 def _num(v) -> str:

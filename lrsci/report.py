@@ -22,7 +22,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from . import figures, files
-from .criteria import VERDICTS
+from .criteria import VERDICTS, p_text
 from .report_notes import declared_claims, section_notes, seed_range
 from .report_schema import SCHEMA, upgrade_record
 
@@ -253,13 +253,7 @@ def _tests_table(tests: list[dict]) -> list[str]:
 def _p_cell(t: dict) -> str:
     """p to 3 significant digits, more where that rounding would land on the other side of the row's α
     (0.04996 is not printed "0.0500" beside a pass)."""
-    p, alpha = t.get("p_value"), t.get("alpha")
-    if p is None:
-        return "–"
-    text = f"{p:.3g}"
-    if alpha is not None and (float(text) < alpha) != (p < alpha):
-        text = f"{p:.6g}"
-    return text
+    return p_text(t.get("p_value"), t.get("alpha"))
 
 
 def _side_cell(t: dict) -> str:

@@ -17,7 +17,7 @@ Conventions
   5), when the common value lies strictly on the H1 side of the margin, and
   ``p = 1.0`` otherwise (statistic ``0.0`` when it equals the margin).
   "Identical" and "equals" allow for rounding at float32 resolution (a few float32
-  ulps of ``max|a|, max|b|``): every value this suite measures comes out of float32
+  ulps of ``max|a|, max|b|``, or of ``scale`` where given): every value this suite measures comes out of float32
   arithmetic (an accuracy is a float32 mean of hits), so two seeds with the same gain
   in images at different accuracy levels differ by ~1e-6 pp of rounding, which is no
   spread; ``a = b + 0.1`` counts as zero variance too. The same rule makes an
@@ -26,6 +26,13 @@ Conventions
   own answer, which is then very small (``paired_t([2, 2.001], [1, 1])``: p = 1.6e-4).
   So the fallback is not monotone in the spread; it is there because the t-test
   has no answer at zero spread, not as a floor on what n seeds can show.
+* ``scale``: when ``a`` and ``b`` are themselves differences of larger measurements (gains
+  in pp of accuracies in %), their rounding is that of the measurements, not of their own
+  small size: two gains of exactly +20 images taken at different accuracy levels differ by
+  ~1e-5 pp, which 4 ulps of a 1-pp gain (5e-7) would call spread, and the t-test would run
+  on rounding noise (p = 1e-22 where the sign test's 0.031 is the answer). Pass the
+  measurements' magnitude (``scale=100`` for accuracies in %); the allowance is 4 float32
+  ulps of ``max(scale, max|a|, max|b|)``. The result carries it as ``resolution``.
 * NaN/inf inputs, unequal lengths, empty inputs and unknown ``alternative``
   values raise ``ValueError``.
 * ``StatResult.to_dict`` is strict-JSON safe: non-finite floats become ``None``.
@@ -34,7 +41,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats as _st
@@ -72,6 +79,8 @@ class StatResult:
     n: int
     effect: float
     margin: float
+    # The rounding allowance the test used (module docstring); not part of the report row.
+    resolution: float = field(default=0.0, compare=False)
 
     def passed(self, alpha: float = 0.05) -> bool:
         """True when H0 is rejected at level ``alpha`` (``p_value < alpha``)."""
@@ -121,11 +130,12 @@ def _as_1d(values, name: str) -> np.ndarray:
     return arr
 
 
-def _paired_diff(a, b) -> tuple[np.ndarray, float]:
+def _paired_diff(a, b, scale: float | None = None) -> tuple[np.ndarray, float]:
     """(d, tol): d = a - b for paired samples (seed i of a pairs with seed i of b).
 
     ``tol`` bounds the rounding of values measured in float32 (see the module
-    docstring); differences that vary by less than it are treated as identical.
+    docstring), at least that of measurements of size ``scale``; differences that vary
+    by less than it are treated as identical.
     """
     a = _as_1d(a, "a")
     b = _as_1d(b, "b")
@@ -133,12 +143,19 @@ def _paired_diff(a, b) -> tuple[np.ndarray, float]:
         raise ValueError(
             f"paired samples need equal lengths, got len(a)={a.size}, len(b)={b.size}"
         )
-    return a - b, _resolution(np.concatenate([a, b]))
+    return a - b, _resolution(np.concatenate([a, b]), scale)
 
 
-def _resolution(values: np.ndarray) -> float:
-    """Spread below which values are one value: 4 float32 ulps of the largest magnitude."""
-    return 4.0 * float(np.finfo(np.float32).eps) * float(np.max(np.abs(values)))
+def _resolution(values: np.ndarray, scale: float | None = None) -> float:
+    """Spread below which values are one value: 4 float32 ulps of the largest magnitude (of the values, or
+    ``scale``: the size of the measurements they were computed from)."""
+    size = float(np.max(np.abs(values)))
+    if scale is not None:
+        scale = float(scale)
+        if not (math.isfinite(scale) and scale > 0.0):
+            raise ValueError(f"scale must be a finite number > 0 (the size of the measurements), got {scale!r}")
+        size = max(size, scale)
+    return 4.0 * float(np.finfo(np.float32).eps) * size
 
 
 def _check_alternative(alternative: str) -> None:
@@ -202,23 +219,23 @@ def _one_sided_t(d: np.ndarray, margin: float, alternative: str,
     return float(res.statistic), float(res.pvalue)
 
 
-def paired_t(a, b, margin: float = 0.0, alternative: str = "greater") -> StatResult:
+def paired_t(a, b, margin: float = 0.0, alternative: str = "greater", scale: float | None = None) -> StatResult:
     """Paired one-sided t-test on d = a - b.
 
     H0: mean(d) = margin.  H1: mean(d) > margin (``"greater"``) or
     mean(d) < margin (``"less"``).  Needs n >= 2.  With margin 0 this equals
-    ``scipy.stats.ttest_rel(a, b, alternative=...)``.
+    ``scipy.stats.ttest_rel(a, b, alternative=...)``. ``scale``: see the module docstring.
     """
     _check_alternative(alternative)
     margin = _check_margin(margin)
-    d, tol = _paired_diff(a, b)
+    d, tol = _paired_diff(a, b, scale)
     t, p = _one_sided_t(d, margin, alternative, tol)
     op = ">" if alternative == "greater" else "<"
     return StatResult("paired t (one-sided)", _h1(op, margin), t, p, int(d.size),
-                      float(np.mean(d)), margin)
+                      float(np.mean(d)), margin, tol)
 
 
-def non_inferiority(a, b, margin: float) -> StatResult:
+def non_inferiority(a, b, margin: float, scale: float | None = None) -> StatResult:
     """One-sided paired t non-inferiority test: a is not worse than b by more than margin.
 
     H0: mean(d) <= -margin.  H1: mean(d) > -margin, with d = a - b and "larger
@@ -227,13 +244,13 @@ def non_inferiority(a, b, margin: float) -> StatResult:
     margin = _check_margin(margin)
     if margin < 0:
         raise ValueError(f"non-inferiority margin must be >= 0, got {margin!r}")
-    d, tol = _paired_diff(a, b)
+    d, tol = _paired_diff(a, b, scale)
     t, p = _one_sided_t(d, -margin, "greater", tol)
     return StatResult("non-inferiority t", _h1(">", -margin), t, p, int(d.size),
-                      float(np.mean(d)), margin)
+                      float(np.mean(d)), margin, tol)
 
 
-def tost(a, b, margin: float) -> StatResult:
+def tost(a, b, margin: float, scale: float | None = None) -> StatResult:
     """Paired equivalence test (two one-sided t-tests, TOST).
 
     H0: |mean(d)| >= margin.  H1: -margin < mean(d) < margin.  The p-value is
@@ -242,12 +259,12 @@ def tost(a, b, margin: float) -> StatResult:
     test.  ``margin`` must be > 0.  Needs n >= 2.
     """
     margin = _check_margin(margin, positive=True)
-    d, tol = _paired_diff(a, b)
+    d, tol = _paired_diff(a, b, scale)
     t_lo, p_lo = _one_sided_t(d, -margin, "greater", tol)
     t_hi, p_hi = _one_sided_t(d, margin, "less", tol)
     t, p = (t_lo, p_lo) if p_lo >= p_hi else (t_hi, p_hi)
     return StatResult("TOST", f"{_bound(-margin)} < mean(a - b) < {_bound(margin)}", t, p,
-                      int(d.size), float(np.mean(d)), margin)
+                      int(d.size), float(np.mean(d)), margin, tol)
 
 
 # --------------------------------------------------------------------------
@@ -255,7 +272,7 @@ def tost(a, b, margin: float) -> StatResult:
 # --------------------------------------------------------------------------
 
 
-def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater") -> StatResult:
+def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater", scale: float | None = None) -> StatResult:
     """Wilcoxon signed-rank test on d - margin, d = a - b.
 
     H0: the distribution of d - margin is symmetric about 0.  H1: it is shifted
@@ -271,7 +288,7 @@ def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater") -> StatRes
     """
     _check_alternative(alternative)
     margin = _check_margin(margin)
-    d, tol = _paired_diff(a, b)
+    d, tol = _paired_diff(a, b, scale)
     shifted = d - margin
     # Differences within float rounding noise of the margin count as ties at 0.
     shifted[np.abs(shifted) <= tol + 4.0 * np.finfo(float).eps * abs(margin)] = 0.0
@@ -287,7 +304,7 @@ def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater") -> StatRes
         res = _st.wilcoxon(shifted, alternative=alternative)
         stat, p = float(res.statistic), float(res.pvalue)
     return StatResult("Wilcoxon signed-rank (one-sided)", hyp, stat, p,
-                      int(d.size), float(np.mean(d)), margin)
+                      int(d.size), float(np.mean(d)), margin, tol)
 
 
 def trend_test(matrix, alternative: str = "increasing") -> StatResult:

@@ -1,8 +1,8 @@
 """Report rows: t-intervals at small n, labelled bootstrap from n >= 10, floors tested as floors."""
 import pytest
 
-from lrsci.criteria import (criterion, effect_ci, floor_criterion, reported_t, row_figures, seeds_on_h1_side,
-                            verdict)
+from lrsci.criteria import (PERCENT, criterion, effect_ci, floor_criterion, p_text, reported_t, row_figures,
+                            seeds_on_h1_side, verdict)
 from lrsci.report_schema import SCHEMA, upgrade_record
 from lrsci.stats import bootstrap_ci, mean_ci_t, non_inferiority, paired_t
 
@@ -192,3 +192,40 @@ def test_a_p_threshold_that_disagrees_with_alpha_is_refused_by_name():
     assert not criterion("x", result, "p<0.01", values=[1.0, 1.0, 2.0], alpha=0.01)["passed"]
     assert criterion("x", result, "p < 0.05 (margin 1 pp)")["passed"]
     assert criterion("x", result, "ratio ≤ 0.9")["threshold"] == "ratio ≤ 0.9"   # not a p threshold: not read
+
+
+def test_a_seed_within_rounding_of_the_bound_is_on_it_not_past_it():
+    # gains of exactly the 1-pp floor that float32 rounding put 1e-6 above or below it
+    values = [1.0 + 1e-6, 1.0 - 1e-6, 1.0 + 2e-6]
+    assert seeds_on_h1_side("mean(a - b) > 1", values) == 2
+    assert seeds_on_h1_side("mean(a - b) > 1", values, resolution=1e-5) == 0
+    assert seeds_on_h1_side("mean(a - b) < 1", values, resolution=1e-5) == 0
+    assert seeds_on_h1_side("-1 < mean(a - b) < 1", values, resolution=1e-5) == 0
+    assert seeds_on_h1_side("-2 < mean(a - b) < 2", values, resolution=1e-5) == 3
+
+
+def test_a_floor_row_of_gains_counts_seeds_as_its_test_judges_them():
+    import numpy as np
+    acc = lambda c: 100.0 * float(np.float32(c / 2000))  # noqa: E731
+    gc = [acc(c + 20) - acc(c) for c in (1400, 1510, 1603, 1704, 1801)]
+    gs = [acc(c + 10) - acc(c) for c in (1333, 1444, 1555, 1666, 1777)]
+    row = floor_criterion("excess", gc, gs, 0.5, scale=PERCENT)
+    assert row["passed"] is False and row["p_value"] == 1.0 and row["seeds_on_h1_side"] == 0
+    assert row["ci"][0] == row["ci"][1]
+
+
+@pytest.mark.parametrize("p, alpha, text", [(0.04996, 0.05, "0.04996"), (0.0504, 0.05, "0.0504"),
+                                            (0.049999999999, 0.05, "0.049999999999"), (0.012345, None, "0.0123"),
+                                            (None, 0.05, "–")])
+def test_a_p_value_is_never_rounded_across_alpha(p, alpha, text):
+    assert p_text(p, alpha) == text
+    if p is not None:
+        row = criterion("x", GOOD, "p<0.05", alpha=0.05)
+        row.update(p_value=p, alpha=alpha)
+        assert f"p = {text}" in row_figures(row)
+
+
+@pytest.mark.parametrize("values", [[], [1.5]])
+def test_a_row_with_fewer_than_two_values_has_no_interval_and_does_not_crash(values):
+    row = criterion("x", GOOD, "p<0.05", values=values)
+    assert row["ci"] == [None, None] and "CI" not in row_figures(row)

@@ -171,3 +171,15 @@ def test_decay_analysis_fails_row_zero_when_a_run_diverged_and_compares_the_rest
     assert rows[f"(1) decay@{ms[1]}: final train loss ≡ no decay"]["n"] == 3
     assert out["per_seed"][f"decay@{ms[0]}: final train loss"][2] is None
     render(DECAY.figure_spec(runs, p), tmp_path / "fig.png")
+
+
+def test_a_no_decay_loss_of_exactly_zero_leaves_the_relative_loss_row_not_the_analysis():
+    """float32 cross-entropy of a perfect fit can underflow to 0: that seed has no relative difference."""
+    p = DECAY.FAST.extend("t", run=DECAY.FAST.run.with_(epochs=8), window=2)
+    ms = DECAY.decay_steps(p)
+    runs = {s: {"none": _run(p, s, [1.0] * 6 + [0.10 * s] * 2),
+                **{m: _run(p, s, [1.0] * 6 + [0.101 * s + 1e-3 * m] * 2) for m in ms}} for s in range(3)}
+    out = DECAY.analyse(runs, p)
+    rows = {r["criterion"]: r for r in out["tests"]}
+    assert rows[f"(1) decay@{ms[0]}: final train loss ≡ no decay"]["n"] == 2   # seed 0's baseline is 0
+    assert out["per_seed"][f"decay@{ms[0]}: rel. loss diff"][0] is None

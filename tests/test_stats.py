@@ -494,3 +494,41 @@ def test_accuracies_rounded_in_float32_with_one_gain_are_zero_variance():   # S0
     assert tost(a, b, margin=2.0).p_value == 0.5 ** 5         # 1.85 inside ±2 pp on every seed
     row = criterion("gain", paired_t(a, b), "p<0.05", np.subtract(a, b))
     assert row["ci"][0] == row["ci"][1]                      # printed as "every seed: the same value"
+
+
+def _gains(images, levels, n=2000):
+    """Gains in pp of float32 accuracies (in %): +``images`` of n test images at each level."""
+    acc = lambda c: 100.0 * float(np.float32(c / n))  # noqa: E731
+    return [acc(c + images) - acc(c) for c in levels]
+
+
+def test_differences_of_gains_round_at_the_size_of_the_accuracies_given_scale():
+    # complex gains +20 images, simple +10, at different levels: every seed's excess is exactly 0.5 pp up to
+    # the float32 rounding of the accuracies (~1e-5 pp), which 4 ulps of a 1-pp gain would call spread.
+    gc, gs = _gains(20, [1400, 1510, 1603, 1704, 1801]), _gains(10, [1333, 1444, 1555, 1666, 1777])
+    assert np.ptp(np.subtract(gc, gs)) > 0
+    assert paired_t(gc, gs).p_value < 1e-10                     # without scale: a t-test on rounding noise
+    assert paired_t(gc, gs, scale=100.0).p_value == 0.5 ** 5    # the sign test: the same value on every seed
+    assert paired_t(gc, gs, margin=0.5, scale=100.0).p_value == 1.0   # exactly at the floor: no evidence
+    assert not tost(gc, gs, margin=0.5, scale=100.0).passed()          # on the margin is not inside it
+    assert wilcoxon(gc, gs, margin=0.5, scale=100.0).p_value == 1.0    # every difference a tie at the margin
+    assert paired_t(gc, gs, scale=100.0).resolution == pytest.approx(4 * np.finfo(np.float32).eps * 100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1000, 1900), min_size=5, max_size=5), st.lists(st.integers(1000, 1900), min_size=5, max_size=5))
+def test_an_exact_floor_of_gains_never_passes_its_floor_or_its_equivalence_margin(levels_c, levels_s):
+    gc, gs = _gains(20, levels_c), _gains(10, levels_s)
+    assert not paired_t(gc, gs, margin=0.5, scale=100.0).passed()
+    assert not tost(gc, gs, margin=0.5, scale=100.0).passed()
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_scale_that_is_no_size_is_refused(scale):
+    with pytest.raises(ValueError, match="scale"):
+        paired_t([1.0, 2.0], [0.0, 0.0], scale=scale)
+
+
+def test_resolution_is_not_part_of_the_report_row():
+    r = paired_t([1.0, 2.0, 3.5], [0.0, 0.5, 1.0], scale=100.0)
+    assert "resolution" not in r.to_dict() and r.resolution > 0
