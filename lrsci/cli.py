@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import calibration, report
 from .executors import EXIT_WITH_PARENT
-from .report_notes import project_of, section_state, seed_span
+from .report_notes import project_of, section_state, seed_span, trained_batched
 
 
 def find_project(start: Path | None = None) -> Path:
@@ -112,7 +112,8 @@ def cmd_list(args) -> int:
             state = "current" if sec is None else section_state(claim, p.name, sec)
             ran = seed_span((sec or {}).get("seeds") or [])
             text += {"earlier protocol": f" — on {ran} under an earlier protocol; this one not run yet",
-                     "other seeds": f" — on {ran}, not the protocol's report seeds",
+                     "other seeds": f" — on {ran}, not the protocol's report seeds" + (
+                         ", trained batched (--executor batched)" if trained_batched(sec or {}) else ""),
                      "batched": " — trained batched (--executor batched): not the protocol's report",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
             text += _needs_calibration(p)

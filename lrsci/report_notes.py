@@ -65,7 +65,7 @@ def section_state(claim, profile: str, section: dict) -> str:
         return "earlier protocol"
     if not claim.ran_current_protocol(p, section):
         return "other seeds"
-    if (section.get("provenance") or {}).get("executor") == "batched":
+    if trained_batched(section):
         return "batched"   # statistically equivalent runs, not the report's own trajectories: no reading of them
     return "reading" if claim.readings.get(profile) else "current"
 
@@ -77,6 +77,17 @@ def seed_range(seeds: list[int]) -> str:
 
 def seed_span(seeds: list[int]) -> str:
     return f"seeds {seed_range(seeds)}" if seeds else "its seeds"
+
+
+_BATCHED_NOTE = [
+    "> **Batched runs.** This section's runs were trained as one batched model (`--executor batched`): "
+    "statistically equivalent runs, not the trajectories the protocol's report was read from (README, "
+    "*Several runs as one batched model*), so its verdict is not the protocol's report and the reading "
+    "written for that report is not shown."]
+
+
+def trained_batched(section: dict) -> bool:
+    return (section.get("provenance") or {}).get("executor") == "batched"
 
 
 def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
@@ -99,14 +110,12 @@ def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
         drawn, declared = data_seed(section), p.run.data.seed
         if drawn not in (None, declared):   # another draw of the data (--data-seed)
             ran, report = f"{ran}, data seed {drawn}", f"{report}, data seed {declared}"
-        return OTHER_SEEDS, [
-            f"> **Other seeds.** This section ran on {ran}, not the protocol's report {report} (a `--seed-offset`, "
-            "`--seeds` or `--data-seed` run): its verdict is not the protocol's report."]
+        other = [f"> **Other seeds.** This section ran on {ran}, not the protocol's report {report} (a `--seed-offset`, "
+                 "`--seeds` or `--data-seed` run): its verdict is not the protocol's report."]
+        if trained_batched(section):   # both marks: a reader comparing it with the report should know each
+            return OTHER_SEEDS + BATCHED, other + _BATCHED_NOTE
+        return OTHER_SEEDS, other
     if state == "batched":
-        return BATCHED, [
-            "> **Batched runs.** This section's runs were trained as one batched model (`--executor batched`): "
-            "statistically equivalent runs, not the trajectories the protocol's report was read from (README, "
-            "*Several runs as one batched model*), so its verdict is not the protocol's report and the reading "
-            "written for that report is not shown."]
+        return BATCHED, _BATCHED_NOTE
     return READ_NOTE, [f"> **Reading, written after the run** (not a criterion: the verdict is the "
                        f"pre-registered one). {claim.readings[profile]}"]

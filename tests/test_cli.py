@@ -283,3 +283,12 @@ def test_a_damaged_report_is_named_in_one_line(monkeypatch, capsys, tmp_path):
     cli.main(["list", "--report-dir", str(tmp_path / "reports")])
     err = capsys.readouterr().err
     assert "lrsci: " in err and "result.json is unreadable" in err and "UserWarning" not in err
+
+
+def test_list_marks_a_batched_run_on_other_seeds_as_both(monkeypatch, tmp_path, capsys):
+    fake_project(monkeypatch, tmp_path, lambda claim: [{"id": "x", "profiles": {"fast": {
+        "verdict": "replicated", "provenance": {"date": "2026-03-04T05:06:07", "executor": "batched"},
+        "seeds": [100, 101, 102, 103, 104], "protocol": claim.protocol(claim.profile("fast"))}}}])
+    assert cli.main(["list"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.split()[:2] == ["x", "fast"])
+    assert line.endswith("on seeds 100-104, not the protocol's report seeds, trained batched (--executor batched)")

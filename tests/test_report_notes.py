@@ -127,3 +127,15 @@ def test_a_section_trained_batched_is_marked_and_shows_no_reading(ran):
     assert "**REPLICATED** (batched runs)" in md and "trained as one batched model" in md
     assert "the a arm is far above b" not in md and "as one batched model in one process)" in md
     assert "| fast | **replicated** (batched runs) |" in (root / "README.md").read_text()
+
+
+def test_a_section_on_other_seeds_trained_batched_carries_both_marks(ran):
+    from lrsci.report_notes import section_notes, section_state
+
+    claim, demo, root = ran
+    sec = report.read_record(root / claim.id / "result.json")["profiles"]["fast"]
+    sec = {**sec, "seeds": [s + 100 for s in sec["seeds"]], "provenance": {**sec["provenance"], "executor": "batched"}}
+    assert section_state(claim, "fast", sec) == "other seeds"
+    suffix, notes = section_notes(claim, "fast", sec)
+    assert suffix == " (other seeds) (batched runs)"
+    assert "**Other seeds.**" in notes[0] and "**Batched runs.**" in notes[1]
