@@ -123,6 +123,8 @@ class ClaimContext:
         jobs = [self._on_device(j) for j in jobs]
         todo = [j for j in jobs if self.store.load(j.config) is None]
         if todo:
+            for job in todo:   # a measurement the model cannot take: refused before the store is written to
+                self.store.check_measures(job.config)
             self.store.check_writable()   # named now, not as a worker's traceback
             self._train_in_workers(todo)
         return [self._run(j) for j in jobs]

@@ -110,6 +110,22 @@ def validate_measures(measures: dict) -> None:
                 raise ConfigError(f"measures.{name}.{key}", value, "an integer >= 1")
 
 
+def check_measures_fit(measures: dict, model: nn.Module) -> None:
+    """Hessian eigenvalues the model has too few parameters for (ARPACK needs k < the Hessian's dimension).
+    Not in validate_measures: the count needs the built model. Found only at the first epoch's end, the
+    refusal left an unfinished run in the store (RunStore.check_measures calls this before it writes)."""
+    from .config import ConfigError
+
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)   # as lrsci.hessian counts them
+    for name, opts in measures.items():
+        if name not in ("hessian_top", "sharpness"):
+            continue
+        k = {**MEASURES[name][1], **(opts or {})}.get("k", 1)   # sharpness: the top eigenvalue alone
+        if k >= n_params:
+            raise ConfigError(f"measures.{name}.k", k, f"k must be < the model's {n_params} trainable "
+                                                       "parameters (the Hessian's dimension)")
+
+
 def measure_seed(run_seed: int, epoch: int, name: str) -> int:
     """A seed of the measurement's own, independent of the training RNG stream."""
     digest = hashlib.sha256(f"{run_seed}:{epoch}:{name}".encode()).digest()

@@ -201,6 +201,19 @@ class RunStore:
             _set_aside(path, f"unreadable checkpoint ({type(exc).__name__}: {exc})")
             return None
 
+    def check_measures(self, config: RunConfig) -> None:
+        """A measurement the model cannot take (hessian_top's k >= its parameter count), refused before the
+        store is touched: the Trainer finds it too, but only once the run's lock is taken. The model is built
+        on the meta device (no memory, no weights drawn) from the data's shapes, to count its parameters."""
+        if not config.measures:
+            return
+        from .measures import check_measures_fit
+        from .models import build_model
+
+        data = load_data(config.data, self.data_root)
+        with torch.device("meta"):
+            check_measures_fit(config.measures, build_model(config.model, data.input_shape, data.num_classes))
+
     def _trainer(self, config: RunConfig) -> Trainer:
         device = resolve_device(config.device)
         return Trainer(config, load_data(config.data, self.data_root), device)
@@ -257,6 +270,7 @@ class RunStore:
         """
         done = self.load(config)
         if done is None:
+            self.check_measures(config)   # before the lock and the run's folder are written
             with self._lock(config):
                 done = self.load(config, locked=True)  # finished by another process while this one waited
                 if done is None:

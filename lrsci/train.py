@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from .config import RunConfig
 from .data.base import ArrayData
 from .graphed import StepGraph, graph_unsupported, step_kind
-from .measures import take_measurements
+from .measures import check_measures_fit, take_measurements
 from .models import build_model, set_activation_noise
 from .schedules import build_schedule, noise_scale_at
 from .switches import switch_from_env
@@ -213,6 +213,7 @@ class Trainer:
         self.data = data if data.x_train.device == self.device else data.to(self.device)
         torch.manual_seed(config.seed)  # the init: same seed, same weights
         self.model = build_model(config.model, data.input_shape, data.num_classes).to(self.device)
+        check_measures_fit(config.measures, self.model)   # now, not after the first epoch has trained
         self.channels_last = self.device.type == "cuda" and self.data.x_train.dim() == 4
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)

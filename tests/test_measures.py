@@ -61,6 +61,27 @@ def test_bad_measurement_requests_are_config_errors(measures, field):
         CFG.with_(measures=measures)
 
 
+def test_a_hessian_k_the_model_is_too_small_for_is_refused_before_the_run_store_is_written(tmp_path, monkeypatch):
+    # Found at the first epoch's end, this left an unfinished run (its config.json and lock) in the store.
+    from lrsci.harness import Job
+    from lrsci.runs import RunStore
+    from tests.helpers import dev_context
+
+    n = sum(p.numel() for p in Trainer(CFG, blobs()).model.parameters())
+    Trainer(CFG.with_(measures={"hessian_top": {"k": n - 1}}), blobs())   # the largest k ARPACK takes: accepted
+    ctx = dev_context(tmp_path, monkeypatch, blobs())   # lrsci.runs.load_data gives blobs()
+    for k in (n, n + 1):
+        cfg = CFG.with_(measures={"hessian_top": {"k": k, "examples": 64, "chunk": 32}})
+        refused = rf"measures\.hessian_top\.k={k} .*the model's {n} trainable parameters"
+        with pytest.raises(ValueError, match=refused):
+            RunStore(tmp_path / "runs").run(cfg)
+        with pytest.raises(ValueError, match=refused):
+            ctx.run_all([Job(cfg, "too many eigenvalues")])
+        with pytest.raises(ValueError, match=refused):   # a Trainer built by hand: before its first epoch
+            Trainer(cfg, blobs())
+    assert not (tmp_path / "runs").exists()
+
+
 def _careless(model, data, opts, seed):
     """A measurement that does everything a measurement must not: train-mode forward (moves BN
     running statistics, draws activation noise) and a draw from the global RNG."""
