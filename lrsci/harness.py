@@ -23,7 +23,7 @@ from .config import RunConfig
 from .executors import make_executor
 from .provenance import provenance
 from .report import check_report_dir, write_section
-from .runs import RunStore
+from .runs import RunStore, check_snapshots
 from .switches import switch_from_env
 from .train import RunResult
 
@@ -66,6 +66,9 @@ class Job:
     label: str
     snapshots: tuple[int, ...] = ()
     fork: tuple[RunConfig, int] | None = None
+
+    def __post_init__(self) -> None:
+        check_snapshots(self.snapshots, self.config.epochs)   # when the claim builds it, before anything trains
 
 
 @dataclass

@@ -67,6 +67,15 @@ def check_fork(child: RunConfig, parent: RunConfig, epoch: int) -> None:
                          f"{epoch} epochs (only the schedule after the fork point and the epochs may differ)")
 
 
+def check_snapshots(snapshots, epochs: int) -> None:
+    """Snapshot epochs must be 1..epochs: a snapshot is kept after an epoch the run trains, so one at 0 (the
+    initial weights) or past the budget was never written, silently, and a fork or transfer from it failed later."""
+    for e in snapshots:
+        if isinstance(e, bool) or not isinstance(e, int) or not 1 <= e <= epochs:
+            raise ValueError(f"snapshot epoch {e!r} is outside 1..{epochs} (the run's epochs): a snapshot is kept "
+                             "after an epoch the run trains")
+
+
 def _schedule_prefix(cfg: RunConfig, epoch: int) -> list[tuple[float, float]]:
     """What the schedule sets for each epoch before ``epoch``, as Trainer.train_epoch applies it:
     the LR and the activation-noise std (stateless schedules only)."""
@@ -268,6 +277,7 @@ class RunStore:
         One process trains a given run at a time (a file lock per run): a second process asking
         for it waits, then loads what the first one stored.
         """
+        check_snapshots(snapshots, config.epochs)
         done = self.load(config)
         if done is None:
             self.check_measures(config)   # before the lock and the run's folder are written

@@ -423,18 +423,21 @@ def test_on_the_gpu_the_captured_batched_step_stays_within_bf16_tolerance_of_the
 
 
 def test_the_batched_executor_writes_no_snapshot_for_an_epoch_a_run_did_not_train(tmp_path, monkeypatch):
-    """A run that ended (here: at its budget) while the batch trained on got a snapshot of a later epoch it
-    never trained; the run alone writes none."""
+    """A run that ended (here: stopped by its AutoDecay rule after epoch 2) while the batch trained on got a
+    snapshot of a later epoch it never trained; the run alone writes none. (A snapshot past a run's budget is
+    refused when the job is built.)"""
     from lrsci.harness import ClaimContext, Job
     from lrsci.runs import RunStore
 
     data = blobs(n_train=128, n_test=32)
     monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
     monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
-    short, long = tiny_config(epochs=2), tiny_config(seed=1, epochs=4)
+    quick = ScheduleConfig("autodecay", factor=0.1, autodecay={"window": 2, "tolerance": 10.0, "zeta": 1e-9})
+    short, long = tiny_config(epochs=4, schedule=quick), tiny_config(seed=1, epochs=4)
     ctx = ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep", n_seeds=1,
                        device="cpu", workers=1, executor="batched")
     ctx.run_all([Job(short, "short", snapshots=(2, 3)), Job(long, "long", snapshots=(2, 3))])
+    assert ctx.store.load(short).stop_reason == "rule" and len(ctx.store.load(short).history) == 2
     assert sorted(p.name for p in ctx.store.dir(short).glob("snap-*")) == ["snap-2.pt"]
     assert sorted(p.name for p in ctx.store.dir(long).glob("snap-*")) == ["snap-2.pt", "snap-3.pt"]
 

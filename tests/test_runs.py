@@ -61,6 +61,13 @@ def test_fork_refuses_configs_that_do_not_share_the_prefix():
     check_fork(trunk.with_(schedule=ScheduleConfig("step", milestones=(3,))), trunk, 3)
 
 
+@pytest.mark.parametrize("epoch", [0, 5])
+def test_a_snapshot_epoch_outside_the_runs_epochs_is_refused_before_it_trains(store, epoch):
+    with pytest.raises(ValueError, match=rf"snapshot epoch {epoch} is outside 1\.\.4"):
+        store.run(tiny_config(), snapshots=(2, epoch))
+    assert not store.root.exists()
+
+
 def test_missing_snapshot_falls_back_to_scratch(store):
     trunk = tiny_config(epochs=6)
     arm = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
