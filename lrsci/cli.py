@@ -266,9 +266,16 @@ def cmd_store(args) -> int:
     return 0
 
 
+# Subcommands --report-dir means nothing to, and why: named there (before or after the subcommand) it is refused
+# as bad input, not taken and ignored as it was before one and refused as an unknown argument after one.
+NO_REPORT_DIR = {"compare": "it compares the two report folders it is given",
+                 "store": "it reads the run store (--run-store), not reports"}
+
+
 def main(argv: list[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
-    common.add_argument("--report-dir", default=argparse.SUPPRESS, help="claim reports folder (default reports/)")
+    common.add_argument("--report-dir", default=argparse.SUPPRESS,
+                        help="claim reports folder of list, run and report (default reports/)")
     parser = argparse.ArgumentParser(prog="lrsci", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", parents=[common], help="claims × profiles and last verdicts").set_defaults(func=cmd_list)
@@ -292,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     comp = sub.add_parser("compare", help="two report folders side by side: the same decisions on other seeds? "
                           "(exit 1 if not, 2 on bad input)")
     comp.add_argument("base", help="a report folder, e.g. reports")
-    comp.add_argument("other", help="a report folder of the same profile run on other seeds (--report-dir)")
+    comp.add_argument("other", help="a report folder of the same profile run on other seeds (a run's --report-dir)")
     comp.add_argument("--profile", default="fast")
     comp.set_defaults(func=cmd_compare)
     store = sub.add_parser("store", help="what the run store holds and what no run reads again; --prune deletes "
@@ -303,7 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     store.add_argument("--prune", nargs="+", default=[], metavar="KIND",
                        help="set-aside, old-engine and/or done-batches")
     store.set_defaults(func=cmd_store)
+    for name in NO_REPORT_DIR:   # after the subcommand too, so both placements get the one message below
+        sub.choices[name].add_argument("--report-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.command in NO_REPORT_DIR and hasattr(args, "report_dir"):
+        print(f"lrsci: --report-dir is not an option of `lrsci {args.command}`: {NO_REPORT_DIR[args.command]}",
+              file=sys.stderr)
+        return 2
     # A folder the user names is where they are (pytest later runs in the project folder); the default
     # report folder is the project's own.
     args.report_dir = str(Path(args.report_dir).resolve()) if hasattr(args, "report_dir") else "reports"

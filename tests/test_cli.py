@@ -275,6 +275,26 @@ def test_a_named_report_dir_that_is_no_folder_is_bad_input(monkeypatch, capsys, 
     assert "a file, not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["compare", "reports", "reports"], ["store"]])
+@pytest.mark.parametrize("before", [True, False])
+def test_report_dir_is_refused_by_name_where_it_means_nothing_before_or_after_the_subcommand(
+        monkeypatch, capsys, tmp_path, command, before):
+    # It was taken and ignored before `compare` / `store`, and an unrecognized argument after them.
+    monkeypatch.chdir(ROOT)
+    option = ["--report-dir", str(tmp_path)]
+    assert cli.main(option + command if before else command + option) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"lrsci: --report-dir is not an option of `lrsci {command[0]}`: ") and "\n" not in err
+    assert "of list, run and report" in cli_help(capsys, ["--help"])
+    assert "--report-dir" not in cli_help(capsys, [command[0], "--help"]).split("options:")[1]
+
+
+def cli_help(capsys, argv: list[str]) -> str:
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    return capsys.readouterr().out
+
+
 def test_a_damaged_report_is_named_in_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(ROOT)
     folder = tmp_path / "reports" / "two-layer-learning-order"
