@@ -12,6 +12,7 @@ stage whose loss barely moves can still count as a drop (lrsci/autodecay.py expl
 from __future__ import annotations
 
 import argparse
+import math
 
 import torch
 import torch.nn.functional as F
@@ -68,10 +69,31 @@ def main(max_epochs: int = 100, lr: float = 0.1, seed: int = 0, quiet: bool = Fa
     return rows
 
 
-if __name__ == "__main__":
+def _number(kind, allowed: str, ok):
+    """An argparse type: a bad value is named by argparse with what is allowed (exit 2), not a traceback from
+    deep in AutoDecay or torch after the data is drawn."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: {allowed}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: {allowed}")
+        return value
+    return parse
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-epochs", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument("--max-epochs", default=100, help="epoch budget (default 100)",
+                        type=_number(int, "an integer >= 1", lambda v: v >= 1))
+    parser.add_argument("--lr", default=0.1, help="initial learning rate (default 0.1)",
+                        type=_number(float, "a finite number > 0", lambda v: math.isfinite(v) and v > 0))
+    parser.add_argument("--seed", default=0, help="data, init and order seed (default 0)",   # torch.manual_seed's range
+                        type=_number(int, "an integer from -2**63 to 2**64 - 1", lambda v: -2**63 <= v < 2**64))
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    args = parse_args()
     main(args.max_epochs, args.lr, args.seed)

@@ -28,6 +28,28 @@ def _check_the_autodecay_example():
     assert rows[-1]["loss"] < rows[0]["loss"] / 2
 
 
+@pytest.mark.parametrize("argv, named", [
+    (["--max-epochs", "0"], "--max-epochs: '0' is not allowed: an integer >= 1"), (["--max-epochs", "-3"], "--max-epochs"),
+    (["--max-epochs", "2.5"], "--max-epochs"), (["--lr", "0"], "--lr: '0' is not allowed: a finite number > 0"),
+    (["--lr", "-1"], "--lr"), (["--lr", "inf"], "--lr"), (["--lr", "nan"], "--lr"),
+    (["--seed", str(2**64)], "--seed: '18446744073709551616' is not allowed"), (["--seed", "x"], "--seed")])
+def test_the_autodecay_examples_bad_arguments_are_argparse_errors(argv, named, capsys):
+    example = load_file(ROOT / "examples" / "autodecay_drop_in.py", "autodecay_drop_in")
+    with pytest.raises(SystemExit) as stop:
+        example.parse_args(argv)
+    assert stop.value.code == 2 and f"error: argument {named}" in capsys.readouterr().err
+    assert vars(example.parse_args(["--max-epochs", "1", "--seed", "-1"])) == {"max_epochs": 1, "lr": 0.1, "seed": -1}
+
+
+def test_the_autodecay_example_run_with_no_epochs_says_so_without_a_traceback():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "examples/autodecay_drop_in.py", "--max-epochs", "0"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--max-epochs" in proc.stderr
+
+
 def test_the_imports_docs_adding_a_claim_lists_are_what_lrsci_has():
     import re
 
