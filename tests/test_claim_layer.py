@@ -67,6 +67,26 @@ def test_two_required_criteria_with_one_name_cannot_be_declared():
         judge(dup, {})
 
 
+def test_a_failure_on_fewer_seeds_than_declared_says_first_that_it_is_not_the_protocols_verdict(tmp_path):
+    # `lrsci run CLAIM --seeds 2` failed with judge's advice to declare the failure, where n = 2 was the cause.
+    from lrsci import driver
+    from tests.helpers import load_file
+
+    demo = load_file(Path(__file__).parent / "fixtures" / "demo_claim.py", "demo_claim_seeds")
+    five = demo.FAST.extend("five", seeds=5, a2=demo.DOWN)   # "second" fails; nothing declared
+
+    def message(seeds):
+        ctx = driver.context(five, run_store=tmp_path / "runs", report_dir=tmp_path / f"rep{seeds}", seeds=seeds)
+        result = driver.check(demo.CLAIM, five, ctx)
+        assert result.outcome == "unexpected"
+        return result.message
+
+    assert message(2).startswith("n = 2 seeds is fewer than the profile's declared 5: this verdict is not the "
+                                 "protocol's, and no expected failure should be declared from it — not replicated")
+    assert message(5).startswith("not replicated, and the profile declares no expected failure")
+    assert message(None).startswith("not replicated")   # the profile's own seeds
+
+
 def test_profile_extend_overrides_and_does_not_inherit_expected_failures():
     base = Profile("fast", device="cpu", seeds=5, run=RunConfig(device="cpu"), params={"alpha": 0.05, "floor": 1.0},
                    expected_failures={"x": "small scale"})
