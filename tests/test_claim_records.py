@@ -16,6 +16,8 @@ demo = tests.helpers.load_file(Path(tests.helpers.__file__).parent / "fixtures" 
 class SectionOnly:
     """A ClaimContext stand-in: finish() hands back the section the driver built."""
 
+    n_seeds = 99   # at least every demo profile's declared seeds: a full run, not a --seeds 2 one
+
     def check_can_report(self, claim_id):
         pass
 
