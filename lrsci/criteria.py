@@ -144,7 +144,8 @@ def required_rows(rows: list[dict]) -> dict[str, dict]:
     return out
 
 
-def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = None) -> tuple[str, str]:
+def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = None,
+          full_run: bool = True) -> tuple[str, str]:
     """Compare the failed required criteria with the declared expected failures.
 
     Returns (outcome, message); outcome is "replicated" (nothing failed, nothing expected),
@@ -153,6 +154,8 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
     criterion is undefined this run: it failed, but not by a measured effect). Beyond that a declared
     criterion is judged by its name: how far it failed is in the message, not in the outcome.
     An "as declared" message ends with the analysis's ``headline``, the run's own summary.
+    ``full_run`` False (fewer seeds than the profile declares): a plain non-replication does not suggest
+    declaring it, since a finding is declared from the protocol's own run only.
     """
     required = required_rows(rows)
     if not required:   # as verdict(): a claim without a required criterion replicates nothing
@@ -171,10 +174,12 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
             return "replicated", "every pre-registered criterion passed"
         return "as declared", expected_failure_text(required, expected) + (f" | this run: {headline}" if headline else "")
     if not expected:   # no declaration at all: a plain non-replication, and what to do if it is the finding
-        return "unexpected", ("not replicated, and the profile declares no expected failure: " + "; ".join(
-            row_figures(required[n]) for n in sorted(failed)) + ". If this is the finding at this scale (after "
-            "calibrating on dev seeds, not on the report seeds), declare these criteria in the profile's "
-            "expected_failures with the reason and the figures (docs/adding-a-claim.md)")
+        figures = "; ".join(row_figures(required[n]) for n in sorted(failed))
+        if not full_run:
+            return "unexpected", f"not replicated: {figures}"
+        return "unexpected", ("not replicated, and the profile declares no expected failure: " + figures + ". If this "
+            "is the finding at this scale (after calibrating on dev seeds, not on the report seeds), declare these "
+            "criteria in the profile's expected_failures with the reason and the figures (docs/adding-a-claim.md)")
     parts = []
     if failed - set(expected):
         parts.append("failed without being declared: " + "; ".join(

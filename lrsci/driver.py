@@ -55,8 +55,9 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     analysis_check.check(claim.id, profile.name, analysis, spec)   # a malformed one is never stored
     analysis = dict(analysis)
     rows = analysis["tests"]
-    outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"))
-    if outcome != "replicated" and ctx.n_seeds < profile.seeds:
+    full_run = ctx.n_seeds >= profile.seeds
+    outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"), full_run=full_run)
+    if outcome != "replicated" and not full_run:
         message = fewer_seeds_note(ctx.n_seeds, profile.seeds) + message
     section = {"protocol": claim.protocol(profile), **analysis, "verdict": verdict(rows),
                "figure": {"file": f"fig-{profile.name}.png", "spec": spec}}

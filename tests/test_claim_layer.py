@@ -41,6 +41,12 @@ def test_a_failure_of_a_profile_that_declares_nothing_says_how_to_declare_a_find
     assert "'second'" in message and "expected_failures" in message
 
 
+def test_a_short_run_is_not_told_to_declare_its_failure():
+    outcome, message = judge(rows(True, False), {}, full_run=False)
+    assert outcome == "unexpected" and message.startswith("not replicated: 'second'")
+    assert "expected_failures" not in message
+
+
 def test_a_declared_failure_that_passes_is_unexpected():
     outcome, message = judge(rows(True, True), {"second": "x"})
     assert outcome == "unexpected" and "declared as expected to fail but passed" in message
@@ -83,6 +89,7 @@ def test_a_failure_on_fewer_seeds_than_declared_says_first_that_it_is_not_the_pr
 
     assert message(2).startswith("n = 2 seeds is fewer than the profile's declared 5: this verdict is not the "
                                  "protocol's, and no expected failure should be declared from it — not replicated")
+    assert "expected_failures" not in message(2)   # no advice to declare what a short run found
     assert message(5).startswith("not replicated, and the profile declares no expected failure")
     assert message(None).startswith("not replicated")   # the profile's own seeds
 
