@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from typing import Mapping, Sequence
 
-from .stats import StatResult, bootstrap_ci, mean_ci_t, paired_t
+from .stats import StatResult, bootstrap_ci, mean_ci_t, off_bound, paired_t
 
 BOOTSTRAP_MIN_N = 10
 # Accuracies are in %: the size of the measurements behind a gain in pp (the tests' ``scale``).
@@ -68,7 +67,7 @@ def seeds_on_h1_side(hypothesis: str, values: Sequence[float], resolution: float
     is on it, not past it, as the test itself judges: a gain of exactly the floor that rounding put 1e-6
     above it is no seed on H1's side."""
     def past(v: float, bound: float, sign: int) -> bool:   # sign +1: above the bound, -1: below it
-        return sign * (v - bound) > resolution + 4.0 * sys.float_info.epsilon * abs(bound)
+        return sign * (v - bound) > off_bound(resolution, bound)
     m = _ONE_SIDED.match(hypothesis)
     if m:
         bound, sign = float(m.group(2)), (1 if m.group(1) == ">" else -1)

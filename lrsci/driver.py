@@ -70,8 +70,8 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
 
 def fewer_seeds_note(n: int, declared: int) -> str:
     """What a non-replication on fewer seeds than declared says first (``--seeds 2``). Why: at such an n a test
-    may be unable to pass at all (a sign test's smallest p is 0.5**n: 0.25 at n = 2), while judge's message on
-    its own suggests declaring the failure as the profile's finding."""
+    may be unable to pass at all (a sign test's smallest p is 0.5**n: 0.25 at n = 2), so such a failure is no
+    finding to declare (judge, told it is not a full run, leaves out that advice)."""
     return (f"n = {n} seeds is fewer than the profile's declared {declared}: this verdict is not the protocol's, "
             "and no expected failure should be declared from it — ")
 

@@ -158,6 +158,12 @@ def _resolution(values: np.ndarray, scale: float | None = None) -> float:
     return 4.0 * float(np.finfo(np.float32).eps) * size
 
 
+def off_bound(tol: float, bound: float) -> float:
+    """How far a value must lie from ``bound`` to be off it: ``tol`` (the inputs' rounding, StatResult.resolution)
+    plus the float64 rounding of the bound itself. One rule for the tests and for lrsci.criteria's seed counts."""
+    return tol + 4.0 * float(np.finfo(float).eps) * abs(bound)
+
+
 def _check_alternative(alternative: str) -> None:
     if alternative not in _ALTERNATIVES:
         raise ValueError(
@@ -210,7 +216,7 @@ def _one_sided_t(d: np.ndarray, margin: float, alternative: str,
     if float(np.ptp(d)) <= tol:
         gap = float(np.mean(d)) - margin
         # A gap within rounding noise of the margin is no evidence either way.
-        if abs(gap) <= tol + 4.0 * np.finfo(float).eps * abs(margin):
+        if abs(gap) <= off_bound(tol, margin):
             return 0.0, 1.0
         t = math.copysign(math.inf, gap)
         on_h1_side = gap > 0 if alternative == "greater" else gap < 0
@@ -291,7 +297,7 @@ def wilcoxon(a, b, margin: float = 0.0, alternative: str = "greater", scale: flo
     d, tol = _paired_diff(a, b, scale)
     shifted = d - margin
     # Differences within float rounding noise of the margin count as ties at 0.
-    shifted[np.abs(shifted) <= tol + 4.0 * np.finfo(float).eps * abs(margin)] = 0.0
+    shifted[np.abs(shifted) <= off_bound(tol, margin)] = 0.0
     op = ">" if alternative == "greater" else "<"
     zeros = int(np.sum(shifted == 0.0))
     # n stays the number of pairs; the words say how many of them the test could not use.
