@@ -73,8 +73,10 @@ def pytest_configure(config):
     from lrsci.harness import workers_from_env
     from lrsci.switches import SWITCHES, switch_from_env
 
+    from lrsci.checkpoints import seconds_from_env
+
     try:   # refused here, in one line, rather than as a traceback in every claim
-        workers_from_env(1), [switch_from_env(name) for name in SWITCHES]
+        workers_from_env(1), [switch_from_env(name) for name in SWITCHES], seconds_from_env()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     from lrsci.executors import exit_with_parent_from_env

@@ -30,7 +30,7 @@ trajectory; its store folders are kept apart for that reason. Not yet supported,
 GD, activation noise and dropout (their random draws under vmap), per-epoch measurements. A batch can start from
 its runs' parents' snapshots (forks at one epoch) and leaves Trainer-format snapshots of its own
 (:meth:`BatchedTrainer.run_state`). The run store takes batched runs through ``--executor batched``
-(lrsci.executors: own store folders, a checkpoint per batch and epoch); the committed reports come
+(lrsci.executors: own store folders, a checkpoint per batch); the committed reports come
 from the Trainer, and switching a claim changes its numbers within that tolerance.
 
 On CUDA the whole batched step can be captured as one CUDA graph and replayed (``step_graph=True`` or

@@ -11,7 +11,7 @@ back from the store, so a result never travels any other way and the numbers are
 - ``ray``: every job is a Ray task asking for one GPU (device cuda) or one CPU. Connects with
   ``ray.init(address=$RAY_ADDRESS)`` (unset or empty: a running local cluster, else a new local
   instance); a process that already called ``ray.init`` is used as it is. A task whose worker
-  dies is retried (``MAX_RETRIES``) and resumes from the run's last per-epoch checkpoint.
+  dies is retried (``MAX_RETRIES``) and resumes from the run's last checkpoint (lrsci.checkpoints).
   The run store (and any data root) must be one path every node sees: see ``RayExecutor``.
   Ray is an optional dependency (``pip install -e ".[ray]"``), imported only when chosen.
 - ``batched``: the runs that can share a batch (same architecture, data, batch size, precision;
@@ -20,8 +20,8 @@ back from the store, so a result never travels any other way and the numbers are
   on a CPU, so what a key holds does not depend on which runs were still to train); runs that
   cannot be batched (full-batch GD, activation noise, dropout) train one by one. Its runs live in
   their own store folders (``<key>-e<version>-batched``): they match single-run training only to
-  float tolerance. Experimental: not used by the committed reports. A batch is checkpointed after
-  every epoch (``<run store>/batches/<hash of its run keys>.pt``): interrupted, it resumes there.
+  float tolerance. Experimental: not used by the committed reports. A batch is checkpointed as a run
+  is (lrsci.checkpoints; ``<run store>/batches/<hash of its run keys>.pt``): interrupted, it resumes there.
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ from pathlib import Path
 import torch
 
 from . import files
+from .checkpoints import CheckpointClock
 from .runs import RunStore, cpu_threads
 from .state_files import read_state, write_state
 
@@ -61,14 +62,16 @@ def make_executor(name: str | None = None):
     raise ValueError(f"executor {raw!r} (LRSCI_EXECUTOR / --executor): expected one of {', '.join(EXECUTORS)}")
 
 
-def train_job(root: str, data_root, job, progress: bool, hook=None) -> tuple[str, str, str, bool]:
+def train_job(root: str, data_root, job, progress: bool, hook=None,
+              checkpoint_seconds: float | None = None) -> tuple[str, str, str, bool]:
     """Train (or resume, or load) one job into the store at ``root``, in whatever process runs
-    this. ``hook(trainer, record)`` is called after every epoch, after the progress line.
+    this. ``hook(trainer, record)`` is called after every epoch, after the progress line;
+    ``checkpoint_seconds``: the caller's store's (None: this process's LRSCI_CHECKPOINT_SECONDS).
     Returns (config key, host, run folder as this process sees it, whether this call trained it:
     False when another worker stored the same run first, so a report counts it once)."""
     from .harness import Progress  # here, not at the top: harness imports this module
 
-    store = RunStore(root, data_root=data_root)
+    store = RunStore(root, data_root=data_root, checkpoint_seconds=checkpoint_seconds)
     bar = Progress(enabled=progress, lines=True)
     bar.start(f"{job.label} seed {job.config.seed}")
 
@@ -91,7 +94,7 @@ class LocalExecutor:
         if workers <= 1 or len(jobs) <= 1:
             return []  # nothing gained from a process: the caller trains these in its own process
         ctx = multiprocessing.get_context("spawn")  # fork() after torch has started threads is unsafe
-        args = [(str(store.root), store.data_root, j, progress) for j in jobs]
+        args = [(str(store.root), store.data_root, j, progress, None, store.checkpoint_seconds) for j in jobs]
         pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init,
                                    initargs=(os.getpid(),))
         try:
@@ -120,7 +123,7 @@ def _worker_init(parent: int | None = None) -> None:
 def _exit_when_orphaned(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(2.0)
-    os._exit(1)   # the run resumes from its last epoch's checkpoint when asked again
+    os._exit(1)   # the run resumes from its last checkpoint when asked again
 
 
 EXIT_WITH_PARENT = "LRSCI_EXIT_WITH_PARENT"   # set by `lrsci run` to its own pid, for the pytest it starts
@@ -226,7 +229,7 @@ def _runs(n: int) -> str:
 
 def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, progress: bool) -> None:
     """Train ``todo`` (locked, none stored) as one BatchedTrainer — from ``starts`` (parent snapshots) when
-    given — with a checkpoint per epoch, then store each run's result."""
+    given — with checkpoints as a run has them (lrsci.checkpoints), then store each run's result."""
     from .batched import BatchedTrainer
     from .data.registry import load_data
 
@@ -240,6 +243,7 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
     trainer = BatchedTrainer(configs, data, device, starts=starts)
     if not resume(trainer, ckpt, device, data_id):   # a checkpoint that failed half-way leaves a mix:
         trainer = BatchedTrainer(configs, data, device, starts=starts)   # start from a fresh batch
+    clock = CheckpointClock(store.checkpoint_seconds)
     while not trainer.done:
         trainer.train_epoch()
         for i, job in enumerate(todo):
@@ -250,7 +254,9 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
                 state = {**trainer.run_state(i), "data_sha256": data_id}
                 write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
         # run_dirs: the folders these runs are stored in (device "auto" resolved), for `lrsci store` to check
-        write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id, "run_dirs": run_dirs})
+        if not trainer.done and clock.due():   # a finished batch's record is its runs' results
+            write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id, "run_dirs": run_dirs})
+            clock.reset()
         if progress:
             running = sum(s == "running" for s in trainer.status)
             print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
@@ -275,7 +281,7 @@ def _one_job_per_run(jobs: list) -> list:
 
 
 def batch_checkpoint(store: RunStore, configs: list) -> Path:
-    """Where a batch of exactly these runs (in this order) keeps its per-epoch checkpoint."""
+    """Where a batch of exactly these runs (in this order) keeps its checkpoint."""
     digest = hashlib.sha256("\n".join(store.dir(c).name for c in configs).encode()).hexdigest()[:20]
     return store.root / "batches" / f"{digest}.pt"
 
@@ -335,7 +341,7 @@ class RayExecutor:
         refs = [task.options(num_cpus=1, num_gpus=1 if j.config.device.startswith("cuda") else 0,
                              max_retries=MAX_RETRIES, runtime_env={"env_vars": env},
                              name=f"lrsci {j.label} seed {j.config.seed}"
-                             ).remote(root, data_root, j, progress, self.hook) for j in jobs]
+                             ).remote(root, data_root, j, progress, self.hook, store.checkpoint_seconds) for j in jobs]
         keys, failed = [], []
         for job, ref in zip(jobs, refs):
             try:   # as the local workers: a run that failed lets the others finish and be stored
@@ -353,9 +359,9 @@ class RayExecutor:
         return keys
 
 
-def _ray_task(root, data_root, job, progress, hook):
+def _ray_task(root, data_root, job, progress, hook, checkpoint_seconds):
     torch.set_num_threads(1)  # as the local workers: CPU runs train single-threaded (lrsci.runs.cpu_threads)
-    return train_job(root, data_root, job, progress, hook)
+    return train_job(root, data_root, job, progress, hook, checkpoint_seconds)
 
 
 def _check_stored(store: RunStore, job, host: str, run_dir: str) -> None:

@@ -85,6 +85,9 @@ class ClaimContext:
     started: float = field(default_factory=time.perf_counter)
     loaded: int = 0
     results: list = field(default_factory=list)  # every run this claim used, for throughput
+    # False: the report is written without drawing its figure (its spec stays in result.json), for a
+    # re-analysis that compares numbers (tools/pack_report_runs.py)
+    draw_figures: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.n_seeds, bool) or not isinstance(self.n_seeds, int) or self.n_seeds < 1:
@@ -98,7 +101,8 @@ class ClaimContext:
             self.executor = make_executor(self.executor)
         engine = getattr(self.executor, "engine", "single")
         if self.store.engine != engine:  # an executor's runs are kept in its engine's folders
-            self.store = RunStore(self.store.root, data_root=self.store.data_root, engine=engine)
+            self.store = RunStore(self.store.root, data_root=self.store.data_root, engine=engine,
+                                  checkpoint_seconds=self.store.checkpoint_seconds)
 
     @property
     def seeds(self) -> list[int]:
@@ -205,7 +209,7 @@ class ClaimContext:
             prov["sgd_step"] = "one captured CUDA graph per step where the run allows it (LRSCI_CUDA_GRAPHS=1)"
         section = {"profile": self.profile, "seeds": self.seeds, "seed_offset": self.seed_offset,
                    **section, "provenance": prov}
-        write_section(self.report_root, claim, self.profile, section)
+        write_section(self.report_root, claim, self.profile, section, draw_figures=self.draw_figures)
         return section
 
 

@@ -55,8 +55,9 @@ def check_report_dir(report_root: str | Path, claim_id: str) -> None:
                              "--report-dir") from None
 
 
-def write_section(report_root: str | Path, claim: dict, profile: str, section: dict) -> Path:
-    """Merge one profile's section into the claim's result.json and re-render the claim and index.
+def write_section(report_root: str | Path, claim: dict, profile: str, section: dict, draw_figures: bool = True) -> Path:
+    """Merge one profile's section into the claim's result.json and re-render the claim and index
+    (``draw_figures=False``: the report without drawing its PNGs, whose specs stay in result.json).
 
     Read-modify-write under a file lock, so two writers (say a fast and a gpu run of one
     claim) both land; every file is written to a temporary name and renamed into place.
@@ -82,7 +83,7 @@ def write_section(report_root: str | Path, claim: dict, profile: str, section: d
             new = _keep_declaration_history(old, new)
         record["profiles"][profile] = new
         files.write_json(path, record)
-        render_claim(folder)
+        render_claim(folder, draw_figures=draw_figures)
     with FileLock(str(Path(report_root) / ".index.lock")):  # claims finishing at once: the last index sees all
         render_index(report_root)
     return path
@@ -364,8 +365,9 @@ def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
     return out
 
 
-def render_claim(folder: str | Path, claims: dict | None = None) -> Path:
-    """report.md and figures of one claim; ``claims``: the declared claims (default: read from the project)."""
+def render_claim(folder: str | Path, claims: dict | None = None, draw_figures: bool = True) -> Path:
+    """report.md and (``draw_figures``) the figures of one claim; ``claims``: the declared claims (default: read
+    from the project)."""
     folder = Path(folder)
     rec = read_record(folder / "result.json", quarantine_bad=False)
     claim = (declared_claims(folder.parent) if claims is None else claims).get(rec["id"])
@@ -376,7 +378,7 @@ def render_claim(folder: str | Path, claims: dict | None = None) -> Path:
         lines += ["Declared profiles not run yet: " + ", ".join(f"`{n}`" for n in not_run) + ".", ""]
     for profile in sorted(rec["profiles"]):
         sec = rec["profiles"][profile]
-        if sec.get("figure"):
+        if draw_figures and sec.get("figure"):
             figures.render(sec["figure"]["spec"], folder / sec["figure"]["file"])
         lines += _section_md(profile, sec, folder, claim)
     path = folder / "report.md"

@@ -3,8 +3,8 @@
 Layout under the store root (``.runs/`` by default, ``LRSCI_RUNS`` or ``--run-store``)::
 
     <key>-e<engine>/config.json          the config, readable
-    <key>-e<engine>/checkpoint.pt        latest epoch of an unfinished run (resume point)
-    <key>-e<engine>/checkpoint.prev.pt   the epoch before (fallback if the latest is unreadable)
+    <key>-e<engine>/checkpoint.pt        an unfinished run's latest checkpoint (resume point; lrsci.checkpoints)
+    <key>-e<engine>/checkpoint.prev.pt   the one before (fallback if the latest is unreadable)
     <key>-e<engine>/snap-<e>.pt          kept snapshots after epoch e (fork points for other runs)
     <key>-e<engine>/result.json          the finished run: history, outcome, where/what it trained on
     <key>-e<engine>.lock                 held while one process trains the run
@@ -33,6 +33,7 @@ import torch
 from filelock import FileLock
 
 from . import files
+from .checkpoints import CheckpointClock, check_seconds, seconds_from_env
 from .config import RunConfig
 from .data.registry import load_data
 from .files import write_json as _write_json
@@ -124,9 +125,12 @@ class RunStoreError(RuntimeError):
 
 
 class RunStore:
-    def __init__(self, root: str | Path | None = None, data_root: str | Path | None = None, engine: str = "single"):
+    def __init__(self, root: str | Path | None = None, data_root: str | Path | None = None, engine: str = "single",
+                 checkpoint_seconds: float | None = None):
         self.root = Path(root or os.environ.get("LRSCI_RUNS") or DEFAULT_ROOT)
         self.data_root = data_root
+        # seconds of training between resume checkpoints (None: LRSCI_CHECKPOINT_SECONDS or 30; 0: every epoch)
+        self.checkpoint_seconds = seconds_from_env() if checkpoint_seconds is None else check_seconds(checkpoint_seconds)
         # "batched" (lrsci.batched, the batched executor) rounds differently from the Trainer: its runs
         # live in their own folders, so one key never holds numbers of two engines.
         if engine not in ("single", "batched"):
@@ -298,20 +302,26 @@ class RunStore:
             _remove_stale_temporaries(run_dir)
             _write_json(run_dir / "config.json", on_device(config).to_dict())
             _record_fork(run_dir, forked_from)
-            wanted = set(snapshots)
+            wanted, clock = set(snapshots), CheckpointClock(self.checkpoint_seconds)
             while not trainer.done:
                 before = trainer.epoch
                 trainer.run(until_epoch=before + 1, on_epoch=on_epoch)
                 if trainer.epoch == before and not trainer.done:  # a state past its budget but "running"
                     raise RuntimeError(f"run {config.key()} ({run_dir}) trained nothing at epoch {before} of "
                                        f"{config.epochs} yet is not done; its start state is inconsistent")
+                snapshot = trainer.epoch > before and trainer.epoch in wanted
+                checkpoint = not trainer.done and clock.due()   # a finished run's record is its result.json
+                if not (snapshot or checkpoint):
+                    continue
                 state = {**trainer.state_dict(), "data_sha256": data_id, "forked_from": forked_from}
                 # The snapshot before the checkpoint: a kill between the two then retrains this epoch and
                 # writes the snapshot again, where the other order resumes past it and loses it.
                 # A run that diverges does not complete its epoch: its snapshot of the epoch before stays.
-                if trainer.epoch > before and trainer.epoch in wanted:
+                if snapshot:
                     write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
-                _save_checkpoint(run_dir, state)
+                if checkpoint:
+                    _save_checkpoint(run_dir, state)
+                    clock.reset()
         result = trainer.result()
         if forked_from is not None:
             result.forked_from = forked_from

@@ -49,3 +49,10 @@ def pytester(_torchvision_imported, pytester):
     # "already a kernel registered". Imported before pytester takes its snapshot (the argument order), it is
     # in the snapshot and never imported twice.
     return pytester
+
+
+@pytest.fixture
+def every_epoch_checkpoints(monkeypatch):
+    """A checkpoint after every epoch (``LRSCI_CHECKPOINT_SECONDS=0``, inherited by worker processes), for the
+    tests of resuming from one: by default a run as short as a test's writes none (lrsci.checkpoints)."""
+    monkeypatch.setenv("LRSCI_CHECKPOINT_SECONDS", "0")

@@ -243,6 +243,7 @@ def test_the_batched_executor_trains_plain_arms_as_one_batch_in_its_own_store_fo
     assert RunStore(tmp_path / "runs").load(base.with_(seed=0)) is None
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_an_interrupted_batch_resumes_from_its_checkpoint_with_the_same_numbers(tmp_path, monkeypatch):
     from lrsci import executors
     from lrsci.runs import RunStore

@@ -106,6 +106,7 @@ def test_a_resumed_fork_keeps_its_fork_record(store):
     assert result.forked_from == {"key": trunk.key(), "epoch": 3} and result.history == scratch(arm).history
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_resumed_fork_whose_fork_record_is_corrupt_keeps_its_provenance_from_the_checkpoint(store):
     trunk, arm = interrupted_fork(store, 5)
     (store.dir(arm) / "fork.json").write_text('{"key": "tr')

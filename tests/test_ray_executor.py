@@ -65,6 +65,7 @@ def test_a_claim_on_ray_gives_the_local_numbers_and_verdict(ray_local, tmp_path)
     assert all(r.forked_from for r in ctx.results if r.config["schedule"]["kind"] == "step")
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(ray_local, tmp_path):
     marker, log = tmp_path / "killed", tmp_path / "epochs.log"
 

@@ -47,6 +47,15 @@ def test_profiles_merge_and_rerender_without_training(tmp_path):
     assert "NOT REPLICATED" in (tmp_path / "demo-claim" / "report.md").read_text()
 
 
+def test_a_report_written_without_drawing_keeps_the_spec_and_draws_it_when_rendered_again(tmp_path):
+    report.write_section(tmp_path, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]), draw_figures=False)
+    folder = tmp_path / "demo-claim"
+    assert not (folder / "fig-fast.png").exists() and "fig-fast.png" in (folder / "report.md").read_text()
+    assert json.loads((folder / "result.json").read_text())["profiles"]["fast"]["figure"]["spec"]["panels"]
+    report.render_all(tmp_path)
+    assert (folder / "fig-fast.png").stat().st_size > 1000
+
+
 def test_nan_becomes_null(tmp_path):
     sec = section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0])
     sec["per_seed"]["a"][0] = float("nan")

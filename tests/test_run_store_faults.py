@@ -54,6 +54,7 @@ def interrupted(store, cfg, at_epoch):
         store.run(cfg, on_epoch=stop)
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_corrupt_checkpoint_is_set_aside_and_the_previous_one_resumes(store):
     cfg = tiny_config()
     interrupted(store, cfg, at_epoch=4)  # checkpoints of epochs 2 (prev) and 3 (latest) exist
@@ -152,6 +153,7 @@ def test_a_corrupt_fork_snapshot_falls_back_to_training_from_scratch(store):
     assert result.forked_from is None and result.history == straight(arm)
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_full_disk_is_named_and_loses_nothing(store, monkeypatch):
     cfg = tiny_config()
     real_write, writes = state_files._write_bytes, []
@@ -245,6 +247,7 @@ RunStore(sys.argv[1]).run(PS10_CFG.with_(epochs=8), on_epoch=slow)
 """
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_sigkilled_run_resumes_with_the_same_numbers(tmp_path):
     root, cfg = tmp_path / "runs", PS10_CFG.with_(epochs=8)
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(root)], cwd=ROOT)

@@ -25,6 +25,7 @@ def test_a_finished_run_is_never_trained_twice(store):
     assert json.loads((store.dir(cfg) / "config.json").read_text()) == cfg.to_dict()
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_interrupted_run_resumes_and_ends_with_the_same_numbers(store):
     cfg = tiny_config(**{"model.dropout": 0.2})
 
@@ -128,6 +129,7 @@ def test_a_run_that_cannot_progress_raises_instead_of_looping(store, monkeypatch
     assert writes == []
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_checkpoint_of_other_data_bytes_is_set_aside_and_the_run_restarts(tmp_path, monkeypatch):
     data = data_that_changes(monkeypatch)
     store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)
@@ -141,6 +143,7 @@ def test_a_checkpoint_of_other_data_bytes_is_set_aside_and_the_run_restarts(tmp_
     assert len(list(store.dir(cfg).glob("checkpoint*.corrupt-*"))) == 2  # both kept, neither used
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_checkpoint_from_before_data_identities_still_resumes(tmp_path, monkeypatch):
     data_that_changes(monkeypatch)
     store, cfg = RunStore(tmp_path / "runs"), tiny_config(epochs=4)

@@ -25,6 +25,7 @@ def test_a_state_in_the_plain_torch_format_of_earlier_stores_still_reads(tmp_pat
     assert read_state(tmp_path / "old.pt") == {"epoch": 2}
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_previous_one(tmp_path, monkeypatch):
     monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: blobs())
     store, cfg = RunStore(tmp_path / "runs"), tiny_config()

@@ -33,6 +33,7 @@ def interrupted_then_rerun(tmp_path, monkeypatch):
 
 
 # device "auto" is stored as the device it resolves to, under another key than the config's own
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 @pytest.mark.parametrize("device", ["cpu", "auto"])
 def test_a_batch_checkpoint_is_open_until_all_its_runs_are_stored_then_done(tmp_path, monkeypatch, device):
     store, configs = interrupted_batch(tmp_path, monkeypatch, device)
@@ -46,6 +47,7 @@ def test_a_batch_checkpoint_is_open_until_all_its_runs_are_stored_then_done(tmp_
     assert found.done_batches == [ckpt] and not found.open_batches and len(found.finished) == 3
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_prune_deletes_only_the_kinds_named_and_every_run_still_loads(interrupted_then_rerun):
     store, configs = interrupted_then_rerun
     for c in (configs[:2], configs[2:]):
@@ -74,6 +76,7 @@ def test_prune_deletes_only_the_kinds_named_and_every_run_still_loads(interrupte
     assert store_audit.prune(store_audit.audit(store.root), ["old-engine"]) == [old] and not old.exists()
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_the_command_reports_prunes_and_refuses_bad_input(interrupted_then_rerun, capsys, tmp_path):
     store, configs = interrupted_then_rerun
     assert cli.main(["store", "--run-store", str(store.root)]) == 0
@@ -107,6 +110,7 @@ def test_set_aside_copies_in_the_data_cache_are_counted_and_pruned_with_the_stor
     assert not torn.exists() and (raw / "train-images-idx3-ubyte").read_bytes() == b"kept"
 
 
+@pytest.mark.usefixtures("every_epoch_checkpoints")
 def test_a_checkpoint_written_before_it_named_its_folders_is_read_by_its_keys(interrupted_then_rerun):
     store, configs = interrupted_then_rerun
     ckpt = executors.batch_checkpoint(store, configs)

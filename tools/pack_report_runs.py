@@ -72,7 +72,7 @@ def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=Non
     seeds = seeds or report_seeds(profile)
     ctx = ClaimContext(profile=profile.name, store=RunStore(store_root, data_root=data_root),
                        report_root=report_root, n_seeds=len(seeds), seed_offset=min(seeds),
-                       device=profile.device, workers=1, executor="local")
+                       device=profile.device, workers=1, executor="local", draw_figures=False)   # numbers only
 
     def stored_only(config, *args, **kw):   # read-only: not even a run's lock file is made
         result = ctx.store.load(config)
