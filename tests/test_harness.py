@@ -168,7 +168,7 @@ def test_the_report_provenance_counts_this_invocations_runs(tmp_path, monkeypatc
 
     written = {}
     monkeypatch.setenv("LRSCI_GIT", "abc1234")   # the commit the runs are trained at, as a sender names it
-    monkeypatch.setattr(harness, "write_section", lambda root, claim, profile, section: written.update(section))
+    monkeypatch.setattr(harness, "write_section", lambda root, claim, profile, section, **kw: written.update(section))
     trunk = CFG.with_(epochs=3, device="auto")
     cached = dev_context(tmp_path, monkeypatch, blobs(), n_seeds=1)
     cached.run_all([Job(trunk.with_(seed=9), "old")])   # stored before this claim's context
@@ -189,7 +189,7 @@ def test_the_report_provenance_counts_this_invocations_runs(tmp_path, monkeypatc
 def test_cuda_graphs_are_named_in_a_cuda_reports_provenance(tmp_path, monkeypatch):
     from lrsci import harness
 
-    monkeypatch.setattr(harness, "write_section", lambda *a: None)
+    monkeypatch.setattr(harness, "write_section", lambda *a, **kw: None)
     monkeypatch.setenv("LRSCI_CUDA_GRAPHS", "1")
     ctx = ClaimContext("gpu", RunStore(tmp_path), tmp_path, n_seeds=1, device="cuda", workers=1)
     assert "CUDA graph" in ctx.finish({"id": "c"}, {"verdict": "supported"})["provenance"]["sgd_step"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("every_epoch_checkpoints")   # start() waits for the workers' first checkpoints
 SCRIPT = """
 import sys
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
