@@ -37,6 +37,29 @@ def test_a_failed_run_lets_the_pool_finish_the_others(monkeypatch):
     assert calls == [{"wait": True}]
 
 
+def test_workers_checkpoint_on_the_callers_interval_not_their_environments(monkeypatch, tmp_path):
+    """The store's checkpoint interval travels with each job (lrsci.checkpoints), as Ray's tasks get it too."""
+    sent, used = [], []
+
+    class Pool:
+        def __init__(self, *args, **kw):
+            pass
+
+        def map(self, fn, args):
+            sent.extend(args)
+            return []
+
+        def shutdown(self, **kw):
+            pass
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Pool)
+    monkeypatch.setenv("LRSCI_CHECKPOINT_SECONDS", "30")   # what a worker's own environment would say
+    jobs = [Job(tiny_config(seed=s), "run") for s in range(2)]
+    executors.LocalExecutor().train(RunStore("unused", checkpoint_seconds=0), jobs, workers=2, progress=False)
+    monkeypatch.setattr(RunStore, "run", lambda self, config, **kw: used.append(self.checkpoint_seconds))
+    executors.train_job(*sent[0])   # as a worker runs it
+    assert [a[5] for a in sent] == [0.0, 0.0] and used == [0.0]
+
+
 class Stub:
     def __init__(self, error=None):
         self.error, self.loaded = error, None
@@ -174,13 +197,14 @@ def test_ray_tasks_get_the_absolute_store_path_and_the_callers_lrsci_variables(t
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LRSCI_WORKERS", "3")
     monkeypatch.setenv("OTHER_VAR", "x")
-    store = RunStore("runs")   # relative: a worker's cwd is not ours
+    store = RunStore("runs", checkpoint_seconds=7)   # relative: a worker's cwd is not ours
     monkeypatch.setattr(RunStore, "load", lambda self, config: object())
     ex = executors.RayExecutor.__new__(executors.RayExecutor)
     ex.ray, ex.hook = FakeRay(store), None
     jobs = [Job(tiny_config(seed=s, device=d), "run") for s, d in ((0, "cpu"), (1, "cuda"), (2, "cpu"))]
     assert ex.train(store, jobs, workers=2, progress=False) == [j.config.key() for j in jobs[:2]]
     assert [a[0] for a in ex.ray.args] == [str(tmp_path / "runs")] * 3
+    assert [a[5] for a in ex.ray.args] == [7.0] * 3   # the store's checkpoint interval, not the worker's env
     env = ex.ray.options[0]["runtime_env"]["env_vars"]
     assert env["LRSCI_WORKERS"] == "3" and "OTHER_VAR" not in env
     assert [o["num_gpus"] for o in ex.ray.options] == [0, 1, 0]

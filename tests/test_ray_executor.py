@@ -65,8 +65,7 @@ def test_a_claim_on_ray_gives_the_local_numbers_and_verdict(ray_local, tmp_path)
     assert all(r.forked_from for r in ctx.results if r.config["schedule"]["kind"] == "step")
 
 
-@pytest.mark.usefixtures("every_epoch_checkpoints")
-def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(ray_local, tmp_path):
+def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(ray_local, tmp_path, monkeypatch):
     marker, log = tmp_path / "killed", tmp_path / "epochs.log"
 
     def kill_once_after_epoch_3(trainer, record):  # a closure: Ray ships it by value to the worker
@@ -76,7 +75,9 @@ def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(ray_local, t
             marker.touch()
             os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no exception: as a lost node
 
-    ctx = ClaimContext("fast", RunStore(tmp_path / "ray"), tmp_path / "reports", n_seeds=2, workers=2,
+    monkeypatch.delenv("LRSCI_CHECKPOINT_SECONDS", raising=False)
+    store = RunStore(tmp_path / "ray", checkpoint_seconds=0)   # a checkpoint every epoch, told to the task, not its env
+    ctx = ClaimContext("fast", store, tmp_path / "reports", n_seeds=2, workers=2,
                        executor=executors.RayExecutor(hook=kill_once_after_epoch_3))
     [killed] = ctx.run_all([Job(CFG, "trunk")])
     uninterrupted = RunStore(tmp_path / "local").run(CFG)
