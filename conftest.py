@@ -70,10 +70,9 @@ def pytest_configure(config):
         raise pytest.UsageError(f"executor {executor!r} (--executor / LRSCI_EXECUTOR): expected local, ray or batched")
     if executor:  # ClaimContext reads it from the environment, as workers do
         os.environ["LRSCI_EXECUTOR"] = executor
+    from lrsci.checkpoints import seconds_from_env
     from lrsci.harness import workers_from_env
     from lrsci.switches import SWITCHES, switch_from_env
-
-    from lrsci.checkpoints import seconds_from_env
 
     try:   # refused here, in one line, rather than as a traceback in every claim
         workers_from_env(1), [switch_from_env(name) for name in SWITCHES], seconds_from_env()
