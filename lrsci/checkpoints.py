@@ -40,14 +40,16 @@ def seconds_from_env() -> float:
 
 
 class CheckpointClock:
-    """Says when a checkpoint is due: ``seconds`` after it was made or last reset."""
+    """Says when a checkpoint is due: ``seconds`` after the clock was made or last said so."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.last = time.monotonic()
 
-    def due(self) -> bool:
-        return time.monotonic() - self.last >= self.seconds
-
-    def reset(self) -> None:
-        self.last = time.monotonic()
+    def take(self) -> bool:
+        """True if a checkpoint is due now (the caller writes it), and the count starts again; else False."""
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True

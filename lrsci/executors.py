@@ -254,9 +254,8 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
                 state = {**trainer.run_state(i), "data_sha256": data_id}
                 write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
         # run_dirs: the folders these runs are stored in (device "auto" resolved), for `lrsci store` to check
-        if not trainer.done and clock.due():   # a finished batch's record is its runs' results
+        if not trainer.done and clock.take():   # a finished batch's record is its runs' results
             write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id, "run_dirs": run_dirs})
-            clock.reset()
         if progress:
             running = sum(s == "running" for s in trainer.status)
             print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)

@@ -310,7 +310,7 @@ class RunStore:
                     raise RuntimeError(f"run {config.key()} ({run_dir}) trained nothing at epoch {before} of "
                                        f"{config.epochs} yet is not done; its start state is inconsistent")
                 snapshot = trainer.epoch > before and trainer.epoch in wanted
-                checkpoint = not trainer.done and clock.due()   # a finished run's record is its result.json
+                checkpoint = not trainer.done and clock.take()   # a finished run's record is its result.json
                 if not (snapshot or checkpoint):
                     continue
                 state = {**trainer.state_dict(), "data_sha256": data_id, "forked_from": forked_from}
@@ -321,7 +321,6 @@ class RunStore:
                     write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
                 if checkpoint:
                     _save_checkpoint(run_dir, state)
-                    clock.reset()
         result = trainer.result()
         if forked_from is not None:
             result.forked_from = forked_from
