@@ -2,9 +2,9 @@
 
 A checkpoint is written after the first epoch that ends at least ``LRSCI_CHECKPOINT_SECONDS`` (default 30)
 after the run started or after its last checkpoint; 0 writes one after every epoch. So a kill loses at most
-that much training plus the epoch in progress, and rerunning resumes with the numbers an uninterrupted run
-would have produced (every checkpoint holds the whole state, RNG included: which epochs have one never
-changes a number).
+that much training plus the epoch in progress (Ctrl-C and SIGTERM lose none: lrsci.interrupts), and
+rerunning resumes with the numbers an uninterrupted run would have produced (every checkpoint holds the whole
+state, RNG included: which epochs have one never changes a number).
 
 Why not after every epoch: a checkpoint costs a few milliseconds (serialise, hash, write, fsync), which is
 nothing beside a GPU epoch but a third of the time of a full-batch GD run, whose "epochs" are single steps

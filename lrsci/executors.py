@@ -31,6 +31,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 import threading
@@ -43,6 +44,7 @@ import torch
 
 from . import files
 from .checkpoints import CheckpointClock
+from .interrupts import StopRequested, stop_at_epoch_end, waiter_stop
 from .runs import RunStore, cpu_threads
 from .state_files import read_state, write_state
 
@@ -97,21 +99,50 @@ class LocalExecutor:
         args = [(str(store.root), store.data_root, j, progress, None, store.checkpoint_seconds) for j in jobs]
         pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init,
                                    initargs=(os.getpid(),))
-        try:
-            keys = [key for key, _, _, trained in pool.map(_worker_run, args) if trained]
-        except (KeyboardInterrupt, SystemExit):
-            # Ctrl-C: no queued run starts after it, and the workers are ended, not left training as orphans
-            # that hold their runs' locks (each run resumes from its checkpoint when asked again).
-            workers_now = list((getattr(pool, "_processes", None) or {}).values())   # shutdown forgets them
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in workers_now:
-                proc.terminate()
-            raise
-        except Exception:
-            pool.shutdown(wait=True)   # a run that failed lets the others finish and be stored
-            raise
+        futures = [pool.submit(_worker_run, a) for a in args]
+        with waiter_stop() as stop:   # Ctrl-C or SIGTERM to this process: the workers stop (a second: at once)
+            try:
+                results = [f.result() for f in futures]
+            except (KeyboardInterrupt, SystemExit):   # from a signal, or a worker's run stopped by one
+                stop.begin()
+                _stop_workers(pool, futures)
+                raise
+            except Exception:
+                pool.shutdown(wait=True)   # a run that failed lets the others finish and be stored
+                raise
         pool.shutdown(wait=True)
-        return keys
+        return [key for key, _, _, trained in results if trained]
+
+
+def _stop_workers(pool: ProcessPoolExecutor, futures: list) -> None:
+    """Ctrl-C (or SIGTERM, or a worker's own stop): no queued run starts, and every worker ends its epoch,
+    writes a checkpoint and ends (lrsci.interrupts), so no orphan trains on holding its run's lock and nothing
+    trained is lost. A second Ctrl-C ends them at once (each run resumes from its last checkpoint)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())   # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    running = [f for f in futures if not f.done()]
+    # A terminal's Ctrl-C reached the workers already; SIGTERM is the same request for them, not a second one.
+    for proc in workers:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(proc.pid, signal.SIGTERM)
+    try:
+        alive = sum(proc.is_alive() for proc in workers)
+        if running and alive:
+            print(f"[lrsci] waiting for {alive} worker{'s' if alive > 1 else ''} to end {'their' if alive > 1 else 'its'} "
+                  "epoch with a checkpoint (Ctrl-C again stops at once)", file=sys.stderr, flush=True)
+        # f.done(), not concurrent.futures.wait: a future the shutdown cancelled is done but never "notified"
+        while not all(f.done() for f in running):
+            time.sleep(0.1)
+        for f in running:   # where each stopped run stopped (the workers' own exceptions end here)
+            if not f.cancelled() and isinstance(f.exception(), StopRequested):
+                print(f"[lrsci] {f.exception()}", file=sys.stderr, flush=True)
+        for proc in workers:
+            proc.join()
+    except KeyboardInterrupt:   # a second Ctrl-C
+        pass
+    finally:
+        for proc in workers:
+            proc.kill()   # a no-op for a worker that has ended
 
 
 def _worker_init(parent: int | None = None) -> None:
@@ -139,8 +170,18 @@ def exit_with_parent_from_env() -> bool:
     return True
 
 
+_STOPPING = False   # in a worker: a run of this process was stopped (Ctrl-C, SIGTERM); it starts no other
+
+
 def _worker_run(args) -> tuple[str, str, str, bool]:
-    return train_job(*args)
+    global _STOPPING
+    if _STOPPING:   # a run queued to this worker before the stop
+        raise KeyboardInterrupt("this worker was asked to stop; the run was not started")
+    try:
+        return train_job(*args)
+    except KeyboardInterrupt:
+        _STOPPING = True
+        raise
 
 
 class BatchedExecutor:
@@ -244,21 +285,20 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
     if not resume(trainer, ckpt, device, data_id):   # a checkpoint that failed half-way leaves a mix:
         trainer = BatchedTrainer(configs, data, device, starts=starts)   # start from a fresh batch
     clock = CheckpointClock(store.checkpoint_seconds)
-    while not trainer.done:
-        trainer.train_epoch()
-        for i, job in enumerate(todo):
-            trained = trainer.histories[i] and trainer.histories[i][-1]["epoch"] == trainer.epoch
-            if trainer.epoch in job.snapshots and trained:   # not for an epoch it ended before
-                run_dir = store.dir(job.config)
-                run_dir.mkdir(parents=True, exist_ok=True)
-                state = {**trainer.run_state(i), "data_sha256": data_id}
-                write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
-        # run_dirs: the folders these runs are stored in (device "auto" resolved), for `lrsci store` to check
-        if not trainer.done and clock.take():   # a finished batch's record is its runs' results
-            write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id, "run_dirs": run_dirs})
-        if progress:
-            running = sum(s == "running" for s in trainer.status)
-            print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
+    # Ctrl-C or SIGTERM: this epoch ends, with the batch's checkpoint, and then the batch stops (lrsci.interrupts)
+    with stop_at_epoch_end(f"the batch of {_runs(len(todo))}") as stop:
+        while not trainer.done:
+            trainer.train_epoch()
+            _write_batch_snapshots(store, todo, trainer, data_id)
+            # run_dirs: the folders these runs are stored in (device "auto" resolved), for `lrsci store` to check
+            if not trainer.done and (clock.take() or stop.requested):   # a finished batch's record: its results
+                write_state(ckpt, {**trainer.state_dict(), "data_sha256": data_id, "run_dirs": run_dirs})
+            if progress:
+                running = sum(s == "running" for s in trainer.status)
+                print(f"batch of {len(todo)}: epoch {trainer.epoch} done, {running} running", flush=True)
+            if stop.requested and not trainer.done:
+                raise stop.stopped(f"stopped after epoch {trainer.epoch}, with a checkpoint: running it again "
+                                   "resumes there")
     for job, result in zip(todo, trainer.results()):
         if job.fork:
             result.forked_from = {"key": job.fork[0].key(), "epoch": job.fork[1]}
@@ -266,6 +306,18 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
             files.write_text(store.dir(job.config) / "fork.json", json.dumps(result.forked_from))
         store.save_result(job.config, result, device, started)
     ckpt.unlink(missing_ok=True)  # every run of the batch is stored: the checkpoint has done its job
+    if stop.requested:   # asked during its last epoch: the runs are stored, and the process stops as asked
+        raise stop.stopped("ended with that epoch and its runs are stored")
+
+
+def _write_batch_snapshots(store: RunStore, todo: list, trainer, data_id) -> None:
+    """The Trainer-format snapshot of each run that asked for one at this epoch (not one it ended before)."""
+    for i, job in enumerate(todo):
+        trained = trainer.histories[i] and trainer.histories[i][-1]["epoch"] == trainer.epoch
+        if trainer.epoch in job.snapshots and trained:
+            run_dir = store.dir(job.config)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_state(run_dir / f"snap-{trainer.epoch}.pt", {**trainer.run_state(i), "data_sha256": data_id})
 
 
 def _one_job_per_run(jobs: list) -> list:

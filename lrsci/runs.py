@@ -11,7 +11,8 @@ Layout under the store root (``.runs/`` by default, ``LRSCI_RUNS`` or ``--run-st
 
 What a user can rely on: writes are atomic (temporary file + rename), so a kill or a full disk
 leaves the old file or the new one, never half of one, and a full disk is reported as such; a
-killed run resumes from its last checkpoint with the numbers an uninterrupted run would have;
+killed run resumes from its last checkpoint with the numbers an uninterrupted run would have (a run
+stopped by Ctrl-C or SIGTERM first ends its epoch and writes one: lrsci.interrupts);
 two processes asking for one run train it once (the second waits, then loads); an unreadable
 file is moved aside as ``<name>.corrupt-<time>`` (never deleted) and training restarts from the
 last good point; a run stored by another engine version, or trained on other data bytes (the
@@ -37,6 +38,7 @@ from .checkpoints import CheckpointClock, check_seconds, seconds_from_env
 from .config import RunConfig
 from .data.registry import load_data
 from .files import write_json as _write_json
+from .interrupts import stop_at_epoch_end
 from .state_files import read_state, write_state
 from .provenance import cpu_model, device_name, git_hash, utc_now
 from .train import ENGINE_VERSION, RunResult, Trainer, resolve_device
@@ -303,24 +305,22 @@ class RunStore:
             _write_json(run_dir / "config.json", on_device(config).to_dict())
             _record_fork(run_dir, forked_from)
             wanted, clock = set(snapshots), CheckpointClock(self.checkpoint_seconds)
-            while not trainer.done:
-                before = trainer.epoch
-                trainer.run(until_epoch=before + 1, on_epoch=on_epoch)
-                if trainer.epoch == before and not trainer.done:  # a state past its budget but "running"
-                    raise RuntimeError(f"run {config.key()} ({run_dir}) trained nothing at epoch {before} of "
-                                       f"{config.epochs} yet is not done; its start state is inconsistent")
-                snapshot = trainer.epoch > before and trainer.epoch in wanted
-                checkpoint = not trainer.done and clock.take()   # a finished run's record is its result.json
-                if not (snapshot or checkpoint):
-                    continue
-                state = {**trainer.state_dict(), "data_sha256": data_id, "forked_from": forked_from}
-                # The snapshot before the checkpoint: a kill between the two then retrains this epoch and
-                # writes the snapshot again, where the other order resumes past it and loses it.
-                # A run that diverges does not complete its epoch: its snapshot of the epoch before stays.
-                if snapshot:
-                    write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
-                if checkpoint:
-                    _save_checkpoint(run_dir, state)
+            # Ctrl-C or SIGTERM: this epoch ends, with a checkpoint, and then the run stops (lrsci.interrupts)
+            with stop_at_epoch_end(f"run {config.key()} (seed {config.seed})") as stop:
+                while not trainer.done:
+                    before = trainer.epoch
+                    trainer.run(until_epoch=before + 1, on_epoch=on_epoch)
+                    if trainer.epoch == before and not trainer.done:  # a state past its budget but "running"
+                        raise RuntimeError(f"run {config.key()} ({run_dir}) trained nothing at epoch {before} of "
+                                           f"{config.epochs} yet is not done; its start state is inconsistent")
+                    snapshot = trainer.epoch > before and trainer.epoch in wanted
+                    # a finished run's record is its result.json
+                    checkpoint = not trainer.done and (clock.take() or stop.requested)
+                    if snapshot or checkpoint:
+                        self._save_states(run_dir, trainer, data_id, forked_from, snapshot, checkpoint)
+                    if stop.requested and not trainer.done:
+                        raise stop.stopped(f"stopped after epoch {trainer.epoch} of {config.epochs}, with a checkpoint: "
+                                           "running it again resumes there")
         result = trainer.result()
         if forked_from is not None:
             result.forked_from = forked_from
@@ -329,7 +329,20 @@ class RunStore:
         for name in ("checkpoint.pt", "checkpoint.prev.pt"):
             (run_dir / name).unlink(missing_ok=True)
         self.trained.append(config.key())
+        if stop.requested:   # asked during its last epoch: the run is stored, and the process stops as asked
+            raise stop.stopped("ended with that epoch and is stored")
         return result
+
+    @staticmethod
+    def _save_states(run_dir: Path, trainer: Trainer, data_id, forked_from, snapshot: bool, checkpoint: bool) -> None:
+        state = {**trainer.state_dict(), "data_sha256": data_id, "forked_from": forked_from}
+        # The snapshot before the checkpoint: a kill between the two then retrains this epoch and
+        # writes the snapshot again, where the other order resumes past it and loses it.
+        # A run that diverges does not complete its epoch: its snapshot of the epoch before stays.
+        if snapshot:
+            write_state(run_dir / f"snap-{trainer.epoch}.pt", state)
+        if checkpoint:
+            _save_checkpoint(run_dir, state)
 
     def _trained_record(self, config: RunConfig, device, started: float) -> dict:
         """Where, when, by which code and on which data bytes this run was trained; it travels

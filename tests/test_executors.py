@@ -2,6 +2,8 @@
 running, the batch checkpoint's resume rules, the batched executor's store checks, the arguments the
 Ray executor gives its tasks, and what it says when a run is missing from the driver's store."""
 
+from concurrent.futures import Future
+
 import pytest
 import torch
 
@@ -25,8 +27,10 @@ def test_a_failed_run_lets_the_pool_finish_the_others(monkeypatch):
         def __init__(self, *args, **kw):
             pass
 
-        def map(self, fn, args):
-            raise RuntimeError("run 0 failed")
+        def submit(self, fn, args):
+            future = Future()
+            future.set_exception(RuntimeError("run 0 failed"))
+            return future
 
         def shutdown(self, **kw):
             calls.append(kw)
@@ -45,9 +49,11 @@ def test_workers_checkpoint_on_the_callers_interval_not_their_environments(monke
         def __init__(self, *args, **kw):
             pass
 
-        def map(self, fn, args):
-            sent.extend(args)
-            return []
+        def submit(self, fn, args):
+            sent.append(args)
+            future = Future()
+            future.set_result(("key", "host", "dir", False))
+            return future
 
         def shutdown(self, **kw):
             pass

@@ -1,6 +1,6 @@
 """The local worker pool under interruption: Ctrl-C ends the parent and every worker (no queued run starts
-after it), and workers whose parent was killed outright (SIGKILL, no cleanup possible) end themselves,
-instead of training on as orphans that hold their runs' locks."""
+after it; each worker ends its epoch with a checkpoint first), and workers whose parent was killed outright
+(SIGKILL, no cleanup possible) end themselves, instead of training on as orphans that hold their runs' locks."""
 import os
 import signal
 import subprocess
@@ -25,13 +25,13 @@ LocalExecutor().train(RunStore(sys.argv[1]), [Job(cfg.with_(seed=s), "slow") for
 """
 
 
-def start(tmp_path):
-    """The pool in its own process group, once both workers are training (their first checkpoints exist)."""
+def start(tmp_path, ready: str = "*/checkpoint.pt", stderr=subprocess.DEVNULL):
+    """The pool in its own process group, once both workers are training (two files match ``ready``: by
+    default their first checkpoints)."""
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path / "runs")], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.time() + 60
-    while len(list((tmp_path / "runs").glob("*/checkpoint.pt"))) < 2:
+    while len(list((tmp_path / "runs").glob(ready))) < 2:
         assert time.time() < deadline and proc.poll() is None, "the workers never started training"
         time.sleep(0.2)
     return proc
@@ -74,3 +74,22 @@ def test_workers_of_a_killed_parent_end_themselves(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)    # the parent alone, with no chance to clean up
     proc.wait(timeout=10)
     assert_group_ends(proc, 15, "orphaned workers kept training")
+
+
+@pytest.mark.slow
+def test_ctrl_c_lets_each_worker_end_its_epoch_with_a_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("LRSCI_CHECKPOINT_SECONDS", "3600")   # the clock writes none: every checkpoint is the stop's
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as stream:
+        proc = start(tmp_path, ready="*/config.json", stderr=stream)
+        time.sleep(1.5)   # past each run's start-up, into its epochs (a few ms each)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    assert_group_ends(proc, 15, "a worker kept running after Ctrl-C")
+    text = err.read_text()
+    assert "waiting for 2 workers to end their epoch with a checkpoint" in text, text
+    started = [d for d in (tmp_path / "runs").iterdir() if d.is_dir() and (d / "config.json").exists()]
+    assert len(started) == 2, text   # the queued runs never started
+    for run_dir in started:
+        assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "result.json").exists(), text
+        assert f"{run_dir.name.split('-e')[0]} (seed" in text and "stopped after epoch" in text
