@@ -181,16 +181,18 @@ def _progress_setting() -> str:
 
 
 def run_child(cmd: list[str], cwd: Path, env: dict) -> int:
-    """Run ``cmd`` and return its exit status. SIGTERM and SIGHUP sent to lrsci are passed on to it; Ctrl-C (which
-    a terminal sends to both) waits for it to stop and exits 130 without a traceback; if lrsci is killed outright
-    the child sees it and ends itself (EXIT_WITH_PARENT), so no pytest trains on as an orphan."""
+    """Run ``cmd`` and return its exit status. SIGTERM and SIGHUP sent to lrsci are passed on to it; Ctrl-C waits
+    for it to stop (its runs end their epochs with a checkpoint: lrsci.interrupts) and exits 130 without a
+    traceback; if lrsci is killed outright the child sees it and ends itself (EXIT_WITH_PARENT), so no pytest
+    trains on as an orphan."""
     child = subprocess.Popen(cmd, cwd=cwd, env=env)
     forward = lambda signum, frame: child.send_signal(signum)  # noqa: E731
     old = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return child.wait()
-    except KeyboardInterrupt:   # from a terminal the child has it too; sent to lrsci alone, pass it on
-        child.send_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        if not in_terminal_foreground():   # typed there, Ctrl-C reached the child too: a second one would stop it now
+            child.send_signal(signal.SIGINT)
         try:
             child.wait()
         except KeyboardInterrupt:   # a second Ctrl-C: stop now
@@ -201,6 +203,21 @@ def run_child(cmd: list[str], cwd: Path, env: dict) -> int:
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+def in_terminal_foreground() -> bool:
+    """Whether this process's group is the foreground of its controlling terminal: a Ctrl-C typed there is sent to
+    the whole group, this process's children included."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:   # no controlling terminal (a script, CI, a daemon)
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _refuse_what_would_skip(profile, data_root) -> None:

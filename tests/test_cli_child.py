@@ -1,10 +1,12 @@
 """`lrsci run` and the pytest it starts: a signal to lrsci reaches it, and a killed lrsci leaves no orphan."""
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -84,6 +86,47 @@ def test_a_child_of_a_killed_lrsci_ends_itself(tmp_path):
     while alive(child) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive(child)
+
+
+COUNTING_CHILD = """
+import os, signal, sys, time
+from pathlib import Path
+out = Path(os.environ["PROBE_DIR"])
+got = []
+signal.signal(signal.SIGINT, lambda *a: got.append(1))
+(out / "child.pid").write_text(f"{os.getpid()} False")
+end = time.monotonic() + 60
+while not got and time.monotonic() < end:
+    time.sleep(0.05)
+time.sleep(1.0)   # long enough for a signal passed on late (Popen.wait waits 0.25 s on Ctrl-C first)
+(out / "sigints").write_text(str(len(got)))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal as controlling terminal")
+def test_ctrl_c_typed_in_a_terminal_reaches_the_child_once(tmp_path):
+    """The terminal sends Ctrl-C to lrsci and its child alike: lrsci does not send it again, which the child's
+    runs would take for a second Ctrl-C (stop at once, lrsci.interrupts) instead of the same one."""
+    master, slave = os.openpty()
+    env = {**os.environ, "PROBE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+
+    def own_terminal():   # a new session whose controlling terminal is the pty (lrsci in its foreground)
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, COUNTING_CHILD], cwd=tmp_path, env=env, stdin=slave,
+                              stdout=slave, stderr=slave, start_new_session=True, preexec_fn=own_terminal)
+    os.close(slave)
+    try:
+        for _ in range(300):
+            if (tmp_path / "child.pid").exists():
+                break
+            time.sleep(0.1)
+        os.write(master, b"\x03")   # Ctrl-C, typed
+        assert parent.wait(30) == 130
+        assert (tmp_path / "sigints").read_text() == "1"
+    finally:
+        parent.kill()
+        os.close(master)
 
 
 def test_progress_is_on_unless_the_user_set_it_and_a_bad_value_is_refused(monkeypatch):
