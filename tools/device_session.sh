@@ -67,7 +67,8 @@ pack() {  # everything so far in one file ($OUT returns at most 8), replaced ato
 }
 left() { echo $(( ${DEADLINE:-100000} - $(date +%s) + T0 )); }  # DEADLINE: seconds this script may use in all
 claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest, ended before DEADLINE
-  # (the run store keeps every finished epoch, so a claim cut off here resumes in the next call on this machine)
+  # (timeout's SIGTERM reaches every process of the claim: each run ends its epoch with a checkpoint, within the
+  # 5 s before SIGKILL, so a claim cut off here resumes in the next call on this machine; lrsci.interrupts)
   local t=$(( $(left) - 25 ))
   [ "$t" -gt 0 ] || { stamp "$1 skipped: no time left before DEADLINE"; return 0; }   # timeout 0 = no limit
   LRSCI_WORKERS=$2 LRSCI_EXECUTOR=${3:-local} timeout -k 5 "$t" python -m pytest "claims/test_$1.py" -m gpu --require-gpu -p no:cacheprovider -q -rA \
