@@ -77,13 +77,19 @@ def test_workers_of_a_killed_parent_end_themselves(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_lets_each_worker_end_its_epoch_with_a_checkpoint(tmp_path, monkeypatch):
+@pytest.mark.parametrize("send", ["ctrl-c", "sigterm-to-the-parent"])
+def test_a_stop_lets_each_worker_end_its_epoch_with_a_checkpoint(tmp_path, monkeypatch, send):
+    """A terminal's Ctrl-C reaches every worker; a SIGTERM to the parent alone (`kill`, a scheduler) reaches the
+    workers through it. Either way each running run ends its epoch with a checkpoint and no queued run starts."""
     monkeypatch.setenv("LRSCI_CHECKPOINT_SECONDS", "3600")   # the clock writes none: every checkpoint is the stop's
     err = tmp_path / "stderr.txt"
     with err.open("w") as stream:
         proc = start(tmp_path, ready="*/config.json", stderr=stream)
         time.sleep(1.5)   # past each run's start-up, into its epochs (a few ms each)
-        os.killpg(proc.pid, signal.SIGINT)
+        if send == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     assert_group_ends(proc, 15, "a worker kept running after Ctrl-C")
     text = err.read_text()
