@@ -128,8 +128,9 @@ def _stop_workers(pool: ProcessPoolExecutor, futures: list) -> None:
     try:
         alive = sum(proc.is_alive() for proc in workers)
         if running and alive:
-            print(f"[lrsci] waiting for {alive} worker{'s' if alive > 1 else ''} to end {'their' if alive > 1 else 'its'} "
-                  "epoch with a checkpoint (Ctrl-C again stops at once)", file=sys.stderr, flush=True)
+            who = f"{alive} workers to end their" if alive > 1 else "1 worker to end its"
+            print(f"[lrsci] waiting for {who} epoch with a checkpoint (Ctrl-C again stops at once)",
+                  file=sys.stderr, flush=True)
         # f.done(), not concurrent.futures.wait: a future the shutdown cancelled is done but never "notified"
         while not all(f.done() for f in running):
             time.sleep(0.1)
