@@ -22,6 +22,17 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "po
 HOUR = 3600   # a checkpoint clock that never comes due in a test: any checkpoint is the stop's
 
 
+@pytest.fixture(autouse=True)
+def python_defaults():
+    """These tests are of the case where SIGINT and SIGTERM have Python's defaults. Another test in this process
+    may have left its own handler behind (``ray.init`` sets one for SIGTERM and keeps it after ``ray.shutdown``),
+    and that handler would take a SIGTERM sent here: the process would end."""
+    old = {sig: signal.signal(sig, default) for sig, default in interrupts.DEFAULTS.items()}
+    yield
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     monkeypatch.setattr(runs_mod, "load_data", lambda cfg, root=None: blobs())
