@@ -8,11 +8,13 @@ again resumes from that epoch with the numbers of an uninterrupted run.
 
 - A second Ctrl-C, a second or more after the first, stops at once, as Ctrl-C always did: the epoch in progress
   is lost, and the last checkpoint stays.
-- A SIGTERM after the first request, or a Ctrl-C within a second of it, is the same request again. A terminal's
-  Ctrl-C reaches every process of its group, and a parent passes the stop on as well (``lrsci run`` to its
-  pytest, the worker pool's parent to its workers).
+- A SIGTERM after the first request, or a Ctrl-C within a second of it, is the same request again. A Ctrl-C
+  sent to a process group reaches every process in it, and a parent passes the stop on as well: the worker
+  pool's parent to its workers (SIGTERM), and ``lrsci run`` to its pytest when it is not in a terminal's
+  foreground (a signal sent to its group by a script: it cannot tell who else got it).
 - Handlers are installed only in the main thread and only over Python's defaults. So a program that handles
-  these signals itself (Ray's workers, an application that embeds lrsci) keeps its own handling.
+  these signals itself keeps its own handling: an application that embeds lrsci, Ray's workers, and a process
+  that has called ``ray.init`` (which sets a SIGTERM handler and leaves it after ``ray.shutdown``).
 - The handlers are in place only while a run trains, and while the worker pool's parent waits on its workers
   (:func:`waiter_stop`). Elsewhere Ctrl-C raises at once and SIGTERM ends the process, as Python's defaults do.
 """
@@ -26,9 +28,9 @@ import time
 
 # The defaults these handlers may replace. SIGINT's raises KeyboardInterrupt; SIGTERM's ends the process.
 DEFAULTS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-# A Ctrl-C this soon after the first request is the same request. A terminal sends Ctrl-C to the whole process
-# group, and `lrsci run` passes it on to its child as well (it cannot tell who else got it), so the child gets
-# two within milliseconds; a person's second Ctrl-C comes later.
+# A Ctrl-C this soon after the first request is the same request: a SIGINT sent to a process group and passed on
+# by a parent arrive within a fraction of a second (`lrsci run` waits 0.25 s, subprocess.Popen.wait's grace, before
+# it passes one on); a person's second Ctrl-C comes later.
 SAME_REQUEST_SECONDS = 1.0
 
 
