@@ -69,9 +69,11 @@ class StopRequest(_Request):
         self.what = what
 
     def first(self) -> None:
-        # os.write, not print: a handler that prints while the interrupted code prints raises (reentrant call)
-        os.write(2, f"lrsci: {self.signal}: {self.what} stops at the end of its epoch, with a checkpoint "
-                    "(Ctrl-C again stops at once)\n".encode())
+        # os.write, not print: a handler that prints while the interrupted code prints raises (reentrant call).
+        # On a terminal, a line of its own: a progress bar may be drawn in place on the current one.
+        line = (f"lrsci: {self.signal}: {self.what} stops at the end of its epoch, with a checkpoint "
+                "(Ctrl-C again stops at once)\n")
+        os.write(2, (("\n" if os.isatty(2) else "") + line).encode())
 
     def stopped(self, how: str) -> StopRequested:
         """The exception to raise once the run has stopped; ``how`` ends the sentence that names the run."""
