@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lrsci import executors, interrupts
 from lrsci import runs as runs_mod
@@ -138,3 +141,24 @@ def test_a_worker_asked_to_stop_starts_no_queued_run(monkeypatch):
     monkeypatch.setattr(executors, "train_job", lambda *a: pytest.fail("a queued run started after the stop"))
     with pytest.raises(KeyboardInterrupt, match="asked to stop"):
         executors._worker_run(("root", None, None, False, None, 0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([signal.SIGINT, signal.SIGTERM]), st.floats(0, 3)), min_size=1, max_size=6))
+def test_the_first_signal_is_the_request_and_only_a_later_ctrl_c_stops_at_once(signals):
+    """The rule, on its own (no signal sent): ``signals`` are (signal, seconds since the one before). The first,
+    either kind, is the request and never raises; after it only a SIGINT a second or more later raises."""
+    now = [100.0]
+    request = interrupts.StopRequest("run x (seed 0)")
+    with mock.patch.object(interrupts.time, "monotonic", lambda: now[0]), mock.patch.object(interrupts.os, "write"):
+        for i, (sig, gap) in enumerate(signals):
+            now[0] += gap
+            at_once = i > 0 and sig == signal.SIGINT and now[0] - first_at >= interrupts.SAME_REQUEST_SECONDS
+            if at_once:
+                with pytest.raises(KeyboardInterrupt):
+                    request(sig, None)
+                break
+            request(sig, None)
+            if i == 0:
+                first_at = now[0]
+    assert request.signal == signals[0][0].name
