@@ -42,6 +42,8 @@ class _Request:
     """The first SIGINT or SIGTERM is a request (:meth:`first`). After it, a SIGTERM, or a SIGINT within
     SAME_REQUEST_SECONDS, is the same request again and is ignored; a later SIGINT raises KeyboardInterrupt."""
 
+    clock = staticmethod(time.monotonic)   # a test may give an instance its own
+
     def __init__(self):
         self.signal: str | None = None
         self.at = 0.0
@@ -52,9 +54,9 @@ class _Request:
 
     def __call__(self, signum, frame) -> None:
         if self.signal is None:
-            self.signal, self.at = signal.Signals(signum).name, time.monotonic()
+            self.signal, self.at = signal.Signals(signum).name, self.clock()
             self.first()
-        elif signum == signal.SIGINT and time.monotonic() - self.at >= SAME_REQUEST_SECONDS:
+        elif signum == signal.SIGINT and self.clock() - self.at >= SAME_REQUEST_SECONDS:
             raise KeyboardInterrupt   # a second Ctrl-C: now
 
     def first(self) -> None:
@@ -89,7 +91,7 @@ class WaiterStop(_Request):
 
     def begin(self) -> None:
         if self.signal is None:
-            self.signal, self.at = "stop", time.monotonic()
+            self.signal, self.at = "stop", self.clock()
 
 
 @contextlib.contextmanager
