@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from lrsci import executors, interrupts
 from lrsci import runs as runs_mod
+from lrsci.config import ScheduleConfig
 from lrsci.harness import Job
 from lrsci.interrupts import StopRequested
 from lrsci.runs import RunStore
@@ -160,3 +161,14 @@ def test_the_first_signal_is_the_request_and_only_a_later_ctrl_c_stops_at_once(s
         if i == 0:
             first_at = now[0]
     assert request.signal == signals[0][0].name
+
+
+def test_a_stop_at_a_snapshot_epoch_keeps_the_snapshot_and_the_fork_from_it_gives_the_same_numbers(store):
+    trunk = tiny_config(epochs=6)
+    with pytest.raises(StopRequested, match="stopped after epoch 3"):
+        store.run(trunk, snapshots=(3,), on_epoch=signals_at(3, signal.SIGINT))
+    run_dir = store.dir(trunk)
+    assert read_state(run_dir / "snap-3.pt")["epoch"] == 3 and read_state(run_dir / "checkpoint.pt")["epoch"] == 3
+    decayed = trunk.with_(schedule=ScheduleConfig("step", milestones=(3,)))
+    assert store.run(decayed, fork=(trunk, 3)).history == trained(decayed).history
+    assert store.run(trunk, snapshots=(3,)).history == trained(trunk).history
