@@ -25,11 +25,18 @@ LocalExecutor().train(RunStore(sys.argv[1]), [Job(cfg.with_(seed=s), "slow") for
 """
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT with its default action in the pool's process, as a terminal's shell gives it, whatever this test
+    process inherited (a process started with SIGINT ignored passes that on, and Python keeps it so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(tmp_path, ready: str = "*/checkpoint.pt", stderr=subprocess.DEVNULL):
     """The pool in its own process group, once both workers are training (two files match ``ready``: by
     default their first checkpoints)."""
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path / "runs")], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=stderr)
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=stderr,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
     deadline = time.time() + 60
     while len(list((tmp_path / "runs").glob(ready))) < 2:
         assert time.time() < deadline and proc.poll() is None, "the workers never started training"
