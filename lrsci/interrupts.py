@@ -75,7 +75,10 @@ class StopRequest(_Request):
         # On a terminal, a line of its own: a progress bar may be drawn in place on the current one.
         line = (f"lrsci: {self.signal}: {self.what} stops at the end of its epoch, with a checkpoint "
                 "(Ctrl-C again stops at once)\n")
-        os.write(2, (("\n" if os.isatty(2) else "") + line).encode())
+        try:
+            os.write(2, (("\n" if os.isatty(2) else "") + line).encode())
+        except OSError:   # no stderr (closed, a full pipe): the stop goes on without its line
+            pass
 
     def stopped(self, how: str) -> StopRequested:
         """The exception to raise once the run has stopped; ``how`` ends the sentence that names the run."""
