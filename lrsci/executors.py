@@ -11,7 +11,8 @@ back from the store, so a result never travels any other way and the numbers are
 - ``ray``: every job is a Ray task asking for one GPU (device cuda) or one CPU. Connects with
   ``ray.init(address=$RAY_ADDRESS)`` (unset or empty: a running local cluster, else a new local
   instance); a process that already called ``ray.init`` is used as it is. A task whose worker
-  dies is retried (``MAX_RETRIES``) and resumes from the run's last checkpoint (lrsci.checkpoints).
+  dies is retried (``MAX_RETRIES``) and resumes from the run's last checkpoint (lrsci.checkpoints). Ctrl-C at
+  the driver writes a stop file into the run store: every task ends its epoch with a checkpoint (lrsci.interrupts).
   The run store (and any data root) must be one path every node sees: see ``RayExecutor``.
   Ray is an optional dependency (``pip install -e ".[ray]"``), imported only when chosen.
 - ``batched``: the runs that can share a batch (same architecture, data, batch size, precision;
@@ -65,14 +66,17 @@ def make_executor(name: str | None = None):
 
 
 def train_job(root: str, data_root, job, progress: bool, hook=None,
-              checkpoint_seconds: float | None = None) -> tuple[str, str, str, bool]:
+              checkpoint_seconds: float | None = None, stop_file: str | None = None) -> tuple[str, str, str, bool]:
     """Train (or resume, or load) one job into the store at ``root``, in whatever process runs
     this. ``hook(trainer, record)`` is called after every epoch, after the progress line;
-    ``checkpoint_seconds``: the caller's store's (None: this process's LRSCI_CHECKPOINT_SECONDS).
-    Returns (config key, host, run folder as this process sees it, whether this call trained it:
-    False when another worker stored the same run first, so a report counts it once)."""
+    ``checkpoint_seconds``: the caller's store's (None: this process's LRSCI_CHECKPOINT_SECONDS);
+    ``stop_file``: once it exists, the run stops at the end of its epoch and a job not yet started does not
+    start (RunStore.run). Returns (config key, host, run folder as this process sees it, whether this call
+    trained it: False when another worker stored the same run first, so a report counts it once)."""
     from .harness import Progress  # here, not at the top: harness imports this module
 
+    if stop_file is not None and os.path.exists(stop_file):
+        raise StopRequested(f"stop file: run {job.config.key()} (seed {job.config.seed}) was not started")
     store = RunStore(root, data_root=data_root, checkpoint_seconds=checkpoint_seconds)
     bar = Progress(enabled=progress, lines=True)
     bar.start(f"{job.label} seed {job.config.seed}")
@@ -81,7 +85,7 @@ def train_job(root: str, data_root, job, progress: bool, hook=None,
         bar(trainer, record)
         if hook is not None:
             hook(trainer, record)
-    store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=on_epoch)
+    store.run(job.config, snapshots=job.snapshots, fork=job.fork, on_epoch=on_epoch, stop_file=stop_file)
     key = job.config.key()
     return key, socket.gethostname(), str(store.dir(job.config)), key in store.trained
 
@@ -390,15 +394,21 @@ class RayExecutor:
         data_root = store.data_root or os.environ.get("LRSCI_DATA")
         data_root = str(Path(data_root).expanduser().resolve()) if data_root else None
         env = {k: v for k, v in os.environ.items() if k.startswith("LRSCI_")}
+        # Ctrl-C here: this file, in the store every node sees, asks each task to end its epoch with a checkpoint
+        stop_file = str(Path(root) / f".stop-{os.getpid()}-{time.time_ns()}")
         refs = [task.options(num_cpus=1, num_gpus=1 if j.config.device.startswith("cuda") else 0,
                              max_retries=MAX_RETRIES, runtime_env={"env_vars": env},
                              name=f"lrsci {j.label} seed {j.config.seed}"
-                             ).remote(root, data_root, j, progress, self.hook, store.checkpoint_seconds) for j in jobs]
+                             ).remote(root, data_root, j, progress, self.hook, store.checkpoint_seconds, stop_file)
+                for j in jobs]
         keys, failed = [], []
         for job, ref in zip(jobs, refs):
             try:   # as the local workers: a run that failed lets the others finish and be stored
                 key, host, run_dir, trained = ray.get(ref)
                 _check_stored(store, job, host, run_dir)
+            except (KeyboardInterrupt, SystemExit):   # SystemExit: ray.init's SIGTERM handler raises it
+                _stop_ray_tasks(ray, refs, stop_file)
+                raise
             except Exception as exc:  # noqa: BLE001 -- raised below, once every other task has ended
                 failed.append(exc)
                 continue
@@ -411,9 +421,25 @@ class RayExecutor:
         return keys
 
 
-def _ray_task(root, data_root, job, progress, hook, checkpoint_seconds):
+def _stop_ray_tasks(ray, refs: list, stop_file: str) -> None:
+    """Ctrl-C at the driver: every task ends its epoch with a checkpoint and the queued ones do not start (the
+    stop file); a second Ctrl-C cancels them at once (each run resumes from its last checkpoint)."""
+    try:
+        files.write_text(Path(stop_file), "stop\n")
+        print("[lrsci] waiting for the Ray tasks to end their epoch with a checkpoint (Ctrl-C again stops at once)",
+              file=sys.stderr, flush=True)
+        ray.wait(refs, num_returns=len(refs))
+    except (KeyboardInterrupt, SystemExit):   # a second Ctrl-C
+        for ref in refs:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+    finally:
+        Path(stop_file).unlink(missing_ok=True)
+
+
+def _ray_task(root, data_root, job, progress, hook, checkpoint_seconds, stop_file=None):
     torch.set_num_threads(1)  # as the local workers: CPU runs train single-threaded (lrsci.runs.cpu_threads)
-    return train_job(root, data_root, job, progress, hook, checkpoint_seconds)
+    return train_job(root, data_root, job, progress, hook, checkpoint_seconds, stop_file)
 
 
 def _check_stored(store: RunStore, job, host: str, run_dir: str) -> None:

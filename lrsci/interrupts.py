@@ -15,6 +15,8 @@ again resumes from that epoch with the numbers of an uninterrupted run.
 - Handlers are installed only in the main thread and only over Python's defaults. So a program that handles
   these signals itself keeps its own handling: an application that embeds lrsci, Ray's workers, and a process
   that has called ``ray.init`` (which sets a SIGTERM handler and leaves it after ``ray.shutdown``).
+- A Ray task is not stopped by a signal but by a stop file its driver writes into the shared run store on
+  Ctrl-C (``RunStore.run(stop_file=...)``, checked after every epoch; :meth:`StopRequest.ask`).
 - The handlers are in place only while a run trains, and while the worker pool's parent waits on its workers
   (:func:`waiter_stop`). Elsewhere Ctrl-C raises at once and SIGTERM ends the process, as Python's defaults do.
 """
@@ -79,6 +81,12 @@ class StopRequest(_Request):
             os.write(2, (("\n" if os.isatty(2) else "") + line).encode())
         except OSError:   # no stderr (closed, a full pipe): the stop goes on without its line
             pass
+
+    def ask(self, why: str) -> None:
+        """A request that comes from elsewhere than a signal (a Ray driver's stop file): ``why`` names it."""
+        if self.signal is None:
+            self.signal, self.at = why, self.clock()
+            self.first()
 
     def stopped(self, how: str) -> StopRequested:
         """The exception to raise once the run has stopped; ``how`` ends the sentence that names the run."""

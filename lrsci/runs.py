@@ -272,13 +272,15 @@ class RunStore:
 
     # --- training --------------------------------------------------------------------------
     def run(self, config: RunConfig, *, snapshots=(), fork: tuple[RunConfig, int] | None = None,
-            on_epoch=None) -> RunResult:
+            on_epoch=None, stop_file: str | Path | None = None) -> RunResult:
         """Return the stored result of ``config``, training (or resuming) it first if needed.
 
         snapshots: epochs after which to keep a checkpoint for later forks.
         fork: (parent config, epoch) — start from the parent's snapshot at that epoch if present;
             otherwise train from scratch (which gives the same numbers, only slower).
         on_epoch: callback(trainer, record) after every epoch, e.g. a progress bar.
+        stop_file: a path whose existence, checked after every epoch, asks the run to stop as Ctrl-C does
+            (lrsci.interrupts): how a Ray driver stops its tasks on other nodes.
 
         One process trains a given run at a time (a file lock per run): a second process asking
         for it waits, then loads what the first one stored.
@@ -290,11 +292,11 @@ class RunStore:
             with self._lock(config):
                 done = self.load(config, locked=True)  # finished by another process while this one waited
                 if done is None:
-                    return self._train(config, snapshots, fork, on_epoch)
+                    return self._train(config, snapshots, fork, on_epoch, stop_file)
         _drop_leftover_checkpoints(self.dir(config))
         return done
 
-    def _train(self, config, snapshots, fork, on_epoch) -> RunResult:
+    def _train(self, config, snapshots, fork, on_epoch, stop_file=None) -> RunResult:
         run_dir = self.dir(config)
         started = time.perf_counter()
         with cpu_threads(1 if resolve_device(config.device).type == "cpu" else None):
@@ -313,6 +315,8 @@ class RunStore:
                     if trainer.epoch == before and not trainer.done:  # a state past its budget but "running"
                         raise RuntimeError(f"run {config.key()} ({run_dir}) trained nothing at epoch {before} of "
                                            f"{config.epochs} yet is not done; its start state is inconsistent")
+                    if stop_file is not None and os.path.exists(stop_file):
+                        stop.ask("stop file")
                     snapshot = trainer.epoch > before and trainer.epoch in wanted
                     # a finished run's record is its result.json
                     checkpoint = not trainer.done and (clock.take() or stop.requested)

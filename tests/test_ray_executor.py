@@ -7,10 +7,13 @@ One local Ray instance on two CPUs serves the module (started once: a few second
 """
 from __future__ import annotations
 
+import _thread
 import json
 import os
 import signal
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from lrsci.catalog import load_claims
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.harness import ClaimContext, Job
 from lrsci.runs import RunStore
+from lrsci.state_files import read_state
 
 pytestmark = pytest.mark.xdist_group("ray")  # one local Ray instance at a time, in one pytest worker
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,3 +137,23 @@ def test_lrsci_run_passes_the_executor_to_pytest(monkeypatch):
     monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.setdefault("cmd", cmd) and 0)
     cli.main(["run", "ps10-decay-learns-complex", "--executor", "ray"])
     assert called["cmd"][called["cmd"].index("--executor") + 1] == "ray"
+
+
+def test_ctrl_c_at_the_driver_lets_each_task_end_its_epoch_with_a_checkpoint(ray_local, tmp_path):
+    store = RunStore(tmp_path / "runs", checkpoint_seconds=3600)   # the clock writes none: any is the stop's
+    jobs = [Job(CFG.with_(seed=s, epochs=5000), "run") for s in (0, 1, 2)]   # two CPUs: the third waits its turn
+
+    def ctrl_c_once_two_runs_train():
+        deadline = time.monotonic() + 120
+        while len(list(store.root.glob("*/config.json"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)   # into their epochs
+        _thread.interrupt_main()   # as Ctrl-C in the driver's terminal
+    threading.Thread(target=ctrl_c_once_two_runs_train, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        executors.RayExecutor().train(store, jobs, 2, False)
+    started = [d for d in store.root.iterdir() if d.is_dir() and (d / "config.json").exists()]
+    assert len(started) == 2   # the queued run never started
+    for run_dir in started:   # (that a checkpoint resumes to the uninterrupted numbers: tests/test_interrupts.py)
+        assert read_state(run_dir / "checkpoint.pt")["epoch"] >= 1 and not (run_dir / "result.json").exists()
+    assert not list(store.root.glob(".stop-*"))   # the stop file is removed once the tasks have ended
