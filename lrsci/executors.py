@@ -406,7 +406,7 @@ class RayExecutor:
             try:   # as the local workers: a run that failed lets the others finish and be stored
                 key, host, run_dir, trained = ray.get(ref)
                 _check_stored(store, job, host, run_dir)
-            except (KeyboardInterrupt, SystemExit):   # SystemExit: ray.init's SIGTERM handler raises it
+            except (KeyboardInterrupt, SystemExit):   # Ctrl-C (SIGTERM: ray.init's handler exits, Ray's aborts)
                 _stop_ray_tasks(ray, refs, stop_file)
                 raise
             except Exception as exc:  # noqa: BLE001 -- raised below, once every other task has ended

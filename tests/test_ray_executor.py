@@ -139,9 +139,9 @@ def test_lrsci_run_passes_the_executor_to_pytest(monkeypatch):
     assert called["cmd"][called["cmd"].index("--executor") + 1] == "ray"
 
 
-@pytest.mark.parametrize("stop, raised", [("ctrl-c", KeyboardInterrupt), ("sigterm", SystemExit)])
-def test_ctrl_c_at_the_driver_lets_each_task_end_its_epoch_with_a_checkpoint(ray_local, tmp_path, stop, raised):
-    """Ctrl-C in the driver's terminal, or SIGTERM to the driver (whose handler, ray.init's, raises SystemExit)."""
+def test_ctrl_c_at_the_driver_lets_each_task_end_its_epoch_with_a_checkpoint(ray_local, tmp_path):
+    """Ctrl-C in the driver's terminal. (Not SIGTERM: a Ray driver's own fatal-signal handler aborts the process
+    about a second after one, whatever Python does with it.)"""
     store = RunStore(tmp_path / "runs", checkpoint_seconds=3600)   # the clock writes none: any is the stop's
     jobs = [Job(CFG.with_(seed=s, epochs=5000), "run") for s in (0, 1, 2)]   # two CPUs: the third waits its turn
 
@@ -152,12 +152,9 @@ def test_ctrl_c_at_the_driver_lets_each_task_end_its_epoch_with_a_checkpoint(ray
                 return   # never signal a process that is no longer in train(): the test fails on its own
             time.sleep(0.2)
         time.sleep(1.0)   # into their epochs
-        if stop == "ctrl-c":
-            _thread.interrupt_main()   # as Ctrl-C in the driver's terminal
-        else:
-            os.kill(os.getpid(), signal.SIGTERM)
+        _thread.interrupt_main()   # as Ctrl-C in the driver's terminal
     threading.Thread(target=ctrl_c_once_two_runs_train, daemon=True).start()
-    with pytest.raises(raised):
+    with pytest.raises(KeyboardInterrupt):
         executors.RayExecutor().train(store, jobs, 2, False)
     started = [d for d in store.root.iterdir() if d.is_dir() and (d / "config.json").exists()]
     assert len(started) == 2   # the queued run never started
