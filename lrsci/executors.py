@@ -50,6 +50,7 @@ from .runs import RunStore, cpu_threads
 from .state_files import read_state, write_state
 
 EXECUTORS = ("local", "ray", "batched")
+STOPPED_WORKER_EXIT_SECONDS = 5.0   # how long a worker whose run has stopped gets to exit before it is killed
 MAX_RETRIES = 3  # a lost worker or node costs at most the epoch it was training, so retrying is cheap
 
 
@@ -135,14 +136,15 @@ def _stop_workers(pool: ProcessPoolExecutor, futures: list) -> None:
             who = f"{alive} workers to end their" if alive > 1 else "1 worker to end its"
             print(f"[lrsci] waiting for {who} epoch with a checkpoint (Ctrl-C again stops at once)",
                   file=sys.stderr, flush=True)
-        # f.done(), not concurrent.futures.wait: a future the shutdown cancelled is done but never "notified"
-        while not all(f.done() for f in running):
+        # f.done(), not concurrent.futures.wait: a future the shutdown cancelled is done but never "notified".
+        # No result comes from a worker that has died (a SIGTERM before its run began to train).
+        while not all(f.done() for f in running) and any(proc.is_alive() for proc in workers):
             time.sleep(0.1)
         for f in running:   # where each stopped run stopped (the workers' own exceptions end here)
-            if not f.cancelled() and isinstance(f.exception(), StopRequested):
+            if f.done() and not f.cancelled() and isinstance(f.exception(), StopRequested):
                 print(f"[lrsci] {f.exception()}", file=sys.stderr, flush=True)
         for proc in workers:
-            proc.join()
+            proc.join(timeout=STOPPED_WORKER_EXIT_SECONDS)   # its run is saved; an idle one is killed below
     except KeyboardInterrupt:   # a second Ctrl-C
         pass
     finally:
@@ -186,6 +188,10 @@ def _worker_run(args) -> tuple[str, str, str, bool]:
         return train_job(*args)
     except KeyboardInterrupt:
         _STOPPING = True
+        # Stopping: no later signal may end this process while it sends its result back (the parent's SIGTERM
+        # arrives as its run stops), which would leave the pool's result pipe half-written and the parent waiting.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         raise
 
 
