@@ -55,11 +55,17 @@ class _Request:
         return self.signal is not None
 
     def __call__(self, signum, frame) -> None:
-        if self.signal is None:
-            self.signal, self.at = signal.Signals(signum).name, self.clock()
+        if self._record(signal.Signals(signum).name):
             self.first()
         elif signum == signal.SIGINT and self.clock() - self.at >= SAME_REQUEST_SECONDS:
             raise KeyboardInterrupt   # a second Ctrl-C: now
+
+    def _record(self, name: str) -> bool:
+        """Note the request ``name`` if it is the first; whether it was."""
+        if self.signal is not None:
+            return False
+        self.signal, self.at = name, self.clock()
+        return True
 
     def first(self) -> None:
         raise NotImplementedError
@@ -84,8 +90,7 @@ class StopRequest(_Request):
 
     def ask(self, why: str) -> None:
         """A request that comes from elsewhere than a signal (a Ray driver's stop file): ``why`` names it."""
-        if self.signal is None:
-            self.signal, self.at = why, self.clock()
+        if self._record(why):
             self.first()
 
     def stopped(self, how: str) -> StopRequested:
@@ -101,8 +106,7 @@ class WaiterStop(_Request):
         raise KeyboardInterrupt(self.signal)
 
     def begin(self) -> None:
-        if self.signal is None:
-            self.signal, self.at = "stop", self.clock()
+        self._record("stop")
 
 
 @contextlib.contextmanager

@@ -323,8 +323,8 @@ class RunStore:
                     if snapshot or checkpoint:
                         self._save_states(run_dir, trainer, data_id, forked_from, snapshot, checkpoint)
                     if stop.requested and not trainer.done:
-                        raise stop.stopped(f"stopped after epoch {trainer.epoch} of {config.epochs}, with a checkpoint: "
-                                           "running it again resumes there")
+                        raise stop.stopped(f"stopped after epoch {trainer.epoch} of {config.epochs}, with a "
+                                           "checkpoint: running it again resumes there")
         result = trainer.result()
         if forked_from is not None:
             result.forked_from = forked_from
