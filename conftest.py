@@ -8,6 +8,8 @@
 --run-store DIR    finished runs and checkpoints (also LRSCI_RUNS; default .runs/)
 --require-gpu      a gpu test without CUDA fails instead of skipping
 --executor NAME    where runs train: local worker processes (default), ray, or batched (also LRSCI_EXECUTOR)
+--set FIELD=VALUE  the profile at another scale (model.width, epochs, ...; lrsci.overrides), repeatable; its
+                   report is not the protocol's, so it goes to a --report-dir other than the committed reports/
 """
 from __future__ import annotations
 
@@ -51,6 +53,9 @@ def pytest_addoption(parser):
     g.addoption("--require-gpu", action="store_true", help="fail gpu tests when CUDA is absent")
     g.addoption("--executor", choices=("local", "ray", "batched"), default=os.environ.get("LRSCI_EXECUTOR") or None,
                 help="where runs train: local workers, a Ray cluster, or batched (also LRSCI_EXECUTOR)")
+    g.addoption("--set", action="append", default=None, metavar="FIELD=VALUE", dest="lrsci_set",
+                help="run each profile at another scale: model.width, model.depth, model.hidden, data.train_size, "
+                     "data.test_size, epochs, optim.batch_size or precision (repeatable; needs a --report-dir)")
 
 
 def pytest_configure(config):
@@ -65,6 +70,7 @@ def pytest_configure(config):
     for flag, top in (("--seed-offset", MAX_SEED + 1 - (seeds or MAX_SEEDS)), ("--data-seed", MAX_SEED)):
         if not 0 <= (config.getoption(flag) or 0) <= top:   # the last run seed must be a seed too
             raise pytest.UsageError(f"{flag} must be from 0 to {top} (a seed is at most {MAX_SEED})")
+    _check_overrides(config)
     executor = config.getoption("--executor")   # from $LRSCI_EXECUTOR too, which argparse's choices never see
     if executor and executor.strip().lower() not in ("local", "ray", "batched"):
         raise pytest.UsageError(f"executor {executor!r} (--executor / LRSCI_EXECUTOR): expected local, ray or batched")
@@ -81,6 +87,22 @@ def pytest_configure(config):
     from lrsci.executors import exit_with_parent_from_env
 
     exit_with_parent_from_env()   # under `lrsci run`: a killed lrsci leaves no pytest training on
+
+
+def _check_overrides(config) -> None:
+    """--set: parsed once here (a bad field is one line, not a traceback per claim); a scaled run is not the
+    protocol's report, so it never writes over the committed reports/ folder."""
+    from lrsci.overrides import OverrideError, parse
+
+    try:
+        config.lrsci_overrides = parse(config.getoption("lrsci_set"))
+    except OverrideError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    committed = (ROOT / "reports").resolve()
+    if config.lrsci_overrides and Path(config.getoption("--report-dir")).resolve() == committed:
+        raise pytest.UsageError(f"--set runs a profile at another scale, whose report is not the protocol's: name a "
+                                f"--report-dir other than {committed} (e.g. reports/replication/<name>), so the "
+                                "committed report stays the protocol's")
 
 
 def pytest_runtest_setup(item):

@@ -50,18 +50,24 @@ def _claim_test(claim, profile):
         reason = driver.skip_reason(profile, opt("--data-root"))
         if reason:
             pytest.skip(reason)
+        overrides = getattr(request.config, "lrsci_overrides", {})   # --set, parsed by the root conftest
+        try:
+            drawn = driver.with_run_overrides(driver.with_data_seed(profile, opt("--data-seed")), overrides)
+        except ValueError as exc:   # a field its model does not read, a size its data refuses (lrsci run: exit 2)
+            pytest.skip(f"this profile cannot take it: {exc}")
         ctx = driver.context(profile, run_store=opt("--run-store"), report_dir=opt("--report-dir"),
-                             data_root=opt("--data-root"), seeds=opt("--seeds"), seed_offset=opt("--seed-offset"))
-        drawn = driver.with_data_seed(profile, opt("--data-seed"))
+                             data_root=opt("--data-root"), seeds=opt("--seeds"), seed_offset=opt("--seed-offset"),
+                             run_overrides=overrides)
         committed = driver.committed_section(claim.id, profile.name, COMMITTED_REPORTS)   # before it is written over
+        check = _at_scale(driver.check, overrides, f"{claim.id}[{profile.name}]")
         if profile.device == "cuda":
             benchmark = request.getfixturevalue("benchmark")
-            result = benchmark.pedantic(driver.check, args=(claim, drawn, ctx), rounds=1, iterations=1)
+            result = benchmark.pedantic(check, args=(claim, drawn, ctx), rounds=1, iterations=1)
             benchmark.extra_info.update(benchmark_info(result.section))
             if claim.benchmark_info:
                 benchmark.extra_info.update(claim.benchmark_info(result.section))
         else:
-            result = driver.check(claim, drawn, ctx)
+            result = check(claim, drawn, ctx)
         if result.outcome == "as declared":
             pytest.xfail(result.message)
         if result.outcome == "unexpected":
@@ -73,3 +79,23 @@ def _claim_test(claim, profile):
                              f"values differ, e.g. {moved[0]}; another CPU rounds otherwise), and on them {result.message}")
             pytest.fail(f"{claim.id}[{profile.name}]: {result.message}", pytrace=False)
     return test_claim
+
+
+def _at_scale(check, overrides: dict, item: str):
+    """``check``, whose refusal of a --set scale fails the item in one line: a run the claim sets the field of
+    itself (lrsci.overrides.check_job), or one of its own values that does not fit the scale (a decay epoch
+    past ``--set epochs``). Without --set nothing is caught: such an error is then a bug, with its traceback."""
+    if not overrides:
+        return check
+
+    def checked(*args):
+        from lrsci.config import ConfigError
+        from lrsci.overrides import OverrideError, describe
+
+        try:
+            return check(*args)
+        except (ConfigError, OverrideError) as exc:
+            refused = exc
+        # failed outside the handler, so pytest shows this one line, not the refusal chained under it
+        pytest.fail(f"{item} at --set {describe(overrides)}: the claim cannot run at this scale: {refused}", pytrace=False)
+    return checked

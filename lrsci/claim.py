@@ -151,11 +151,12 @@ class Claim:
 
     def ran_current_protocol(self, profile: Profile, section: dict) -> bool:
         """Whether a stored report section was run under the protocol ``profile`` declares now: its
-        parameters, its report seeds and its data seed. A gpu report of v1 beside a v2 declaration that has not
-        run yet is not; nor is a section run on other seeds (--seed-offset, --seeds, --data-seed)."""
+        parameters, its report seeds, its data seed and its scale. A gpu report of v1 beside a v2 declaration that
+        has not run yet is not; nor is a section run on other seeds (--seed-offset, --seeds, --data-seed) or at
+        another scale (--set: lrsci.overrides)."""
         ran = section.get("seeds") or []
         return (self.ran_declared_parameters(profile, section) and (not ran or ran == report_seeds(profile))
-                and data_seed(section) in (None, profile.run.data.seed))
+                and data_seed(section) in (None, profile.run.data.seed) and not section.get("run_overrides"))
 
     def ran_declared_parameters(self, profile: Profile, section: dict) -> bool:
         """Whether a stored section's protocol parameters are those ``profile`` declares now (its seeds and run

@@ -1,4 +1,4 @@
-"""`lrsci list | run CLAIM --profile P [--seeds N] | report | compare BASE OTHER | store` — the suite from a shell.
+"""`lrsci list | run CLAIM --profile P [--seeds N] [--set F=V] | report | compare BASE OTHER | store` — the suite from a shell.
 
 Claims and profiles come from the declared claims (lrsci.catalog), the same registry the
 pytest items are generated from. `run` is pytest underneath (one item, CLAIM[PROFILE]), with
@@ -76,12 +76,21 @@ def _again(profile, sections: list) -> str:
     seeds and, where it drew other data, its data seed: '; again on seeds 5000-5009: replicated'."""
     from .claim import data_seed
 
+    from .overrides import describe
+
     text = ""
     for sec in sorted(filter(None, sections), key=lambda s: min(s.get("seeds") or [0])):
         drawn = data_seed(sec)
         where = "" if drawn in (None, profile.run.data.seed) else f"data seed {drawn}, "
-        text += f"; again on {where}{seed_span(sec.get('seeds') or [])}: {sec['verdict']}"
+        scale = f" with {describe(sec['run_overrides'])}" if sec.get("run_overrides") else ""
+        text += f"; again{scale} on {where}{seed_span(sec.get('seeds') or [])}: {sec['verdict']}"
     return text
+
+
+def _scale(section: dict | None) -> str:
+    from .overrides import describe
+
+    return describe((section or {}).get("run_overrides") or {})
 
 
 def _named_report_dir(args, project: Path) -> Path:
@@ -115,6 +124,7 @@ def cmd_list(args) -> int:
                      "other seeds": f" — on {ran}, not the protocol's report seeds" + (
                          ", trained batched (--executor batched)" if trained_batched(sec or {}) else ""),
                      "batched": " — trained batched (--executor batched): not the protocol's report",
+                     "other scale": f" — on {ran} at another scale (--set {_scale(sec)}): not the protocol's report",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
             text += _needs_calibration(p)
             text += _again(p, [recs.get(cid, {}).get("profiles", {}).get(p.name) for recs in again])
@@ -136,6 +146,7 @@ def cmd_run(args) -> int:
         raise BadInput(f"lrsci: {exc}") from None
     _refuse_bad_folders(args)
     _refuse_what_would_skip(profile, args.data_root)
+    _refuse_scale_it_cannot_take(profile, args, project)
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
            "--report-dir", str(project / args.report_dir)]   # a named folder is absolute by now; else reports/
@@ -144,6 +155,8 @@ def cmd_run(args) -> int:
                         ("--executor", args.executor)):
         if value is not None:
             cmd += [flag, str(value)]
+    for item in args.set or []:
+        cmd += ["--set", item]
     if args.require_gpu:
         cmd.append("--require-gpu")
     code = run_child(cmd, project, {**os.environ, "LRSCI_PROGRESS": _progress_setting(),
@@ -218,6 +231,20 @@ def in_terminal_foreground() -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def _refuse_scale_it_cannot_take(profile, args, project: Path) -> None:
+    """--set: a field or value this profile cannot take, or the committed reports/ as the report folder, is
+    bad input named now (pytest would skip the profile, or refuse the folder, in words lrsci cannot exit 2 on)."""
+    from .overrides import OverrideError, apply, parse
+
+    try:
+        apply(profile, parse(args.set))
+    except OverrideError as exc:
+        raise BadInput(f"lrsci: {exc}") from None
+    if args.set and (project / args.report_dir).resolve() == (project / "reports").resolve():
+        raise BadInput("lrsci: --set runs the profile at another scale, whose report is not the protocol's: name a "
+                       "--report-dir (e.g. --report-dir reports/replication/<name>), so reports/ keeps the protocol's")
 
 
 def _refuse_what_would_skip(profile, data_root) -> None:
@@ -306,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="draw the data with this seed instead of the profile's (another PS10, another subset)")
     run.add_argument("--data-root", default=None, help="where datasets are looked for (also LRSCI_DATA)")
     run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
+    run.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                     help="the profile at another scale (repeatable): model.width, model.depth, model.hidden, "
+                          "data.train_size, data.test_size, epochs, optim.batch_size, precision; needs --report-dir")
     run.add_argument("--require-gpu", action="store_true", help="fail, not skip, when the profile needs CUDA and there is none")
     run.add_argument("--executor", choices=("local", "ray", "batched"), default=None,
                      help="where runs train: local workers (default), a Ray cluster, or batched (also LRSCI_EXECUTOR)")

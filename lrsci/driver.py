@@ -38,13 +38,14 @@ class Outcome:
 
 
 def context(profile: Profile, *, run_store, report_dir, data_root=None, seeds: int | None = None,
-            seed_offset: int | None = None) -> ClaimContext:
+            seed_offset: int | None = None, run_overrides: dict | None = None) -> ClaimContext:
     """The context a profile trains in: its device, its report seeds (``profile.first_seed``, and on)
-    unless ``seeds`` / ``seed_offset`` (the first seed) say otherwise."""
+    unless ``seeds`` / ``seed_offset`` (the first seed) say otherwise; ``run_overrides``: the scale --set
+    asked for (lrsci.overrides), which every run must carry."""
     seed_offset = profile.first_seed if seed_offset is None else seed_offset
     return ClaimContext(profile=profile.name, store=RunStore(run_store, data_root=data_root),
                         report_root=Path(report_dir), n_seeds=seeds or profile.seeds,
-                        seed_offset=seed_offset, device=profile.device)
+                        seed_offset=seed_offset, device=profile.device, run_overrides=dict(run_overrides or {}))
 
 
 def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
@@ -55,9 +56,11 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     analysis_check.check(claim.id, profile.name, analysis, spec)   # a malformed one is never stored
     analysis = dict(analysis)
     rows = analysis["tests"]
-    full_run = ctx.n_seeds >= profile.seeds
+    full_run = ctx.n_seeds >= profile.seeds and not ctx.run_overrides
     outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"), full_run=full_run)
-    if outcome != "replicated" and not full_run:
+    if outcome != "replicated" and ctx.run_overrides:
+        message = other_scale_note(ctx.run_overrides) + message
+    elif outcome != "replicated" and not full_run:
         message = fewer_seeds_note(ctx.n_seeds, profile.seeds) + message
     section = {"protocol": claim.protocol(profile), **analysis, "verdict": verdict(rows),
                "figure": {"file": f"fig-{profile.name}.png", "spec": spec}}
@@ -74,6 +77,22 @@ def fewer_seeds_note(n: int, declared: int) -> str:
     finding to declare (judge, told it is not a full run, leaves out that advice)."""
     return (f"n = {n} seeds is fewer than the profile's declared {declared}: this verdict is not the protocol's, "
             "and no expected failure should be declared from it — ")
+
+
+def other_scale_note(overrides: dict) -> str:
+    """What a non-replication at a scale --set asked for says first: its declared expected failures were
+    written for the profile's own scale, so neither its verdict nor its failures are the protocol's."""
+    from .overrides import describe
+
+    return (f"at another scale ({describe(overrides)}): this verdict is not the protocol's, and no expected "
+            "failure should be declared from it — ")
+
+
+def with_run_overrides(profile: Profile, overrides: dict) -> Profile:
+    """``profile`` at the scale ``overrides`` names (--set; lrsci.overrides.apply); ``{}``: as is."""
+    from .overrides import apply
+
+    return apply(profile, overrides)
 
 
 def with_data_seed(profile: Profile, seed: int | None) -> Profile:

@@ -88,6 +88,9 @@ class ClaimContext:
     # False: the report is written without drawing its figure (its spec stays in result.json), for a
     # re-analysis that compares numbers (tools/pack_report_runs.py)
     draw_figures: bool = True
+    # --set: the scale the user asked for ({"model.width": 8}); every run must carry it (lrsci.overrides),
+    # and the section records it, so its report is never taken for the protocol's
+    run_overrides: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.n_seeds, bool) or not isinstance(self.n_seeds, int) or self.n_seeds < 1:
@@ -128,6 +131,11 @@ class ClaimContext:
         On Ray, one task per run (lrsci.executors).
         """
         jobs = [self._on_device(j) for j in jobs]
+        if self.run_overrides:   # before anything trains: a run the claim built at its own scale is refused
+            from .overrides import check_job
+
+            for job in jobs:
+                check_job(job.config, self.run_overrides, job.label)
         todo = [j for j in jobs if self.store.load(j.config) is None]
         if todo:
             for job in todo:   # a measurement the model cannot take: refused before the store is written to
@@ -209,6 +217,8 @@ class ClaimContext:
             prov["sgd_step"] = "one captured CUDA graph per step where the run allows it (LRSCI_CUDA_GRAPHS=1)"
         section = {"profile": self.profile, "seeds": self.seeds, "seed_offset": self.seed_offset,
                    **section, "provenance": prov}
+        if self.run_overrides:
+            section["run_overrides"] = dict(self.run_overrides)
         write_section(self.report_root, claim, self.profile, section, draw_figures=self.draw_figures)
         return section
 

@@ -403,9 +403,9 @@ def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
     lines = ["# lrsci reports", "", *_replication_header(root), "Every claim × profile this checkout has run. Re-render with `lrsci report`. "
              "The seeds say which protocol version a section ran under (a new version takes a fresh range); "
              "a verdict marked *earlier protocol* is not the one its module now declares (not yet run), and "
-             "*see the reading* points to what the report says of the figures beside a verdict; *other seeds* and "
-             "*batched runs* mark sections that are not the protocol's report (run on other seeds or data, or "
-             "trained as one batched model). A section's seeds "
+             "*see the reading* points to what the report says of the figures beside a verdict; *other seeds*, "
+             "*another scale* and *batched runs* mark sections that are not the protocol's report (run on other "
+             "seeds or data, at a scale `--set` chose, or trained as one batched model). A section's seeds "
              "are its runs' seeds (initialisation, data order); the data are drawn with the data seed of the claim's "
              "config, the same for development and report runs.", "",
              "| claim | source | profile | verdict | headline effect | seeds | date | device |",

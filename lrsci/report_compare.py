@@ -1,4 +1,4 @@
-"""Two report folders side by side: does each verdict hold on other seeds?
+"""Two report folders side by side: does each verdict hold on other seeds (or at another scale, ``--set``)?
 
 A profile run on another seed range (``--seeds N --seed-offset K --report-dir DIR``) writes its own
 report folder. :func:`compare` puts its sections beside the ones in a base folder (say the committed
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import report
+from .overrides import describe
 from .report_notes import seed_range
 
 
@@ -38,6 +39,8 @@ class ClaimComparison:
     base_verdict: str | None
     other_verdict: str | None
     rows: list
+    base_scale: str = ""    # "model.hidden=64" for a section run at another scale (--set), else ""
+    other_scale: str = ""
 
     @property
     def holds(self) -> bool:
@@ -76,7 +79,7 @@ def _compare_claim(cid: str, base: dict, other: dict) -> ClaimComparison:
     rows = [Row(cid, *n, not any(t.get("reported_only") for t in (by_name[0].get(n), by_name[1].get(n)) if t),
                 by_name[0].get(n), by_name[1].get(n)) for n in names]
     return ClaimComparison(cid, base.get("seeds") or [], other.get("seeds") or [], base.get("verdict"),
-                           other.get("verdict"), rows)
+                           other.get("verdict"), rows, *(describe(sec.get("run_overrides") or {}) for sec in (base, other)))
 
 
 def _effect(test: dict | None) -> str:
@@ -89,12 +92,16 @@ def _effect(test: dict | None) -> str:
     return text + f" (n={test.get('n')})"
 
 
+def _seeds(seeds: list, scale: str) -> str:
+    return seed_range(seeds) + (f" at {scale}" if scale else "")
+
+
 def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) -> str:
     """Markdown: one line per claim (holds or not), then every criterion's decision and effect in both."""
     lines = [f"| claim | seeds ({base_name}) | seeds ({other_name}) | verdict ({base_name}) | "
              f"verdict ({other_name}) | every required criterion the same |", "|---|---|---|---|---|---|"]
     for c in comparisons:
-        lines.append(f"| {c.claim} | {seed_range(c.base_seeds)} | {seed_range(c.other_seeds)} | {c.base_verdict} | "
+        lines.append(f"| {c.claim} | {_seeds(c.base_seeds, c.base_scale)} | {_seeds(c.other_seeds, c.other_scale)} | {c.base_verdict} | "
                      f"{c.other_verdict} | {'yes' if c.holds else '**no**'} |")
     lines += ["", f"| claim | criterion | test | {base_name} | {other_name} | effect, 95% CI ({base_name}) | "
               f"effect, 95% CI ({other_name}) |", "|---|---|---|---|---|---|---|"]

@@ -24,6 +24,7 @@ from .claim import data_seed, report_seeds
 
 EARLIER = " (earlier protocol)"
 OTHER_SEEDS = " (other seeds)"
+OTHER_SCALE = " (another scale)"
 READ_NOTE = " (see the reading)"
 BATCHED = " (batched runs)"
 
@@ -54,13 +55,21 @@ def declared_claims(report_root: str | Path) -> dict:
 
 def section_state(claim, profile: str, section: dict) -> str:
     """Where a stored section stands against what ``claim`` declares now: "undeclared" (no such profile),
-    "earlier protocol" (other parameters), "other seeds" (not the report seeds), "batched" (the report seeds,
+    "earlier protocol" (other parameters), "other scale" (--set), "other seeds" (not the report seeds), "batched" (the report seeds,
     trained as one batched model: --executor batched), "reading" (current, with a reading) or "current".
     The report and ``lrsci list`` both say it from here."""
     declared = {p.name: p for p in claim.profiles}
     if profile not in declared:
         return "undeclared"
     p = declared[profile]
+    if section.get("run_overrides"):   # its derived values (decay epochs, say) are those of its own scale
+        from .overrides import OverrideError, apply
+
+        try:
+            scaled = apply(p, section["run_overrides"])
+        except OverrideError:   # the profile has changed so that this scale no longer applies
+            return "earlier protocol"
+        return "other scale" if claim.ran_declared_parameters(scaled, section) else "earlier protocol"
     if not claim.ran_declared_parameters(p, section):
         return "earlier protocol"
     if not claim.ran_current_protocol(p, section):
@@ -106,6 +115,14 @@ def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
             f"> **Earlier protocol.** This section ran on {ran} under a protocol the claim module has since "
             f"replaced; the current one ({report}) has not run at this profile yet, so this verdict is not the "
             "current protocol's."]
+    if state == "other scale":
+        from .overrides import describe
+
+        other = [f"> **Another scale.** This section ran with {describe(section['run_overrides'])} (`--set`), on {ran}: "
+                 "the protocol's tests and thresholds asked of a bigger or smaller experiment than the one they were "
+                 "registered for, so its verdict is not the protocol's report. The protocol below shows every value its "
+                 "runs used."]
+        return (OTHER_SCALE + BATCHED, other + _BATCHED_NOTE) if trained_batched(section) else (OTHER_SCALE, other)
     if state == "other seeds":
         drawn, declared = data_seed(section), p.run.data.seed
         if drawn not in (None, declared):   # another draw of the data (--data-seed)

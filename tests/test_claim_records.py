@@ -17,6 +17,7 @@ class SectionOnly:
     """A ClaimContext stand-in: finish() hands back the section the driver built."""
 
     n_seeds = 99   # at least every demo profile's declared seeds: a full run, not a --seeds 2 one
+    run_overrides: dict = {}   # the profile's own scale (no --set)
 
     def check_can_report(self, claim_id):
         pass
