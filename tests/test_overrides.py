@@ -3,6 +3,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lrsci import cli, driver, overrides
 from lrsci.claim import Profile
@@ -184,3 +186,15 @@ def test_list_and_compare_name_the_scale_a_section_ran_at(monkeypatch, tmp_path,
     table = render([ClaimComparison("x", [0, 1], [9000, 9001], "replicated", "replicated", [], "", "model.width=2")],
                    "reports", "scaled")
     assert "| x | 0-1 | 9000-9001 at model.width=2 | replicated | replicated | yes |" in table
+
+
+@given(st.dictionaries(st.sampled_from(["model.hidden", "data.train_size", "data.test_size", "epochs",
+                                        "optim.batch_size", "precision"]),
+                       st.integers(1, 5000), max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_what_a_report_names_parses_back_to_the_same_scale_and_the_profile_carries_it(asked):
+    asked = {k: ("bf16" if v % 2 else "fp32") if k == "precision" else v for k, v in asked.items()}
+    assert overrides.parse([f"{k}={v}" for k, v in asked.items()]) == asked
+    scaled = overrides.apply(MLP, asked)
+    assert all(overrides.get(scaled.run, k) == v for k, v in asked.items())
+    overrides.check_job(scaled.run.with_(seed=7, **{"optim.lr": 0.01}), asked, "an arm at its own rate")
