@@ -56,7 +56,7 @@ NI = "2. small LR + noise not worse than large LR by more than 1 pp (clean accur
 # (Noted 2026-11-27, nothing changed: a margin of half the gap tests that at least about half of it is
 # closed, not "most" of it; the final run's gap was 2.44 pp, so 1 pp is about 40 % of it.)
 FAST = Profile(
-    "fast", device="cpu", seeds=5,
+    "fast", device="cpu", seeds=5, epoch_params=("anneal_epoch",),   # counted in epochs: --set epochs moves it
     run=RunConfig(
         data=DataConfig("patch-fashion-mnist", train_size=10_000, test_size=2_000, seed=0,
                         options={"patch_sep": 0.5}),

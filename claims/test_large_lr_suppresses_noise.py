@@ -64,7 +64,7 @@ STAT2 = "2. lrDecay learns complex patterns better than constant η0/100 (test a
 # v2 final run (seeds 3000-3004, once): statistic 2 held, statistic 1 failed; declared below, after that
 # run; nothing else was changed.
 FAST = Profile(
-    "fast", device="cpu", seeds=5, first_seed=3000,
+    "fast", device="cpu", seeds=5, first_seed=3000, epoch_params=("stage_epochs",),   # counted in epochs: --set epochs moves it
     run=RunConfig(
         data=DataConfig("ps10", train_size=10_000, test_size=2_000, seed=0, options={"image_size": 4, **NOISE}),
         model=ModelConfig("mlp", hidden=256),

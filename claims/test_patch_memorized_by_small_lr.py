@@ -58,7 +58,7 @@ from lrsci.stats import paired_t, wilcoxon
 PRE_TEST = "1. before annealing, small LR reads the patch far more (patch-only acc)"
 POST_TEST = "2. large LR learns the patch only after annealing (patch-only acc)"
 FAST = Profile(
-    "fast", device="cpu", seeds=5,
+    "fast", device="cpu", seeds=5, epoch_params=("anneal_epoch",),   # counted in epochs: --set epochs moves it
     run=RunConfig(
         data=DataConfig("patch-fashion-mnist", train_size=10_000, test_size=2_000, seed=0,
                         options={"patch_sep": 0.5}),

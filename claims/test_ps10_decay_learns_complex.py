@@ -60,7 +60,7 @@ STAT1 = "1. simple first within stage 1: e_complex − e_simple > floor"
 STAT3_TOP = "3. const η0/10 learns more complex than const η0"
 STAT3_LOW = "3. const η0/100 learns more complex than const η0/10"
 FAST = Profile(
-    "fast", device="cpu", seeds=5, first_seed=3000,
+    "fast", device="cpu", seeds=5, first_seed=3000, epoch_params=("stage_epochs",),   # counted in epochs: --set epochs moves it
     run=RunConfig(
         data=DataConfig("ps10", train_size=10_000, test_size=2_000, seed=0,
                         options={"image_size": 4, "complex_cluster_size": 2}),

@@ -55,7 +55,7 @@ STAT1 = "1. P-only test accuracy: large LR + annealing > small LR"
 #    seed negative; only 200 P-only test rows); on 20000 test rows +0.96 pp (sd 0.46, 5/5 > 0; first written "sd 0.42", an arithmetic slip corrected 2026-11-27).
 # Fixed from that: the constants above, 20000 test rows, W = 5, no floor (the effect is ~1 pp).
 FAST = Profile(
-    "fast", device="cpu", seeds=5,
+    "fast", device="cpu", seeds=5, epoch_params=("anneal_epoch",),   # counted in epochs: --set epochs moves it
     run=RunConfig(
         data=DataConfig("toy-pq", train_size=2000, test_size=20_000, seed=0,
                         options={"dim_p": 1600, "dim_q": 20, "gamma": 0.1, "sigma": 0.05, "z_norm": 5.0,

@@ -39,7 +39,7 @@ def _frozen(d: Mapping | None) -> Mapping:
     return MappingProxyType(dict(d or {}))
 
 
-PROFILE_FIELDS = ("device", "seeds", "run", "optional_data", "first_seed")   # what extend() replaces as fields
+PROFILE_FIELDS = ("device", "seeds", "run", "optional_data", "first_seed", "epoch_params")   # what extend() replaces as fields
 
 @dataclass(frozen=True)
 class Profile:
@@ -55,6 +55,10 @@ class Profile:
     # The report's seeds are first_seed, first_seed + 1, ... (--seed-offset K runs K, K + 1, ... instead).
     # A new protocol version takes a range no earlier run touched, so its report seeds are fresh.
     first_seed: int = 0
+    # Parameters counted in epochs of the run (a stage's length, an anneal epoch): a user's --set epochs must set
+    # each of them too (lrsci.overrides), so a bigger budget rescales the design instead of stretching its last
+    # stage. Not part of the recorded protocol: it says how the parameters are read, not what they are.
+    epoch_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID.match(self.name):
@@ -73,6 +77,12 @@ class Profile:
         for criterion, reason in dict(self.expected_failures).items():
             if not criterion or not isinstance(reason, str) or not reason.strip():
                 raise ClaimError(f"profile {self.name!r}: expected failure {criterion!r} needs a reason")
+        for name in self.epoch_params:
+            value = self.params.get(name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ClaimError(f"profile {self.name!r}: epoch parameter {name!r} must be a parameter holding a whole "
+                                 f"number of epochs, got {value!r}")
+        object.__setattr__(self, "epoch_params", tuple(self.epoch_params))
         object.__setattr__(self, "params", _frozen(self.params))
         object.__setattr__(self, "expected_failures", _frozen(self.expected_failures))
 

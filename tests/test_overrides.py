@@ -198,3 +198,54 @@ def test_what_a_report_names_parses_back_to_the_same_scale_and_the_profile_carri
     scaled = overrides.apply(MLP, asked)
     assert all(overrides.get(scaled.run, k) == v for k, v in asked.items())
     overrides.check_job(scaled.run.with_(seed=7, **{"optim.lr": 0.01}), asked, "an arm at its own rate")
+
+
+PS10_LIKE = Profile("fast", device="cpu", seeds=3, epoch_params=("stage_epochs",), params={"stage_epochs": 10, "window": 3},
+                    run=RunConfig(data=DataConfig("ps10", train_size=2000, test_size=2000, options={"image_size": 4}),
+                                  model=ModelConfig("mlp", hidden=16), epochs=30, device="cpu"))
+
+
+def test_a_new_budget_must_say_where_the_profiles_epoch_parameters_go():
+    with pytest.raises(OverrideError, match=r"counts stage_epochs=10 of its 30 epochs; set it .*--set stage_epochs=\.\.\."):
+        overrides.apply(PS10_LIKE, {"epochs": 90})
+    scaled = overrides.apply(PS10_LIKE, overrides.parse(["epochs=90", "stage_epochs=30"]))
+    assert (scaled.run.epochs, scaled["stage_epochs"], scaled["window"]) == (90, 30, 3)
+    assert scaled.record()["stage_epochs"] == 30 and PS10_LIKE["stage_epochs"] == 10
+    with pytest.raises(OverrideError, match="moves with --set epochs only"):
+        overrides.apply(PS10_LIKE, {"stage_epochs": 5})
+    with pytest.raises(OverrideError, match=r"nor an epoch parameter of profile 'fast' \(it has stage_epochs\)"):
+        overrides.apply(PS10_LIKE, {"epochs": 90, "stage_epochs": 30, "window": 9})
+    with pytest.raises(OverrideError, match=r"\(it has none\)"):
+        overrides.apply(MLP, {"epochs": 9, "anneal_epoch": 3})
+
+
+def test_a_profile_names_only_whole_number_parameters_as_counted_in_epochs():
+    from lrsci.claim import ClaimError
+
+    for params in ({}, {"stage_epochs": 2.5}, {"stage_epochs": True}):
+        with pytest.raises(ClaimError, match="epoch parameter 'stage_epochs'"):
+            Profile("fast", device="cpu", seeds=3, run=RunConfig(), params=params, epoch_params=("stage_epochs",))
+    assert PS10_LIKE.extend("gpu", device="cuda").epoch_params == ("stage_epochs",)
+
+
+def test_ps10_claim_at_a_new_budget_moves_its_stages_with_it(tmp_path, monkeypatch):
+    """The real ps10-decay-learns-complex at 6 epochs in stages of 2: lrDecay decays after epochs 2 and 4, every run
+    trains 6 epochs, and the section records both."""
+    monkeypatch.setenv("LRSCI_WORKERS", "1")
+    module = load_file(ROOT / "claims" / "test_ps10_decay_learns_complex.py", "scaled_ps10_claim")
+    claim = module.CLAIM
+    asked = overrides.parse(["model.hidden=8", "data.train_size=2000", "data.test_size=2000", "epochs=6",
+                             "stage_epochs=2"])
+    profile = driver.with_run_overrides(claim.profile("fast"), asked)
+    ctx = driver.context(profile, run_store=tmp_path / "runs", report_dir=tmp_path / "rep", seeds=2,
+                         seed_offset=9000, run_overrides=asked)
+    section = driver.check(claim, profile, ctx).section
+    configs = [RunConfig.from_dict(r.config) for r in ctx.results]
+    assert {c.epochs for c in configs} == {6} and {c.model.hidden for c in configs} == {8}
+    assert {c.schedule.milestones for c in configs} == {(), (2, 4)}
+    assert section["protocol"]["stage_epochs"] == 2 and section["protocol"]["decay_epochs"] == [2, 4]
+    assert section["run_overrides"] == asked
+    from lrsci.report_notes import section_state
+
+    stored = json.loads((tmp_path / "rep" / claim.id / "result.json").read_text())["profiles"]["fast"]
+    assert section_state(claim, "fast", stored) == "other scale"
