@@ -434,7 +434,7 @@ def _replication_header(root: Path) -> list[str]:
     if root.parent.name != "replication":
         return []
     return [f"**Replication `{root.name}`:** profiles run again, as declared, on other seeds than their report seeds "
-            "(or another draw of their data); "
+            "(or another draw of their data, or at a scale `--set` chose); "
             "the verdicts of record are in [../../README.md](../../README.md), and `lrsci compare` puts the two "
             "side by side.", ""]
 
