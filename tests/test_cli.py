@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
+    from lrsci.overrides import describe
+
     monkeypatch.chdir(ROOT)
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
@@ -29,7 +31,8 @@ def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
                 line = next(ln for ln in out.splitlines() if ln.split()[:2] == [rec["id"], name])
                 drawn, own = sec["protocol"]["run"]["data"]["seed"], declared[rec["id"]][0].profile(name).run.data.seed
                 where = f"data seed {drawn}, " if drawn != own else ""
-                assert f"again on {where}seeds {min(sec['seeds'])}-{max(sec['seeds'])}: {sec['verdict']}" in line
+                scale = f" with {describe(sec['run_overrides'])}" if sec.get("run_overrides") else ""   # --set
+                assert f"again{scale} on {where}seeds {min(sec['seeds'])}-{max(sec['seeds'])}: {sec['verdict']}" in line
     line = next(ln for ln in out.splitlines() if ln.split()[:2] == ["sgd-post-decay-boost", "fast"])
     assert line.index("seeds 5000-5009") < line.index("data seed 7, seeds 6000-6009")   # in order of seeds
 

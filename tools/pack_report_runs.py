@@ -63,16 +63,20 @@ def reanalyse(claim, profile, store_root: Path, report_root: Path, data_root=Non
     """The section ``profile`` gives from the runs in ``store_root`` (nothing trained), and where it
     differs from the one committed in ``committed_root`` (numbers within ``rel``, see
     report.result_differences). The seeds are the profile's report seeds, or, in a folder of reports run
-    on other seeds (reports/replication/<name>/), that section's own seeds and data seed."""
+    on other seeds (reports/replication/<name>/), that section's own seeds, data seed and scale (--set)."""
     committed = report.read_record(committed_root / claim.id / "result.json", quarantine_bad=False)
     seeds = None
-    if committed_root != ROOT / "reports":   # a replication: its own seeds, and its own draw of the data
+    scale = {}
+    if committed_root != ROOT / "reports":   # a replication: its own seeds, its own draw of the data, its scale
         seeds = committed["profiles"][profile.name].get("seeds")
         profile = driver.with_data_seed(profile, data_seed(committed["profiles"][profile.name]))
+        scale = committed["profiles"][profile.name].get("run_overrides") or {}
+        profile = driver.with_run_overrides(profile, scale)
     seeds = seeds or report_seeds(profile)
     ctx = ClaimContext(profile=profile.name, store=RunStore(store_root, data_root=data_root),
                        report_root=report_root, n_seeds=len(seeds), seed_offset=min(seeds),
-                       device=profile.device, workers=1, executor="local", draw_figures=False)   # numbers only
+                       device=profile.device, workers=1, executor="local", draw_figures=False,   # numbers only
+                       run_overrides=scale)
 
     def stored_only(config, *args, **kw):   # read-only: not even a run's lock file is made
         result = ctx.store.load(config)
