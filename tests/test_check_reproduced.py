@@ -103,4 +103,6 @@ def test_a_claim_that_raised_fails_the_check_though_every_written_section_is_ide
         report.write_section(new_root, CLAIM, "fast", section([2.0, 3.0, 4.1], [1.0, 1.5, 2.0]))
         return 1                                   # another claim raised and wrote nothing
     monkeypatch.setattr(tool, "run_claims", one_section_and_a_failure)
+    (tmp_path / "runs" / "some-run").mkdir(parents=True)   # a store with runs: passed only where .runs/ existed
+    monkeypatch.setenv("LRSCI_RUNS", str(tmp_path / "runs"))
     assert tool.main(["--committed", str(committed)]) == 1
