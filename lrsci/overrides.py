@@ -4,8 +4,8 @@ A profile's protocol is its arms, rates, schedules, tests and thresholds; its sc
 the data and the budget are. ``--set`` changes the scale of the profile's base run config (every arm derives
 from it) and nothing else, so the same pre-registered tests are asked of a bigger or smaller experiment:
 
-* only the fields in :data:`SCALE_FIELDS`, and only those the profile's model reads (``model.depth`` of an
-  MLP would change nothing: refused, not ignored). Rates, momentum, schedules, noise and data are the
+* only the fields in :data:`SCALE_FIELDS`, and only those the profile uses (``model.depth`` of an MLP, or
+  ``precision`` on a CPU, would change nothing: refused, not ignored). Rates, momentum, schedules, noise and data are the
   protocol's science: a different one is a new profile (docs/adding-a-claim.md), written before it runs;
 * a profile's parameters counted in epochs (``Profile.epoch_params``: ps10's ``stage_epochs``, an
   ``anneal_epoch``) move with ``--set epochs`` and only with it, and must then all be given
@@ -111,6 +111,9 @@ def apply(profile, overrides: dict[str, Any]):
         if readers is not None and model not in readers:
             raise OverrideError(f"--set {key}: profile {profile.name!r} trains model {model!r}, which does not read "
                                 f"{key} ({SCALE_FIELDS[key][1]}; read by {', '.join(readers)})")
+    if "precision" in fields and profile.device == "cpu":
+        raise OverrideError(f"--set precision: profile {profile.name!r} trains on the CPU, where precision is not used "
+                            "(bf16 is autocast on CUDA only), so it would change nothing but the report")
     if "optim.batch_size" in overrides and profile.run.optim.full_batch:
         raise OverrideError(f"--set optim.batch_size: profile {profile.name!r} trains full-batch gradient descent "
                             "(batch_size None); a batch size would make it another method, not another scale")

@@ -54,12 +54,19 @@ def test_applied_to_a_profile_only_its_base_run_changes():
 @pytest.mark.parametrize("field, value, says", [
     ("model.depth", 22, "trains model 'mlp', which does not read model.depth"),
     ("model.width", 8, "which does not read model.width"),
-    ("precision", "fp16", "precision='fp16' is not allowed"),
+    ("precision", "bf16", "trains on the CPU, where precision is not used"),
 ])
 def test_a_field_the_profiles_model_ignores_or_a_value_its_config_refuses_is_refused(field, value, says):
     with pytest.raises(OverrideError, match="--set") as err:
         overrides.apply(MLP, {field: value})
     assert says in str(err.value)
+
+
+def test_a_precision_its_config_refuses_is_refused_on_a_gpu_profile():
+    gpu = MLP.extend("gpu", device="cuda")
+    assert overrides.apply(gpu, {"precision": "bf16"}).run.precision == "bf16"
+    with pytest.raises(OverrideError, match="precision='fp16' is not allowed"):
+        overrides.apply(gpu, {"precision": "fp16"})
 
 
 def test_a_batch_size_would_turn_full_batch_gd_into_sgd_and_is_refused():
@@ -195,7 +202,7 @@ def test_list_and_compare_name_the_scale_a_section_ran_at(monkeypatch, tmp_path,
 def test_what_a_report_names_parses_back_to_the_same_scale_and_the_profile_carries_it(asked):
     asked = {k: ("bf16" if v % 2 else "fp32") if k == "precision" else v for k, v in asked.items()}
     assert overrides.parse([f"{k}={v}" for k, v in asked.items()]) == asked
-    scaled = overrides.apply(MLP, asked)
+    scaled = overrides.apply(MLP.extend("gpu", device="cuda"), asked)   # precision is refused on a CPU profile
     assert all(overrides.get(scaled.run, k) == v for k, v in asked.items())
     overrides.check_job(scaled.run.with_(seed=7, **{"optim.lr": 0.01}), asked, "an arm at its own rate")
 
