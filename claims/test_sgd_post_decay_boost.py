@@ -126,6 +126,9 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 
 # Seeds 5000-5009 and, on data seed 7, seeds 6000-6009 (fast, n = 10 each, each run once on 2026-11-28 after
 # the fast report; docs/replication.md): ranges no one had looked at, added to this claim's seed record.
+# Other scales, 2026-11-29, while --set was built and tried (no figure read for anything registered here):
+# seeds 9000-9002 at hidden 32, 8 epochs, 2000 images (a full run, into /tmp); seeds 3000-3004 at hidden 1024,
+# the README's example, stopped by Ctrl-C within its first epochs (no report).
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
