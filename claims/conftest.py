@@ -53,7 +53,7 @@ def _claim_test(claim, profile):
         overrides = getattr(request.config, "lrsci_overrides", {})   # --set, parsed by the root conftest
         try:
             drawn = driver.with_run_overrides(driver.with_data_seed(profile, opt("--data-seed")), overrides)
-        except ValueError as exc:   # a field its model does not read, a size its data refuses (lrsci run: exit 2)
+        except ValueError as exc:   # a field the profile does not use, a size its data refuses (lrsci run: exit 2)
             pytest.skip(f"this profile cannot take it: {exc}")
         ctx = driver.context(profile, run_store=opt("--run-store"), report_dir=opt("--report-dir"),
                              data_root=opt("--data-root"), seeds=opt("--seeds"), seed_offset=opt("--seed-offset"),
