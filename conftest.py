@@ -53,9 +53,10 @@ def pytest_addoption(parser):
     g.addoption("--require-gpu", action="store_true", help="fail gpu tests when CUDA is absent")
     g.addoption("--executor", choices=("local", "ray", "batched"), default=os.environ.get("LRSCI_EXECUTOR") or None,
                 help="where runs train: local workers, a Ray cluster, or batched (also LRSCI_EXECUTOR)")
+    from lrsci.overrides import allowed_text
+
     g.addoption("--set", action="append", default=None, metavar="FIELD=VALUE", dest="lrsci_set",
-                help="run each profile at another scale: model.width, model.depth, model.hidden, data.train_size, "
-                     "data.test_size, epochs, optim.batch_size or precision (repeatable; needs a --report-dir)")
+                help=f"run each profile at another scale: {allowed_text()} (repeatable; needs a --report-dir)")
 
 
 def pytest_configure(config):
@@ -92,17 +93,13 @@ def pytest_configure(config):
 def _check_overrides(config) -> None:
     """--set: parsed once here (a bad field is one line, not a traceback per claim); a scaled run is not the
     protocol's report, so it never writes over the committed reports/ folder."""
-    from lrsci.overrides import OverrideError, parse
+    from lrsci.overrides import OverrideError, parse, refuse_committed_reports
 
     try:
         config.lrsci_overrides = parse(config.getoption("lrsci_set"))
+        refuse_committed_reports(config.lrsci_overrides, config.getoption("--report-dir"), ROOT / "reports")
     except OverrideError as exc:
         raise pytest.UsageError(str(exc)) from None
-    committed = (ROOT / "reports").resolve()
-    if config.lrsci_overrides and Path(config.getoption("--report-dir")).resolve() == committed:
-        raise pytest.UsageError(f"--set runs a profile at another scale, whose report is not the protocol's: name a "
-                                f"--report-dir other than {committed} (e.g. reports/replication/<name>), so the "
-                                "committed report stays the protocol's")
 
 
 def pytest_runtest_setup(item):

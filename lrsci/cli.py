@@ -75,7 +75,6 @@ def _again(profile, sections: list) -> str:
     """The same profile run again (reports/replication/<name>/), in order of their first seed, each named by its
     seeds and, where it drew other data, its data seed: '; again on seeds 5000-5009: replicated'."""
     from .claim import data_seed
-
     from .overrides import describe
 
     text = ""
@@ -236,15 +235,14 @@ def in_terminal_foreground() -> bool:
 def _refuse_scale_it_cannot_take(profile, args, project: Path) -> None:
     """--set: a field or value this profile cannot take, or the committed reports/ as the report folder, is
     bad input named now (pytest would skip the profile, or refuse the folder, in words lrsci cannot exit 2 on)."""
-    from .overrides import OverrideError, apply, parse
+    from .overrides import OverrideError, apply, parse, refuse_committed_reports
 
     try:
-        apply(profile, parse(args.set))
+        overrides = parse(args.set)
+        apply(profile, overrides)
+        refuse_committed_reports(overrides, project / args.report_dir, project / "reports")
     except OverrideError as exc:
         raise BadInput(f"lrsci: {exc}") from None
-    if args.set and (project / args.report_dir).resolve() == (project / "reports").resolve():
-        raise BadInput("lrsci: --set runs the profile at another scale, whose report is not the protocol's: name a "
-                       "--report-dir (e.g. --report-dir reports/replication/<name>), so reports/ keeps the protocol's")
 
 
 def _refuse_what_would_skip(profile, data_root) -> None:
@@ -317,6 +315,8 @@ NO_REPORT_DIR = {"compare": "it compares the two report folders it is given",
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .overrides import allowed_text
+
     common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
     common.add_argument("--report-dir", default=argparse.SUPPRESS,
                         help="claim reports folder of list, run and report (default reports/)")
@@ -334,8 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-root", default=None, help="where datasets are looked for (also LRSCI_DATA)")
     run.add_argument("--run-store", default=None, help="finished runs and checkpoints (also LRSCI_RUNS)")
     run.add_argument("--set", action="append", metavar="FIELD=VALUE",
-                     help="the profile at another scale (repeatable): model.width, model.depth, model.hidden, "
-                          "data.train_size, data.test_size, epochs, optim.batch_size, precision; needs --report-dir")
+                     help=f"the profile at another scale (repeatable): {allowed_text()}; needs --report-dir")
     run.add_argument("--require-gpu", action="store_true", help="fail, not skip, when the profile needs CUDA and there is none")
     run.add_argument("--executor", choices=("local", "ray", "batched"), default=None,
                      help="where runs train: local workers (default), a Ray cluster, or batched (also LRSCI_EXECUTOR)")

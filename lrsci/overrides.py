@@ -23,6 +23,7 @@ scale; the report's protocol shows every value the runs used.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, RunConfig
@@ -141,6 +142,15 @@ def _epoch_params(profile, params: dict[str, Any], fields: dict[str, Any]) -> di
         raise OverrideError(f"--set {next(iter(params))}: an epoch parameter moves with --set epochs only (alone it "
                             "would change the protocol's design, not its scale)")
     return params
+
+
+def refuse_committed_reports(overrides: dict[str, Any], report_dir, committed) -> None:
+    """A scaled run's report is not the protocol's: it must not go into (and replace a section of) the committed
+    reports folder ``committed``."""
+    if overrides and Path(report_dir).resolve() == Path(committed).resolve():
+        raise OverrideError(f"--set runs a profile at another scale, whose report is not the protocol's: name a "
+                            f"--report-dir other than {Path(committed).resolve()} (e.g. reports/replication/<name>), "
+                            "so the committed report stays the protocol's")
 
 
 def check_job(config: RunConfig, overrides: dict[str, Any], label: str) -> None:
