@@ -102,15 +102,19 @@ class LocalExecutor:
             return []  # nothing gained from a process: the caller trains these in its own process
         ctx = multiprocessing.get_context("spawn")  # fork() after torch has started threads is unsafe
         args = [(str(store.root), store.data_root, j, progress, None, store.checkpoint_seconds) for j in jobs]
+        others = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init,
                                    initargs=(os.getpid(),))
         futures = [pool.submit(_worker_run, a) for a in args]
+        # submit() starts the workers (a spawn pool starts one per submission up to its size), so they are the
+        # children that are new now; a shutdown forgets them, and a stop needs them to wait for and to signal.
+        pool_workers = [p for p in multiprocessing.active_children() if p not in others]
         with waiter_stop() as stop:   # Ctrl-C or SIGTERM to this process: the workers stop (a second: at once)
             try:
                 results = [f.result() for f in futures]
             except (KeyboardInterrupt, SystemExit):   # from a signal, or a worker's run stopped by one
                 stop.begin()
-                _stop_workers(pool, futures)
+                _stop_workers(pool, futures, pool_workers)
                 raise
             except Exception:
                 pool.shutdown(wait=True)   # a run that failed lets the others finish and be stored
@@ -119,11 +123,10 @@ class LocalExecutor:
         return [key for key, _, _, trained in results if trained]
 
 
-def _stop_workers(pool: ProcessPoolExecutor, futures: list) -> None:
+def _stop_workers(pool: ProcessPoolExecutor, futures: list, workers: list) -> None:
     """Ctrl-C (or SIGTERM, or a worker's own stop): no queued run starts, and every worker ends its epoch,
     writes a checkpoint and ends (lrsci.interrupts), so no orphan trains on holding its run's lock and nothing
     trained is lost. A second Ctrl-C ends them at once (each run resumes from its last checkpoint)."""
-    workers = list((getattr(pool, "_processes", None) or {}).values())   # shutdown forgets them
     pool.shutdown(wait=False, cancel_futures=True)
     running = [f for f in futures if not f.done()]
     # A terminal's Ctrl-C reached the workers already; SIGTERM is the same request for them, not a second one.

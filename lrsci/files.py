@@ -195,6 +195,23 @@ def probe_writable(folder: Path) -> None:
     os.unlink(name)
 
 
+def probe_creatable(folder: Path) -> None:
+    """``folder`` could be made (if missing) and written, tested without leaving it behind: a run stopped before
+    it writes anything leaves no empty folder. A missing folder is tested in its nearest existing ancestor, by a
+    uniquely named folder made and removed there; a fixed name would race with another probe of the same
+    path. An OSError (NotADirectoryError for a file on the way) says why not."""
+    folder = Path(folder)
+    base = folder
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(base))
+    if base == folder:
+        probe_writable(folder)
+    else:
+        os.rmdir(tempfile.mkdtemp(dir=base, prefix=".write-probe-"))
+
+
 class UnsafeArchive(ValueError):
     """A tar member that would land outside the folder it is unpacked into, or is not a plain file or folder."""
 

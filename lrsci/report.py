@@ -48,11 +48,11 @@ def check_report_dir(report_root: str | Path, claim_id: str) -> None:
     and then fail to say what it found. A ReportDirError names the folder and why."""
     folder = Path(report_root) / claim_id
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        files.probe_writable(folder)
+        files.probe_creatable(folder)   # makes nothing that stays: a run stopped early leaves no empty folder
     except OSError as exc:
-        raise ReportDirError(f"cannot write the report in {folder} ({exc.strerror or exc}); choose a writable "
-                             "--report-dir") from None
+        where = "" if exc.filename in (None, str(folder)) else f": {exc.filename}"
+        raise ReportDirError(f"cannot write the report in {folder} ({exc.strerror or exc}{where}); choose a "
+                             "writable --report-dir") from None
 
 
 def write_section(report_root: str | Path, claim: dict, profile: str, section: dict, draw_figures: bool = True) -> Path:

@@ -97,3 +97,11 @@ def test_a_report_folder_that_cannot_be_written_is_named_before_anything_trains(
     with pytest.raises(report.ReportDirError, match=r"cannot write the report in .*reports/demo-claim .*--report-dir"):
         driver.check(claim, m.FAST, ctx)
     assert trained == []
+
+
+def test_checking_a_new_report_folder_makes_nothing_before_the_report(tmp_path):
+    """The check before training leaves no empty claim folder behind if the run is then stopped."""
+    m = demo()
+    ctx = driver.context(m.FAST, run_store=tmp_path / "runs", report_dir=tmp_path / "reports")
+    report.check_report_dir(ctx.report_root, m.CLAIM.id)
+    assert not (tmp_path / "reports").exists()

@@ -325,3 +325,30 @@ def test_extract_tar_never_writes_an_absolute_member_where_it_points(tmp_path, e
     else:
         assert (tmp_path / "out" / str(target).lstrip("/")).read_bytes() == b"x"
     assert not target.exists()
+
+
+def test_probing_a_missing_folder_leaves_nothing_behind(tmp_path):
+    """A run stopped before its report must not leave an empty claim folder, nor a probe's folder."""
+    files.probe_creatable(tmp_path / "reports" / "some-claim")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_probing_an_existing_folder_writes_and_removes_a_file_in_it(tmp_path):
+    (tmp_path / "reports").mkdir()
+    files.probe_creatable(tmp_path / "reports")
+    assert list((tmp_path / "reports").iterdir()) == []
+
+
+def test_a_file_on_the_way_to_the_folder_is_named(tmp_path):
+    (tmp_path / "reports").write_text("not a folder")
+    with pytest.raises(NotADirectoryError) as err:
+        files.probe_creatable(tmp_path / "reports" / "some-claim")
+    assert err.value.filename == str(tmp_path / "reports")
+
+
+def test_two_probes_of_the_same_missing_folder_do_not_collide(tmp_path):
+    """Sibling claims probe the same new report root at once: each probe's folder has its own name."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: files.probe_creatable(tmp_path / "new" / f"claim-{i % 2}"), range(64)))
+    assert list(tmp_path.iterdir()) == []
