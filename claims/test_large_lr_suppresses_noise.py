@@ -201,6 +201,8 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # the fast report; docs/replication.md): ranges no one had looked at, added to this claim's seed record.
 # Seeds 8000-8004 (fast at three times the epochs, --set epochs=90 --set stage_epochs=30, run once on 2026-11-29:
 # replication 5 of docs/replication.md, declared before it ran), untouched before and added to the seed record.
+# Seeds 11000-11004 (fast at --set model.hidden=1024, run once on 2026-11-29: replication 6 of
+# docs/replication.md, declared before it ran), untouched before and added to the seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
@@ -215,7 +217,10 @@ FAST_REPLICATION = (
     "(−34.0 pp, [−35.7, −32.3]). So undertraining does not explain that failure (the replication's rule: "
     "refuted): in this MLP lrDecay, which ends with 30 epochs at η0/100 after its two larger-rate stages, fits "
     "far more noise rows than 90 epochs at η0/100 alone. Statistic 2 holds with a smaller advantage (+9.2 pp; "
-    "+7.9 without the noise rows)."
+    "+7.9 without the noise rows). "
+    "At four times the width (--set model.hidden=1024, seeds 11000-11004; docs/replication.md, replication 6) "
+    "statistic 1 fails the same way: lrDecay fits 56.4 % of the noise rows, η0/100 43.4 % (−13.1 pp, [−14.7, "
+    "−11.4]), with the η0/100 arm at 83.0 % complex accuracy (9.2 pp below η0/10); statistic 2 passes (+16.6 pp)."
 )
 
 

@@ -249,6 +249,8 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # the fast report; docs/replication.md): ranges no one had looked at, added to this claim's seed record.
 # Seeds 7000-7019 (fast, n = 20, run once on 2026-11-28 on another CPU: replication 4 of docs/replication.md,
 # declared before it ran), likewise untouched before and added to the seed record.
+# Seeds 11000-11004 (fast at --set model.hidden=1024, run once on 2026-11-29: replication 6 of
+# docs/replication.md, declared before it ran), untouched before and added to the seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
@@ -273,7 +275,10 @@ FAST_REPLICATION = (
     "+0.04], p = 0.045; 14 of 20 seeds) and near/fix, declared failing (−0.75, [−1.22, −0.28], p = 0.002; 15 of "
     "20 seeds). near/finetune (−0.10, p = 0.34) and far/fix (−0.88, [−2.43, +0.68], p = 0.13; its Wilcoxon "
     "p = 0.03) fail. So with twenty seeds the claim's direction shows in every row and is resolved in two; at "
-    "five or ten the per-seed ratios leave it to chance which rows pass."
+    "five or ten the per-seed ratios leave it to chance which rows pass. "
+    "At width 1024 (8× this profile's 128; --set model.hidden=1024, seeds 11000-11004; docs/replication.md, "
+    "replication 6) the two rows nearest their threshold traded places: near/fix passes (−0.34, [−0.59, −0.08], "
+    "every seed) and far/finetune fails (−0.10, [−0.31, +0.11])."
 )
 
 

@@ -420,8 +420,8 @@ def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
                          f"{prov.get('device_name', '')} |")
     again = replication_roots(root)
     if again:
-        lines += ["", "The same profiles run again on other seeds, each a report folder of its own (docs/replication.md "
-                  "compares them, criterion by criterion): "
+        lines += ["", "The same profiles run again on other seeds or at another scale, each a report folder of its own "
+                  "(docs/replication.md compares them, criterion by criterion): "
                   + ", ".join(f"[{r.name}](replication/{r.name}/README.md)" for r in again) + "."]
     path = root / "README.md"
     root.mkdir(parents=True, exist_ok=True)
