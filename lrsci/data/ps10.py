@@ -306,6 +306,100 @@ def _build_defaults() -> dict:
     return {k: p.default for k, p in inspect.signature(build_ps10).parameters.items() if k != "seed"}
 
 
+def _clean_split(simple: _Part, complex_: _Part, n: int, rng: np.random.Generator):
+    """``n`` clean rows, the first half simple-only, the second complex-only: pattern vectors (n, 6), pattern
+    ids, labels and part codes (0 simple, 1 complex)."""
+    half = n // 2
+    ps, pid_s, y_s = _sample_part(simple, half, rng)
+    pc, pid_c, y_c = _sample_part(complex_, half, rng)
+    v = np.zeros((n, CHANNELS))
+    v[:half, SIMPLE_CHANNELS] = ps
+    v[half:, COMPLEX_CHANNELS] = pc
+    part = np.r_[np.zeros(half, dtype=np.int8), np.ones(half, dtype=np.int8)]
+    return v, np.r_[pid_s, pid_c], np.r_[y_s, y_c], part
+
+
+def _noise_rows(n_noise: int, seed: int, image_size: int, noise_kind: str):
+    """The noise rows' pattern vectors (n_noise, 6), labels, and for ``noise_kind="image"`` their images (else
+    None). The draws come in one fixed order from the noise stream, whatever the kind, so a dataset's bytes
+    never depend on code paths it does not take."""
+    rng = _rng(seed, _STREAM_NOISE)
+    pts = rng.uniform(-_BOX, _BOX, size=(n_noise, 3))
+    in_complex = rng.permutation(np.arange(n_noise) % 2).astype(bool)
+    y_n = rng.permutation(np.arange(n_noise) % NUM_CLASSES)
+    v_n = np.zeros((n_noise, CHANNELS))
+    v_n[~in_complex, SIMPLE_CHANNELS] = pts[~in_complex]
+    v_n[in_complex, COMPLEX_CHANNELS] = pts[in_complex]
+    img_n = None
+    if noise_kind == "point6":
+        v_n = rng.uniform(-_BOX, _BOX, size=(n_noise, CHANNELS))
+    elif noise_kind == "image":
+        img_n = rng.normal(size=(n_noise, CHANNELS, image_size, image_size)).astype(np.float32)
+    return v_n, y_n, img_n
+
+
+def _describe_part(p: _Part, parts: np.ndarray, pids: np.ndarray, ys: np.ndarray, code: int) -> dict:
+    """One part's construction and measured geometry, for the dataset's ``info``."""
+    nn = _nn_distances(p.centres)
+    return {
+        "channels": [0, 1, 2] if p.name == "simple" else [3, 4, 5],
+        "patterns_per_class": p.patterns_per_class,
+        "n_centres": p.n_centres,
+        "cluster_size": p.cluster_size,
+        "n_label_regions": p.n_centres // p.cluster_size,
+        "centre_distribution": (
+            f"cluster anchors dart-thrown uniformly in [-{_BOX}, {_BOX}]^3 (pairwise distance >= "
+            f"anchor_min_separation), classes balanced round-robin over anchors, randomly permuted; "
+            f"each anchor carries cluster_size same-class centres dart-thrown in a ball of radius "
+            f"cluster_radius around it (pairwise >= cluster_radius / 2)"),
+        "anchor_spacing": p.spacing,
+        "anchor_min_separation": p.min_sep,
+        "cluster_radius": p.cluster_radius,
+        "nn_distance_min": float(nn.min()),
+        "nn_distance_median": float(np.median(nn)),
+        "jitter_std": p.jitter_std,
+        "input_scale": p.scale,
+        "complexity_bits": class_conditional_entropy(pids[parts == code], ys[parts == code]),
+        "complexity_bits_nominal": math.log2(p.patterns_per_class),
+    }
+
+
+_NOISE_ROWS = {
+    "point": "uniform point in [-1,1]^3, constant over space, in simple or complex channels (half each, shuffled)",
+    "point6": "uniform point in [-1,1]^6, constant over space, in all 6 channels",
+    "image": "i.i.d. N(0,1) pixels in all 6 channels (not constant over space)",
+}
+
+
+def _info(params: dict, simple: _Part, complex_: _Part, train: tuple, n_noise: int) -> dict:
+    """The dataset's ``info``: its parameters, both parts described on the training rows ``train`` = (part
+    codes, pattern ids, labels), and the noise rows."""
+    return {
+        "dataset": "PS10 (You et al. 2019, §5.1)",
+        "params": params,
+        "num_classes": NUM_CLASSES,
+        "layout": "6 channels constant over HxW; 0-2 simple pattern, 3-5 complex pattern, absent part = 0",
+        "simple": _describe_part(simple, *train, 0),
+        "complex": _describe_part(complex_, *train, 1),
+        "noise": {
+            "n_noise": n_noise,
+            "kind": params["noise_kind"],
+            "rows": _NOISE_ROWS[params["noise_kind"]] + "; additional training rows only (no test noise); labels "
+                                                        "balanced round-robin then shuffled, independent of the "
+                                                        "input; chance accuracy 10%",
+        },
+        "normalization": "x = raw * 1/sqrt(0.5*(1/3 + jitter_std^2)) per channel group (analytic unit RMS)",
+        "n_rows": {"train": int(train[0].shape[0]), "test": params["n_test"]},
+    }
+
+
+def _subsets(part: torch.Tensor, with_noise: bool) -> dict:
+    subsets = {"simple": part == 0, "complex": part == 1}
+    if with_noise:
+        subsets["noise"] = part == 2
+    return subsets
+
+
 def build_ps10(
     n_train: int = 50_000,
     n_test: int = 10_000,
@@ -324,39 +418,28 @@ def build_ps10(
 ) -> PS10:
     """Build PS10 and keep the pattern ids and centres alongside the :class:`ArrayData`."""
     check_ps10(**{k: v for k, v in locals().items() if k != "seed"})   # locals(): just the arguments here
-
+    params = {
+        "n_train": n_train, "n_test": n_test, "image_size": image_size,
+        "noise_fraction": float(noise_fraction), "seed": seed,
+        "simple_patterns_per_class": simple_patterns_per_class,
+        "complex_patterns_per_class": complex_patterns_per_class,
+        "simple_cluster_size": simple_cluster_size, "complex_cluster_size": complex_cluster_size,
+        "min_sep_fraction": min_sep_fraction, "cluster_radius_fraction": cluster_radius_fraction,
+        "jitter_fraction": jitter_fraction, "noise_kind": noise_kind,
+    }
     simple = _make_part("simple", seed, _STREAM_CENTRES_SIMPLE, simple_patterns_per_class,
                         simple_cluster_size, min_sep_fraction, cluster_radius_fraction, jitter_fraction)
     complex_ = _make_part("complex", seed, _STREAM_CENTRES_COMPLEX, complex_patterns_per_class,
                           complex_cluster_size, min_sep_fraction, cluster_radius_fraction, jitter_fraction)
     scale = np.array([simple.scale] * 3 + [complex_.scale] * 3)
 
-    def clean_split(n: int, rng: np.random.Generator):
-        half = n // 2
-        ps, pid_s, y_s = _sample_part(simple, half, rng)
-        pc, pid_c, y_c = _sample_part(complex_, half, rng)
-        v = np.zeros((n, CHANNELS))
-        v[:half, SIMPLE_CHANNELS] = ps
-        v[half:, COMPLEX_CHANNELS] = pc
-        part = np.r_[np.zeros(half, dtype=np.int8), np.ones(half, dtype=np.int8)]  # 0 simple, 1 complex
-        return v, np.r_[pid_s, pid_c], np.r_[y_s, y_c], part
-
-    v_tr, pid_tr, y_tr, part_tr = clean_split(n_train, _rng(seed, _STREAM_TRAIN))
-    v_te, pid_te, y_te, part_te = clean_split(n_test, _rng(seed, _STREAM_TEST))
+    v_tr, pid_tr, y_tr, part_tr = _clean_split(simple, complex_, n_train, _rng(seed, _STREAM_TRAIN))
+    v_te, pid_te, y_te, part_te = _clean_split(simple, complex_, n_test, _rng(seed, _STREAM_TEST))
 
     n_noise = int(round(float(noise_fraction) * n_train))
+    img_n = None
     if n_noise:
-        rng = _rng(seed, _STREAM_NOISE)
-        pts = rng.uniform(-_BOX, _BOX, size=(n_noise, 3))
-        in_complex = rng.permutation(np.arange(n_noise) % 2).astype(bool)
-        y_n = rng.permutation(np.arange(n_noise) % NUM_CLASSES)
-        v_n = np.zeros((n_noise, CHANNELS))
-        v_n[~in_complex, SIMPLE_CHANNELS] = pts[~in_complex]
-        v_n[in_complex, COMPLEX_CHANNELS] = pts[in_complex]
-        if noise_kind == "point6":
-            v_n = rng.uniform(-_BOX, _BOX, size=(n_noise, CHANNELS))
-        elif noise_kind == "image":
-            img_n = rng.normal(size=(n_noise, CHANNELS, image_size, image_size)).astype(np.float32)
+        v_n, y_n, img_n = _noise_rows(n_noise, seed, image_size, noise_kind)
         v_tr = np.concatenate([v_tr, v_n])
         pid_tr = np.r_[pid_tr, -np.ones(n_noise, dtype=pid_tr.dtype)]
         y_tr = np.r_[y_tr, y_n]
@@ -373,74 +456,16 @@ def build_ps10(
         return t[:, :, None, None].expand(-1, -1, image_size, image_size).contiguous()
 
     x_train, x_test = to_images(v_tr), to_images(v_te)
-    if n_noise and noise_kind == "image":
+    if img_n is not None:   # image noise: its rows carry their own pixels, not a constant pattern vector
         pos = np.nonzero(order_tr >= n_train)[0]
         x_train[torch.from_numpy(pos)] = torch.from_numpy(img_n[order_tr[pos] - n_train])
-    part_tr_t, part_te_t = torch.from_numpy(part_tr), torch.from_numpy(part_te)
-    train_subsets = {"simple": part_tr_t == 0, "complex": part_tr_t == 1}
-    if n_noise:
-        train_subsets["noise"] = part_tr_t == 2
-    test_subsets = {"simple": part_te_t == 0, "complex": part_te_t == 1}
-
-    def describe(p: _Part, parts: np.ndarray, pids: np.ndarray, ys: np.ndarray, code: int) -> dict:
-        nn = _nn_distances(p.centres)
-        return {
-            "channels": [0, 1, 2] if p.name == "simple" else [3, 4, 5],
-            "patterns_per_class": p.patterns_per_class,
-            "n_centres": p.n_centres,
-            "cluster_size": p.cluster_size,
-            "n_label_regions": p.n_centres // p.cluster_size,
-            "centre_distribution": (
-                f"cluster anchors dart-thrown uniformly in [-{_BOX}, {_BOX}]^3 (pairwise distance >= "
-                f"anchor_min_separation), classes balanced round-robin over anchors, randomly permuted; "
-                f"each anchor carries cluster_size same-class centres dart-thrown in a ball of radius "
-                f"cluster_radius around it (pairwise >= cluster_radius / 2)"),
-            "anchor_spacing": p.spacing,
-            "anchor_min_separation": p.min_sep,
-            "cluster_radius": p.cluster_radius,
-            "nn_distance_min": float(nn.min()),
-            "nn_distance_median": float(np.median(nn)),
-            "jitter_std": p.jitter_std,
-            "input_scale": p.scale,
-            "complexity_bits": class_conditional_entropy(pids[parts == code], ys[parts == code]),
-            "complexity_bits_nominal": math.log2(p.patterns_per_class),
-        }
-
-    info = {
-        "dataset": "PS10 (You et al. 2019, §5.1)",
-        "params": {
-            "n_train": n_train, "n_test": n_test, "image_size": image_size,
-            "noise_fraction": float(noise_fraction), "seed": seed,
-            "simple_patterns_per_class": simple_patterns_per_class,
-            "complex_patterns_per_class": complex_patterns_per_class,
-            "simple_cluster_size": simple_cluster_size, "complex_cluster_size": complex_cluster_size,
-            "min_sep_fraction": min_sep_fraction, "cluster_radius_fraction": cluster_radius_fraction,
-            "jitter_fraction": jitter_fraction, "noise_kind": noise_kind,
-        },
-        "num_classes": NUM_CLASSES,
-        "layout": "6 channels constant over HxW; 0-2 simple pattern, 3-5 complex pattern, absent part = 0",
-        "simple": describe(simple, part_tr, pid_tr, y_tr, 0),
-        "complex": describe(complex_, part_tr, pid_tr, y_tr, 1),
-        "noise": {
-            "n_noise": n_noise,
-            "kind": noise_kind,
-            "rows": {
-                "point": "uniform point in [-1,1]^3, constant over space, in simple or complex channels "
-                         "(half each, shuffled)",
-                "point6": "uniform point in [-1,1]^6, constant over space, in all 6 channels",
-                "image": "i.i.d. N(0,1) pixels in all 6 channels (not constant over space)",
-            }[noise_kind] + "; additional training rows only (no test noise); labels balanced "
-                            "round-robin then shuffled, independent of the input; chance accuracy 10%",
-        },
-        "normalization": "x = raw * 1/sqrt(0.5*(1/3 + jitter_std^2)) per channel group (analytic unit RMS)",
-        "n_rows": {"train": int(v_tr.shape[0]), "test": n_test},
-    }
-
     data = ArrayData(
         name="ps10" if not n_noise else f"ps10-noise{float(noise_fraction):g}",
         x_train=x_train, y_train=torch.from_numpy(y_tr.astype(np.int64)),
-        x_test=x_test, y_test=torch.from_numpy(y_te.astype(np.int64)),
-        num_classes=NUM_CLASSES, train_subsets=train_subsets, test_subsets=test_subsets, info=info,
+        x_test=x_test, y_test=torch.from_numpy(y_te.astype(np.int64)), num_classes=NUM_CLASSES,
+        train_subsets=_subsets(torch.from_numpy(part_tr), bool(n_noise)),
+        test_subsets=_subsets(torch.from_numpy(part_te), False),
+        info=_info(params, simple, complex_, (part_tr, pid_tr, y_tr), n_noise),
     )
     f32 = lambda a: torch.from_numpy(a.astype(np.float32))  # noqa: E731
     i64 = lambda a: torch.from_numpy(np.asarray(a).astype(np.int64))  # noqa: E731
