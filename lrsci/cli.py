@@ -314,15 +314,9 @@ NO_REPORT_DIR = {"compare": "it compares the two report folders it is given",
                  "store": "it reads the run store (--run-store), not reports"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _add_run(sub, common: argparse.ArgumentParser) -> None:
     from .overrides import allowed_text
 
-    common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
-    common.add_argument("--report-dir", default=argparse.SUPPRESS,
-                        help="claim reports folder of list, run and report (default reports/)")
-    parser = argparse.ArgumentParser(prog="lrsci", description=__doc__.splitlines()[0], parents=[common])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", parents=[common], help="claims × profiles and last verdicts").set_defaults(func=cmd_list)
     run = sub.add_parser("run", parents=[common], help="run one claim at one profile")
     run.add_argument("claim")
     run.add_argument("--profile", default="fast", help="fast, gpu, or another profile the claim declares")
@@ -339,15 +333,18 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--executor", choices=("local", "ray", "batched"), default=None,
                      help="where runs train: local workers (default), a Ray cluster, or batched (also LRSCI_EXECUTOR)")
     run.set_defaults(func=cmd_run)
-    sub.add_parser("report", parents=[common], help="re-render every report from result.json, "
-                   "those under replication/ too (no training)"
-                   ).set_defaults(func=cmd_report)
+
+
+def _add_compare(sub) -> None:
     comp = sub.add_parser("compare", help="two report folders side by side: the same decisions on other seeds? "
                           "(exit 1 if not, 2 on bad input)")
     comp.add_argument("base", help="a report folder, e.g. reports")
     comp.add_argument("other", help="a report folder of the same profile run on other seeds (a run's --report-dir)")
     comp.add_argument("--profile", default="fast")
     comp.set_defaults(func=cmd_compare)
+
+
+def _add_store(sub) -> None:
     store = sub.add_parser("store", help="what the run store holds and what no run reads again; --prune deletes "
                            "the kinds named, printing each path")
     store.add_argument("--run-store", default=None, help="the run store (default LRSCI_RUNS, else .runs/)")
@@ -356,8 +353,28 @@ def main(argv: list[str] | None = None) -> int:
     store.add_argument("--prune", nargs="+", default=[], metavar="KIND",
                        help="set-aside, old-engine and/or done-batches")
     store.set_defaults(func=cmd_store)
-    for name in NO_REPORT_DIR:   # after the subcommand too, so both placements get the one message below
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
+    common.add_argument("--report-dir", default=argparse.SUPPRESS,
+                        help="claim reports folder of list, run and report (default reports/)")
+    parser = argparse.ArgumentParser(prog="lrsci", description=__doc__.splitlines()[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", parents=[common], help="claims × profiles and last verdicts").set_defaults(func=cmd_list)
+    _add_run(sub, common)
+    sub.add_parser("report", parents=[common], help="re-render every report from result.json, "
+                   "those under replication/ too (no training)"
+                   ).set_defaults(func=cmd_report)
+    _add_compare(sub)
+    _add_store(sub)
+    for name in NO_REPORT_DIR:   # after the subcommand too, so both placements get the one message in main
         sub.choices[name].add_argument("--report-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command in NO_REPORT_DIR and hasattr(args, "report_dir"):
         print(f"lrsci: --report-dir is not an option of `lrsci {args.command}`: {NO_REPORT_DIR[args.command]}",
