@@ -643,6 +643,35 @@ def _cifar_identity(root: Path, train_size=None, test_size=None, seed=0) -> dict
     return {**_identity("cifar10", file_sha, train_size, test_size, seed), "official": official}
 
 
+def _read_cifar10(root: Path, download: bool, looked, train_size, test_size, seed: int):
+    """Both splits read by torchvision's reader and checked here (it checks only that the files exist), and
+    the identity of the bytes they came from: a folder that changed while being read is refused."""
+    cls, folder = _cifar10_class(), root / CIFAR10_FOLDER
+    stamps = None if download else [_stat_key(folder / n) for n in CIFAR10_FILES]
+    try:
+        if download:
+            root.mkdir(parents=True, exist_ok=True)
+        train = cls(str(root), train=True, download=download)
+        stamps = stamps or [_stat_key(folder / n) for n in CIFAR10_FILES]   # taken before reading, when there
+        test = cls(str(root), train=False, download=download)
+    except (RuntimeError, OSError) as e:
+        raise DatasetNotFound(f"CIFAR-10 could not be read from {root}: {e}\n"
+                              "Looked in:\n" + _looked_report(looked) + "\n" + CIFAR10_HOWTO) from e
+    except Exception as e:   # a truncated pickle, rows of the wrong width, ...: name the file
+        name, problem = _bad_cifar_file(folder) or ("", f"cannot be read ({type(e).__name__}: {e})")
+        raise DataError(folder / name, problem, CIFAR10_REMEDY) from e
+    for ds in (train, test):
+        problem = _cifar_split_problem(ds)
+        if problem:
+            name, problem = _bad_cifar_file(folder) or ("", problem)
+            raise DataError(folder / name, problem, CIFAR10_REMEDY)
+    identity = _cifar_identity(root, train_size, test_size, seed)
+    if stamps != [_stat_key(folder / n) for n in CIFAR10_FILES]:
+        # the hashes must name the bytes the arrays came from
+        raise DataError(folder, "changed while being read", "Load again once whatever writes it has finished.")
+    return train, test, identity
+
+
 def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | None = None,
                  test_size: int | None = None, seed: int = 0, download: bool = False) -> ArrayData:
     """CIFAR-10 as float32 N x 3 x 32 x 32, normalized with CIFAR10_MEAN/STD.
@@ -663,30 +692,7 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
         raise DatasetNotFound("CIFAR-10 not found. Looked for "
                               f"{CIFAR10_FOLDER}/ ({', '.join(CIFAR10_FILES)}) in:\n"
                               + _looked_report(looked) + "\n" + CIFAR10_HOWTO)
-    cls, folder = _cifar10_class(), Path(root) / CIFAR10_FOLDER
-    stamps = [_stat_key(folder / n) for n in CIFAR10_FILES] if root is not None and not download else None
-    try:
-        if download:
-            Path(root).mkdir(parents=True, exist_ok=True)
-        train = cls(str(root), train=True, download=download)
-        stamps = stamps or [_stat_key(folder / n) for n in CIFAR10_FILES]   # taken before reading, when there
-        test = cls(str(root), train=False, download=download)
-    except (RuntimeError, OSError) as e:
-        raise DatasetNotFound(f"CIFAR-10 could not be read from {root}: {e}\n"
-                              "Looked in:\n" + _looked_report(looked) + "\n" + CIFAR10_HOWTO) from e
-    except Exception as e:   # a truncated pickle, rows of the wrong width, ...: name the file
-        name, problem = _bad_cifar_file(folder) or ("", f"cannot be read ({type(e).__name__}: {e})")
-        raise DataError(folder / name, problem, CIFAR10_REMEDY) from e
-    for ds in (train, test):   # torchvision checks only that the files exist: what they hold is checked here
-        problem = _cifar_split_problem(ds)
-        if problem:
-            name, problem = _bad_cifar_file(folder) or ("", problem)
-            raise DataError(folder / name, problem, CIFAR10_REMEDY)
-    identity = _cifar_identity(Path(root), train_size, test_size, seed)
-    if stamps != [_stat_key(folder / n) for n in CIFAR10_FILES]:
-        # the hashes must name the bytes the arrays came from
-        raise DataError(Path(root) / CIFAR10_FOLDER, "changed while being read",
-                        "Load again once whatever writes it has finished.")
+    train, test, identity = _read_cifar10(Path(root), download, looked, train_size, test_size, seed)
 
     def split(ds, size):
         data = torch.from_numpy(ds.data)  # uint8 N x 32 x 32 x 3 (HWC), no per-sample Python
