@@ -316,7 +316,19 @@ def _per_seed_table(per_seed: dict) -> list[str]:
 
 
 def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
-    prov = sec.get("provenance", {})
+    out = _verdict_md(profile, sec, claim) + _declared_md(sec) + _tests_md(sec)
+    if sec.get("figure"):  # rendered by render_claim from the same spec
+        out += [f"![{profile} figure]({sec['figure']['file']})", ""]
+    out += ["### Per-seed values", "", *_per_seed_table(sec.get("per_seed", {})), ""]
+    if sec.get("extra_tables"):
+        for title, table in sec["extra_tables"].items():
+            out += [f"### {title}", "", *_per_seed_table(table), ""]
+    out += ["### Protocol", "", "```json", json.dumps(sec.get("protocol", {}), indent=1), "```", ""]
+    return out + _provenance_md(sec)
+
+
+def _verdict_md(profile: str, sec: dict, claim) -> list[str]:
+    """The heading with the verdict, the summary, the notes beside it, and what the verdict is not."""
     suffix, notes = section_notes(claim, profile, sec)
     out = [f"## Profile `{profile}` — **{sec['verdict'].upper()}**{suffix}", "", sec.get("summary", ""), ""]
     for note in notes:
@@ -329,31 +341,31 @@ def _section_md(profile: str, sec: dict, folder: Path, claim=None) -> list[str]:
     if failed:
         out += [f"> **Finding: not replicated at this profile.** Pre-registered criteria that failed: "
                 f"{'; '.join(failed)}. The tests, figure and per-seed values below are the evidence.", ""]
-    out += _declared_md(sec)
-    out += ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), "",
+    return out
+
+
+def _tests_md(sec: dict) -> list[str]:
+    return ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), "",
             "95% CI (t): the two-sided t-interval of the mean effect over seeds; a percentile bootstrap CI is "
             "shown beside it only from 10 seeds on. The tests are one-sided at α = 0.05, which matches a one-sided "
             "95 % bound (an end of the 90 % two-sided interval): a 95 % interval may reach past a floor or margin "
             "while its test passes. A ratio row is judged on its point estimate (no test). Seeds on H1's side: how many seeds' own values lie where H1 puts "
             "the mean (– where the row has none, e.g. counts, trends, or rows stored before it was recorded)."
             + _point_interval_note(sec["tests"]), ""]
-    if sec.get("figure"):  # rendered by render_claim from the same spec
-        out += [f"![{profile} figure]({sec['figure']['file']})", ""]
-    out += ["### Per-seed values", "", *_per_seed_table(sec.get("per_seed", {})), ""]
-    if sec.get("extra_tables"):
-        for title, table in sec["extra_tables"].items():
-            out += [f"### {title}", "", *_per_seed_table(table), ""]
-    out += ["### Protocol", "", "```json", json.dumps(sec.get("protocol", {}), indent=1), "```", "",
-            "### Provenance", "",
-            f"seeds {sec.get('seeds')} (offset {sec.get('seed_offset', 0)}); device {prov.get('device_name')}; "
-            f"torch {prov.get('torch')} (CUDA {prov.get('cuda')}); python {prov.get('python')}; "
-            f"git `{prov.get('git')}`; {prov.get('date')}; wall time {_fmt(prov.get('wall_seconds'), 1)} s "
-            f"({prov.get('runs_trained', '?')} runs trained, {prov.get('runs_loaded', '?')} loaded from the run store, "
-            f"{_where_trained(prov)}).", "",
-            f"The runs were trained at git {', '.join(f'`{g}`' for g in prov.get('runs_trained_at_git', []))} on "
-            f"{', '.join(prov.get('runs_trained_on', []))}; their training wall times sum to "
-            f"{_fmt(prov.get('runs_wall_seconds_summed'), 1)} s; "
-            f"{_fmt(prov.get('images_per_second_per_run'), 0)} training images/s per run.", ""]
+
+
+def _provenance_md(sec: dict) -> list[str]:
+    prov = sec.get("provenance", {})
+    out = ["### Provenance", "",
+           f"seeds {sec.get('seeds')} (offset {sec.get('seed_offset', 0)}); device {prov.get('device_name')}; "
+           f"torch {prov.get('torch')} (CUDA {prov.get('cuda')}); python {prov.get('python')}; "
+           f"git `{prov.get('git')}`; {prov.get('date')}; wall time {_fmt(prov.get('wall_seconds'), 1)} s "
+           f"({prov.get('runs_trained', '?')} runs trained, {prov.get('runs_loaded', '?')} loaded from the run store, "
+           f"{_where_trained(prov)}).", "",
+           f"The runs were trained at git {', '.join(f'`{g}`' for g in prov.get('runs_trained_at_git', []))} on "
+           f"{', '.join(prov.get('runs_trained_on', []))}; their training wall times sum to "
+           f"{_fmt(prov.get('runs_wall_seconds_summed'), 1)} s; "
+           f"{_fmt(prov.get('images_per_second_per_run'), 0)} training images/s per run.", ""]
     if prov.get("analysed_again"):   # rows added later over the same runs (write_section)
         out += [f"Analysed again: {prov['analysed_again']}.", ""]
     if prov.get("hessian_benchmark"):  # filed beside the section by tools/benchmark_report.py (issue #8)
