@@ -202,7 +202,7 @@ def probe_creatable(folder: Path) -> None:
     path. An OSError (NotADirectoryError for a file on the way) says why not."""
     folder = Path(folder)
     base = folder
-    while not base.exists() and base != base.parent:
+    while not os.path.lexists(base) and base != base.parent:   # lexists: a link to nothing is named, not passed
         base = base.parent
     if not base.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(base))

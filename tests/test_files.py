@@ -346,6 +346,13 @@ def test_a_file_on_the_way_to_the_folder_is_named(tmp_path):
     assert err.value.filename == str(tmp_path / "reports")
 
 
+def test_a_link_to_nothing_on_the_way_is_named(tmp_path):
+    (tmp_path / "reports").symlink_to(tmp_path / "gone")
+    with pytest.raises(NotADirectoryError) as err:
+        files.probe_creatable(tmp_path / "reports" / "some-claim")
+    assert err.value.filename == str(tmp_path / "reports")
+
+
 def test_two_probes_of_the_same_missing_folder_do_not_collide(tmp_path):
     """Sibling claims probe the same new report root at once: each probe's folder has its own name."""
     from concurrent.futures import ThreadPoolExecutor

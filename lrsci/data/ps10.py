@@ -321,8 +321,8 @@ def _clean_split(simple: _Part, complex_: _Part, n: int, rng: np.random.Generato
 
 def _noise_rows(n_noise: int, seed: int, image_size: int, noise_kind: str):
     """The noise rows' pattern vectors (n_noise, 6), labels, and for ``noise_kind="image"`` their images (else
-    None). The draws come in one fixed order from the noise stream, whatever the kind, so a dataset's bytes
-    never depend on code paths it does not take."""
+    None). The 3-d points, halves and labels are drawn first whatever the kind; "point6" and "image" draw after
+    them, replacing or adding to them. Every stored dataset was drawn in this order: changing it changes data."""
     rng = _rng(seed, _STREAM_NOISE)
     pts = rng.uniform(-_BOX, _BOX, size=(n_noise, 3))
     in_complex = rng.permutation(np.arange(n_noise) % 2).astype(bool)
