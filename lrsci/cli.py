@@ -75,13 +75,12 @@ def _again(profile, sections: list) -> str:
     """The same profile run again (reports/replication/<name>/), in order of their first seed, each named by its
     seeds and, where it drew other data, its data seed: '; again on seeds 5000-5009: replicated'."""
     from .claim import data_seed
-    from .overrides import describe
 
     text = ""
     for sec in sorted(filter(None, sections), key=lambda s: min(s.get("seeds") or [0])):
         drawn = data_seed(sec)
         where = "" if drawn in (None, profile.run.data.seed) else f"data seed {drawn}, "
-        scale = f" with {describe(sec['run_overrides'])}" if sec.get("run_overrides") else ""
+        scale = f" with {_scale(sec)}" if sec.get("run_overrides") else ""
         text += f"; again{scale} on {where}{seed_span(sec.get('seeds') or [])}: {sec['verdict']}"
     return text
 
