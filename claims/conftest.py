@@ -44,6 +44,7 @@ class ClaimModule(pytest.Module):
 def _claim_test(claim, profile):
     def test_claim(request):
         from lrsci import driver
+        from lrsci.calibration import CalibrationError
         from lrsci.harness import benchmark_info
 
         opt = request.config.getoption
@@ -55,6 +56,8 @@ def _claim_test(claim, profile):
             drawn = driver.with_run_overrides(driver.with_data_seed(profile, opt("--data-seed")), overrides)
         except ValueError as exc:   # a field the profile does not use, a size its data refuses (lrsci run: exit 2)
             pytest.skip(f"this profile cannot take it: {exc}")
+        except CalibrationError as exc:   # it can, once its rule is applied at that scale: the message says how
+            pytest.fail(f"{claim.id}[{profile.name}]: {exc}", pytrace=False)
         ctx = driver.context(profile, run_store=opt("--run-store"), report_dir=opt("--report-dir"),
                              data_root=opt("--data-root"), seeds=opt("--seeds"), seed_offset=opt("--seed-offset"),
                              run_overrides=overrides)

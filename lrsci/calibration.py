@@ -3,7 +3,8 @@
 Shared by the GD η rule (lrsci.eta_rule) and AutoDecay's gpu constants (lrsci.autodecay_calibration).
 A record is written once (atomically; never replaced by accident), read back with a check of the fields
 a profile uses (an unreadable file is moved aside and named, never silently used), and a device profile
-whose record is missing, or whose rule found nothing, refuses to run with the tool to run.
+whose record is missing, or whose rule found nothing, refuses to run with the tool to run. A rule applied
+at a --set scale keeps its record beside the profile's own, named by the scale (:func:`scale_suffix`).
 """
 from __future__ import annotations
 
@@ -77,6 +78,17 @@ def require(profile, param: str, found: Callable[[dict], bool], nothing_found: C
         raise CalibrationError(f"profile {profile.name!r}: {nothing_found(record)}")
 
 
+def scale_suffix(scale: dict | None) -> str:
+    """What a record's file name adds at a --set scale: "" at the profile's own, "@epochs=800,model.hidden=256"
+    (fields sorted, so the order they were given in names the same record) at another."""
+    return "@" + ",".join(f"{k}={v}" for k, v in sorted(scale.items())) if scale else ""
+
+
+def set_options(scale: dict | None) -> str:
+    """" --set epochs=800 --set model.hidden=256": the tool's options that name ``scale`` again."""
+    return "".join(f" --set {k}={v}" for k, v in sorted((scale or {}).items()))
+
+
 def missing(profile) -> list[str]:
     """The tools whose records ``profile`` still lacks (what ``lrsci list`` names)."""
     return [tool for param, tool in TOOLS.items() if param in profile.params and profile.params[param] is None]
@@ -85,10 +97,13 @@ def missing(profile) -> list[str]:
 # --- what both calibration tools share ---------------------------------------------------------
 
 
-def arguments(description: str) -> argparse.ArgumentParser:
+def arguments(description: str, dev_seeds: int | None = 3) -> argparse.ArgumentParser:
+    """The options both tools take; ``dev_seeds`` None: as many dev seeds as the profile has report seeds."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--profile", required=True)
-    ap.add_argument("--dev-seeds", type=_seed_count, default=3, help=f"number of dev seeds from {DEV_SEED_OFFSET} (default 3)")
+    default = "the profile's number of seeds" if dev_seeds is None else dev_seeds
+    ap.add_argument("--dev-seeds", type=_seed_count, default=dev_seeds,
+                    help=f"number of dev seeds from {DEV_SEED_OFFSET} (default {default})")
     ap.add_argument("--run-store", default=os.environ.get("LRSCI_RUNS") or str(ROOT / ".runs"),
                     help="finished runs and checkpoints (default: $LRSCI_RUNS, else .runs/ as pytest)")
     ap.add_argument("--data-root", default=None)
@@ -104,20 +119,34 @@ def _seed_count(raw: str) -> int:
     return int(raw)
 
 
-def dev_context(ap: argparse.ArgumentParser, args, claim_id: str, param: str, record_path: Callable):
+def dev_context(ap: argparse.ArgumentParser, args, claim_id: str, param: str, record_path: Callable,
+                scale: dict | None = None, rule_param: str | None = None):
     """(profile, ClaimContext on the dev seeds) for a tool; refuses, before any training, a profile that
-    takes no such record, or one whose record already exists."""
+    takes no such record, or one whose record already exists.
+
+    ``scale`` (--set, parsed): the rule is applied to the profile at that scale, for any profile that
+    follows the rule (has ``rule_param``), and its record is the scale's (:func:`scale_suffix`)."""
     from . import driver
     from .catalog import load_claims
+    from .overrides import OverrideError, apply, describe
 
     claim, _ = load_claims(ROOT)[claim_id]
+    key = rule_param if scale else param
     profile = {p.name: p for p in claim.profiles}.get(args.profile)
-    if profile is None or param not in profile.params:
-        ap.error(f"profile {args.profile!r}: {claim_id}'s calibrated profiles are "
-                 f"{[p.name for p in claim.profiles if param in p.params]}")
-    path = record_path(args.profile, Path(args.out_dir) if args.out_dir else None)
+    if profile is None or key not in profile.params:
+        which = "rule-following" if scale else "calibrated"
+        ap.error(f"profile {args.profile!r}: {claim_id}'s {which} profiles are "
+                 f"{[p.name for p in claim.profiles if key in p.params]}")
+    if scale:
+        try:
+            profile = apply(profile, scale)
+        except OverrideError as exc:
+            ap.error(str(exc))
+    folder = Path(args.out_dir) if args.out_dir else None
+    path = record_path(args.profile, folder, scale) if scale else record_path(args.profile, folder)
     if path.exists():
-        ap.error(f"{path} exists: this profile was already calibrated")
+        at = f" at {describe(scale)}" if scale else ""
+        ap.error(f"{path} exists: this profile was already calibrated{at}")
     if profile.device.startswith("cuda"):
         import torch
 
@@ -125,5 +154,5 @@ def dev_context(ap: argparse.ArgumentParser, args, claim_id: str, param: str, re
             ap.error(f"profile {args.profile!r} trains on CUDA, which this machine does not have: calibrate it on "
                      "the GPU machine it will run on")
     ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
-                         seeds=args.dev_seeds, seed_offset=DEV_SEED_OFFSET)
+                         seeds=args.dev_seeds or profile.seeds, seed_offset=DEV_SEED_OFFSET)
     return profile, ctx

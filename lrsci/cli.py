@@ -232,15 +232,18 @@ def in_terminal_foreground() -> bool:
 
 
 def _refuse_scale_it_cannot_take(profile, args, project: Path) -> None:
-    """--set: a field or value this profile cannot take, or the committed reports/ as the report folder, is
-    bad input named now (pytest would skip the profile, or refuse the folder, in words lrsci cannot exit 2 on)."""
-    from .overrides import OverrideError, apply, parse, refuse_committed_reports
+    """--set: a field or value this profile cannot take, a scale its calibration rule was not applied at (GD's η),
+    or the committed reports/ as the report folder, is bad input named now (pytest would skip the profile, or
+    refuse it, in words lrsci cannot exit 2 on)."""
+    from .calibration import CalibrationError
+    from .driver import with_run_overrides
+    from .overrides import OverrideError, parse, refuse_committed_reports
 
     try:
         overrides = parse(args.set)
-        apply(profile, overrides)
+        with_run_overrides(profile, overrides)
         refuse_committed_reports(overrides, project / args.report_dir, project / "reports")
-    except OverrideError as exc:
+    except (OverrideError, CalibrationError) as exc:
         raise BadInput(f"lrsci: {exc}") from None
 
 

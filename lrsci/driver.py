@@ -88,11 +88,14 @@ def other_scale_note(overrides: dict) -> str:
             "failure should be declared from it — ")
 
 
-def with_run_overrides(profile: Profile, overrides: dict) -> Profile:
-    """``profile`` at the scale ``overrides`` names (--set; lrsci.overrides.apply); ``{}``: as is."""
+def with_run_overrides(profile: Profile, overrides: dict, protocol: dict | None = None) -> Profile:
+    """``profile`` at the scale ``overrides`` names (--set; lrsci.overrides.apply), with what a rule calibrates
+    taken at that scale (GD's η: lrsci.eta_rule.at_scale; from ``protocol``, a stored section's, when given);
+    ``{}``: as is. Raises OverrideError for a scale it cannot take, CalibrationError for one not calibrated."""
+    from .eta_rule import at_scale
     from .overrides import apply
 
-    return apply(profile, overrides)
+    return at_scale(apply(profile, overrides), overrides, protocol=protocol)
 
 
 def with_data_seed(profile: Profile, seed: int | None) -> Profile:

@@ -15,21 +15,34 @@ The result, with every dev run's outcome, is written once to ``claims/calibratio
 (atomically); the gpu profiles of both GD claims read η from there (:func:`calibrated`). The fast
 profile's η was fixed by the same rule by hand before this module existed; its record is in the
 claim module's calibration comment.
+
+At another scale (``--set``) η is the rule's at that scale, not the profile's: the rate at the edge of
+divergence moves with the network, the data and the step count, and a claim about GD at "the largest rate
+that trains" asked at a rate calibrated for another network would be another claim. The rule is applied
+there once, on the same dev seeds (``tools/calibrate_gd_eta.py --profile fast --set model.hidden=256``),
+its record kept as ``gd-eta-<profile>@<scale>.json``; :func:`at_scale` gives a scaled profile that η and
+the record, and refuses a scale the rule was not applied at, naming the command.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from . import calibration
-from .calibration import CALIBRATION_DIR
+from .calibration import CALIBRATION_DIR, CalibrationError
 from .config import RunConfig
 from .harness import Job
 
 GRID = tuple(2.0 ** k for k in range(-2, 6))
 
 
-def path_for(profile: str, folder: Path | None = None) -> Path:
-    return Path(folder or CALIBRATION_DIR) / f"gd-eta-{profile}.json"
+# The profile parameter that marks a profile whose η is this rule's (its text), and the one holding its record.
+RULE_PARAM, RECORD_PARAM = "eta_rule", "eta_calibration"
+
+
+def path_for(profile: str, folder: Path | None = None, scale: dict | None = None) -> Path:
+    """The record of ``profile`` at its own scale, or at the --set ``scale``."""
+    return Path(folder or CALIBRATION_DIR) / f"gd-eta-{profile}{calibration.scale_suffix(scale)}.json"
 
 
 def _outcome(run) -> dict:
@@ -60,22 +73,29 @@ def apply(ctx, config: RunConfig, grid=GRID) -> dict:
             "eta_div": eta_div, "eta": None if eta_div is None else eta_div / 2}
 
 
-def write(record: dict, profile: str, folder: Path | None = None) -> Path:
-    """Write a calibration record, once."""
-    return calibration.write_once(path_for(profile, folder), record, f"η for profile {profile!r}")
+def write(record: dict, profile: str, folder: Path | None = None, scale: dict | None = None) -> Path:
+    """Write a calibration record, once (a scaled one carries its ``scale``: :func:`calibrated` checks it)."""
+    at = f" at {calibration.set_options(scale).strip()}" if scale else ""
+    return calibration.write_once(path_for(profile, folder, scale), {**record, **({"scale": scale} if scale else {})},
+                                  f"η for profile {profile!r}{at}")
 
 
-def _check(record: dict) -> None:
-    eta = record.get("eta")
-    if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 0):
-        raise ValueError(f"eta={eta!r} is not a learning rate > 0")
+def _checker(scale: dict | None):
+    def check(record: dict) -> None:
+        eta = record.get("eta")
+        if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 0):
+            raise ValueError(f"eta={eta!r} is not a learning rate > 0")
+        found, named = record.get("scale") or {}, scale or {}
+        if found != named:   # a record renamed or copied to another scale's name
+            own = "the profile's own"
+            raise ValueError(f"it was calibrated at scale {found or own}, its file name says {named or own}")
+    return check
 
 
-def calibrated(profile: str, folder: Path | None = None) -> dict | None:
-    """The calibration record of ``profile``, or None if it was never calibrated."""
-    return calibration.read(path_for(profile, folder),
-                            _check,
-                            f"{calibration.TOOLS['eta_calibration']} --profile {profile}")
+def calibrated(profile: str, folder: Path | None = None, scale: dict | None = None) -> dict | None:
+    """The calibration record of ``profile`` (at the --set ``scale``), or None if it was never calibrated."""
+    return calibration.read(path_for(profile, folder, scale), _checker(scale),
+                            f"{calibration.TOOLS[RECORD_PARAM]} --profile {profile}{calibration.set_options(scale)}")
 
 
 # Until a profile is calibrated its config carries this rate, which is never trained on the device:
@@ -90,6 +110,32 @@ def eta_of(record: dict | None) -> float:
 
 def require(profile) -> None:
     """Stop a device profile whose η was never calibrated (or whose rule found no rate)."""
-    calibration.require(profile, "eta_calibration", lambda r: r.get("eta") is not None,
+    calibration.require(profile, RECORD_PARAM, lambda r: r.get("eta") is not None,
                         lambda r: f"the η rule found no diverging rate on the grid {r.get('grid')}, so η is undefined "
                                   f"(see {path_for(profile.name)})")
+
+
+def at_scale(profile, scale: dict, *, protocol: dict | None = None, folder: Path | None = None):
+    """``profile``, already at the --set ``scale`` (lrsci.overrides.apply), with η the rule's at that scale and
+    its record as the ``eta_calibration`` parameter (so the report's protocol carries it). A profile whose η is
+    not the rule's, or its own scale, is returned as is.
+
+    The record is read from ``folder`` (claims/calibration), or, given the ``protocol`` a stored section ran
+    under, taken from there (a report is judged on the record it ran with, not on this machine's files).
+    Raises :class:`CalibrationError` when there is none, or the rule found no η at this scale."""
+    if not scale or RULE_PARAM not in profile.params:
+        return profile
+    from .overrides import describe
+
+    record = calibrated(profile.name, folder, scale) if protocol is None else protocol.get(RECORD_PARAM)
+    where = f"profile {profile.name!r} at --set {describe(scale)}"
+    if record is None:
+        raise CalibrationError(
+            f"{where}: GD's η is the η rule's at the scale it trains, and the rule has not been applied at this "
+            f"scale. Apply it first, on dev seeds: `python {calibration.TOOLS[RECORD_PARAM]} --profile "
+            f"{profile.name}{calibration.set_options(scale)}` (writes {path_for(profile.name, folder, scale).name})")
+    if record.get("eta") is None:
+        raise CalibrationError(f"{where}: the η rule found no diverging rate on the grid {record.get('grid')} at this "
+                               f"scale, so η is undefined (see {path_for(profile.name, folder, scale)})")
+    return replace(profile, run=profile.run.with_(**{"optim.lr": float(record["eta"])}),
+                   params={**profile.params, RECORD_PARAM: record})

@@ -17,8 +17,11 @@ from it) and nothing else, so the same pre-registered tests are asked of a bigge
   protocol's report, and it is never written into the committed ``reports/`` folder (conftest.py), so a
   scaled run cannot take the place of the verdict the protocol was registered for.
 
-Calibrated values (a profile's η rule, AutoDecay's constants) stay those calibrated at the profile's own
-scale; the report's protocol shows every value the runs used.
+A value a profile fixes by a stated rule follows the rule at the new scale: GD's η is the η rule's applied
+there, on dev seeds, once (``tools/calibrate_gd_eta.py --set ...``; lrsci.eta_rule.at_scale), and a scale the
+rule was not applied at is refused, naming that command. AutoDecay's constants stay those of the profile's
+own scale (the fast ones were set by hand; the gpu rule fixes the epoch budget itself, which ``--set epochs``
+would contradict). The report's protocol shows every value the runs used, and the η record they used.
 """
 from __future__ import annotations
 

@@ -63,12 +63,14 @@ def section_state(claim, profile: str, section: dict) -> str:
         return "undeclared"
     p = declared[profile]
     if section.get("run_overrides"):   # its derived values (decay epochs, say) are those of its own scale
-        from .overrides import OverrideError, apply
+        from .calibration import CalibrationError
+        from .driver import with_run_overrides
+        from .overrides import OverrideError
 
-        try:
-            scaled = apply(p, section["run_overrides"])
-        except OverrideError:   # the profile has changed so that this scale no longer applies
-            return "earlier protocol"
+        try:   # with the calibration record it ran with (GD's η at its scale), not this machine's files
+            scaled = with_run_overrides(p, section["run_overrides"], protocol=section.get("protocol") or {})
+        except (OverrideError, CalibrationError):   # the profile has changed so that this scale no longer applies,
+            return "earlier protocol"               # or it ran before η followed the rule at every scale
         return "other scale" if claim.ran_declared_parameters(scaled, section) else "earlier protocol"
     if not claim.ran_declared_parameters(p, section):
         return "earlier protocol"

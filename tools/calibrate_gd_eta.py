@@ -1,10 +1,14 @@
 """Apply the GD claims' η rule (lrsci.eta_rule) for one profile on its development seeds, once.
 
     python tools/calibrate_gd_eta.py --profile gpu [--dev-seeds 3] [--run-store .runs] [--data-root DIR]
+    python tools/calibrate_gd_eta.py --profile fast --set model.hidden=256 [--set epochs=800 ...]
 
 Trains gd-decay-no-benefit's no-decay config of that profile at each grid rate, ascending, on dev seeds
-1000, 1001, ... until one diverges; writes claims/calibration/gd-eta-<profile>.json with every dev run's
-outcome. Both GD claims' profiles read η from there. It refuses to overwrite an existing calibration.
+1000, 1001, ... (as many as the profile has report seeds, unless --dev-seeds) until one diverges; writes
+claims/calibration/gd-eta-<profile>.json with every dev run's outcome. Both GD claims' profiles read η
+from there. With --set it applies the rule to the profile at that scale (any profile whose η follows the
+rule, fast included) and writes gd-eta-<profile>@<scale>.json, which both GD claims read when run at that
+scale. It refuses to overwrite an existing calibration.
 """
 from __future__ import annotations
 
@@ -18,9 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import calibration, eta_rule
+    from lrsci.overrides import OverrideError, allowed_text, parse
     from lrsci.provenance import provenance
 
-    ap = calibration.arguments(__doc__.split("\n\n")[0])
+    ap = calibration.arguments(__doc__.split("\n\n")[0], dev_seeds=None)
+    ap.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                    help=f"apply the rule at another scale, as the claims' --set ({allowed_text()})")
     ap.add_argument("--resume-above", type=float, default=None,
                     help="an earlier attempt was cut off after finding every grid rate up to this one stable on "
                          "every dev seed: start above it (the record says so, with --earlier)")
@@ -32,7 +39,12 @@ def main(argv=None) -> int:
     if args.resume_above is not None and not any(r > args.resume_above for r in eta_rule.GRID):
         ap.error(f"--resume-above {args.resume_above:g} leaves no grid rate to try (the grid ends at "
                  f"{max(eta_rule.GRID):g}): a record of nothing tried would fix 'no η' for good")
-    profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", "eta_calibration", eta_rule.path_for)
+    try:
+        scale = parse(args.set)
+    except OverrideError as exc:
+        ap.error(str(exc))
+    profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", eta_rule.RECORD_PARAM, eta_rule.path_for,
+                                           scale=scale, rule_param=eta_rule.RULE_PARAM)
     earlier = None
     if args.earlier:   # read before any training: a typo must not cost the grid
         try:
@@ -45,7 +57,7 @@ def main(argv=None) -> int:
                   grid=list(eta_rule.GRID))
     if args.resume_above is not None:
         record["earlier_attempt"] = {"stable_rates_up_to": args.resume_above, "found": earlier}
-    path = eta_rule.write(record, args.profile, Path(args.out_dir) if args.out_dir else None)
+    path = eta_rule.write(record, args.profile, Path(args.out_dir) if args.out_dir else None, scale)
     print(json.dumps({k: record[k] for k in ("eta_div", "eta", "dev_seeds")}), "->", path)
     return 0 if record["eta"] is not None else 1
 

@@ -143,7 +143,7 @@ PIDS=()
 if has gd-eta || has gd-decay || has gd-large; then (
   if has gd-eta; then
     # RESUME_ABOVE=R: an earlier call was cut off mid-grid with every rate <= R stable (its record: EARLIER, a file)
-    LRSCI_WORKERS=3 timeout -k 5 $(( $(left) > 30 ? $(left) - 25 : 5 )) python tools/calibrate_gd_eta.py --profile gpu --run-store /tmp/runs \
+    LRSCI_WORKERS=3 timeout -k 5 $(( $(left) > 30 ? $(left) - 25 : 5 )) python tools/calibrate_gd_eta.py --profile gpu --dev-seeds 3 --run-store /tmp/runs \
       ${RESUME_ABOVE:+--resume-above "$RESUME_ABOVE" --earlier "${EARLIER:?RESUME_ABOVE needs EARLIER, the earlier record}"} \
       >> "$LOGS/gd_eta.txt" 2>&1
     stamp "gd eta calibration exit $?"; pack
