@@ -265,6 +265,9 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 
 # Seeds 5000-5009 and, on data seed 7, seeds 6000-6009 (fast, n = 10 each, each run once on 2026-11-28 after
 # the fast report; docs/replication.md): ranges no one had looked at, added to this claim's seed record.
+# At --set model.hidden=256 (replication 8 of docs/replication.md, declared before it ran, 2026-11-29): the η rule
+# on dev seeds 1000-1004 at that width (claims/calibration/gd-eta-fast@model.hidden=256.json: η = 1), then report
+# seeds 13000-13004, run once; both untouched at that width before, added to this claim's seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
@@ -275,7 +278,14 @@ FAST_REPLICATION = (
     "scale. "
     "On another draw of the data (data seed 7, seeds 6000-6009) every required criterion decides as here "
     "again: no run diverged, and all six equivalence rows fail (test accuracy +2.9 to +3.2 pp, intervals "
-    "about −1.9 to +7.8)."
+    "about −1.9 to +7.8). "
+    "At four times the width (--set model.hidden=256, seeds 13000-13004, with η = 1 from the η rule applied at "
+    "that width; docs/replication.md, replication 8) four of the six declared failures pass: λ_max stays below "
+    "2/η after the first steps, no run spikes, every no-decay run ends on its plateau, and test accuracy is "
+    "within ±1 pp of no decay at every decay point (+0.39, +0.18, +0.05 pp). The loss rows of decay@100 and "
+    "decay@200 still fail, the other way: an early decay slows GD down to the plateau (+98 % and +23 % above "
+    "no decay at step 400; decay@300 +4.7 %, passes). The declared reason is the narrow network's: width-"
+    "dependent at this budget."
 )
 
 

@@ -312,6 +312,9 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 
 # Seeds 5000-5009 and, on data seed 7, seeds 6000-6009 (fast, n = 10 each, each run once on 2026-11-28 after
 # the fast report; docs/replication.md): ranges no one had looked at, added to this claim's seed record.
+# At --set model.hidden=256 (replication 8 of docs/replication.md, declared before it ran, 2026-11-29): the η rule
+# on dev seeds 1000-1004 at that width (claims/calibration/gd-eta-fast@model.hidden=256.json: η = 1), then report
+# seeds 13000-13004, run once; both untouched at that width before, added to this claim's seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
@@ -321,7 +324,13 @@ FAST_REPLICATION = (
     "η·λ_max/2 − 1 at step 400 is −0.59 to +0.85 per seed, mean of all ten −0.03 (95 % CI [−0.40, +0.35]), the edge-of-stability picture of the reading above. "
     "On another draw of the data (data seed 7, seeds 6000-6009): stable at η on 10 of 10 seeds, 1 of 10 "
     "diverged at c·η (criterion 2 fails again, as declared); η·λ_max/2 − 1 at step 400 is +0.38, [−0.94, "
-    "+1.70]."
+    "+1.70]. "
+    "At four times the width (--set model.hidden=256, seeds 13000-13004, with η = 1 from the η rule applied at "
+    "that width; docs/replication.md, replication 8) the declared failure passes: stable at η on 5 of 5 seeds, "
+    "4 of 5 diverged at c·η = 2 (at step 2 or 3; p = 0.016), and the fifth reached a loss of 9.5, under "
+    "diverge_loss, before training on. There the sharpness is the paper's picture, not the edge of stability: "
+    "λ_max is at most 1.09 at any measured step and 0.38-0.55 at step 400, so η·λ_max/2 − 1 = −0.78 [−0.82, "
+    "−0.74]: η lies inside (0, 2/λ_max) on every seed. The collapse to chance at c·η is the narrow network's."
 )
 
 

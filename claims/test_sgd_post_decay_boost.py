@@ -133,6 +133,9 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # docs/replication.md, declared before it ran), untouched before and added to the seed record.
 # Seeds 12000-12009 (fast at --set model.hidden=1024, n = 10, run once on 2026-11-29: replication 7 of
 # docs/replication.md, declared before it ran), untouched before and added to the seed record.
+# Seeds 13000-13004 (fast at --set model.hidden=256, its own width, run once on 2026-11-29): NOT registered —
+# replication 8's `-k "gd-"` (meant for the two GD claims) matched this claim too; untouched before, reported as
+# found in docs/replication.md (replication 8) and added to the seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
@@ -146,7 +149,9 @@ FAST_REPLICATION = (
     "on every seed, is not shown above the 1 pp floor (p = 0.26): the wider MLP is better before the decay (best "
     "85.5 % against 84.9 %) and ends about where the narrow one does (86.7 %). "
     "At ten fresh seeds and 1024 units (seeds 12000-12009; docs/replication.md, replication 7) the same: decay@12 gains on every seed "
-    "(+1.55 pp, [+0.86, +2.24]) but is not shown above 1 pp (p = 0.053); the other rows pass."
+    "(+1.55 pp, [+0.86, +2.24]) but is not shown above 1 pp (p = 0.053); the other rows pass. "
+    "On seeds 13000-13004 at its own width (an unregistered run: replication 8's -k filter matched this claim; "
+    "docs/replication.md) every row passes again: +2.87, +2.66, +2.01 pp, each against its 1 pp floor."
 )
 
 
