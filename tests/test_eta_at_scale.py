@@ -152,8 +152,9 @@ def test_pytest_fails_a_gd_profile_at_an_uncalibrated_scale_in_one_line_naming_t
     (pytester.path / "claims" / "conftest.py").write_text((ROOT / "claims" / "conftest.py").read_text())
     (pytester.path / "claims" / "test_gd_decay_no_benefit.py").write_text(
         (ROOT / "claims" / "test_gd_decay_no_benefit.py").read_text())
-    result = pytester.runpytest("claims", "-m", "fast", "--set", "model.hidden=8", "--report-dir",
-                                str(pytester.path / "scaled"), "--run-store", str(pytester.path / "runs"))
+    # in a process of its own: this session may have imported the real claim module under the same name
+    result = pytester.runpytest_subprocess("claims", "-m", "fast", "--set", "model.hidden=8", "--report-dir",
+                                           str(pytester.path / "scaled"), "--run-store", str(pytester.path / "runs"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*gd-decay-no-benefit[[]fast[]]: profile 'fast' at --set model.hidden=8: *"
                                  "calibrate_gd_eta.py --profile fast --set model.hidden=8*"])
