@@ -315,6 +315,8 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # At --set model.hidden=256 (replication 8 of docs/replication.md, declared before it ran, 2026-11-29): the η rule
 # on dev seeds 1000-1004 at that width (claims/calibration/gd-eta-fast@model.hidden=256.json: η = 1), then report
 # seeds 13000-13004, run once; both untouched at that width before, added to this claim's seed record.
+# Seeds 9000-9001 at --set model.hidden=256 (2026-11-29, after replication 8): a check that `lrsci run` takes the
+# committed record at that scale (η = 1 in the section's protocol); no figure of it was read.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
