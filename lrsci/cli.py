@@ -71,6 +71,23 @@ def _needs_calibration(profile) -> str:
                    for t in calibration.missing(profile))
 
 
+def _calibrated_scales(profile) -> str:
+    """What `list` adds for a profile whose η follows the η rule: the --set scales it has been applied at (the
+    scales its GD claims can run at without calibrating first)."""
+    from .eta_rule import RULE_PARAM, scaled_records
+    from .overrides import describe
+
+    if RULE_PARAM not in profile.params:
+        return ""
+    try:
+        found = scaled_records(profile.name)
+    except calibration.CalibrationError as exc:   # named and moved aside; the listing goes on
+        print(f"lrsci: {exc}", file=sys.stderr)
+        return ""
+    return "".join(f"; η calibrated with {describe(r['scale'])}: η = {r['eta']:g}" if r.get("eta") is not None else
+                   f"; η rule found no η with {describe(r['scale'])}" for r in found)
+
+
 def _again(profile, sections: list) -> str:
     """The same profile run again (reports/replication/<name>/), in order of their first seed, each named by its
     seeds and, where it drew other data, its data seed: '; again on seeds 5000-5009: replicated'."""
@@ -124,7 +141,7 @@ def cmd_list(args) -> int:
                      "batched": " — trained batched (--executor batched): not the protocol's report",
                      "other scale": f" — on {ran} at another scale (--set {_scale(sec)}): not the protocol's report",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
-            text += _needs_calibration(p)
+            text += _needs_calibration(p) + _calibrated_scales(p)
             text += _again(p, [recs.get(cid, {}).get("profiles", {}).get(p.name) for recs in again])
             print(f"{cid:<{width}} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
     return 1 if BROKEN else 0   # every claim that could be read is listed; a broken module still fails

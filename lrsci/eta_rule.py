@@ -115,6 +115,25 @@ def require(profile) -> None:
                                   f"(see {path_for(profile.name)})")
 
 
+def scaled_records(profile: str, folder: Path | None = None) -> list[dict]:
+    """Every record of ``profile`` at a --set scale (``gd-eta-<profile>@*.json``), in file-name order: the scales
+    its GD claims can run at. An unreadable one raises CalibrationError, having been moved aside (calibrated)."""
+    found = sorted(Path(folder or CALIBRATION_DIR).glob(f"gd-eta-{profile}@*.json"))
+    from . import files
+    from .overrides import OverrideError, parse
+
+    records = []
+    for path in found:
+        try:
+            scale = parse(path.name.removeprefix(f"gd-eta-{profile}@").removesuffix(".json").split(","))
+        except OverrideError as exc:
+            raise CalibrationError(f"{path}: its name is not a scale ({exc}); moved to {files.quarantine(path)}") from None
+        record = calibrated(profile, folder, scale)
+        if record is not None:
+            records.append(record)
+    return records
+
+
 def at_scale(profile, scale: dict, *, protocol: dict | None = None, folder: Path | None = None):
     """``profile``, already at the --set ``scale`` (lrsci.overrides.apply), with η the rule's at that scale and
     its record as the ``eta_calibration`` parameter (so the report's protocol carries it). A profile whose η is

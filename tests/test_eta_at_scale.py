@@ -159,3 +159,26 @@ def test_pytest_fails_a_gd_profile_at_an_uncalibrated_scale_in_one_line_naming_t
     result.stdout.fnmatch_lines(["*gd-decay-no-benefit[[]fast[]]: profile 'fast' at --set model.hidden=8: *"
                                  "calibrate_gd_eta.py --profile fast --set model.hidden=8*"])
     assert "Traceback" not in result.stdout.str() and not (pytester.path / "runs").exists()   # nothing trained
+
+
+def test_the_scales_a_profile_was_calibrated_at_are_listed_and_a_misnamed_record_is_moved_aside(tmp_path):
+    eta_rule.write(record(0.5), "fast", tmp_path, SCALE)
+    eta_rule.write(record(None), "fast", tmp_path, {"model.hidden": 512})
+    eta_rule.write(record(2.0), "gpu", tmp_path, {"model.width": 2})   # another profile's: not listed
+    assert [(r["scale"], r["eta"]) for r in eta_rule.scaled_records("fast", tmp_path)] == [
+        (SCALE, 0.5), ({"model.hidden": 512}, None)]
+    bad = tmp_path / "gd-eta-fast@hidden-256.json"
+    bad.write_text("{}")
+    with pytest.raises(CalibrationError, match="its name is not a scale .*moved to"):
+        eta_rule.scaled_records("fast", tmp_path)
+    assert not bad.exists() and len(list(tmp_path.glob("gd-eta-fast@hidden-256.json.corrupt-*"))) == 1
+
+
+def test_lrsci_list_names_the_scales_a_gd_profile_can_run_at(cal_dir, monkeypatch, capsys):
+    eta_rule.write(record(0.5), "fast", cal_dir, {"model.hidden": 256})
+    eta_rule.write(record(None), "fast", cal_dir, {"model.hidden": 512})
+    assert cli.main(["list"]) == 0
+    lines = {tuple(line.split()[:2]): line for line in capsys.readouterr().out.splitlines()}
+    assert "η calibrated with model.hidden=256: η = 0.5; η rule found no η with model.hidden=512" in lines[
+        ("gd-decay-no-benefit", "fast")]
+    assert "η calibrated" not in lines[("sgd-post-decay-boost", "fast")] + lines[("gd-decay-no-benefit", "gpu")]
