@@ -136,6 +136,8 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # Seeds 13000-13004 (fast at --set model.hidden=256, its own width, run once on 2026-11-29): NOT registered —
 # replication 8's `-k "gd-"` (meant for the two GD claims) matched this claim too; untouched before, reported as
 # found in docs/replication.md (replication 8) and added to the seed record.
+# Seeds 9000-9001 (its own scale, 2026-11-29): the no-decay trunks' first 10 epochs, a check of Ctrl-C under
+# `lrsci run` (stopped with a checkpoint); only the progress lines were seen, nothing analysed.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
