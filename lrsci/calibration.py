@@ -111,6 +111,24 @@ def arguments(description: str, dev_seeds: int | None = 3) -> argparse.ArgumentP
     return ap
 
 
+def add_scale_option(ap: argparse.ArgumentParser) -> None:
+    """--set, for a tool whose rule can be applied at another scale (read back with :func:`scale_of`)."""
+    from .overrides import allowed_text
+
+    ap.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                    help=f"apply the rule at another scale, as the claims' --set ({allowed_text()})")
+
+
+def scale_of(ap: argparse.ArgumentParser, args) -> dict:
+    """The --set scale asked for ({}: the profile's own); a malformed one is a usage error, before any training."""
+    from .overrides import OverrideError, parse
+
+    try:
+        return parse(args.set)
+    except OverrideError as exc:
+        ap.error(str(exc))
+
+
 def _seed_count(raw: str) -> int:
     """--dev-seeds: a whole number >= 1 (0 once meant the profile's count, a negative one no seeds at all,
     and the record, written once, then said the rule found nothing)."""

@@ -22,12 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import calibration, eta_rule
-    from lrsci.overrides import OverrideError, allowed_text, parse
     from lrsci.provenance import provenance
 
     ap = calibration.arguments(__doc__.split("\n\n")[0], dev_seeds=None)
-    ap.add_argument("--set", action="append", metavar="FIELD=VALUE",
-                    help=f"apply the rule at another scale, as the claims' --set ({allowed_text()})")
+    calibration.add_scale_option(ap)
     ap.add_argument("--resume-above", type=float, default=None,
                     help="an earlier attempt was cut off after finding every grid rate up to this one stable on "
                          "every dev seed: start above it (the record says so, with --earlier)")
@@ -39,10 +37,7 @@ def main(argv=None) -> int:
     if args.resume_above is not None and not any(r > args.resume_above for r in eta_rule.GRID):
         ap.error(f"--resume-above {args.resume_above:g} leaves no grid rate to try (the grid ends at "
                  f"{max(eta_rule.GRID):g}): a record of nothing tried would fix 'no η' for good")
-    try:
-        scale = parse(args.set)
-    except OverrideError as exc:
-        ap.error(str(exc))
+    scale = calibration.scale_of(ap, args)
     profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", eta_rule.RECORD_PARAM, eta_rule.path_for,
                                            scale=scale, rule_param=eta_rule.RULE_PARAM)
     earlier = None
