@@ -315,6 +315,9 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # At --set model.hidden=256 (replication 8 of docs/replication.md, declared before it ran, 2026-11-29): the η rule
 # on dev seeds 1000-1004 at that width (claims/calibration/gd-eta-fast@model.hidden=256.json: η = 1), then report
 # seeds 13000-13004, run once; both untouched at that width before, added to this claim's seed record.
+# At 128 and 1024 units (replication 10, declared before it ran, 2026-11-29): the η rule on dev seeds 1000-1004 at
+# each width (gd-eta-fast@model.hidden=128.json: η = 2; ...=1024.json: η = 0.25), then report seeds 15000-15004
+# (128) and 16000-16004 (1024), run once; all untouched at those widths before, added to this claim's seed record.
 # Seeds 9000-9001 at --set model.hidden=256 (2026-11-29, after replication 8): a check that `lrsci run` takes the
 # committed record at that scale (η = 1 in the section's protocol); no figure of it was read.
 # Not a criterion: shown under the fast verdict with its reading.
@@ -332,7 +335,12 @@ FAST_REPLICATION = (
     "4 of 5 diverged at c·η = 2 (at step 2 or 3; p = 0.016), and the fifth reached a loss of 9.5, under "
     "diverge_loss, before training on. There the sharpness is the paper's picture, not the edge of stability: "
     "λ_max is at most 1.09 at any measured step and 0.38-0.55 at step 400, so η·λ_max/2 − 1 = −0.78 [−0.82, "
-    "−0.74]: η lies inside (0, 2/λ_max) on every seed. The collapse to chance at c·η is the narrow network's."
+    "−0.74]: η lies inside (0, 2/λ_max) on every seed. The collapse to chance at c·η is the narrow network's. "
+    "At 1024 units (η = 0.25 by the rule, seeds 16000-16004; replication 10) criterion 2 passes again (4 of 5 "
+    "diverged at step 3 or 4; η·λ_max/2 = 0.05). At 128 units (η = 2, seeds 15000-15004) it fails: 2 of 5 "
+    "diverged at c·η = 4 and three trained on (final loss 0.0016, 0.078, 0.40), while at η every run stayed "
+    "inside (0, 2/λ_max) (η·λ_max/2 = 0.59 at step 400). The rule's η falls as 1/width (η × width = 256 at 64, "
+    "128, 256 and 1024 units)."
 )
 
 
