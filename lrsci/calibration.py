@@ -78,6 +78,19 @@ def require(profile, param: str, found: Callable[[dict], bool], nothing_found: C
         raise CalibrationError(f"profile {profile.name!r}: {nothing_found(record)}")
 
 
+def _shows_progress(ap: argparse.ArgumentParser) -> bool:
+    """A rule's dev runs take minutes: a tool shows them as they train (as `lrsci run` does) unless LRSCI_PROGRESS
+    says otherwise; a value that is neither on nor off is refused before anything trains."""
+    from .harness import progress_from_env
+
+    if not os.environ.get("LRSCI_PROGRESS", "").strip():
+        return True
+    try:
+        return progress_from_env()
+    except ValueError as exc:
+        ap.error(str(exc))
+
+
 def scale_suffix(scale: dict | None) -> str:
     """What a record's file name adds at a --set scale: "" at the profile's own, "@epochs=800,model.hidden=256"
     (fields sorted, so the order they were given in names the same record) at another."""
@@ -172,5 +185,5 @@ def dev_context(ap: argparse.ArgumentParser, args, claim_id: str, param: str, re
             ap.error(f"profile {args.profile!r} trains on CUDA, which this machine does not have: calibrate it on "
                      "the GPU machine it will run on")
     ctx = driver.context(profile, run_store=args.run_store, report_dir=ROOT / "reports", data_root=args.data_root,
-                         seeds=args.dev_seeds or profile.seeds, seed_offset=DEV_SEED_OFFSET)
+                         seeds=args.dev_seeds or profile.seeds, seed_offset=DEV_SEED_OFFSET, progress=_shows_progress(ap))
     return profile, ctx

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import analysis_check
 from .claim import Claim, Profile
 from .criteria import judge, verdict
-from .harness import ClaimContext
+from .harness import ClaimContext, Progress
 from .runs import RunStore
 
 
@@ -38,14 +38,18 @@ class Outcome:
 
 
 def context(profile: Profile, *, run_store, report_dir, data_root=None, seeds: int | None = None,
-            seed_offset: int | None = None, run_overrides: dict | None = None) -> ClaimContext:
+            seed_offset: int | None = None, run_overrides: dict | None = None,
+            progress: bool | None = None) -> ClaimContext:
     """The context a profile trains in: its device, its report seeds (``profile.first_seed``, and on)
     unless ``seeds`` / ``seed_offset`` (the first seed) say otherwise; ``run_overrides``: the scale --set
-    asked for (lrsci.overrides), which every run must carry."""
+    asked for (lrsci.overrides), which every run must carry; ``progress``: lines as runs train (None:
+    LRSCI_PROGRESS)."""
     seed_offset = profile.first_seed if seed_offset is None else seed_offset
+    shown = {} if progress is None else {"progress": Progress(enabled=progress)}
     return ClaimContext(profile=profile.name, store=RunStore(run_store, data_root=data_root),
                         report_root=Path(report_dir), n_seeds=seeds or profile.seeds,
-                        seed_offset=seed_offset, device=profile.device, run_overrides=dict(run_overrides or {}))
+                        seed_offset=seed_offset, device=profile.device, run_overrides=dict(run_overrides or {}),
+                        **shown)
 
 
 def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:

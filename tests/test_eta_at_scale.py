@@ -6,7 +6,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-from lrsci import calibration, cli, driver, eta_rule
+from lrsci import autodecay_calibration, calibration, cli, driver, eta_rule
 from lrsci.calibration import CalibrationError
 from tests.helpers import ROOT, blobs, dev_context, load_file
 
@@ -182,3 +182,31 @@ def test_lrsci_list_names_the_scales_a_gd_profile_can_run_at(cal_dir, monkeypatc
     assert "η calibrated with model.hidden=256: η = 0.5; η rule found no η with model.hidden=512" in lines[
         ("gd-decay-no-benefit", "fast")]
     assert "η calibrated" not in lines[("sgd-post-decay-boost", "fast")] + lines[("gd-decay-no-benefit", "gpu")]
+
+
+@pytest.mark.parametrize("env, shown", [(None, True), ("", True), ("0", False), ("1", True)])
+def test_a_calibration_tool_shows_its_dev_runs_as_they_train_unless_told_not_to(env, shown, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(driver, "context", lambda profile, **kw: seen.update(kw) or kw)
+    if env is None:
+        monkeypatch.delenv("LRSCI_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("LRSCI_PROGRESS", env)
+    ap = calibration.arguments("x", dev_seeds=None)
+    calibration.add_scale_option(ap)
+    args = ap.parse_args(["--profile", "fast", "--set", "model.hidden=8"])
+    calibration.dev_context(ap, args, "gd-decay-no-benefit", eta_rule.RECORD_PARAM, eta_rule.path_for,
+                            scale=calibration.scale_of(ap, args), rule_param=eta_rule.RULE_PARAM)
+    assert seen["progress"] is shown and seen["seeds"] == 5
+
+
+def test_a_calibration_tool_refuses_a_progress_switch_it_cannot_read_before_training(monkeypatch, capsys):
+    monkeypatch.setattr(driver, "context", lambda profile, **kw: pytest.fail("nothing may start"))
+    monkeypatch.setenv("LRSCI_PROGRESS", "loud")
+    ap = calibration.arguments("x")
+    args = ap.parse_args(["--profile", "gpu", "--out-dir", "/nonexistent-lrsci-test"])
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    with pytest.raises(SystemExit):
+        calibration.dev_context(ap, args, "autodecay-matches-stepdecay", "autodecay_calibration",
+                                autodecay_calibration.path_for)
+    assert "LRSCI_PROGRESS" in capsys.readouterr().err
