@@ -1,12 +1,12 @@
-"""`lrsci list | run CLAIM --profile P [--seeds N] [--set F=V] | report | compare BASE OTHER | store` — the suite from a shell.
+"""`lrsci list | run CLAIM --profile P [--seeds N] [--set F=V] | report | compare BASE OTHER [MORE ...] | store` — the suite from a shell.
 
 Claims and profiles come from the declared claims (lrsci.catalog), the same registry the
 pytest items are generated from. `run` is pytest underneath (one item, CLAIM[PROFILE]), with
 progress on stderr; a profile that cannot run here (no CUDA, optional data absent) exits
 non-zero with the reason instead of "1 skipped". `report` re-renders every report from
 result.json: it never trains. `compare` puts two report folders side by side (a profile run on
-other seeds beside the committed one, lrsci.report_compare) and exits 1 when a verdict did not hold
-(2 on bad input). `store` says what the run store holds and what no run reads again (set-aside
+other seeds beside the committed one, lrsci.report_compare), or a base beside several (a sweep over seeds or
+scales: one column per folder), and exits 1 when a verdict did not hold (2 on bad input). `store` says what the run store holds and what no run reads again (set-aside
 copies, older engine versions' runs, finished batches' checkpoints); it deletes only with --prune.
 """
 from __future__ import annotations
@@ -293,17 +293,24 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .report_compare import compare, render
+    from .report_compare import compare, render, render_sweep
 
+    name = lambda folder: Path(folder).name or str(folder)   # noqa: E731
     try:
-        found = compare(args.base, args.other, args.profile)
-        if not found:
-            raise ValueError(f"{args.base} and {args.other} share no claim with a {args.profile!r} section")
+        found = {}
+        for other in [args.other, *args.more]:
+            found[name(other)] = compare(args.base, other, args.profile)
+            if not found[name(other)]:
+                raise ValueError(f"{args.base} and {other} share no claim with a {args.profile!r} section")
+        if len(found) < 1 + len(args.more):
+            raise ValueError("two of the folders to compare have the same name; give each its own")
     except ValueError as exc:   # exit 2, not 1: "a verdict did not hold" must not be confused with bad input
         print(f"lrsci: {exc}", file=sys.stderr)
         return 2
-    print(render(found, Path(args.base).name or str(args.base), Path(args.other).name or str(args.other)), end="")
-    return 0 if all(c.holds for c in found) else 1
+    text = (render(found[name(args.other)], name(args.base), name(args.other)) if not args.more
+            else render_sweep(name(args.base), found))
+    print(text, end="")
+    return 0 if all(c.holds for comps in found.values() for c in comps) else 1
 
 
 def cmd_store(args) -> int:
@@ -355,10 +362,11 @@ def _add_run(sub, common: argparse.ArgumentParser) -> None:
 
 
 def _add_compare(sub) -> None:
-    comp = sub.add_parser("compare", help="two report folders side by side: the same decisions on other seeds? "
-                          "(exit 1 if not, 2 on bad input)")
+    comp = sub.add_parser("compare", help="report folders side by side: the same decisions on other seeds or at "
+                          "other scales? (exit 1 if not, 2 on bad input)")
     comp.add_argument("base", help="a report folder, e.g. reports")
     comp.add_argument("other", help="a report folder of the same profile run on other seeds (a run's --report-dir)")
+    comp.add_argument("more", nargs="*", help="more such folders (a sweep over seeds or scales): one column each")
     comp.add_argument("--profile", default="fast")
     comp.set_defaults(func=cmd_compare)
 

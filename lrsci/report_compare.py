@@ -5,7 +5,9 @@ report folder. :func:`compare` puts its sections beside the ones in a base folde
 ``reports/``), criterion by criterion: the decision (pass / fail) and the effect with its interval
 in each. A claim *holds* when every required criterion made the same decision in both; a criterion
 that is reported only (not part of the verdict) is shown but never decides that. ``lrsci compare``
-prints the result as Markdown (docs/replication.md is one such comparison).
+prints the result as Markdown (docs/replication.md is one such comparison). Given more than one other
+folder (a sweep over scales, say), :func:`render_sweep` puts every folder's decision and effect of each
+criterion in one row, and says for each folder whether every verdict held against the base.
 """
 from __future__ import annotations
 
@@ -112,3 +114,50 @@ def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) 
             lines.append(f"| {c.claim} | {name} | {r.test} | {decision(r.base)} | {decision(r.other)}{mark} | "
                          f"{_effect(r.base)} | {_effect(r.other)} |")
     return "\n".join(lines) + "\n"
+
+
+def render_sweep(base_name: str, found: dict[str, list[ClaimComparison]]) -> str:
+    """Markdown for one base folder beside several others (``found``: folder name -> :func:`compare` of the base
+    with it): per claim and folder, its seeds, verdict and whether every required criterion decided as in the
+    base; then per criterion one column per folder (decision and effect), the base's first. A claim appears
+    wherever at least one other folder has it; a folder without it shows "–"."""
+    names = list(found)
+    claims = sorted({c.claim for comps in found.values() for c in comps})
+    by = {name: {c.claim: c for c in comps} for name, comps in found.items()}
+    lines = ["| claim | folder | seeds | verdict | every required criterion as in " + base_name + " |",
+             "|---|---|---|---|---|"]
+    for cid in claims:
+        first = next(by[n][cid] for n in names if cid in by[n])
+        lines.append(f"| {cid} | {base_name} | {_seeds(first.base_seeds, first.base_scale)} | {first.base_verdict} | |")
+        lines += [f"| {cid} | {n} | {_seeds(c.other_seeds, c.other_scale)} | {c.other_verdict} | "
+                  f"{'yes' if c.holds else '**no**'} |" for n in names if (c := by[n].get(cid))]
+    lines += ["", "| claim | criterion | test | " + " | ".join([base_name, *names]) + " |",
+              "|---|---|---|" + "---|" * (len(names) + 1)]
+    for cid in claims:
+        lines += [_sweep_row(cid, key, [by[n].get(cid) for n in names]) for key in _criteria(cid, by, names)]
+    return "\n".join(lines) + "\n"
+
+
+def _criteria(cid: str, by: dict, names: list) -> list[tuple[str, str]]:
+    """Every (criterion, test) of ``cid`` in any folder, in the order the base and then each folder has them."""
+    keys: list[tuple[str, str]] = []
+    for n in names:
+        for r in (by[n][cid].rows if cid in by[n] else []):
+            if (r.criterion, r.test) not in keys:
+                keys.append((r.criterion, r.test))
+    return keys
+
+
+def _sweep_row(cid: str, key: tuple[str, str], comps: list) -> str:
+    rows = [next((r for r in c.rows if (r.criterion, r.test) == key), None) if c else None for c in comps]
+    base = next((r.base for r in rows if r is not None and r.base is not None), None)
+    required = all(r.required for r in rows if r is not None)
+    name = key[0] + ("" if required or "reported only" in key[0] else " (reported only)")
+    cells = [_cell(base, False)] + [_cell(r.other, not r.same) if r else "–" for r in rows]
+    return f"| {cid} | {name} | {key[1]} | " + " | ".join(cells) + " |"
+
+
+def _cell(test: dict | None, changed: bool) -> str:
+    if test is None:
+        return "absent"
+    return f"{decision(test)}{' ≠' if changed else ''} {_effect(test)}"

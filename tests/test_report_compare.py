@@ -93,3 +93,30 @@ def test_the_index_links_its_replications_and_a_replications_index_says_what_it_
     assert "[seeds-7-8](replication/seeds-7-8/README.md)" in main and "**Replication" not in main
     again = report.render_index(base / "replication" / "seeds-7-8").read_text()
     assert again.startswith("# lrsci reports\n\n**Replication `seeds-7-8`:**") and "| 7-8 |" in again
+
+
+def test_a_sweep_puts_every_folders_decision_of_a_criterion_in_one_row(tmp_path, capsys):
+    base, other = two_folders(tmp_path)
+    wide = tmp_path / "wide"
+    write(wide, "a", [9000, 9001], [crit("a1", False, -0.3, ci=(-1, 0.2), n=2), crit("a2", False, n=2)])
+    assert cli.main(["compare", str(base), str(other), str(wide)]) == 1   # a held nowhere, b held in again
+    out = capsys.readouterr().out
+    assert "| a | reports | 0-4 | replicated | |" in out and "| a | again | 5000-5009 | replicated | **no** |" in out
+    assert "| a | wide | 9000-9001 | replicated | **no** |" in out
+    assert "| b | again | 5000-5009 | replicated | yes |" in out and "| b | wide |" not in out
+    assert "| claim | criterion | test | reports | again | wide |" in out
+    assert ("| a | a1 | paired t | pass +1 [+0.5, +1.5] (n=5) | pass +0.8 [+0.5, +1.5] (n=10) | "
+            "fail ≠ -0.3 [-1, +0.2] (n=2) |") in out
+    assert "| b | b1 (reported only) | Wilcoxon | fail +1 [+0.5, +1.5] (n=5) | pass ≠ +1 [+0.5, +1.5] (n=5) | – |" in out
+
+
+def test_a_sweep_refuses_two_folders_of_one_name_and_a_folder_sharing_nothing(tmp_path, capsys):
+    base, other = two_folders(tmp_path)
+    twin = tmp_path / "elsewhere" / "again"
+    write(twin, "a", [1, 2], [crit("a1", True)])
+    assert cli.main(["compare", str(base), str(other), str(twin)]) == 2
+    assert "the same name" in capsys.readouterr().err
+    stranger = tmp_path / "stranger"
+    write(stranger, "z", [1, 2], [crit("z1", True)])
+    assert cli.main(["compare", str(base), str(other), str(stranger)]) == 2
+    assert "share no claim" in capsys.readouterr().err
