@@ -6,8 +6,9 @@ progress on stderr; a profile that cannot run here (no CUDA, optional data absen
 non-zero with the reason instead of "1 skipped". `report` re-renders every report from
 result.json: it never trains. `compare` puts two report folders side by side (a profile run on
 other seeds beside the committed one, lrsci.report_compare), or a base beside several (a sweep over seeds or
-scales: one column per folder), and exits 1 when a verdict did not hold (2 on bad input). `store` says what the run store holds and what no run reads again (set-aside
-copies, older engine versions' runs, finished batches' checkpoints); it deletes only with --prune.
+scales: one column per folder), and exits 1 when a verdict did not hold (2 on bad input). `store` says
+what the run store holds and what no run reads again (set-aside copies, older engine versions' runs,
+finished batches' checkpoints); it deletes only with --prune.
 """
 from __future__ import annotations
 

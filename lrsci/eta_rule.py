@@ -28,10 +28,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from . import calibration
+from . import calibration, files
 from .calibration import CALIBRATION_DIR, CalibrationError
 from .config import RunConfig
 from .harness import Job
+from .overrides import OverrideError, describe, parse
 
 GRID = tuple(2.0 ** k for k in range(-2, 6))
 
@@ -118,12 +119,8 @@ def require(profile) -> None:
 def scaled_records(profile: str, folder: Path | None = None) -> list[dict]:
     """Every record of ``profile`` at a --set scale (``gd-eta-<profile>@*.json``), in file-name order: the scales
     its GD claims can run at. An unreadable one raises CalibrationError, having been moved aside (calibrated)."""
-    found = sorted(Path(folder or CALIBRATION_DIR).glob(f"gd-eta-{profile}@*.json"))
-    from . import files
-    from .overrides import OverrideError, parse
-
     records = []
-    for path in found:
+    for path in sorted(Path(folder or CALIBRATION_DIR).glob(f"gd-eta-{profile}@*.json")):
         try:
             scale = parse(path.name.removeprefix(f"gd-eta-{profile}@").removesuffix(".json").split(","))
         except OverrideError as exc:
@@ -144,8 +141,6 @@ def at_scale(profile, scale: dict, *, protocol: dict | None = None, folder: Path
     Raises :class:`CalibrationError` when there is none, or the rule found no η at this scale."""
     if not scale or RULE_PARAM not in profile.params:
         return profile
-    from .overrides import describe
-
     record = calibrated(profile.name, folder, scale) if protocol is None else protocol.get(RECORD_PARAM)
     where = f"profile {profile.name!r} at --set {describe(scale)}"
     if record is None:
