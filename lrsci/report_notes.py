@@ -97,6 +97,17 @@ _BATCHED_NOTE = [
     "written for that report is not shown."]
 
 
+def _scaled_eta(section: dict) -> str:
+    """What the note on a scaled GD section adds: its η is the η rule's at that scale (lrsci.eta_rule.at_scale)."""
+    record = (section.get("protocol") or {}).get("eta_calibration") or {}
+    if not record.get("scale") or record.get("eta") is None:
+        return ""
+    seeds = record.get("dev_seeds") or []
+    on = f" on dev {seed_span(seeds)}" if seeds else ""
+    return (f" Its η = {record['eta']:g} is the η rule's applied at this scale{on} (η_div = {record['eta_div']:g}; "
+            "the record is the protocol's `eta_calibration`).")
+
+
 def trained_batched(section: dict) -> bool:
     return (section.get("provenance") or {}).get("executor") == "batched"
 
@@ -123,7 +134,7 @@ def section_notes(claim, profile: str, section: dict) -> tuple[str, list[str]]:
         other = [f"> **Another scale.** This section ran with {describe(section['run_overrides'])} (`--set`), on {ran}: "
                  "the protocol's tests and thresholds asked of a bigger or smaller experiment than the one they were "
                  "registered for, so its verdict is not the protocol's report. The protocol below shows every value its "
-                 "runs used."]
+                 "runs used." + _scaled_eta(section)]
         return (OTHER_SCALE + BATCHED, other + _BATCHED_NOTE) if trained_batched(section) else (OTHER_SCALE, other)
     if state == "other seeds":
         drawn, declared = data_seed(section), p.run.data.seed

@@ -140,6 +140,8 @@ def test_a_real_gd_claim_at_a_tiny_scale_runs_on_the_rules_eta_and_its_report_sa
     from lrsci.report_notes import section_state
 
     assert section_state(claim, "fast", stored) == "other scale"
+    report = (tmp_path / "rep" / claim.id / "report.md").read_text()
+    assert "Its η = 0.05 is the η rule's applied at this scale (η_div = 0.1;" in report
     no_record = {**stored, "protocol": {k: v for k, v in stored["protocol"].items() if k != "eta_calibration"}}
     assert section_state(claim, "fast", no_record) == "earlier protocol"
 
