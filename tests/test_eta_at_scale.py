@@ -15,7 +15,12 @@ SCALE = {"model.hidden": 8, "epochs": 6}
 
 @pytest.fixture
 def cal_dir(tmp_path, monkeypatch):
-    """claims/calibration, for this test: a folder of its own (the claims read records from the module's default)."""
+    """claims/calibration, for this test: a folder of its own (the claims read records from the module's default).
+    The claim modules are imported first, with the real folder: they read the gpu records when imported and stay
+    in sys.modules, and a later test must not find them with this folder's (none)."""
+    from lrsci.catalog import load_claims
+
+    load_claims(ROOT)
     folder = tmp_path / "calibration"
     monkeypatch.setattr(eta_rule, "CALIBRATION_DIR", folder)
     return folder
