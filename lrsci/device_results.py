@@ -35,7 +35,7 @@ BENCHMARKS = ("bench-throughput.json", "bench-hessian.json")
 
 # the reader the claim modules use for each kind of calibration record (<prefix><profile>.json): a record
 # they could not read would stop every claim module from importing once it is in the tree
-READERS = {"autodecay-": autodecay_calibration.calibrated, "gd-eta-": eta_rule.calibrated}
+READERS = {"autodecay-": autodecay_calibration.calibrated, "gd-eta-": eta_rule.record_named}   # gd-eta-: a scale too
 
 
 class DeviceResultsError(RuntimeError):

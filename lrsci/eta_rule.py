@@ -119,16 +119,23 @@ def require(profile) -> None:
 def scaled_records(profile: str, folder: Path | None = None) -> list[dict]:
     """Every record of ``profile`` at a --set scale (``gd-eta-<profile>@*.json``), in file-name order: the scales
     its GD claims can run at. An unreadable one raises CalibrationError, having been moved aside (calibrated)."""
-    records = []
-    for path in sorted(Path(folder or CALIBRATION_DIR).glob(f"gd-eta-{profile}@*.json")):
-        try:
-            scale = parse(path.name.removeprefix(f"gd-eta-{profile}@").removesuffix(".json").split(","))
-        except OverrideError as exc:
-            raise CalibrationError(f"{path}: its name is not a scale ({exc}); moved to {files.quarantine(path)}") from None
-        record = calibrated(profile, folder, scale)
-        if record is not None:
-            records.append(record)
-    return records
+    paths = sorted(Path(folder or CALIBRATION_DIR).glob(f"gd-eta-{profile}@*.json"))
+    return [r for r in (record_named(path.name[len("gd-eta-"):-len(".json")], folder) for path in paths) if r]
+
+
+def record_named(stem: str, folder: Path | None = None) -> dict | None:
+    """The record in ``gd-eta-<stem>.json``, ``stem`` being a profile ("gpu") or a profile at a scale
+    ("gpu@model.width=2", as :func:`path_for` names it), read at the scale its name says. A name that is not a
+    scale is moved aside and named (CalibrationError)."""
+    profile, _, named = stem.partition("@")
+    if not named:
+        return calibrated(profile, folder)
+    try:
+        scale = parse(named.split(","))
+    except OverrideError as exc:
+        path = path_for(profile, folder).with_name(f"gd-eta-{stem}.json")
+        raise CalibrationError(f"{path}: its name is not a scale ({exc}); moved to {files.quarantine(path)}") from None
+    return calibrated(profile, folder, scale)
 
 
 def at_scale(profile, scale: dict, *, protocol: dict | None = None, folder: Path | None = None):

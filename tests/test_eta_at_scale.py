@@ -217,3 +217,17 @@ def test_a_calibration_tool_refuses_a_progress_switch_it_cannot_read_before_trai
         calibration.dev_context(ap, args, "autodecay-matches-stepdecay", "autodecay_calibration",
                                 autodecay_calibration.path_for)
     assert "LRSCI_PROGRESS" in capsys.readouterr().err
+
+
+def test_a_scaled_record_brought_back_from_a_device_session_is_read_at_its_scale(tmp_path):
+    """tools/take_device_results.py checks each record with the claims' own reader before taking it: a scaled
+    one is read at the scale its name says (not refused as a record of the profile's own scale)."""
+    from lrsci import device_results
+
+    path = eta_rule.write(record(2.0), "gpu", tmp_path, {"model.width": 2, "epochs": 100})
+    device_results.readable(path)   # no DeviceResultsError
+    assert eta_rule.record_named("gpu@epochs=100,model.width=2", tmp_path)["eta"] == 2.0
+    wrong = tmp_path / "gd-eta-gpu@epochs=100,model.width=8.json"
+    path.rename(wrong)
+    with pytest.raises(device_results.DeviceResultsError, match="cannot be used: .*calibrated at scale"):
+        device_results.readable(wrong)
