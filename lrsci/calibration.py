@@ -83,10 +83,8 @@ def _shows_progress(ap: argparse.ArgumentParser) -> bool:
     says otherwise; a value that is neither on nor off is refused before anything trains."""
     from .harness import progress_from_env
 
-    if not os.environ.get("LRSCI_PROGRESS", "").strip():
-        return True
     try:
-        return progress_from_env()
+        return progress_from_env(unset=True)
     except ValueError as exc:
         ap.error(str(exc))
 

@@ -201,10 +201,8 @@ def _progress_setting() -> str:
     """LRSCI_PROGRESS for the pytest `run` starts: on, unless the user set it (a bad value is refused)."""
     from .harness import progress_from_env
 
-    if not os.environ.get("LRSCI_PROGRESS", "").strip():
-        return "1"
     try:
-        return "1" if progress_from_env() else "0"
+        return "1" if progress_from_env(unset=True) else "0"
     except ValueError as exc:
         raise BadInput(f"lrsci: {exc}") from None
 
@@ -297,14 +295,15 @@ def cmd_compare(args) -> int:
     from .report_compare import compare, render, render_sweep
 
     name = lambda folder: Path(folder).name or str(folder)   # noqa: E731
+    others = [args.other, *args.more]
     try:
+        if len({name(o) for o in others}) < len(others):   # a column is named by its folder
+            raise ValueError("two of the folders to compare have the same name; give each its own")
         found = {}
-        for other in [args.other, *args.more]:
+        for other in others:
             found[name(other)] = compare(args.base, other, args.profile)
             if not found[name(other)]:
                 raise ValueError(f"{args.base} and {other} share no claim with a {args.profile!r} section")
-        if len(found) < 1 + len(args.more):
-            raise ValueError("two of the folders to compare have the same name; give each its own")
     except ValueError as exc:   # exit 2, not 1: "a verdict did not hold" must not be confused with bad input
         print(f"lrsci: {exc}", file=sys.stderr)
         return 2

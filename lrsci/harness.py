@@ -223,8 +223,11 @@ class ClaimContext:
         return section
 
 
-def progress_from_env() -> bool:
-    """``LRSCI_PROGRESS``: on for 1/true/yes/on, off when unset or 0/false/no/off; anything else is an error."""
+def progress_from_env(unset: bool = False) -> bool:
+    """``LRSCI_PROGRESS``: on for 1/true/yes/on, off for 0/false/no/off, ``unset`` when unset or empty (on for a
+    command a person waits on: `lrsci run`, the calibration tools); anything else is an error."""
+    if not os.environ.get("LRSCI_PROGRESS", "").strip():
+        return unset
     return switch_from_env("LRSCI_PROGRESS")
 
 

@@ -99,7 +99,9 @@ _BATCHED_NOTE = [
 
 def _scaled_eta(section: dict) -> str:
     """What the note on a scaled GD section adds: its η is the η rule's at that scale (lrsci.eta_rule.at_scale)."""
-    record = (section.get("protocol") or {}).get("eta_calibration") or {}
+    from .eta_rule import RECORD_PARAM
+
+    record = (section.get("protocol") or {}).get(RECORD_PARAM) or {}
     if not record.get("scale") or record.get("eta") is None:
         return ""
     seeds = record.get("dev_seeds") or []
