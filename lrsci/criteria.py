@@ -34,7 +34,9 @@ def criterion(name: str, result: StatResult, threshold: str, values=None, alpha:
     row = {"criterion": name, **result.to_dict(), "threshold": threshold, "alpha": alpha,
            "passed": bool(result.passed(alpha) and extra_pass), "reported_only": reported_only}
     if values is not None:
-        row.update(effect_ci(values, point=_zero_spread(result)))
+        # the test's rounding allowance (taken from a and b), so interval and test agree on "no spread"
+        resolution = result.resolution if result.test in T_TESTS else None
+        row.update(effect_ci(values, point=_zero_spread(result), resolution=resolution))
         row["values"] = [float(v) for v in values]
         side = seeds_on_h1_side(result.hypothesis, row["values"], result.resolution)
         if side is not None:
@@ -42,13 +44,13 @@ def criterion(name: str, result: StatResult, threshold: str, values=None, alpha:
     return row
 
 
-_P_THRESHOLD = re.compile(r"^p\s*<\s*([0-9.eE+-]+)")
+_P_THRESHOLD = re.compile(r"\bp\s*<\s*([0-9.eE+-]+)")
 
 
 def _check_threshold_says_alpha(threshold: str, alpha: float | None) -> None:
     """The row passes on ``alpha``; its threshold text is what a reader sees. A "p<0.01" shown over a row
     decided at 0.05 would misstate the test, so the two must agree."""
-    m = _P_THRESHOLD.match(threshold)
+    m = _P_THRESHOLD.search(threshold)
     if m and alpha is not None and not math.isclose(float(m.group(1).rstrip(".")), alpha):
         raise ValueError(f"criterion threshold {threshold!r} says p < {m.group(1)}, but alpha={alpha}: "
                          f"pass alpha={m.group(1)} (the pass is decided on alpha)")
@@ -92,14 +94,14 @@ def _zero_spread(result: StatResult) -> bool:
         math.isinf(result.statistic) or (result.statistic == 0.0 and result.p_value == 1.0))
 
 
-def effect_ci(values: Sequence[float], point: bool = False) -> dict:
+def effect_ci(values: Sequence[float], point: bool = False, resolution: float | None = None) -> dict:
     """The CI fields of a row: the t-interval always (``point``: the mean, as a zero-width interval), the
     percentile bootstrap from n >= 10. Fewer than 2 values have no interval (None, None): a row that lost its
     seeds to divergence still reports, it does not crash the analysis."""
     if len(values) < 2:
         return {"ci": [None, None], "ci_method": "t"}
     mean = sum(values) / len(values)
-    out = {"ci": [mean, mean] if point else list(mean_ci_t(values)), "ci_method": "t"}
+    out = {"ci": [mean, mean] if point else list(mean_ci_t(values, resolution=resolution)), "ci_method": "t"}
     if len(values) >= BOOTSTRAP_MIN_N:
         out["ci_bootstrap"] = list(bootstrap_ci(values))
     return out
@@ -113,9 +115,9 @@ def floor_criterion(name: str, a: Sequence[float], b: Sequence[float], floor: fl
     data cannot tell the effect from one below the floor; this test cannot. ``scale``: where a and b are
     themselves gains, the size of the measurements they came from (``PERCENT`` for accuracies; lrsci.stats).
     """
-    diffs = [x - y for x, y in zip(a, b)]
-    return criterion(name, paired_t(a, b, margin=floor, scale=scale),
-                     f"one-sided p<{alpha} against the floor {floor:g}{unit}", diffs, alpha)
+    result = paired_t(a, b, margin=floor, scale=scale)   # first: it names a missing value or unequal lengths
+    return criterion(name, result, f"one-sided p<{alpha} against the floor {floor:g}{unit}",
+                     [x - y for x, y in zip(a, b)], alpha)
 
 
 def reported_t(name: str, a: Sequence[float], b: Sequence[float], alpha: float = 0.05,

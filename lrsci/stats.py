@@ -56,6 +56,7 @@ __all__ = [
     "mean_ci_t",
     "trend_test",
     "ratio_ci",
+    "binomial_test",
 ]
 
 _ALTERNATIVES = ("greater", "less")
@@ -252,7 +253,7 @@ def non_inferiority(a, b, margin: float, scale: float | None = None) -> StatResu
         raise ValueError(f"non-inferiority margin must be >= 0, got {margin!r}")
     d, tol = _paired_diff(a, b, scale)
     t, p = _one_sided_t(d, -margin, "greater", tol)
-    return StatResult("non-inferiority t", _h1(">", -margin), t, p, int(d.size),
+    return StatResult("non-inferiority t", _h1(">", -margin or 0.0), t, p, int(d.size),
                       float(np.mean(d)), margin, tol)
 
 
@@ -354,18 +355,19 @@ def trend_test(matrix, alternative: str = "increasing") -> StatResult:
 # --------------------------------------------------------------------------
 
 
-def mean_ci_t(values, level: float = 0.95) -> tuple[float, float]:
+def mean_ci_t(values, level: float = 0.95, resolution: float | None = None) -> tuple[float, float]:
     """Two-sided t-based confidence interval of the mean (n >= 2).
 
     Zero-variance input (a spread within float32 rounding, as for the tests) gives the degenerate
-    interval (mean, mean).
+    interval (mean, mean). ``resolution``: the spread counted as none (default: float32 rounding of the
+    values themselves; a test of a - b passes its own, StatResult.resolution, taken from a and b).
     """
     level = _check_level(level)
     x = _as_1d(values, "values")
     if x.size < 2:
         raise ValueError(f"a t confidence interval needs n >= 2 values, got n={x.size}")
     mean = float(np.mean(x))
-    if float(np.ptp(x)) <= _resolution(x):
+    if float(np.ptp(x)) <= (_resolution(x) if resolution is None else resolution):
         return mean, mean
     sem = float(np.std(x, ddof=1)) / math.sqrt(x.size)
     half = float(_st.t.ppf(0.5 + level / 2.0, df=x.size - 1)) * sem
@@ -451,7 +453,8 @@ def binomial_test(k: int, n: int, p0: float, alternative: str = "greater") -> St
     the observed rate k / n; ``margin`` is p0.  Needs n >= 1, 0 <= k <= n, 0 < p0 < 1.
     """
     _check_alternative(alternative)
-    if isinstance(k, bool) or isinstance(n, bool) or int(k) != k or int(n) != n:
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+               and math.isfinite(v) for v in (k, n)) or int(k) != k or int(n) != n:
         raise ValueError(f"k and n must be whole numbers, got k={k!r}, n={n!r}")
     k, n = int(k), int(n)
     if n < 1 or not 0 <= k <= n:

@@ -229,3 +229,22 @@ def test_a_p_value_is_never_rounded_across_alpha(p, alpha, text):
 def test_a_row_with_fewer_than_two_values_has_no_interval_and_does_not_crash(values):
     row = criterion("x", GOOD, "p<0.05", values=values)
     assert row["ci"] == [None, None] and "CI" not in row_figures(row)
+
+
+def test_a_p_threshold_anywhere_in_the_text_must_say_alpha():
+    a, b = [1.0, 2.0, 3.0], [0.0, 0.5, 1.0]
+    with pytest.raises(ValueError, match="says p < 0.01"):
+        criterion("x", paired_t(a, b), "one-sided p<0.01 against the floor", [x - y for x, y in zip(a, b)], 0.05)
+    assert criterion("x", paired_t(a, b), "one-sided p<0.05 against the floor", None, 0.05)["alpha"] == 0.05
+
+
+def test_a_floor_row_with_a_missing_value_names_it():
+    with pytest.raises(ValueError, match="a contains NaN at index 1"):
+        floor_criterion("x", [1.0, None, 3.0], [0.0, 0.0, 0.0], 0.5)
+
+
+def test_a_row_whose_test_saw_spread_has_a_real_interval_even_where_the_differences_alone_would_not():
+    # |a - b| larger than |a| and |b|: the differences' own rounding allowance would swallow a spread the test saw
+    a, b = [1.0, 1.0 + 6e-7, 1.0], [-1.0, -1.0, -1.0]
+    row = criterion("x", paired_t(a, b), "p<0.05", [x - y for x, y in zip(a, b)], 0.05)
+    assert row["p_value"] < 0.05 and row["ci"][0] < row["ci"][1]

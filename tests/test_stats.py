@@ -12,6 +12,7 @@ from scipy import stats as sps
 from lrsci.criteria import criterion
 from lrsci.stats import (
     StatResult,
+    binomial_test,
     bootstrap_ci,
     mean_ci_t,
     non_inferiority,
@@ -532,3 +533,13 @@ def test_a_scale_that_is_no_size_is_refused(scale):
 def test_resolution_is_not_part_of_the_report_row():
     r = paired_t([1.0, 2.0, 3.5], [0.0, 0.5, 1.0], scale=100.0)
     assert "resolution" not in r.to_dict() and r.resolution > 0
+
+
+@pytest.mark.parametrize("k, n", [(float("nan"), 5), (3, None), (3, "5"), (True, 5)])
+def test_binomial_test_names_k_or_n_that_are_not_whole_numbers(k, n):
+    with pytest.raises(ValueError, match="k and n must be whole numbers"):
+        binomial_test(k, n, 0.5)
+
+
+def test_non_inferiority_at_margin_zero_reads_as_superiority():
+    assert non_inferiority([2.0, 3.0, 4.0], [1.0, 1.0, 1.0], 0.0).hypothesis == "mean(a - b) > 0"
