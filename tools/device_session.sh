@@ -38,6 +38,7 @@
 # call, or that call calibrates again (the record is checked in this tree, which the device copies).
 # GRAPHS: off (default) | auto (after the throughput part, each captured step on its own evidence) | on
 # (both captured steps, on a previous session's evidence).
+# LRSCI_LOGS: where each part's log goes (default /tmp/lrsci-logs); OUT (default /tmp/out): what comes back.
 set -u
 KNOWN="throughput gd-eta gd-decay gd-large patch stage3 toy v2 sgd ps10 noise autodecay hessian"
 for part in "$@"; do   # a misspelt part would otherwise run nothing and cost a machine start
