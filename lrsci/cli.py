@@ -72,35 +72,45 @@ def _needs_calibration(profile) -> str:
                    for t in calibration.missing(profile))
 
 
-def _calibrated_scales(profile) -> str:
+def _calibrated_scales(profile) -> list[str]:
     """What `list` adds for a profile whose η follows the η rule: the --set scales it has been applied at (the
-    scales its GD claims can run at without calibrating first)."""
+    scales its GD claims can run at without calibrating first), one item each."""
     from .eta_rule import RULE_PARAM, scaled_records
     from .overrides import describe
 
     if RULE_PARAM not in profile.params:
-        return ""
+        return []
     try:
         found = scaled_records(profile.name)
     except calibration.CalibrationError as exc:   # named and moved aside; the listing goes on
         print(f"lrsci: {exc}", file=sys.stderr)
-        return ""
-    return "".join(f"; η calibrated with {describe(r['scale'])}: η = {r['eta']:g}" if r.get("eta") is not None else
-                   f"; η rule found no η with {describe(r['scale'])}" for r in found)
+        return []
+    return [f"η calibrated with {describe(r['scale'])}: η = {r['eta']:g}" if r.get("eta") is not None else
+            f"η rule found no η with {describe(r['scale'])}" for r in found]
 
 
-def _again(profile, sections: list) -> str:
+def _again(profile, sections: list) -> list[tuple[str, str]]:
     """The same profile run again (reports/replication/<name>/), in order of their first seed, each named by its
-    seeds and, where it drew other data, its data seed: '; again on seeds 5000-5009: replicated'."""
+    seeds and, where it drew other data, its data seed: ('again on seeds 5000-5009', 'replicated')."""
     from .claim import data_seed
 
-    text = ""
+    found = []
     for sec in sorted(filter(None, sections), key=lambda s: min(s.get("seeds") or [0])):
         drawn = data_seed(sec)
         where = "" if drawn in (None, profile.run.data.seed) else f"data seed {drawn}, "
         scale = f" with {_scale(sec)}" if sec.get("run_overrides") else ""
-        text += f"; again{scale} on {where}{seed_span(sec.get('seeds') or [])}: {sec['verdict']}"
-    return text
+        found.append((f"again{scale} on {where}{seed_span(sec.get('seeds') or [])}", sec["verdict"]))
+    return found
+
+
+def _summary(scales: list[str], again: list[tuple[str, str]]) -> str:
+    """One line's worth of what `list -v` shows on lines of its own: how many scales have an η record, how many
+    times the profile ran again and how many of those replicated."""
+    parts = [f"η calibrated at {len(scales)} other scale{'s' * (len(scales) != 1)}"] if scales else []
+    if again:
+        held = sum(verdict == "replicated" for _, verdict in again)
+        parts.append(f"run again {len(again)}× ({held} replicated)")
+    return f"; {', '.join(parts)}: lrsci list -v" if parts else ""
 
 
 def _scale(section: dict | None) -> str:
@@ -142,9 +152,12 @@ def cmd_list(args) -> int:
                      "batched": " — trained batched (--executor batched): not the protocol's report",
                      "other scale": f" — on {ran} at another scale (--set {_scale(sec)}): not the protocol's report",
                      "reading": " — see the reading in its report (written after the run)"}.get(state, "")
-            text += _needs_calibration(p) + _calibrated_scales(p)
-            text += _again(p, [recs.get(cid, {}).get("profiles", {}).get(p.name) for recs in again])
+            scales = _calibrated_scales(p)
+            runs_again = _again(p, [recs.get(cid, {}).get("profiles", {}).get(p.name) for recs in again])
+            text += _needs_calibration(p) + ("" if args.verbose else _summary(scales, runs_again))
             print(f"{cid:<{width}} {p.name:<16} {p.mark:<5} {seeds:>11}  {text}")
+            for detail in (scales + [f"{where}: {verdict}" for where, verdict in runs_again]) if args.verbose else ():
+                print(f"{'':<{width}}   {detail}")
     return 1 if BROKEN else 0   # every claim that could be read is listed; a broken module still fails
 
 
@@ -388,7 +401,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="claim reports folder of list, run and report (default reports/)")
     parser = argparse.ArgumentParser(prog="lrsci", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", parents=[common], help="claims × profiles and last verdicts").set_defaults(func=cmd_list)
+    listing = sub.add_parser("list", parents=[common], help="claims × profiles and last verdicts")
+    listing.add_argument("-v", "--verbose", action="store_true",
+                         help="each η scale and each run again (reports/replication/) on a line of its own")
+    listing.set_defaults(func=cmd_list)
     _add_run(sub, common)
     sub.add_parser("report", parents=[common], help="re-render every report from result.json, "
                    "those under replication/ too (no training)"

@@ -122,3 +122,15 @@ def batch_killed_in_epoch(monkeypatch, epoch: int = 2):
         yield
     finally:
         monkeypatch.setattr(BatchedTrainer, "train_epoch", real)
+
+
+def listed_blocks(out: str) -> dict:
+    """`lrsci list -v`'s output as {(claim, profile): its line and the indented lines under it, joined}."""
+    blocks, key = {}, None
+    for line in out.splitlines()[1:]:
+        if not line.startswith(" "):
+            key = tuple(line.split()[:2])
+            blocks[key] = line
+        else:
+            blocks[key] += "\n" + line.strip()
+    return blocks

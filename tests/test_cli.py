@@ -7,16 +7,37 @@ import pytest
 
 from lrsci import cli
 from lrsci.catalog import load_claims
+from tests.helpers import listed_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_list_says_in_one_line_what_list_v_shows_line_by_line(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["list"]) == 0
+    short = capsys.readouterr().out
+    assert cli.main(["list", "-v"]) == 0
+    blocks = listed_blocks(capsys.readouterr().out)
+    assert all(not line.startswith(" ") for line in short.splitlines())   # one line per claim × profile
+    for line in short.splitlines()[1:]:
+        block = blocks[tuple(line.split()[:2])]
+        again = [ln for ln in block.splitlines()[1:] if ln.startswith("again")]
+        scales = [ln for ln in block.splitlines()[1:] if ln.startswith("η ")]
+        if again:
+            held = sum(ln.endswith(": replicated") for ln in again)
+            assert f"run again {len(again)}× ({held} replicated)" in line and line.endswith(": lrsci list -v")
+        else:
+            assert "run again" not in line
+        assert (f"η calibrated at {len(scales)} other scale" in line) == bool(scales)
 
 
 def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
     from lrsci.overrides import describe
 
     monkeypatch.chdir(ROOT)
-    assert cli.main(["list"]) == 0
+    assert cli.main(["list", "-v"]) == 0
     out = capsys.readouterr().out
+    blocks = listed_blocks(out)
     for claim, _ in load_claims(ROOT).values():
         for p in claim.profiles:
             assert any(line.split()[:3] == [claim.id, p.name, p.mark] for line in out.splitlines())
@@ -28,12 +49,12 @@ def test_list_shows_every_claim_and_profile(capsys, monkeypatch):
     for root in cli.report.replication_roots(ROOT / "reports"):   # and the same profile run again on other seeds
         for rec in cli.report.load_all(root):
             for name, sec in rec["profiles"].items():
-                line = next(ln for ln in out.splitlines() if ln.split()[:2] == [rec["id"], name])
+                line = blocks[(rec["id"], name)]
                 drawn, own = sec["protocol"]["run"]["data"]["seed"], declared[rec["id"]][0].profile(name).run.data.seed
                 where = f"data seed {drawn}, " if drawn != own else ""
                 scale = f" with {describe(sec['run_overrides'])}" if sec.get("run_overrides") else ""   # --set
                 assert f"again{scale} on {where}seeds {min(sec['seeds'])}-{max(sec['seeds'])}: {sec['verdict']}" in line
-    line = next(ln for ln in out.splitlines() if ln.split()[:2] == ["sgd-post-decay-boost", "fast"])
+    line = blocks[("sgd-post-decay-boost", "fast")]
     assert line.index("seeds 5000-5009") < line.index("data seed 7, seeds 6000-6009")   # in order of seeds
 
 

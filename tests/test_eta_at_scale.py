@@ -8,7 +8,7 @@ pytest_plugins = ["pytester"]
 
 from lrsci import autodecay_calibration, calibration, cli, driver, eta_rule
 from lrsci.calibration import CalibrationError
-from tests.helpers import ROOT, blobs, dev_context, load_file
+from tests.helpers import ROOT, blobs, dev_context, listed_blocks, load_file
 
 SCALE = {"model.hidden": 8, "epochs": 6}
 
@@ -184,9 +184,9 @@ def test_the_scales_a_profile_was_calibrated_at_are_listed_and_a_misnamed_record
 def test_lrsci_list_names_the_scales_a_gd_profile_can_run_at(cal_dir, monkeypatch, capsys):
     eta_rule.write(record(0.5), "fast", cal_dir, {"model.hidden": 256})
     eta_rule.write(record(None), "fast", cal_dir, {"model.hidden": 512})
-    assert cli.main(["list"]) == 0
-    lines = {tuple(line.split()[:2]): line for line in capsys.readouterr().out.splitlines()}
-    assert "η calibrated with model.hidden=256: η = 0.5; η rule found no η with model.hidden=512" in lines[
+    assert cli.main(["list", "-v"]) == 0
+    lines = listed_blocks(capsys.readouterr().out)
+    assert "η calibrated with model.hidden=256: η = 0.5\nη rule found no η with model.hidden=512" in lines[
         ("gd-decay-no-benefit", "fast")]
     assert "η calibrated" not in lines[("sgd-post-decay-boost", "fast")] + lines[("gd-decay-no-benefit", "gpu")]
 

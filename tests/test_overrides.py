@@ -185,7 +185,7 @@ def test_list_and_compare_name_the_scale_a_section_ran_at(monkeypatch, tmp_path,
     scaled = {"verdict": "replicated", "seeds": [9000, 9001], "run_overrides": {"model.width": 2},
               "protocol": claim.protocol(overrides.apply(fast, {"model.width": 2})), "provenance": {"date": "2026-11-29"}}
     assert section_state(claim, "fast", scaled) == "other scale"
-    assert cli._again(fast, [scaled]) == "; again with model.width=2 on seeds 9000-9001: replicated"
+    assert cli._again(fast, [scaled]) == [("again with model.width=2 on seeds 9000-9001", "replicated")]
     monkeypatch.setattr(cli.report, "load_all", lambda root: [{"id": "x", "profiles": {"fast": scaled}}])
     assert cli.main(["list"]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.split()[:2] == ["x", "fast"])
