@@ -318,6 +318,10 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # At 128 and 1024 units (replication 10, declared before it ran, 2026-11-29): the η rule on dev seeds 1000-1004 at
 # each width (gd-eta-fast@model.hidden=128.json: η = 2; ...=1024.json: η = 0.25), then report seeds 15000-15004
 # (128) and 16000-16004 (1024), run once; all untouched at those widths before, added to this claim's seed record.
+# At four times the steps (replication 11, declared before it ran, 2026-11-29): the η rule on dev seeds 1000-1004 at
+# --set epochs=1600 with model.hidden=256 and =128 (gd-eta-fast@epochs=1600,model.hidden=256.json: η = 1; ...=128:
+# η = 2), then report seeds 17000-17004 (256) and 18000-18004 (128), run once; untouched before, added to this
+# claim's seed record.
 # Seeds 9000-9001 at --set model.hidden=256 (2026-11-29, after replication 8): a check that `lrsci run` takes the
 # committed record at that scale (η = 1 in the section's protocol); no figure of it was read.
 # Not a criterion: shown under the fast verdict with its reading.
@@ -340,7 +344,15 @@ FAST_REPLICATION = (
     "diverged at step 3 or 4; η·λ_max/2 = 0.05). At 128 units (η = 2, seeds 15000-15004) it fails: 2 of 5 "
     "diverged at c·η = 4 and three trained on (final loss 0.0016, 0.078, 0.40), while at η every run stayed "
     "inside (0, 2/λ_max) (η·λ_max/2 = 0.59 at step 400). The rule's η falls as 1/width (η × width = 256 at 64, "
-    "128, 256 and 1024 units)."
+    "128, 256 and 1024 units). "
+    "Those 'inside' readings are of E = 400 steps. At four times the steps (--set epochs=1600; the rule at that E "
+    "gives the same η; seeds 17000-17004 at 256 units and 18000-18004 at 128; replication 11) λ_max keeps rising "
+    "after step 400 and passes 2/η, and the η run's loss spikes on every seed (first at steps 472-576 at 128 units, "
+    "1260-1502 at 256; largest measured λ_max 1.22-9.04 against 2/η = 1, and 1.46-8.36 against 2). Row 3, read at "
+    "step E alone, still shows every run inside (η·λ_max/2 = 0.75 and 0.27), because each spike drops λ_max below "
+    "2/η: one step's reading cannot tell whether a run reached the edge; the λ_max series and the loss curves "
+    "can. Criterion 2 decides as at 400 steps: 5 of 5 diverged at 2η at 256 units, 1 of 5 at 128 (the other four "
+    "trained the 1600 steps through repeated spikes)."
 )
 
 
