@@ -146,7 +146,7 @@ def required_rows(rows: list[dict]) -> dict[str, dict]:
 
 
 def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = None,
-          full_run: bool = True) -> tuple[str, str]:
+          full_run: bool = True, other_scale: bool = False) -> tuple[str, str]:
     """Compare the failed required criteria with the declared expected failures.
 
     Returns (outcome, message); outcome is "replicated" (nothing failed, nothing expected),
@@ -156,12 +156,19 @@ def judge(rows: list[dict], expected: Mapping[str, str], headline: str | None = 
     criterion is judged by its name: how far it failed is in the message, not in the outcome.
     An "as declared" message ends with the analysis's ``headline``, the run's own summary.
     ``full_run`` False (fewer seeds than the profile declares): a plain non-replication does not suggest
-    declaring it, since a finding is declared from the protocol's own run only.
+    declaring it, since a finding is declared from the protocol's own run only. ``other_scale`` (a --set run):
+    a declared name the run lacks is said to be the scale's doing (a criterion named by a decay step moves with
+    --set epochs), not a slip in the declaration.
     """
     required = required_rows(rows)
     if not required:   # as verdict(): a claim without a required criterion replicates nothing
         return "unexpected", "the analysis produced no required criterion (every row is reported-only)"
     unknown = sorted(set(expected) - set(required))
+    if unknown and other_scale:
+        return "unexpected", (f"the declared expected failures name criteria this scale does not have ({unknown}; "
+                              f"here the required criteria are {sorted(required)}: a criterion named by an epoch or a "
+                              "step moves with --set epochs), so the declaration cannot be checked at this scale; "
+                              "the verdict and every row are in the report")
     if unknown:
         return "unexpected", (f"declared expected failures {unknown} are not required criteria of this claim; "
                               f"its required criteria are {sorted(required)}")

@@ -61,7 +61,8 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     analysis = dict(analysis)
     rows = analysis["tests"]
     full_run = ctx.n_seeds >= profile.seeds and not ctx.run_overrides
-    outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"), full_run=full_run)
+    outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"), full_run=full_run,
+                             other_scale=bool(ctx.run_overrides))
     if outcome != "replicated" and ctx.run_overrides:
         message = other_scale_note(ctx.run_overrides) + message
     elif outcome != "replicated" and not full_run:

@@ -56,6 +56,14 @@ def test_a_declared_name_that_is_no_required_criterion_is_unexpected():
     assert judge(rows(True, True), {"first (reported)": "x"})[0] == "unexpected"
 
 
+def test_a_declared_name_a_scaled_run_lacks_is_said_to_be_the_scales_doing():
+    # --set epochs=1600 renames gd-decay-no-benefit's rows (decay@100 -> decay@400): the declaration cannot be checked
+    outcome, message = judge(rows(True, False), {"decay@100": "x"}, other_scale=True)
+    assert outcome == "unexpected" and "name criteria this scale does not have (['decay@100']" in message
+    assert "['first', 'second']" in message and "moves with --set epochs" in message
+    assert "not required criteria of this claim" in judge(rows(True, False), {"decay@100": "x"})[1]
+
+
 def test_a_declared_failure_that_is_undefined_this_run_is_unexpected():
     # e.g. stage3's transferability when the transfer itself failed: the row fails, but not as declared
     undefined = criterion("second", paired_t([1.0, 1.0], [1.0, 1.0]), "p<0.05")
