@@ -53,7 +53,7 @@ def _claim_test(claim, profile):
             pytest.skip(reason)
         overrides = getattr(request.config, "lrsci_overrides", {})   # --set, parsed by the root conftest
         try:
-            drawn = driver.with_run_overrides(driver.with_data_seed(profile, opt("--data-seed")), overrides)
+            drawn = driver.with_run_overrides(driver.with_data_seed(profile, opt("--data-seed")), overrides, claim=claim)
         except ValueError as exc:   # a field the profile does not use, a size its data refuses (lrsci run: exit 2)
             pytest.skip(f"this profile cannot take it: {exc}")
         except CalibrationError as exc:   # it can, once its rule is applied at that scale: the message says how

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 
 from lrsci import eta_rule
+from lrsci.arms import decay_points
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion
@@ -160,7 +161,7 @@ GPU = FAST.extend(
 
 
 def decay_steps(p: Profile) -> list[int]:
-    return [round(f * p.run.epochs) for f in p["decay_fractions"]]
+    return decay_points(p, unit="step")
 
 
 def train_arms(ctx, p: Profile) -> dict:

@@ -26,6 +26,7 @@ run touched (see the seed record below); arms, rates, floors and epochs are unch
 """
 from __future__ import annotations
 
+from lrsci.arms import decay_points
 from lrsci.claim import Claim, Profile
 from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.criteria import criterion, floor_criterion
@@ -78,7 +79,7 @@ GPU_CIFAR10 = GPU.extend("gpu-cifar10", run=GPU.run.with_(data=DataConfig("cifar
 
 
 def decay_epochs(p: Profile) -> list[int]:
-    return [round(f * p.run.epochs) for f in p["decay_fractions"]]
+    return decay_points(p)
 
 
 def train_arms(ctx, p: Profile) -> dict:

@@ -175,7 +175,7 @@ def cmd_run(args) -> int:
         raise BadInput(f"lrsci: {exc}") from None
     _refuse_bad_folders(args)
     _refuse_what_would_skip(profile, args.data_root)
-    _refuse_scale_it_cannot_take(profile, args, project)
+    _refuse_scale_it_cannot_take(claim, profile, args, project)
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
            "--report-dir", str(project / args.report_dir)]   # a named folder is absolute by now; else reports/
@@ -260,7 +260,7 @@ def in_terminal_foreground() -> bool:
         os.close(fd)
 
 
-def _refuse_scale_it_cannot_take(profile, args, project: Path) -> None:
+def _refuse_scale_it_cannot_take(claim, profile, args, project: Path) -> None:
     """--set: a field or value this profile cannot take, a scale its calibration rule was not applied at (GD's η),
     or the committed reports/ as the report folder, is bad input named now (pytest would skip the profile, or
     refuse it, in words lrsci cannot exit 2 on)."""
@@ -270,7 +270,7 @@ def _refuse_scale_it_cannot_take(profile, args, project: Path) -> None:
 
     try:
         overrides = parse(args.set)
-        with_run_overrides(profile, overrides)
+        with_run_overrides(profile, overrides, claim=claim)
         refuse_committed_reports(overrides, project / args.report_dir, project / "reports")
     except (OverrideError, CalibrationError) as exc:
         raise BadInput(f"lrsci: {exc}") from None

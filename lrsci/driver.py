@@ -93,14 +93,23 @@ def other_scale_note(overrides: dict) -> str:
             "failure should be declared from it — ")
 
 
-def with_run_overrides(profile: Profile, overrides: dict, protocol: dict | None = None) -> Profile:
+def with_run_overrides(profile: Profile, overrides: dict, protocol: dict | None = None,
+                       claim: Claim | None = None) -> Profile:
     """``profile`` at the scale ``overrides`` names (--set; lrsci.overrides.apply), with what a rule calibrates
     taken at that scale (GD's η: lrsci.eta_rule.at_scale; from ``protocol``, a stored section's, when given);
-    ``{}``: as is. Raises OverrideError for a scale it cannot take, CalibrationError for one not calibrated."""
+    ``{}``: as is. Raises OverrideError for a scale it cannot take, CalibrationError for one not calibrated.
+    Given the ``claim``, its protocol values derived at that scale (decay points, ...) must exist too: a budget too
+    small for its design is refused here, before anything trains, not after."""
     from .eta_rule import at_scale
-    from .overrides import apply
+    from .overrides import OverrideError, apply, describe
 
-    return at_scale(apply(profile, overrides), overrides, protocol=protocol)
+    scaled = apply(profile, overrides)
+    if claim is not None and overrides:   # before the η rule's record is asked for: no calibration for a lost cause
+        try:
+            claim.protocol(scaled)
+        except ValueError as exc:
+            raise OverrideError(f"--set {describe(overrides)}: profile {profile.name!r} of {claim.id}: {exc}") from None
+    return at_scale(scaled, overrides, protocol=protocol)
 
 
 def with_data_seed(profile: Profile, seed: int | None) -> Profile:

@@ -49,6 +49,28 @@ class ClaimComparison:
         """Every required criterion made the same decision on both seed ranges."""
         return all(r.same for r in self.rows if r.required)
 
+    @property
+    def unmatched(self) -> list[str]:
+        """Required criteria that only one folder has: named by a value that moved with the scale (a decay step
+        under --set epochs), or the protocols differ. They make ``holds`` False; :func:`notes` says why."""
+        return [r.criterion for r in self.rows if r.required and (r.base is None) != (r.other is None)]
+
+
+LEGEND = ("≠: the decision differs from the base folder's; absent: that folder has no criterion of this name; "
+          "–: no effect measured (or no such folder); an effect without an interval: every seed gave the same value.")
+
+
+def notes(comparisons: list[ClaimComparison]) -> list[str]:
+    """What a reader needs below the tables: the legend, and each claim whose criteria do not line up by name."""
+    out = ["", LEGEND]
+    for c in comparisons:
+        if c.unmatched:
+            scaled = " (the scales differ: a criterion named by an epoch or step moves with --set epochs)" if (
+                c.base_scale != c.other_scale) else ""
+            out.append(f"{c.claim}: {len(c.unmatched)} required criteria are in one folder only{scaled}, so "
+                       "they cannot be compared by name: read them by their place in the design.")
+    return out
+
 
 def decision(test: dict | None) -> str:
     if test is None:
@@ -113,7 +135,7 @@ def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) 
             name = r.criterion + ("" if r.required or "reported only" in r.criterion else " (reported only)")
             lines.append(f"| {c.claim} | {name} | {r.test} | {decision(r.base)} | {decision(r.other)}{mark} | "
                          f"{_effect(r.base)} | {_effect(r.other)} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + notes(comparisons)) + "\n"
 
 
 def render_sweep(base_name: str, found: dict[str, list[ClaimComparison]]) -> str:
@@ -135,7 +157,8 @@ def render_sweep(base_name: str, found: dict[str, list[ClaimComparison]]) -> str
               "|---|---|---|" + "---|" * (len(names) + 1)]
     for cid in claims:
         lines += [_sweep_row(cid, key, [by[n].get(cid) for n in names]) for key in _criteria(cid, by, names)]
-    return "\n".join(lines) + "\n"
+    seen = {c.claim: c for n in names for c in found[n] if c.unmatched}   # one note per claim is enough
+    return "\n".join(lines + notes(list(seen.values()))) + "\n"
 
 
 def _criteria(cid: str, by: dict, names: list) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
 """--set: a claim's profile at a scale the user picks (lrsci.overrides), never taken for the protocol's report."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,31 @@ def test_ps10_claim_at_a_new_budget_moves_its_stages_with_it(tmp_path, monkeypat
 
     stored = json.loads((tmp_path / "rep" / claim.id / "result.json").read_text())["profiles"]["fast"]
     assert section_state(claim, "fast", stored) == "other scale"
+
+
+@pytest.mark.parametrize("claim_id, epochs, points", [("sgd-post-decay-boost", 3, "epochs [1, 2, 2]"),
+                                                      ("gd-decay-no-benefit", 2, "steps [0, 1, 2]")])
+def test_a_budget_too_small_for_the_decay_design_is_refused_before_anything_trains(claim_id, epochs, points,
+                                                                                  monkeypatch, capsys):
+    from lrsci.catalog import load_claims
+
+    claim = load_claims(ROOT)[claim_id][0]
+    fast = claim.profile("fast")
+    scale = {"epochs": epochs, "model.hidden": 256}
+    with pytest.raises(OverrideError, match=rf"fall at {re.escape(points)}: each must be a different"):
+        driver.with_run_overrides(fast, scale, claim=claim)   # before GD's η record is asked for, too
+    assert driver.with_run_overrides(fast, {"model.hidden": 256}, claim=claim).run.model.hidden == 256
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["run", claim_id, "--set", f"epochs={epochs}", "--seeds", "2", "--report-dir", "/tmp/never"]) == 2
+    assert "this budget is too small for the design" in capsys.readouterr().err
+
+
+def test_decay_points_are_the_fractions_of_the_budget_each_a_step_of_its_own():
+    from lrsci.arms import decay_points
+
+    from dataclasses import replace
+
+    p = replace(MLP, params={"decay_fractions": (0.25, 0.5, 0.75)})
+    assert decay_points(p) == [4, 8, 12] and decay_points(replace(p, run=p.run.with_(epochs=4))) == [1, 2, 3]
+    with pytest.raises(ValueError, match=r"of 1 epochs fall at epochs \[0, 0, 1\]"):
+        decay_points(replace(p, run=p.run.with_(epochs=1)))

@@ -120,3 +120,24 @@ def test_a_sweep_refuses_two_folders_of_one_name_and_a_folder_sharing_nothing(tm
     write(stranger, "z", [1, 2], [crit("z1", True)])
     assert cli.main(["compare", str(base), str(other), str(stranger)]) == 2
     assert "share no claim" in capsys.readouterr().err
+
+
+def test_criteria_a_scale_renamed_are_said_to_be_so_under_the_tables(tmp_path, capsys):
+    base, other, third = tmp_path / "e400", tmp_path / "e1600", tmp_path / "e1600b"
+    write(base, "gd", [0, 1], [crit("decay@100", False)])
+    for root in (other, third):
+        write(root, "gd", [2, 3], [crit("decay@400", True)])
+    for root in (other, third):   # what --set epochs=1600 records
+        record = json.loads((root / "gd" / "result.json").read_text())
+        record["profiles"]["fast"]["run_overrides"] = {"epochs": 1600}
+        (root / "gd" / "result.json").write_text(json.dumps(record))
+    (c,) = compare(base, other)
+    assert c.unmatched == ["decay@100", "decay@400"] and not c.holds
+    text = render([c], "e400", "e1600")
+    assert text.rstrip().endswith("gd: 2 required criteria are in one folder only (the scales differ: a criterion "
+                                  "named by an epoch or step moves with --set epochs), so they cannot be compared by "
+                                  "name: read them by their place in the design.")
+    assert "≠: the decision differs from the base folder's" in text
+    assert cli.main(["compare", str(base), str(other), str(third)]) == 1
+    assert capsys.readouterr().out.count("gd: 2 required criteria are in one folder only") == 1   # once per claim
+    assert "in one folder only" not in render(compare(*two_folders(tmp_path)), "reports", "again")
