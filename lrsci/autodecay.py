@@ -378,9 +378,10 @@ class AutoDecay:
 
     @property
     def stop_reason(self) -> str | None:
-        """Why the run stopped: a stage without a significant drop, a non-finite loss, or the budget of
-        ``max_epochs`` steps; None while it runs."""
-        return self.rule.stop_reason
+        """Why the run stopped: "stable without significant drop", "non-finite loss", or "max_epochs reached"
+        (the rule's own budget, which it counts in observations, is this scheduler's max_epochs); None while it runs."""
+        reason = self.rule.stop_reason
+        return "max_epochs reached" if reason == STOP_BUDGET else reason
 
     @property
     def lr_scale(self) -> float:

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -188,9 +189,23 @@ def cmd_run(args) -> int:
         cmd += ["--set", item]
     if args.require_gpu:
         cmd.append("--require-gpu")
+    started = time.time()
     code = run_child(cmd, project, {**os.environ, "LRSCI_PROGRESS": _progress_setting(),
                                     EXIT_WITH_PARENT: str(os.getpid())})
-    return 2 if code == PYTEST_USAGE_ERROR else code   # pytest has printed why
+    if code == PYTEST_USAGE_ERROR:
+        return 2   # pytest has printed why
+    _say_where_the_report_is(project / args.report_dir / claim.id / "report.md", started, code)
+    return code
+
+
+def _say_where_the_report_is(path: Path, started: float, code: int) -> None:
+    """The last line of `lrsci run`: where this run's report is, and what the exit code means (pytest's FAILURES
+    above it is a verdict that did not come out as declared, not a crash, unless a traceback says otherwise)."""
+    if not path.is_file() or path.stat().st_mtime < started:
+        return   # nothing written by this run: pytest has said why
+    meaning = ("the outcome is as declared" if code == 0 else
+               "the outcome is not as declared (exit 1): the criteria are above and in the report")
+    print(f"lrsci: {meaning}; report: {path}")
 
 
 def _refuse_bad_folders(args) -> None:
@@ -277,18 +292,19 @@ def _refuse_scale_it_cannot_take(claim, profile, args, project: Path) -> None:
 
 
 def _refuse_what_would_skip(profile, data_root) -> None:
-    """pytest skips a profile it cannot run; asked for by name, that is a failure with its reason."""
+    """pytest skips a profile it cannot run; asked for by name, that is a refusal with its reason (exit 2: it cannot
+    run here, which a script must not take for a verdict that did not hold)."""
     from .driver import skip_reason
 
     if profile.device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
-            raise SystemExit(f"lrsci: profile {profile.name!r} needs CUDA, and torch.cuda.is_available() is False "
-                             "on this machine")
+            raise BadInput(f"lrsci: profile {profile.name!r} needs CUDA, and torch.cuda.is_available() is False "
+                           "on this machine")
     reason = skip_reason(profile, data_root)
     if reason:
-        raise SystemExit(f"lrsci: {reason}")
+        raise BadInput(f"lrsci: {reason}")
 
 
 def cmd_report(args) -> int:

@@ -207,6 +207,9 @@ def row_figures(row: dict) -> str:
     """One row's evidence in words, from the run's own numbers."""
     ci = row.get("ci")
     ci_text = f", 95% CI [{_num(ci[0])}, {_num(ci[1])}]" if ci and None not in ci else ""
+    if ci and None not in ci and ci[0] == ci[1] and (row.get("n") or 0) >= 2:   # as the report says it
+        ci_text = ", every seed the same value (no interval" + (
+            "; the t-test then gives the sign test's p = 0.5^n)" if row.get("test") in T_TESTS else ")")
     p = row.get("p_value")
     p_shown = f", p = {p_text(p, row.get('alpha'))}" if p is not None else ""
     return (f"'{row['criterion']}': effect {_num(row.get('effect'))}{ci_text}{p_shown} "

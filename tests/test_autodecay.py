@@ -438,7 +438,7 @@ def test_a_loss_that_is_not_a_number_is_refused(bad):
 def test_numpy_losses_and_integer_hyperparameters_are_accepted():
     sched = AutoDecay(_sgd(), window=np.int64(3), max_epochs=np.int64(2))
     assert sched.step(np.float32(1.0)) == "continue" and sched.step(np.array([0.9])) == "stop"
-    assert sched.stop_reason == "max_steps reached"
+    assert sched.stop_reason == "max_epochs reached" and sched.rule.stop_reason == "max_steps reached"
     with pytest.raises(ValueError, match="scalar"):
         AutoDecay(_sgd()).step(np.ones(2))
 

@@ -248,3 +248,12 @@ def test_a_row_whose_test_saw_spread_has_a_real_interval_even_where_the_differen
     a, b = [1.0, 1.0 + 6e-7, 1.0], [-1.0, -1.0, -1.0]
     row = criterion("x", paired_t(a, b), "p<0.05", [x - y for x, y in zip(a, b)], 0.05)
     assert row["p_value"] < 0.05 and row["ci"][0] < row["ci"][1]
+
+
+def test_a_rows_figures_say_every_seed_gave_the_same_value_instead_of_a_point_interval():
+    from lrsci.criteria import row_figures
+
+    row = criterion("x", paired_t([2.0, 2.0], [0.25, 0.25]), "p<0.05", [1.75, 1.75], 0.05)
+    text = row_figures(row)
+    assert "effect 1.75, every seed the same value (no interval; the t-test then gives the sign test's p = 0.5^n), " \
+           "p = 0.25" in text and "CI [" not in text
