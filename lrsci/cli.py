@@ -201,8 +201,8 @@ def cmd_run(args) -> int:
 def _say_where_the_report_is(path: Path, started: float, code: int) -> None:
     """The last line of `lrsci run`: where this run's report is, and what the exit code means (pytest's FAILURES
     above it is a verdict that did not come out as declared, not a crash, unless a traceback says otherwise)."""
-    if not path.is_file() or path.stat().st_mtime < started:
-        return   # nothing written by this run: pytest has said why
+    if code not in (0, 1) or not path.is_file() or path.stat().st_mtime < started:
+        return   # interrupted, or nothing written by this run: pytest has said why
     meaning = ("the outcome is as declared" if code == 0 else
                "the outcome is not as declared (exit 1): the criteria are above and in the report")
     print(f"lrsci: {meaning}; report: {path}")

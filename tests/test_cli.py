@@ -335,3 +335,20 @@ def test_list_marks_a_batched_run_on_other_seeds_as_both(monkeypatch, tmp_path, 
     assert cli.main(["list"]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.split()[:2] == ["x", "fast"])
     assert line.endswith("on seeds 100-104, not the protocol's report seeds, trained batched (--executor batched)")
+
+
+@pytest.mark.parametrize("code, says", [(0, "lrsci: the outcome is as declared; report: "),
+                                        (1, "lrsci: the outcome is not as declared (exit 1): "), (2, None)])
+def test_run_ends_with_where_its_report_is_and_what_its_code_means(code, says, monkeypatch, tmp_path, capsys):
+    fake_project(monkeypatch, tmp_path, lambda claim: [])
+    monkeypatch.setattr(cli, "_refuse_what_would_skip", lambda profile, data_root: None)
+    written = tmp_path / "out" / "x" / "report.md"
+
+    def child(cmd, cwd, env):   # pytest writing the report, then exiting with `code` (2: interrupted)
+        written.parent.mkdir(parents=True)
+        written.write_text("# x")
+        return code
+    monkeypatch.setattr(cli, "run_child", child)
+    assert cli.main(["run", "x", "--report-dir", str(tmp_path / "out")]) == code
+    out = capsys.readouterr().out
+    assert (f"{says}" in out and out.rstrip().endswith(f"report: {written}")) if says else "report:" not in out
