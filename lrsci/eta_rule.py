@@ -21,7 +21,9 @@ divergence moves with the network, the data and the step count, and a claim abou
 that trains" asked at a rate calibrated for another network would be another claim. The rule is applied
 there once, on the same dev seeds (``tools/calibrate_gd_eta.py --profile fast --set model.hidden=256``),
 its record kept as ``gd-eta-<profile>@<scale>.json``; :func:`at_scale` gives a scaled profile that η and
-the record, and refuses a scale the rule was not applied at, naming the command.
+the record, and refuses a scale the rule was not applied at, naming the command. The size of the test set is
+no part of that scale (:func:`rule_scale`): the rule's outcome is whether training diverges, and the test set is
+only evaluated, never trained on.
 """
 from __future__ import annotations
 
@@ -35,6 +37,13 @@ from .harness import Job
 from .overrides import OverrideError, describe, parse
 
 GRID = tuple(2.0 ** k for k in range(-2, 6))
+# --set fields that change what is measured, not what trains: the rule's outcome cannot depend on them.
+EVAL_ONLY = ("data.test_size",)
+
+
+def rule_scale(scale: dict | None) -> dict:
+    """The part of a --set ``scale`` the η rule's outcome depends on (all of it but :data:`EVAL_ONLY`)."""
+    return {k: v for k, v in (scale or {}).items() if k not in EVAL_ONLY}
 
 
 # The profile parameter that marks a profile whose η is this rule's (its text), and the one holding its record.
@@ -42,8 +51,8 @@ RULE_PARAM, RECORD_PARAM = "eta_rule", "eta_calibration"
 
 
 def path_for(profile: str, folder: Path | None = None, scale: dict | None = None) -> Path:
-    """The record of ``profile`` at its own scale, or at the --set ``scale``."""
-    return Path(folder or CALIBRATION_DIR) / f"gd-eta-{profile}{calibration.scale_suffix(scale)}.json"
+    """The record of ``profile`` at its own scale, or at the --set ``scale`` (its :func:`rule_scale`)."""
+    return Path(folder or CALIBRATION_DIR) / f"gd-eta-{profile}{calibration.scale_suffix(rule_scale(scale))}.json"
 
 
 def _outcome(run) -> dict:
@@ -76,6 +85,7 @@ def apply(ctx, config: RunConfig, grid=GRID) -> dict:
 
 def write(record: dict, profile: str, folder: Path | None = None, scale: dict | None = None) -> Path:
     """Write a calibration record, once (a scaled one carries its ``scale``: :func:`calibrated` checks it)."""
+    scale = rule_scale(scale)
     at = f" at {calibration.set_options(scale).strip()}" if scale else ""
     return calibration.write_once(path_for(profile, folder, scale), {**record, **({"scale": scale} if scale else {})},
                                   f"η for profile {profile!r}{at}")
@@ -95,6 +105,7 @@ def _checker(scale: dict | None):
 
 def calibrated(profile: str, folder: Path | None = None, scale: dict | None = None) -> dict | None:
     """The calibration record of ``profile`` (at the --set ``scale``), or None if it was never calibrated."""
+    scale = rule_scale(scale)
     return calibration.read(path_for(profile, folder, scale), _checker(scale),
                             f"{calibration.TOOLS[RECORD_PARAM]} --profile {profile}{calibration.set_options(scale)}")
 
@@ -145,7 +156,9 @@ def at_scale(profile, scale: dict, *, protocol: dict | None = None, folder: Path
 
     The record is read from ``folder`` (claims/calibration), or, given the ``protocol`` a stored section ran
     under, taken from there (a report is judged on the record it ran with, not on this machine's files).
-    Raises :class:`CalibrationError` when there is none, or the rule found no η at this scale."""
+    Raises :class:`CalibrationError` when there is none, or the rule found no η at this scale. Only the scale's
+    training part counts (:func:`rule_scale`): ``--set data.test_size=10000`` alone keeps the profile's η."""
+    scale = rule_scale(scale)
     if not scale or RULE_PARAM not in profile.params:
         return profile
     record = calibrated(profile.name, folder, scale) if protocol is None else protocol.get(RECORD_PARAM)

@@ -19,7 +19,8 @@ from it) and nothing else, so the same pre-registered tests are asked of a bigge
 
 A value a profile fixes by a stated rule follows the rule at the new scale: GD's η is the η rule's applied
 there, on dev seeds, once (``tools/calibrate_gd_eta.py --set ...``; lrsci.eta_rule.at_scale), and a scale the
-rule was not applied at is refused, naming that command. AutoDecay's constants stay those of the profile's
+rule was not applied at is refused, naming that command (the test set's size is no part of that scale:
+lrsci.eta_rule.rule_scale). AutoDecay's constants stay those of the profile's
 own scale (the fast ones were set by hand; the gpu rule fixes the epoch budget itself, which ``--set epochs``
 would contradict). The report's protocol shows every value the runs used, and the η record they used.
 """

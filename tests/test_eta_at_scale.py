@@ -115,6 +115,7 @@ def test_the_tool_applies_the_rule_to_the_scaled_profile_on_as_many_dev_seeds_as
     (["--profile", "fast", "--set", "optim.batch_size=64"], "full-batch gradient descent"),
     (["--profile", "fast", "--set", "optim.lr=1"], "not a scale field"),
     (["--profile", "fast"], "calibrated profiles are ['gpu']"),   # its own scale: the module's hand record
+    (["--profile", "fast", "--set", "data.test_size=500"], "the size of the test set does not change training"),
 ])
 def test_the_tool_refuses_a_scale_the_profile_cannot_take_before_training(argv, says, capsys):
     tool = load_file(ROOT / "tools" / "calibrate_gd_eta.py", "refusing_calibrate_gd_eta")
@@ -140,7 +141,7 @@ def test_a_real_gd_claim_at_a_tiny_scale_runs_on_the_rules_eta_and_its_report_sa
                              seed_offset=9000, run_overrides=asked)
     section = driver.check(claim, profile, run_ctx).section
     assert {r.config["optim"]["lr"] for r in run_ctx.results} == {0.05}   # every run at η (a decay is its schedule)
-    assert section["protocol"]["eta_calibration"]["scale"] == asked
+    assert section["protocol"]["eta_calibration"]["scale"] == eta_rule.rule_scale(asked)   # no test_size in it
     stored = json.loads((tmp_path / "rep" / claim.id / "result.json").read_text())["profiles"]["fast"]
     from lrsci.report_notes import section_state
 
@@ -231,3 +232,13 @@ def test_a_scaled_record_brought_back_from_a_device_session_is_read_at_its_scale
     path.rename(wrong)
     with pytest.raises(device_results.DeviceResultsError, match="cannot be used: .*calibrated at scale"):
         device_results.readable(wrong)
+
+
+def test_the_test_sets_size_is_no_part_of_the_scale_the_eta_rule_is_applied_at(cal_dir):
+    fast = gd_claim().profile("fast")
+    bigger_test = driver.with_run_overrides(fast, {"data.test_size": 500})   # no record asked for: the profile's η
+    assert bigger_test.run.optim.lr == fast.run.optim.lr and bigger_test.run.data.test_size == 500
+    eta_rule.write(record(0.5), "fast", cal_dir, SCALE)
+    both = driver.with_run_overrides(fast, {**SCALE, "data.test_size": 500})   # the record of the training scale
+    assert both.run.optim.lr == 0.5 and both["eta_calibration"]["scale"] == SCALE
+    assert eta_rule.rule_scale({"data.test_size": 5, "epochs": 6}) == {"epochs": 6}

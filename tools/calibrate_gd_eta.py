@@ -37,7 +37,15 @@ def main(argv=None) -> int:
     if args.resume_above is not None and not any(r > args.resume_above for r in eta_rule.GRID):
         ap.error(f"--resume-above {args.resume_above:g} leaves no grid rate to try (the grid ends at "
                  f"{max(eta_rule.GRID):g}): a record of nothing tried would fix 'no η' for good")
-    scale = calibration.scale_of(ap, args)
+    asked = calibration.scale_of(ap, args)
+    scale = eta_rule.rule_scale(asked)   # the test set's size does not change whether training diverges
+    if asked and not scale:
+        ap.error(f"--set {', '.join(asked)}: the size of the test set does not change training, so the η rule's "
+                 "outcome is the profile's own; the GD claims run at it without a record of their own")
+    if scale != asked:
+        print(f"calibrate_gd_eta: {', '.join(k for k in asked if k not in scale)} left out of the scale: it changes "
+              "what is evaluated, not what trains; the record is for "
+              f"{', '.join(f'{k}={v}' for k, v in scale.items())}", file=sys.stderr)
     profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", eta_rule.RECORD_PARAM, eta_rule.path_for,
                                            scale=scale, rule_param=eta_rule.RULE_PARAM)
     earlier = None
