@@ -23,6 +23,15 @@ def load_file(path: str | Path, name: str):
     return module
 
 
+def tool_refusal(tool: str, argv: list[str], capsys) -> str:
+    """What ``tools/<tool>.py`` says on stderr when it refuses ``argv`` (a usage error, before any training)."""
+    import pytest
+
+    with pytest.raises(SystemExit):
+        load_file(ROOT / "tools" / f"{tool}.py", f"refusing_{tool}").main(argv)
+    return capsys.readouterr().err
+
+
 def device_script_function(name: str) -> str:
     """The bash text of one function of tools/device_session.sh, to run on its own in a test."""
     script = (ROOT / "tools" / "device_session.sh").read_text()

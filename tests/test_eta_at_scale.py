@@ -8,7 +8,7 @@ pytest_plugins = ["pytester"]
 
 from lrsci import autodecay_calibration, calibration, cli, driver, eta_rule
 from lrsci.calibration import CalibrationError
-from tests.helpers import ROOT, blobs, dev_context, listed_blocks, load_file
+from tests.helpers import ROOT, blobs, dev_context, listed_blocks, load_file, tool_refusal
 
 SCALE = {"model.hidden": 8, "epochs": 6}
 
@@ -118,10 +118,7 @@ def test_the_tool_applies_the_rule_to_the_scaled_profile_on_as_many_dev_seeds_as
     (["--profile", "fast", "--set", "data.test_size=500"], "the size of the test set does not change training"),
 ])
 def test_the_tool_refuses_a_scale_the_profile_cannot_take_before_training(argv, says, capsys):
-    tool = load_file(ROOT / "tools" / "calibrate_gd_eta.py", "refusing_calibrate_gd_eta")
-    with pytest.raises(SystemExit):
-        tool.main(argv)
-    assert says in capsys.readouterr().err
+    assert says in tool_refusal("calibrate_gd_eta", argv, capsys)
 
 
 def test_a_real_gd_claim_at_a_tiny_scale_runs_on_the_rules_eta_and_its_report_says_other_scale(

@@ -128,11 +128,9 @@ def test_a_zero_eta_record_is_refused(tmp_path):                      # R06
     (["--profile", "gpu", "--earlier", "x.json"], "go together"),
 ])
 def test_the_calibration_tool_refuses_a_resume_that_would_write_a_false_record(argv, message, capsys):
-    from tests.helpers import ROOT, load_file
-    tool = load_file(ROOT / "tools" / "calibrate_gd_eta.py", "calibrate_gd_eta")
-    with pytest.raises(SystemExit):
-        tool.main(argv)
-    assert message in capsys.readouterr().err
+    from tests.helpers import tool_refusal
+
+    assert message in tool_refusal("calibrate_gd_eta", argv, capsys)
 
 
 def test_a_cuda_profile_is_not_calibrated_on_a_machine_without_cuda(tmp_path, capsys, monkeypatch):

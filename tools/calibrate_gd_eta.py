@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import calibration, eta_rule
+    from lrsci.overrides import describe
     from lrsci.provenance import provenance
 
     ap = calibration.arguments(__doc__.split("\n\n")[0], dev_seeds=None)
@@ -44,8 +45,7 @@ def main(argv=None) -> int:
                  "outcome is the profile's own; the GD claims run at it without a record of their own")
     if scale != asked:
         print(f"calibrate_gd_eta: {', '.join(k for k in asked if k not in scale)} left out of the scale: it changes "
-              "what is evaluated, not what trains; the record is for "
-              f"{', '.join(f'{k}={v}' for k, v in scale.items())}", file=sys.stderr)
+              f"what is evaluated, not what trains; the record is for {describe(scale)}", file=sys.stderr)
     profile, ctx = calibration.dev_context(ap, args, "gd-decay-no-benefit", eta_rule.RECORD_PARAM, eta_rule.path_for,
                                            scale=scale, rule_param=eta_rule.RULE_PARAM)
     earlier = None
