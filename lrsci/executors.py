@@ -46,7 +46,7 @@ import torch
 from . import files
 from .checkpoints import CheckpointClock
 from .interrupts import StopRequested, stop_at_epoch_end, waiter_stop
-from .runs import RunStore, cpu_threads
+from .runs import RunStore, _record_fork, cpu_threads
 from .state_files import read_state, write_state
 
 EXECUTORS = ("local", "ray", "batched")
@@ -314,10 +314,13 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
                 raise stop.stopped(f"stopped after epoch {trainer.epoch}, with a checkpoint: running it again "
                                    "resumes there")
     for job, result in zip(todo, trainer.results()):
-        if job.fork:
-            result.forked_from = {"key": job.fork[0].key(), "epoch": job.fork[1]}
-            store.dir(job.config).mkdir(parents=True, exist_ok=True)
-            files.write_text(store.dir(job.config) / "fork.json", json.dumps(result.forked_from))
+        # forked only if it started from its parent's snapshot: a fork trained from scratch (no usable
+        # snapshot) is recorded as the store's own runs record it, with no fork.json (and a stale one goes)
+        forked_from = {"key": job.fork[0].key(), "epoch": job.fork[1]} if job.fork and starts is not None else None
+        store.dir(job.config).mkdir(parents=True, exist_ok=True)
+        _record_fork(store.dir(job.config), forked_from)
+        if forked_from is not None:
+            result.forked_from = forked_from
         store.save_result(job.config, result, device, started)
     ckpt.unlink(missing_ok=True)  # every run of the batch is stored: the checkpoint has done its job
     if stop.requested:   # asked during its last epoch: the runs are stored, and the process stops as asked

@@ -317,6 +317,29 @@ def test_trunks_with_snapshots_and_their_forks_train_batched_as_they_would_alone
             assert b.extra["trained_in_batch_of"] == 2
 
 
+def test_a_batched_fork_without_its_parents_snapshot_trains_from_scratch_and_is_not_recorded_as_a_fork(
+        tmp_path, monkeypatch):
+    from lrsci import executors
+    from lrsci.harness import Job
+    from lrsci.runs import RunStore
+
+    data = blobs(n_train=256, n_test=64, dim=8)
+    monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
+    monkeypatch.setattr("lrsci.data.registry.load_data", lambda cfg, root=None: data)
+    trunk = tiny_config(epochs=3)
+    child = trunk.with_(schedule=ScheduleConfig("step", milestones=(1,)))
+    store = RunStore(tmp_path / "runs", engine="batched")
+    (store.dir(child)).mkdir(parents=True)
+    (store.dir(child) / "fork.json").write_text('{"key": "stale", "epoch": 1}')   # an earlier attempt's record
+    executors.train_batch(store, [Job(child, "decay@1", fork=(trunk, 1))], progress=False)   # the trunk was never trained
+    run = store.load(child)
+    assert run.forked_from is None and run.epochs_trained == 3   # as the store's own runs record it
+    assert not (store.dir(child) / "fork.json").exists()
+    alone = RunStore(tmp_path / "alone", engine="batched")
+    executors.train_batch(alone, [Job(child, "decay@1")], progress=False)
+    assert run.history == alone.load(child).history   # the same numbers as the child batched from scratch
+
+
 # --- the captured batched step (lrsci.graphed): on the CPU, the same static buffers run eagerly ----------
 
 
