@@ -169,11 +169,24 @@ class Claim:
                 and data_seed(section) in (None, profile.run.data.seed) and not section.get("run_overrides"))
 
     def ran_declared_parameters(self, profile: Profile, section: dict) -> bool:
-        """Whether a stored section's protocol parameters are those ``profile`` declares now (its seeds and run
-        config aside: a recorded protocol may spell the config differently)."""
+        """Whether a stored section's protocol parameters and run config are those ``profile`` declares now (its
+        seeds aside). The run configs are compared by their keys, which do not depend on how a recorded config
+        spells a value (1 or 1.0), and with the data seed aside (:func:`data_seed`: --data-seed is checked on its
+        own). A recorded config this version cannot read is not the declared one."""
         stored = {k: v for k, v in section.get("protocol", {}).items() if k not in ("seeds", "first_seed", "run")}
         declared = {k: v for k, v in self.protocol(profile).items() if k not in ("seeds", "first_seed", "run")}
-        return json.loads(json.dumps(declared, default=str)) == stored
+        return (json.loads(json.dumps(declared, default=str)) == stored
+                and _same_run(profile.run, (section.get("protocol") or {}).get("run")))
+
+
+def _same_run(declared: RunConfig, recorded: dict | None) -> bool:
+    if recorded is None:   # a section written before protocols recorded their run config: its parameters decide
+        return True
+    try:
+        ran = RunConfig.from_dict(recorded)
+    except (TypeError, ValueError):
+        return False
+    return ran.with_(**{"data.seed": declared.data.seed}).key() == declared.key()
 
 
 def data_seed(section: dict) -> int | None:

@@ -1,6 +1,7 @@
 """lrsci/claim.py and lrsci/driver.py (pinned by a mutation audit, 2026-11-27): what a report section records and when a
 profile may be skipped."""
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,21 @@ def test_the_protocol_records_the_run_config_and_derived_values_and_must_match_e
     assert not claim.ran_declared_parameters(demo.FAST, {"protocol": {**stored, "retired_param": 1}})
     assert not claim.ran_declared_parameters(demo.FAST, {"protocol": {**stored, "eta": 0.5}})
     assert not demo.CLAIM.ran_declared_parameters(demo.FAST, {"protocol": stored})   # derived eta not declared
+
+
+def test_a_section_run_under_another_run_config_is_not_the_declared_protocol():
+    proto = demo.CLAIM.protocol(demo.FAST)
+    run = demo.FAST.run
+    assert demo.CLAIM.ran_declared_parameters(demo.FAST, {"protocol": proto})
+    for changed in (run.with_(**{"optim.lr": run.optim.lr * 2}), run.with_(epochs=run.epochs + 1)):
+        assert not demo.CLAIM.ran_declared_parameters(demo.FAST, {"protocol": {**proto, "run": changed.to_dict()}})
+    # its own config spelt otherwise (an int rate), or on another data seed (--data-seed, checked on its own): still it
+    spelt = json.loads(json.dumps(proto))
+    spelt["run"]["optim"]["lr"] = int(run.optim.lr) if run.optim.lr == int(run.optim.lr) else run.optim.lr
+    spelt["run"]["data"]["seed"] = run.data.seed + 7
+    assert demo.CLAIM.ran_declared_parameters(demo.FAST, {"protocol": spelt})
+    unreadable = {**proto, "run": {**proto["run"], "retired_field": 1}}
+    assert not demo.CLAIM.ran_declared_parameters(demo.FAST, {"protocol": unreadable})
 
 
 def test_two_profiles_with_one_name_are_refused():
