@@ -131,8 +131,7 @@ def stage1_reach(seed_runs: dict, subset: str, m: int, top: float, fraction: flo
     """First epoch ≤ m at which the η0 run's accuracy on ``subset`` reaches ``fraction`` of lrDecay's final
     accuracy there; m + 1 when it does not within stage 1 (a lower bound: the lead is never overstated)."""
     target = fraction * _acc(seed_runs["decay"], subset)[-1]
-    stage1 = _acc(seed_runs[top], subset)[:m]
-    return next((i + 1 for i, v in enumerate(stage1) if v >= target), m + 1)
+    return first_epoch_reaching(_acc(seed_runs[top], subset)[:m], target=target, default=m + 1)
 
 
 def _lead_words(mean_lead: float, censored: int, n: int) -> str:

@@ -29,3 +29,18 @@ def test_window_mean_refuses_epoch_zero_and_stage_gain_uses_its_window():
         window_mean([1, 2, 3], 0)
     curve = [1, 2, 3, 4, 10, 11, 15]
     assert stage_gain(curve, 4, 7, 1) == pytest.approx(15.0 - 4.0)
+
+
+def test_a_target_no_epoch_reaches_is_named_or_censored_never_a_bare_stop_iteration():
+    nan = float("nan")
+    with pytest.raises(ValueError, match="reaches nan"):
+        first_epoch_reaching([1.0, 2.0, nan])   # a curve ending in NaN has no final value to reach
+    with pytest.raises(ValueError, match="reaches 5"):
+        first_epoch_reaching([1.0, 2.0], target=5)
+    assert first_epoch_reaching([1.0, 2.0], target=5, default=3) == 3   # censored: the caller's lower bound
+    assert first_epoch_reaching([1.0, 6.0], target=5, default=3) == 2
+
+
+def test_a_window_of_no_epochs_is_refused():
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        window_mean([1.0, 2.0], 2, k=0)
