@@ -7,6 +7,7 @@ names the bad file, keeps the previous good cache byte for byte, and records dat
 from __future__ import annotations
 
 import gzip
+import json
 import hashlib
 import os
 import struct
@@ -203,6 +204,20 @@ def test_stale_marker_or_missing_file_is_unpacked_again_quietly(tmp_path, monkey
     (raw / "t10k-images-idx3-ubyte").unlink()
     torch.testing.assert_close(vision.load_fashion_mnist().x_test, expected_fmnist(arr["test_x"]))
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("content", [b'{"sources": {"train-ima', b"\xff\xfe not text", b"[1, 2]"])
+def test_an_unreadable_cache_marker_is_moved_aside_and_named_then_the_cache_unpacked_again(tmp_path, monkeypatch,
+                                                                                           content):
+    arr, raw = good_cache(tmp_path, monkeypatch)
+    marker = raw / ".lrsci-source.json"
+    marker.write_bytes(content)
+    with pytest.warns(RuntimeWarning, match=f"cache marker {marker}.*moved it aside"):
+        d = vision.load_fashion_mnist()
+    assert d.y_test.tolist() == arr["test_y"].tolist()
+    aside = list(raw.glob(".lrsci-source.json.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == content   # kept for inspection, not written over
+    assert isinstance(json.loads(marker.read_text()), dict)       # a fresh marker vouches for the new unpack
 
 
 def test_source_replaced_with_same_size_and_mtime_is_noticed(tmp_path, monkeypatch):

@@ -64,7 +64,7 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 
-from ..files import quarantine
+from ..files import quarantine, write_json
 from .base import ArrayData
 from .digests import DIGESTS as _DIGESTS, file_digest as _file_digest, identity as _identity
 from .digests import read_stable as _read_stable, stat_key as _stat_key
@@ -340,12 +340,24 @@ def _materialize_fashion_mnist(found_dir: Path, files: dict[str, Path], user_roo
     )
 
 
-def _read_marker(raw: Path) -> dict:
+def _read_marker(raw: Path, set_aside: bool = False) -> dict:
+    """Our marker in ``raw``, or {} when there is none or it is unreadable. ``set_aside`` (the unpacking
+    process, holding the lock): an unreadable marker is moved aside and named before the cache is unpacked
+    again, not silently written over."""
+    path = raw / _SOURCE_MARKER
     try:
-        marker = json.loads((raw / _SOURCE_MARKER).read_text())
-    except (OSError, ValueError):
+        marker = json.loads(path.read_text())
+        if isinstance(marker, dict):
+            return marker
+        problem = f"holds {type(marker).__name__}, not a record"
+    except FileNotFoundError:
         return {}
-    return marker if isinstance(marker, dict) else {}
+    except (OSError, ValueError) as exc:   # UnicodeDecodeError is a ValueError
+        problem = f"is unreadable ({exc})"
+    if set_aside and path.exists():
+        warnings.warn(f"Fashion-MNIST cache marker {path} {problem}; moved it aside to {quarantine(path)} and "
+                      "unpacking again.", RuntimeWarning, stacklevel=4)
+    return {}
 
 
 def _unpack_into(raw: Path, files: dict[str, Path]) -> None:
@@ -365,7 +377,7 @@ def _unpack_into(raw: Path, files: dict[str, Path]) -> None:
     # Worker processes of a first run all find no cache: one unpacks, the others wait and then find its
     # marker. Unlocked, each replaced the files the first was already reading ("changed while being read").
     with FileLock(str(raw.parent / f".{raw.name}.unpack.lock")):
-        marker = _read_marker(raw)
+        marker = _read_marker(raw, set_aside=True)
         if marker.get("sources") == stamp:
             bad = _cache_problems(raw, marker.get("files") or {})
             if not bad:
@@ -454,8 +466,7 @@ def _commit(tmp: Path, raw: Path, records: dict[str, dict], stamp: dict) -> None
         _DIGESTS[_stat_key(raw / name)] = rec["sha256"]  # hashed already: spare the reader
     body = {"sources": stamp,
             "files": {n: {"size": r["size"], "sha256": r["sha256"]} for n, r in records.items()}}
-    (tmp / _SOURCE_MARKER).write_text(json.dumps(body, indent=1))
-    os.replace(tmp / _SOURCE_MARKER, raw / _SOURCE_MARKER)
+    write_json(raw / _SOURCE_MARKER, body)   # a temporary name, synced, then renamed into place
 
 
 # --------------------------------------------------------------------------- CIFAR-10 files
