@@ -102,6 +102,8 @@ def validate_measures(measures: dict) -> None:
     for name, opts in measures.items():
         if name not in MEASURES:
             raise ConfigError("measures", name, f"one of {sorted(MEASURES)}")
+        if opts is not None and not isinstance(opts, dict):
+            raise ConfigError(f"measures.{name}", opts, "a dict of its options ({} for the defaults)")
         unknown = set(opts or {}) - set(MEASURES[name][1])
         if unknown:
             raise ConfigError(f"measures.{name}", sorted(unknown), f"options among {sorted(MEASURES[name][1])}")

@@ -55,7 +55,8 @@ def test_requesting_no_measurement_keeps_every_stored_key():
 
 
 @pytest.mark.parametrize("measures, field", [({"nope": {}}, "measures"), ({"hessian_top": {"kk": 1}}, "hessian_top"),
-                                             ({"sharpness": {"examples": 0}}, "examples"), ([1], "measures")])
+                                             ({"sharpness": {"examples": 0}}, "examples"), ([1], "measures"),
+                                             ({"weight_norm": 5}, "weight_norm")])
 def test_bad_measurement_requests_are_config_errors(measures, field):
     with pytest.raises(ConfigError, match=field):
         CFG.with_(measures=measures)

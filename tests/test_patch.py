@@ -243,3 +243,12 @@ def test_moved_data_draws_the_same_epochs(data):
 def test_patch_larger_than_the_image_is_refused():
     with pytest.raises(ValueError, match="larger than the image"):
         make_patch_data(fake_base(n=20, size=6, n_test=4), seed=0)
+
+
+@pytest.mark.parametrize("bad", [{"z_scale": float("inf")}, {"patch_sep": float("nan")}, {"patch_size": True},
+                                 {"patch_only_eval": True}])
+def test_a_patch_option_that_is_not_a_finite_number_or_a_whole_size_is_refused_and_named(bad):
+    from lrsci.data.patch import check_options
+
+    with pytest.raises(ValueError, match=f"patch: {next(iter(bad))}="):
+        check_options(bad)

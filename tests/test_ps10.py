@@ -183,7 +183,7 @@ def test_global_rng_untouched():
 
 @pytest.mark.parametrize("kwargs", [
     dict(n_train=3000), dict(n_train=1000), dict(n_train=0), dict(n_test=500), dict(n_test=2500),
-    dict(n_train=2000.0), dict(image_size=0), dict(noise_fraction=-0.1), dict(noise_fraction=1.5),
+    dict(n_train=2000.0), dict(image_size=0), dict(image_size=True), dict(noise_fraction=-0.1), dict(noise_fraction=1.5),
     dict(complex_cluster_size=3), dict(noise_kind="gauss"), dict(cluster_radius_fraction=0.4),
 ])
 def test_bad_arguments_raise(kwargs):

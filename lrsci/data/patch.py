@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,19 +107,23 @@ def check_options(opts: dict, shape: tuple[int, ...] | None = None) -> dict:
     if unknown:
         raise ValueError(f"patch: unknown options {unknown}; known: {sorted(DEFAULTS)}")
     o = {**DEFAULTS, **opts}
-    if not isinstance(o["patch_size"], int) or o["patch_size"] < 1:
+    if not _whole(o["patch_size"]) or o["patch_size"] < 1:
         raise ValueError(f"patch: patch_size={o['patch_size']!r} must be an integer >= 1")
     if shape is not None and o["patch_size"] > min(shape[-2:]):
         raise ValueError(f"patch: patch_size={o['patch_size']} is larger than the image {shape[-2:]}")
     for k in ("z_scale", "patch_sep", "patch_only_scale"):
-        if not isinstance(o[k], (int, float)) or isinstance(o[k], bool) or not o[k] >= 0:
-            raise ValueError(f"patch: {k}={o[k]!r} must be a number >= 0")
+        if not isinstance(o[k], (int, float)) or isinstance(o[k], bool) or not (math.isfinite(o[k]) and o[k] >= 0):
+            raise ValueError(f"patch: {k}={o[k]!r} must be a finite number >= 0")
     for k in ("patch_prob", "patch_only_prob"):
         if not isinstance(o[k], (int, float)) or isinstance(o[k], bool) or not 0.0 <= o[k] <= 1.0:
             raise ValueError(f"patch: {k}={o[k]!r} must be a probability in [0, 1]")
-    if not isinstance(o["patch_only_eval"], int) or o["patch_only_eval"] < 1:
+    if not _whole(o["patch_only_eval"]) or o["patch_only_eval"] < 1:
         raise ValueError(f"patch: patch_only_eval={o['patch_only_eval']!r} must be an integer >= 1")
     return o
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)   # True is an int to Python, not a size to us
 
 
 @dataclass

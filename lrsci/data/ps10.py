@@ -283,7 +283,7 @@ def check_ps10(**args) -> None:
     multiple = 2 * math.lcm(NUM_CLASSES * a["simple_patterns_per_class"], NUM_CLASSES * a["complex_patterns_per_class"])
     _check_size("n_train", a["n_train"], multiple)
     _check_size("n_test", a["n_test"], multiple)
-    if not isinstance(a["image_size"], (int, np.integer)) or a["image_size"] <= 0:
+    if not isinstance(a["image_size"], (int, np.integer)) or isinstance(a["image_size"], bool) or a["image_size"] <= 0:
         raise ValueError(f"PS10: image_size={a['image_size']!r} must be a positive int")
     if not (0.0 <= float(a["noise_fraction"]) <= 1.0):
         raise ValueError(f"PS10: noise_fraction={a['noise_fraction']!r} must lie in [0, 1]")
