@@ -75,8 +75,8 @@ def _claim_test(claim, profile):
             pytest.xfail(result.message)
         if result.outcome == "unexpected":
             moved = driver.numbers_not_committed(committed, result.section)
-            # the same seeds, other numbers (another CPU's rounding), every moved decision within the committed
-            # interval: a finding about these runs, recorded in their report — not beyond that
+            # the same seeds, other numbers (another CPU's rounding), every moved decision's interval overlapping
+            # its committed one: a finding about these runs, recorded in their report — not beyond that
             if moved and not driver.decided_beyond_rounding(committed, result.section):
                 pytest.xfail(f"{claim.id}[{profile.name}]: NUMBERS NOT THE COMMITTED REPORT'S ({len(moved)} per-seed "
                              f"values differ, e.g. {moved[0]}; another CPU rounds otherwise), and on them {result.message}")

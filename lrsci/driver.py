@@ -10,7 +10,7 @@ test outcome are one fact:
     outcome "as declared"  exactly the declared criteria failed      -> test xfails, reason from this run's figures
     outcome "unexpected"   any other set, or the declaration is bad  -> test fails, unless the runs'
                            numbers are not the committed report's (:func:`numbers_not_committed`) and
-                           each criterion that moved stays within its committed interval
+                           each criterion that moved has a 95 % interval overlapping its committed one
                            (:func:`decided_beyond_rounding`): then it xfails saying so (claims/conftest.py)
 An exception while training or analysing propagates: it is never read as an expected failure.
 """
@@ -60,13 +60,7 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     analysis_check.check(claim.id, profile.name, analysis, spec)   # a malformed one is never stored
     analysis = dict(analysis)
     rows = analysis["tests"]
-    full_run = ctx.n_seeds >= profile.seeds and not ctx.run_overrides
-    outcome, message = judge(rows, profile.expected_failures, analysis.get("headline"), full_run=full_run,
-                             other_scale=bool(ctx.run_overrides))
-    if outcome != "replicated" and ctx.run_overrides:
-        message = other_scale_note(ctx.run_overrides) + message
-    elif outcome != "replicated" and not full_run:
-        message = fewer_seeds_note(ctx.n_seeds, profile.seeds) + message
+    outcome, message = judge_outcome(rows, profile, analysis.get("headline"), ctx.n_seeds, ctx.run_overrides)
     section = {"protocol": claim.protocol(profile), **analysis, "verdict": verdict(rows),
                "figure": {"file": f"fig-{profile.name}.png", "spec": spec}}
     if profile.expected_failures:
@@ -74,6 +68,21 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
         section["outcome"] = outcome
         section["outcome_message"] = message
     return Outcome(outcome, message, ctx.finish(claim.header, section))
+
+
+def judge_outcome(rows: list[dict], profile: Profile, headline: str | None, n_seeds: int,
+                  run_overrides: dict | None) -> tuple[str, str]:
+    """The outcome and message of ``rows`` against ``profile``'s declaration, for a run on ``n_seeds`` seeds at
+    the scale ``run_overrides`` names: what a report section records (driver.check, and
+    tools/upgrade_reports.py when it judges a stored section again)."""
+    full_run = n_seeds >= profile.seeds and not run_overrides
+    outcome, message = judge(rows, profile.expected_failures, headline, full_run=full_run,
+                             other_scale=bool(run_overrides))
+    if outcome != "replicated" and run_overrides:
+        message = other_scale_note(run_overrides) + message
+    elif outcome != "replicated" and not full_run:
+        message = fewer_seeds_note(n_seeds, profile.seeds) + message
+    return outcome, message
 
 
 def fewer_seeds_note(n: int, declared: int) -> str:

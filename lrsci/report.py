@@ -347,11 +347,21 @@ def _verdict_md(profile: str, sec: dict, claim) -> list[str]:
 def _tests_md(sec: dict) -> list[str]:
     return ["### Tests (pre-registered)", "", *_tests_table(sec["tests"]), "",
             "95% CI (t): the two-sided t-interval of the mean effect over seeds; a percentile bootstrap CI is "
-            "shown beside it only from 10 seeds on. The tests are one-sided at α = 0.05, which matches a one-sided "
-            "95 % bound (an end of the 90 % two-sided interval): a 95 % interval may reach past a floor or margin "
-            "while its test passes. A ratio row is judged on its point estimate (no test). Seeds on H1's side: how many seeds' own values lie where H1 puts "
+            "shown beside it only from 10 seeds on. " + _alpha_note(sec["tests"]) + " A ratio row is judged on its point estimate (no test). Seeds on H1's side: how many seeds' own values lie where H1 puts "
             "the mean (– where the row has none, e.g. counts, trends, or rows stored before it was recorded)."
             + _point_interval_note(sec["tests"]), ""]
+
+
+def _alpha_note(tests: list[dict]) -> str:
+    """What the tests' α means beside the 95 % t-interval, from the α the rows carry (not assumed)."""
+    alphas = sorted({t["alpha"] for t in tests if isinstance(t.get("alpha"), (int, float))})
+    if len(alphas) != 1:
+        return ("The tests are one-sided, each at the α its threshold states: a 95 % interval may reach past a "
+                "floor or margin while its test passes.")
+    a = alphas[0]
+    return (f"The tests are one-sided at α = {a:g}, which matches a one-sided {100 * (1 - a):g} % bound (an end of "
+            f"the {100 * (1 - 2 * a):g} % two-sided interval): a 95 % interval may reach past a floor or margin "
+            "while its test passes.")
 
 
 def _provenance_md(sec: dict) -> list[str]:

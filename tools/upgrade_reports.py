@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lrsci, not an installed one
 from lrsci import files, report
 from lrsci.catalog import load_claims
-from lrsci.criteria import judge
+from lrsci.driver import judge_outcome
 from lrsci.provenance import utc_now
 from lrsci.report_schema import SCHEMA
 
@@ -31,7 +31,7 @@ def upgrade(report_root: Path, project: Path) -> None:
         for name, sec in record["profiles"].items():
             profile = next((p for p in claim.profiles if p.name == name), None) if claim else None
             if profile is not None and profile.expected_failures:  # the declaration as the module words it now
-                record_declaration(sec, dict(profile.expected_failures))
+                record_declaration(sec, profile)
             if before < SCHEMA:
                 sec["provenance"]["upgraded"] = (f"{utc_now()}: result.json schema {before} -> {SCHEMA} "
                                                  "(tools/upgrade_reports.py; nothing re-trained)")
@@ -40,13 +40,17 @@ def upgrade(report_root: Path, project: Path) -> None:
     report.render_all(report_root)
 
 
-def record_declaration(sec: dict, expected: dict) -> None:
-    """Record ``expected`` (the module's declaration now) in a profile section and judge the stored tests
-    against it. A declaration worded otherwise than the stored one keeps the stored one, with when it was
+def record_declaration(sec: dict, profile) -> None:
+    """Record ``profile``'s expected failures (the module's declaration now) in a profile section and judge the
+    stored tests against it, as the driver judged them (lrsci.driver.judge_outcome: on the section's seeds, at
+    its scale). A declaration worded otherwise than the stored one keeps the stored one, with when it was
     recorded, under ``earlier_declarations``: a declaration is evidence of what was expected when, so
     rewording one never erases the words it replaces. Only a new outcome message (a changed format,
     the same declaration) is re-rendered without a new timestamp for the declaration."""
-    outcome, message = judge(sec["tests"], expected, sec.get("headline"))
+    expected = dict(profile.expected_failures)
+    n = len(sec.get("seeds") or []) or profile.seeds   # a section that did not record its seeds ran them all
+    outcome, message = judge_outcome(sec["tests"], profile, sec.get("headline"), n,
+                                     sec.get("run_overrides"))
     prov = sec["provenance"]
     stored = sec.get("expected_failures")
     if stored != expected:
