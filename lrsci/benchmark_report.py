@@ -13,8 +13,6 @@ from pathlib import Path
 
 from . import files, report
 
-RATIOS = ("engine_over_plain", "graphed_over_plain")
-
 
 # Which claim's gpu report carries the Hessian benchmark in its provenance (#8 asks for it there).
 HESSIAN_CLAIM, HESSIAN_PROFILE = "gd-larger-lr-diverges", "gpu"

@@ -191,10 +191,6 @@ class RunResult:
         """The highest ``key`` over epochs ``first..last`` (see :meth:`curve`)."""
         return max(self.curve(key, first, last))
 
-    @property
-    def images_per_second(self) -> float:
-        return self.images / self.train_seconds if self.train_seconds > 0 else float("nan")
-
 
 def decays_in_effect(schedule, epochs_trained: int) -> list[int]:
     """The schedule's decays that took effect: a decay recorded as d lowers the rate from epoch index d on, so

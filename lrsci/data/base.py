@@ -45,10 +45,6 @@ class ArrayData:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
-    @property
-    def in_channels(self) -> int:
-        return self.x_train.shape[1]
-
     def to(self, device: torch.device | str) -> "ArrayData":
         move = lambda d: {k: v.to(device) for k, v in d.items()}  # noqa: E731
         return ArrayData(self.name, self.x_train.to(device), self.y_train.to(device),
