@@ -51,13 +51,11 @@ def add_hessian(report_root: Path, benchmark_json: dict, benchmarks_dir: Path | 
 
 
 def read(path: Path) -> dict:
-    if not path.exists():
-        return {}
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
+        return files.read_json_object(path) or {}
+    except ValueError as exc:
         moved = files.quarantine(path)   # named and kept, never silently overwritten
-        print(f"{path} could not be read; moved aside to {moved.name}, starting a new record")
+        print(f"{path} could not be read ({exc}); moved aside to {moved.name}, starting a new record")
         return {}
 
 

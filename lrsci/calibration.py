@@ -9,7 +9,6 @@ at a --set scale keeps its record beside the profile's own, named by the scale (
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import textwrap
 from pathlib import Path
@@ -53,13 +52,10 @@ def write_once(path: Path, record: dict, what: str) -> Path:
 
 def read(path: Path, check: Callable[[dict], None], again: str) -> dict | None:
     """The record at ``path`` (``check`` raises on a field it cannot use), or None if there is none."""
-    if not path.exists():
-        return None
     try:
-        record = json.loads(path.read_text())
-        if not isinstance(record, dict):
-            raise ValueError(f"a record is a JSON object, found {type(record).__name__}")
-        check(record)
+        record = files.read_json_object(path)
+        if record is not None:
+            check(record)
         return record
     except (ValueError, KeyError, TypeError) as exc:
         moved = files.quarantine(path)

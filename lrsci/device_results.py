@@ -127,13 +127,18 @@ def calibration_plan(theirs: Path, ours: Path) -> list[tuple[Path, str]]:
     for path in sorted(Path(theirs).glob("*.json")):
         mine = Path(ours) / path.name
         try:
-            record = json.loads(path.read_text())
+            record = files.read_json_object(path)
         except ValueError as exc:
             raise DeviceResultsError(f"the archive's calibration record {path.name} is unreadable ({exc})") from None
-        if not mine.exists():
+        try:
+            ours_now = files.read_json_object(mine)
+        except ValueError as exc:   # named, left for the user: it is a committed file, git has its history
+            raise DeviceResultsError(f"this checkout's {mine} is unreadable ({exc}): restore it from git, then "
+                                     "take the results again. Nothing was taken") from None
+        if ours_now is None:
             readable(path)
             out.append((path, "take"))
-        elif json.loads(mine.read_text()) == record:
+        elif ours_now == record:
             out.append((path, "same"))
         else:
             raise DeviceResultsError(

@@ -145,6 +145,23 @@ def _json_text(obj, indent: int) -> str:
     return json.dumps(obj, indent=indent, allow_nan=True) + "\n"
 
 
+def read_json_object(path: Path) -> dict | None:
+    """The JSON object in ``path``; None when there is no file (or it vanished while being read: another
+    process moved it aside). Anything else that is not a JSON object — bad JSON, bytes that are not text, a
+    list — is a ValueError saying what is wrong (not naming the file: the caller knows what it was reading,
+    and what to do about it, e.g. :func:`quarantine`)."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; a RecursionError is a too-deep document
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"a record is a JSON object, found {type(record).__name__}")
+    return record
+
+
 def quarantine(path: Path) -> Path:
     """Move an unreadable file or folder aside as ``<name>.corrupt-<UTC time>`` (then ``.1``, ``.2``, ...)
     and return the new path. Never replaces anything: see :func:`_move_onto_claim`.

@@ -427,11 +427,9 @@ def _record_fork(run_dir: Path, forked_from: dict | None) -> None:
 def _read_fork_file(run_dir: Path) -> dict | None:
     """The provenance of a resumed run: it was forked if its first attempt was."""
     path = run_dir / "fork.json"
-    if not path.exists():
-        return None
     try:
-        return json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
+        return files.read_json_object(path)
+    except ValueError as exc:
         _set_aside(path, f"unreadable fork record ({exc})")
         return None
 

@@ -1,6 +1,8 @@
 """lrsci.benchmark_report: the committed throughput report, filed from pytest-benchmark JSON."""
 import json
 
+import pytest
+
 from lrsci import benchmark_report
 
 
@@ -33,10 +35,11 @@ def test_sections_by_device_a_new_measurement_replaces_its_own_device_only(tmp_p
     assert json.loads((tmp_path / "throughput.json").read_text()) == record
 
 
-def test_an_unreadable_record_is_moved_aside_not_overwritten(tmp_path):
-    (tmp_path / "throughput.json").write_text("{not json")
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe binary", b"[1, 2]"])
+def test_an_unreadable_record_is_moved_aside_not_overwritten(tmp_path, content):
+    (tmp_path / "throughput.json").write_bytes(content)
     benchmark_report.add(tmp_path, bench("cpu", 1.0))
-    assert [p.read_text() for p in tmp_path.glob("throughput.json.corrupt-*")] == ["{not json"]
+    assert [p.read_bytes() for p in tmp_path.glob("throughput.json.corrupt-*")] == [content]
 
 
 def test_the_hessian_benchmark_goes_to_its_record_and_into_the_gd_claims_gpu_provenance(tmp_path):

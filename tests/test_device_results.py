@@ -195,6 +195,17 @@ def test_a_calibration_record_that_cannot_be_taken_refuses_the_whole_archive(che
     assert contents(checkout) == before
 
 
+def test_an_unreadable_calibration_record_of_this_checkout_is_named_and_nothing_is_taken(checkout, tmp_path, capsys):
+    path = tmp_path / "results.tgz"
+    archive(path, {f"reports/{GD}/result.json": newer_gpu_section(GD),
+                   "claims/calibration/gd-eta-gpu.json": {"eta": 123.0}})
+    (checkout / "claims/calibration/gd-eta-gpu.json").write_text('{"eta": 1')   # a torn copy in this checkout
+    before = contents(checkout)
+    assert tool.main([str(path), "--root", str(checkout), "--no-pack"]) == 2
+    assert "gd-eta-gpu.json is unreadable" in capsys.readouterr().err
+    assert contents(checkout) == before
+
+
 def test_a_cut_off_throughput_benchmark_is_named_not_filed(tmp_path):
     path = tmp_path / "results.tgz"
     archive(path, {f"reports/{GD}/result.json": record(GD), "lrsci-logs/throughput-partial.jsonl": b"{}\n"})

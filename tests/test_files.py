@@ -359,3 +359,19 @@ def test_two_probes_of_the_same_missing_folder_do_not_collide(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: files.probe_creatable(tmp_path / "new" / f"claim-{i % 2}"), range(64)))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content, problem", [(b"{torn", "Expecting"), (b"\xff\xfe", "can't decode"),
+                                              (b"[1, 2]", "found list"), (b"3", "found int")])
+def test_a_json_record_that_is_not_an_object_is_a_value_error_saying_why(tmp_path, content, problem):
+    path = tmp_path / "r.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=problem):
+        files.read_json_object(path)
+    assert path.read_bytes() == content   # reading never moves or changes it: the caller decides
+
+
+def test_a_missing_json_record_is_none_and_a_good_one_its_object(tmp_path):
+    assert files.read_json_object(tmp_path / "absent.json") is None
+    files.write_json(tmp_path / "r.json", {"a": 1})
+    assert files.read_json_object(tmp_path / "r.json") == {"a": 1}

@@ -107,9 +107,10 @@ def test_a_resumed_fork_keeps_its_fork_record(store):
 
 
 @pytest.mark.usefixtures("every_epoch_checkpoints")
-def test_a_resumed_fork_whose_fork_record_is_corrupt_keeps_its_provenance_from_the_checkpoint(store):
+@pytest.mark.parametrize("content", ['{"key": "tr', '["not", "a record"]'])
+def test_a_resumed_fork_whose_fork_record_is_corrupt_keeps_its_provenance_from_the_checkpoint(store, content):
     trunk, arm = interrupted_fork(store, 5)
-    (store.dir(arm) / "fork.json").write_text('{"key": "tr')
+    (store.dir(arm) / "fork.json").write_text(content)
     with pytest.warns(UserWarning, match="unreadable fork record"):
         result = store.run(arm, fork=(trunk, 3))
     assert result.forked_from == {"key": trunk.key(), "epoch": 3} and result.history == scratch(arm).history
