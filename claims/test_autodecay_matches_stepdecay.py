@@ -289,7 +289,7 @@ FAST_REPLICATION = (
     "5000-5009, n = 10, 2026-11-28, after this report): every required criterion decides as here: AutoDecay − "
     "StepDecay +0.24 pp (non-inferiority p < 0.001), every AutoDecay run stopped by its rule at epoch 15 "
     "(×0.83 of 18). The later reading holds too: StepDecay is first within 1 pp of AutoDecay's final accuracy "
-    "at epoch 7-9 and reaches AutoDecay's accuracy by AutoDecay's stopping epoch (AutoDecay ahead there by "
+    "at epoch 7-9 and cannot be told from AutoDecay's accuracy by AutoDecay's stopping epoch (AutoDecay ahead there by "
     "+0.19 pp, [−0.21, +0.59]). "
     "On another draw of the data (data seed 7, seeds 6000-6009) every required criterion decides as here "
     "again (+0.22 pp, epochs ×0.83). There AutoDecay is ahead of StepDecay at its own stopping epoch (+0.28 "

@@ -219,7 +219,7 @@ FAST_REPLICATION = (
     "far more noise rows than 90 epochs at η0/100 alone. Statistic 2 holds with a smaller advantage (+9.2 pp; "
     "+7.9 without the noise rows). "
     "At four times the width (--set model.hidden=1024, seeds 11000-11004; docs/replication.md, replication 6) "
-    "statistic 1 fails the same way: lrDecay fits 56.4 % of the noise rows, η0/100 43.4 % (−13.1 pp, [−14.7, "
+    "statistic 1 fails the same way: lrDecay fits 56.4 % of the noise rows, η0/100 43.3 % (−13.1 pp, [−14.7, "
     "−11.4]), with the η0/100 arm at 83.0 % complex accuracy (9.2 pp below η0/10); statistic 2 passes (+16.6 pp)."
 )
 

@@ -224,7 +224,7 @@ FAST_REPLICATION = (
     "with smaller effects: statistic 1 ≥ 6.6 epochs, statistic 2 +16.5 and +2.8 pp, both statistic-3 rows "
     "failing. "
     "At twenty seeds (7000-7019, on another CPU; docs/replication.md, replication 4) every required criterion "
-    "decides as here again: statistic 1 +7.45 epochs [+7.21, +7.69], statistic 2 +19.7 and +3.2 pp, and the "
+    "decides as here again: statistic 1 ≥ 7.45 epochs (censored on 20 of 20 seeds), statistic 2 +19.7 and +3.2 pp, and the "
     "η0 → η0/10 step of statistic 3 −0.48 pp, [−1.03, +0.07] (p = 0.96; 5 of 20 seeds positive). Its pass on "
     "another CPU at five seeds (+0.65 pp) was chance: at this scale the constant rates 0.1 and 0.01 end at the "
     "same complex accuracy, if anything half a point the other way. "

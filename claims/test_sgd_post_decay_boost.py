@@ -150,7 +150,7 @@ FAST_REPLICATION = (
     "At four times the width (--set model.hidden=1024, seeds 11000-11004; docs/replication.md, replication 6) the"
     " decays at epochs 4 and 8 pass (+3.13, +2.10 pp), but decay@12's gain, +1.18 pp [+0.46, +1.90] and positive "
     "on every seed, is not shown above the 1 pp floor (p = 0.26): the wider MLP is better before the decay (best "
-    "85.5 % against 84.9 %) and ends about where the narrow one does (86.7 %). "
+    "85.5 % against 84.9 %) and ends about where the narrow one does (86.7 % against 86.4 %). "
     "At ten fresh seeds and 1024 units (seeds 12000-12009; docs/replication.md, replication 7) the same: decay@12 gains on every seed "
     "(+1.55 pp, [+0.86, +2.24]) but is not shown above 1 pp (p = 0.053); the other rows pass. "
     "On seeds 13000-13004 at its own width (an unregistered run: replication 8's -k filter matched this claim; "

@@ -298,7 +298,9 @@ CLAIM = Claim(
     # constant on the target's train set was divided by 1e-6, so a dead ReLU decided the test rows where it
     # was not). Nothing in the protocol changed.
     readings={
-        "fast": ("Re-run on its report seeds 0-4 after that fix (the runs unchanged, every transfer recomputed): "
+        "fast": ("Re-run on its report seeds 0-4 after the fix of the \"fix\" probe (a feature constant on the "
+                 "target's training set was divided by 1e-6; lrsci.transfer, TRANSFER_VERSION 2: the runs unchanged, "
+                 "every transfer recomputed): "
                  "the same three criteria fail, as declared. The fix moved the \"fix\" rows — near/fix T2 0.42 → "
                  "0.41, T3 0.54 → 0.57; far/fix T3 0.57 → 0.67, its T3 range −0.55 to +3.2 → −0.42 to +3.31, and the "
                  "far target's fix-accuracy distance 6.4 → 6.30 pp below near; near/fix's range (−0.6 to +2.8) "

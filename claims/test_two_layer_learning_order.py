@@ -174,7 +174,7 @@ FAST_REPLICATION = (
     "epochs). At n = 10 the large LR's P-only advantage appears, but not by the route the paper names (the "
     "small LR fitting Q first). "
     "On another draw of P/Q (data seed 7, seeds 6000-6009) criterion 1 passes again: +1.09 pp, [+0.60, "
-    "+1.58], p < 0.001. Two fresh ranges and two draws of the data agree with the dev seeds, so the committed "
+    "+1.58], p < 0.001. Both fresh ranges (5000-5009 on the protocol's draw of the data, 6000-6009 on another) agree with the dev seeds, so the committed "
     "−1.04 pp on seeds 0-4 is the outlier. The small LR fits P slightly before Q there (e_P − e_Q −1.0 "
     "epochs, [−1.75, −0.25]), not Q first. "
     "At 1024 hidden units (10.24× this profile's 100; --set model.hidden=1024, seeds 11000-11004; "
