@@ -37,8 +37,33 @@ class ClaimModule(pytest.Module):
             item = pytest.Function.from_parent(self, name=f"{claim.id}[{profile.name}]",
                                                callobj=_claim_test(claim, profile))
             item.add_marker(getattr(pytest.mark, profile.mark))
+            item.lrsci_profile = profile
             yield item
         yield from super().collect()
+
+
+def pytest_collection_finish(session):
+    """Another seed range's report (--seeds, --seed-offset, --data-seed) is not the protocol's: a selected profile
+    that would write one into the committed reports/ stops the session before anything trains (a usage error,
+    as --set into reports/ is; lrsci.driver.refuse_other_seeds_in_committed)."""
+    from lrsci import driver
+
+    opt = session.config.getoption
+    if opt("collectonly"):
+        return
+    refused = []
+    for item in session.items:
+        profile = getattr(item, "lrsci_profile", None)
+        if profile is None:
+            continue
+        try:
+            driver.refuse_other_seeds_in_committed(profile, driver.seeds_of(profile, opt("--seeds"), opt("--seed-offset")),
+                                                   opt("--data-seed"), opt("--report-dir"), COMMITTED_REPORTS)
+        except ValueError as exc:
+            refused.append(f"{item.name}: {exc}")
+    if refused:
+        more = f" (and {len(refused) - 1} more selected profiles)" if len(refused) > 1 else ""
+        raise pytest.UsageError(refused[0] + more)
 
 
 def _claim_test(claim, profile):

@@ -177,6 +177,7 @@ def cmd_run(args) -> int:
     _refuse_bad_folders(args)
     _refuse_what_would_skip(profile, args.data_root)
     _refuse_scale_it_cannot_take(claim, profile, args, project)
+    _refuse_other_seeds_in_committed(profile, args, project)
     target = f"{path}::{claim.id}[{profile.name}]"
     cmd = [sys.executable, "-m", "pytest", target, "-s", "-q", "-rxs", "-p", "no:cacheprovider",
            "--report-dir", str(project / args.report_dir)]   # a named folder is absolute by now; else reports/
@@ -288,6 +289,18 @@ def _refuse_scale_it_cannot_take(claim, profile, args, project: Path) -> None:
         with_run_overrides(profile, overrides, claim=claim)
         refuse_committed_reports(overrides, project / args.report_dir, project / "reports")
     except (OverrideError, CalibrationError) as exc:
+        raise BadInput(f"lrsci: {exc}") from None
+
+
+def _refuse_other_seeds_in_committed(profile, args, project: Path) -> None:
+    """--seeds, --seed-offset or --data-seed for another run than the protocol's report, into the committed
+    reports/: refused now, as pytest would refuse it (lrsci.driver.refuse_other_seeds_in_committed)."""
+    from .driver import refuse_other_seeds_in_committed, seeds_of
+
+    try:
+        refuse_other_seeds_in_committed(profile, seeds_of(profile, args.seeds, args.seed_offset), args.data_seed,
+                                        project / args.report_dir, project / "reports")
+    except ValueError as exc:
         raise BadInput(f"lrsci: {exc}") from None
 
 

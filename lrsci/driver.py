@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import analysis_check
-from .claim import Claim, Profile
+from .claim import Claim, ClaimError, Profile
 from .criteria import judge, verdict
 from .harness import ClaimContext, Progress
 from .runs import RunStore
@@ -60,7 +60,8 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     analysis_check.check(claim.id, profile.name, analysis, spec)   # a malformed one is never stored
     analysis = dict(analysis)
     rows = analysis["tests"]
-    outcome, message = judge_outcome(rows, profile, analysis.get("headline"), ctx.n_seeds, ctx.run_overrides)
+    outcome, message = judge_outcome(rows, declared_profile(claim, profile), analysis.get("headline"), ctx.seeds,
+                                     profile.run.data.seed, ctx.run_overrides)
     section = {"protocol": claim.protocol(profile), **analysis, "verdict": verdict(rows),
                "figure": {"file": f"fig-{profile.name}.png", "spec": spec}}
     if profile.expected_failures:
@@ -70,19 +71,66 @@ def check(claim: Claim, profile: Profile, ctx: ClaimContext) -> Outcome:
     return Outcome(outcome, message, ctx.finish(claim.header, section))
 
 
-def judge_outcome(rows: list[dict], profile: Profile, headline: str | None, n_seeds: int,
+def judge_outcome(rows: list[dict], profile: Profile, headline: str | None, seeds: list[int], data_seed: int | None,
                   run_overrides: dict | None) -> tuple[str, str]:
-    """The outcome and message of ``rows`` against ``profile``'s declaration, for a run on ``n_seeds`` seeds at
-    the scale ``run_overrides`` names: what a report section records (driver.check, and
-    tools/upgrade_reports.py when it judges a stored section again)."""
-    full_run = n_seeds >= profile.seeds and not run_overrides
+    """The outcome and message of ``rows`` against ``profile``'s declaration (as declared: not at another data
+    seed), for a run on ``seeds`` with its data drawn with ``data_seed`` at the scale ``run_overrides`` names:
+    what a report section records (driver.check, and tools/upgrade_reports.py when it judges a stored section
+    again). Only the protocol's own run is a full run: no finding is declared from another."""
+    other_seeds = other_seeds_reason(profile, seeds, data_seed)
+    full_run = len(seeds) >= profile.seeds and not run_overrides and not other_seeds
     outcome, message = judge(rows, profile.expected_failures, headline, full_run=full_run,
                              other_scale=bool(run_overrides))
     if outcome != "replicated" and run_overrides:
         message = other_scale_note(run_overrides) + message
-    elif outcome != "replicated" and not full_run:
-        message = fewer_seeds_note(n_seeds, profile.seeds) + message
+    elif outcome != "replicated" and len(seeds) < profile.seeds:
+        message = fewer_seeds_note(len(seeds), profile.seeds) + message
+    elif outcome != "replicated" and other_seeds:
+        message = (f"on {other_seeds}: this verdict is not the protocol's report, and no expected failure should be "
+                   "declared from it (set it beside the report: lrsci compare) — " + message)
     return outcome, message
+
+
+def seeds_of(profile: Profile, seeds: int | None = None, seed_offset: int | None = None) -> list[int]:
+    """The seeds a run of ``profile`` trains: ``seeds`` of them (default the profile's) from ``seed_offset``
+    (default its ``first_seed``), as :func:`context` sets them."""
+    first = profile.first_seed if seed_offset is None else seed_offset
+    return list(range(first, first + (seeds or profile.seeds)))
+
+
+def other_seeds_reason(profile: Profile, seeds: list[int], data_seed: int | None) -> str | None:
+    """What makes a run on ``seeds`` (data drawn with ``data_seed``; None: the profile's) another run than the
+    protocol's report, in words ("seeds 90000-90004, not the report seeds 3000-3004"); None when it is that run."""
+    from .claim import report_seeds
+    from .report_notes import seed_range
+
+    why = []
+    if list(seeds) != report_seeds(profile):
+        why.append(f"seeds {seed_range(list(seeds))}, not the report seeds {seed_range(report_seeds(profile))}")
+    if data_seed is not None and data_seed != profile.run.data.seed:
+        why.append(f"data seed {data_seed}, not the profile's {profile.run.data.seed}")
+    return "; ".join(why) or None
+
+
+def refuse_other_seeds_in_committed(profile: Profile, seeds: list[int], data_seed: int | None, report_dir,
+                                    committed) -> None:
+    """A run on other seeds than the report's (--seeds, --seed-offset, --data-seed) is not the protocol's report:
+    it must not replace the committed section. ValueError, before anything trains, when it would."""
+    why = other_seeds_reason(profile, seeds, data_seed)
+    if why and Path(report_dir).resolve() == Path(committed).resolve():
+        raise ValueError(f"profile {profile.name!r} on {why}: that report is not the protocol's, so it does not go "
+                         f"into the committed {Path(committed).resolve()}; name a --report-dir (e.g. "
+                         "reports/replication/<name>) and set it beside the committed one with `lrsci compare reports "
+                         "DIR`")
+
+
+def declared_profile(claim: Claim, profile: Profile) -> Profile:
+    """``profile`` with the data seed its claim declares (the one it reports on), whatever --data-seed drew."""
+    try:
+        declared = claim.profile(profile.name)
+    except ClaimError:   # a profile the claim does not list (a test's own): as given
+        return profile
+    return with_data_seed(profile, declared.run.data.seed)
 
 
 def fewer_seeds_note(n: int, declared: int) -> str:

@@ -247,10 +247,10 @@ def test_another_draw_of_the_data_keeps_the_declaration_and_is_never_taken_for_t
 
     (suite.path / "claims" / "test_demo_claim.py").write_text(DEMO)
     result = suite.runpytest("claims", "-k", "demo-claim and declared and not passed", "--data-seed", "7",
-                             "--report-dir", str(suite.path / "reports"), "--run-store", str(suite.path / "runs"))
+                             "--report-dir", str(suite.path / "drawn"), "--run-store", str(suite.path / "runs"))
     result.assert_outcomes(xfailed=1)
-    section = json.loads((suite.path / "reports" / "demo-claim" / "result.json").read_text())["profiles"]["declared"]
+    section = json.loads((suite.path / "drawn" / "demo-claim" / "result.json").read_text())["profiles"]["declared"]
     assert section["protocol"]["run"]["data"]["seed"] == 7 and section["seeds"] == [0, 1, 2]
-    report = (suite.path / "reports" / "demo-claim" / "report.md").read_text()
+    report = (suite.path / "drawn" / "demo-claim" / "report.md").read_text()
     assert "This section ran on seeds 0-2, data seed 7, not the protocol's report seeds 0-2, data seed 0" in report
     assert suite.runpytest("claims", "--data-seed", "-1").ret == pytest.ExitCode.USAGE_ERROR

@@ -8,7 +8,7 @@ import pytest
 
 import tests.helpers
 from lrsci import driver
-from lrsci.claim import ClaimError
+from lrsci.claim import ClaimError, report_seeds
 from lrsci.config import DataConfig, RunConfig
 
 demo = tests.helpers.load_file(Path(tests.helpers.__file__).parent / "fixtures" / "demo_claim.py", "demo_claim_mut2")
@@ -17,8 +17,10 @@ demo = tests.helpers.load_file(Path(tests.helpers.__file__).parent / "fixtures" 
 class SectionOnly:
     """A ClaimContext stand-in: finish() hands back the section the driver built."""
 
-    n_seeds = 99   # at least every demo profile's declared seeds: a full run, not a --seeds 2 one
     run_overrides: dict = {}   # the profile's own scale (no --set)
+
+    def __init__(self, profile):
+        self.seeds = report_seeds(profile)   # the profile's report seeds: the protocol's own run
 
     def check_can_report(self, claim_id):
         pass
@@ -28,16 +30,16 @@ class SectionOnly:
 
 
 def test_the_section_records_the_verdict_and_the_outcome_of_a_declared_failure():
-    declared = driver.check(demo.CLAIM, demo.DECLARED, SectionOnly())
+    declared = driver.check(demo.CLAIM, demo.DECLARED, SectionOnly(demo.DECLARED))
     assert declared.outcome == "as declared"
     sec = declared.section
     assert sec["verdict"] == "not replicated"           # a declared failure is still not a replication
     assert sec["outcome"] == "as declared" and sec["expected_failures"] == {"second": "a2 is below b at this scale"}
     assert sec["outcome_message"] == declared.message
-    unexpected = driver.check(demo.CLAIM, demo.DECLARED_PASSED, SectionOnly())
+    unexpected = driver.check(demo.CLAIM, demo.DECLARED_PASSED, SectionOnly(demo.DECLARED_PASSED))
     assert (unexpected.outcome, unexpected.section["verdict"], unexpected.section["outcome"]) == \
         ("unexpected", "replicated", "unexpected")
-    plain = driver.check(demo.CLAIM, demo.FAST, SectionOnly())
+    plain = driver.check(demo.CLAIM, demo.FAST, SectionOnly(demo.FAST))
     assert plain.section["verdict"] == "replicated" and "outcome" not in plain.section
 
 

@@ -122,6 +122,23 @@ def test_run_accepts_run_store_and_report_dir_after_the_subcommand(monkeypatch):
     assert any(a.endswith("::sgd-post-decay-boost[fast]") for a in cmd)
 
 
+@pytest.mark.parametrize("argv", [["--seed-offset", "90000"], ["--seeds", "2"], ["--data-seed", "7"]])
+def test_run_refuses_other_seeds_into_the_committed_reports_before_pytest_starts(monkeypatch, capsys, argv):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: pytest.fail("pytest was started"))
+    assert cli.main(["run", "sgd-post-decay-boost", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "not the protocol's" in err and "--report-dir" in err and "lrsci compare" in err
+
+
+def test_run_on_the_report_seeds_named_outright_is_the_protocols_run(monkeypatch):
+    called = {}
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.setdefault("cmd", cmd) and 0)
+    cli.main(["run", "sgd-post-decay-boost", "--profile", "fast", "--seeds", "5", "--seed-offset", "3000"])
+    assert "cmd" in called   # the README's example: the profile's own 5 seeds from its first seed 3000
+
+
 def test_unknown_profile_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     assert cli.main(["run", "sgd-post-decay-boost", "--profile", "paper"]) == 2
@@ -233,7 +250,7 @@ def test_run_passes_every_option_the_user_gave_even_a_zero(monkeypatch, tmp_path
     called = {}
     monkeypatch.setattr(cli, "run_child", lambda cmd, cwd, env: called.update(cmd=cmd, cwd=cwd, env=env) or 0)
     assert cli.main(["run", "x", "--profile", "gpu", "--seed-offset", "0", "--seeds", "2", "--require-gpu",
-                     "--data-seed", "0"]) == 0
+                     "--data-seed", "0", "--report-dir", str(tmp_path)]) == 0   # other seeds: not into reports/
     cmd = called["cmd"]
     assert cmd[cmd.index("--seed-offset") + 1] == "0" and cmd[cmd.index("--seeds") + 1] == "2"
     assert cmd[cmd.index("--data-seed") + 1] == "0"

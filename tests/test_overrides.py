@@ -142,6 +142,14 @@ def test_pytest_refuses_a_scaled_run_into_the_committed_reports_folder(suite):
     bad.stderr.fnmatch_lines(["*--set optim.lr: not a scale field*"])
 
 
+def test_pytest_refuses_a_profile_run_on_other_seeds_into_the_committed_reports_folder_before_it_trains(suite):
+    result = suite.runpytest("claims", "-k", "demo-claim and declared and not passed", "--seed-offset", "90000",
+                             "--run-store", str(suite.path / "runs"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*on seeds 90000-*not the protocol's*--report-dir*"])
+    assert not (suite.path / "runs").exists() and not (suite.path / "reports" / "demo-claim").exists()
+
+
 def test_pytest_runs_the_profile_at_the_scale_and_skips_a_profile_that_cannot_take_it(suite):
     args = ("--report-dir", str(suite.path / "scaled"), "--run-store", str(suite.path / "runs"))
     result = suite.runpytest("claims", "-k", "demo-claim and declared and not passed", "--set", "model.width=2", *args)

@@ -23,7 +23,8 @@ def _section(expected: dict | None) -> dict:
 
 def declaring(expected: dict, seeds: int = 3) -> SimpleNamespace:
     """What record_declaration reads of a profile: its declaration and its number of seeds."""
-    return SimpleNamespace(expected_failures=expected, seeds=seeds)
+    return SimpleNamespace(expected_failures=expected, seeds=seeds, first_seed=0,
+                           run=SimpleNamespace(data=SimpleNamespace(seed=0)))
 
 
 def test_reworded_declaration_keeps_the_earlier_words_and_when_they_were_recorded():
@@ -71,7 +72,18 @@ def test_a_section_at_another_scale_is_judged_again_as_the_driver_judged_it():
     sec = _section({NAME: "same words"})
     sec["run_overrides"] = {"model.hidden": 1024}
     sec["outcome"], sec["outcome_message"] = upgrade_reports.judge_outcome(
-        sec["tests"], declaring({NAME: "same words"}), sec["headline"], 3, sec["run_overrides"])
+        sec["tests"], declaring({NAME: "same words"}), sec["headline"], [0, 1, 2], None, sec["run_overrides"])
     before = repr(sec)
     upgrade_reports.record_declaration(sec, declaring({NAME: "same words"}))
     assert repr(sec) == before and sec["outcome_message"].startswith("at another scale (model.hidden=1024)")
+
+
+def test_a_section_on_other_seeds_is_judged_again_as_not_the_protocols_report():
+    sec = {**_section(None), "seeds": [90000, 90001, 90002]}
+    upgrade_reports.record_declaration(sec, declaring({}))   # its row failed, and nothing is declared
+    assert sec["outcome"] == "unexpected"
+    assert sec["outcome_message"].startswith("on seeds 90000-90002, not the report seeds 0-2: this verdict is not")
+    assert "expected_failures" not in sec["outcome_message"]   # no advice to declare a finding from other seeds
+    on_report_seeds = {**_section(None), "seeds": [0, 1, 2]}
+    upgrade_reports.record_declaration(on_report_seeds, declaring({}))
+    assert "expected_failures" in on_report_seeds["outcome_message"]   # the protocol's own run: the advice stands

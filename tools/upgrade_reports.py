@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's lrsci, not an installed one
 from lrsci import files, report
 from lrsci.catalog import load_claims
+from lrsci.claim import data_seed, report_seeds
 from lrsci.driver import judge_outcome
 from lrsci.provenance import utc_now
 from lrsci.report_schema import SCHEMA
@@ -48,8 +49,8 @@ def record_declaration(sec: dict, profile) -> None:
     rewording one never erases the words it replaces. Only a new outcome message (a changed format,
     the same declaration) is re-rendered without a new timestamp for the declaration."""
     expected = dict(profile.expected_failures)
-    n = len(sec.get("seeds") or []) or profile.seeds   # a section that did not record its seeds ran them all
-    outcome, message = judge_outcome(sec["tests"], profile, sec.get("headline"), n,
+    seeds = sec.get("seeds") or report_seeds(profile)   # a section that did not record its seeds ran the report's
+    outcome, message = judge_outcome(sec["tests"], profile, sec.get("headline"), seeds, data_seed(sec),
                                      sec.get("run_overrides"))
     prov = sec["provenance"]
     stored = sec.get("expected_failures")
