@@ -16,6 +16,11 @@ from typing import Any
 
 MODELS = ("wrn", "small_cnn", "mlp",
           "two_layer")                    # Li et al.'s two-layer net: lrsci.models.two_layer
+# The rows of the real datasets' splits, so a size no copy of them can serve is refused when the config is made
+# (the files themselves are checked when they are read; a smaller copy, e.g. a test fixture, is refused then).
+SPLIT_ROWS = {name: {"train_size": train, "test_size": 10_000}
+              for names, train in ((("fashion-mnist", "patch-fashion-mnist"), 60_000),
+                                   (("cifar10", "patch-cifar10"), 50_000)) for name in names}
 DATASETS = ("fashion-mnist", "cifar10",
             "ps10",                        # You et al. §5: lrsci.data.ps10
             "fashion-mnist-split",         # transfer source/targets: lrsci.data.transfer_targets
@@ -112,6 +117,9 @@ class DataConfig:
             value = getattr(self, key)
             if value is not None:
                 _positive_int(f"data.{key}", value)
+                rows = SPLIT_ROWS.get(self.name, {}).get(key)
+                _check(rows is None or value <= rows, f"data.{key}", value,
+                       f"at most the {rows} rows of {self.name}'s {key.split('_')[0]} split (a seeded subset of it)")
         _check(isinstance(self.options, dict), "data.options", self.options, "a dict")
         keys, check_values = _data_option_rules(self.name)
         _known_keys("data.options", self.options, keys)

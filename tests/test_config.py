@@ -162,3 +162,11 @@ def test_a_seed_torch_generators_cannot_take_is_refused_by_name(seed):
         RunConfig(data=DataConfig("ps10"), model=ModelConfig("mlp"), seed=seed)
     with pytest.raises(ValueError, match="data.seed"):
         DataConfig("ps10", seed=seed)
+
+
+@pytest.mark.parametrize("name, field, rows", [("fashion-mnist", "train_size", 60_000),
+                                               ("patch-cifar10", "test_size", 10_000)])
+def test_a_subset_larger_than_the_real_split_is_refused_when_the_config_is_made(name, field, rows):
+    DataConfig(name, **{field: rows})   # the whole split: fine
+    with pytest.raises(ConfigError, match=f"data.{field}={rows + 1}.*at most the {rows} rows"):
+        DataConfig(name, **{field: rows + 1})
