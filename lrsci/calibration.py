@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -60,6 +61,17 @@ def read(path: Path, check: Callable[[dict], None], again: str) -> dict | None:
     except (ValueError, KeyError, TypeError) as exc:
         moved = files.quarantine(path)
         raise CalibrationError(f"{path} is unreadable ({exc}); moved to {moved}. Run {again} again") from exc
+
+
+def interruptible(main: Callable[[], int], tool: str) -> int:
+    """A calibration tool's ``main()``; Ctrl-C (or a stop its runs took at an epoch's end) ends it with one line and
+    exit 130, as `lrsci run` does: the runs it finished are in the run store, and running it again resumes."""
+    try:
+        return main()
+    except KeyboardInterrupt:   # lrsci.interrupts.StopRequested is one
+        print(f"{tool}: interrupted; running it again resumes from the last finished epoch (no record was written)",
+              file=sys.stderr)
+        return 130
 
 
 def require(profile, param: str, found: Callable[[dict], bool], nothing_found: Callable[[dict], str]) -> None:

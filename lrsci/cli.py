@@ -241,7 +241,10 @@ def run_child(cmd: list[str], cwd: Path, env: dict) -> int:
     for it to stop (its runs end their epochs with a checkpoint: lrsci.interrupts) and exits 130 without a
     traceback; if lrsci is killed outright the child sees it and ends itself (EXIT_WITH_PARENT), so no pytest
     trains on as an orphan."""
-    child = subprocess.Popen(cmd, cwd=cwd, env=env)
+    # Outside a terminal's foreground a SIGINT may be sent to lrsci alone or to its whole process group (a CI
+    # cancel, `kill -INT -PGID`): in a group of its own the child gets it once, from lrsci, either way.
+    own_group = {} if in_terminal_foreground() else {"process_group": 0}
+    child = subprocess.Popen(cmd, cwd=cwd, env=env, **own_group)
     forward = lambda signum, frame: child.send_signal(signum)  # noqa: E731
     old = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:

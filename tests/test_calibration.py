@@ -66,3 +66,15 @@ def test_a_tool_trains_on_the_dev_seeds(tmp_path, monkeypatch):
 def test_the_rule_text_keeps_the_paragraph_that_introduces_the_rule():
     doc = "Title.\n\nWhy there is a rule:\n\n    the rule itself,\n    indented.\n\nAfterwards."
     assert calibration.rule_text(doc) == "Why there is a rule:\n\nthe rule itself,\nindented."
+
+
+def test_a_calibration_tool_interrupted_says_so_in_one_line_and_exits_130(capsys):
+    from lrsci.calibration import interruptible
+    from lrsci.interrupts import StopRequested
+
+    def stopped():
+        raise StopRequested("stopped after epoch 38 of 400, with a checkpoint")
+    assert interruptible(stopped, "calibrate_gd_eta") == 130
+    err = capsys.readouterr().err
+    assert err.startswith("calibrate_gd_eta: interrupted; running it again resumes") and "Traceback" not in err
+    assert interruptible(lambda: 0, "calibrate_gd_eta") == 0

@@ -144,3 +144,22 @@ def test_a_bad_environment_value_stops_pytest_at_once_in_one_line(name, value):
     proc = subprocess.run([sys.executable, "-m", "pytest", "claims", "--collect-only", "-q", "-p", "no:cacheprovider"],
                           cwd=ROOT, env={**os.environ, name: value}, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 4 and f"ERROR: {name}={value!r}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and /proc")
+def test_ctrl_c_sent_to_the_whole_group_without_a_terminal_reaches_the_child_once(tmp_path):
+    """A CI cancel or `kill -INT -PGID` reaches lrsci's whole process group: the child, in a group of its own,
+    gets it once, passed on by lrsci (in lrsci's group it had it twice: two tracebacks, and a 'second Ctrl-C')."""
+    env = {**os.environ, "PROBE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, COUNTING_CHILD], cwd=tmp_path, env=env,
+                              stdin=subprocess.DEVNULL, start_new_session=True)   # no terminal, a group of its own
+    try:
+        for _ in range(300):
+            if (tmp_path / "child.pid").exists():
+                break
+            time.sleep(0.1)
+        os.killpg(parent.pid, signal.SIGINT)
+        assert parent.wait(30) == 130
+        assert (tmp_path / "sigints").read_text() == "1"
+    finally:
+        parent.kill()

@@ -34,4 +34,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, str(ROOT))
+    from lrsci.calibration import interruptible
+
+    sys.exit(interruptible(main, "calibrate_autodecay"))
