@@ -13,6 +13,7 @@ finished batches' checkpoints); it deletes only with --prune.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import signal
 import subprocess
@@ -51,7 +52,7 @@ def claims(project: Path) -> dict:
     BROKEN.clear()
     found = load_claims(project, errors=BROKEN)
     for text in BROKEN:
-        print(f"lrsci: left out {text}", file=sys.stderr)
+        print(f"lrsci: a claim module was left out: {text}", file=sys.stderr)
     return found
 
 
@@ -59,7 +60,9 @@ def _unknown_claim(name: str, project: Path, known: dict) -> str:
     """Why ``name`` is not a claim here, with the modules that were left out or never read."""
     from .catalog import misnamed_files
 
-    text = f"lrsci: unknown claim {name!r}; known: {', '.join(known)}"
+    near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    text = f"lrsci: unknown claim {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "") + \
+        f"; known: {', '.join(known)}"
     if BROKEN:
         text += f"; {len(BROKEN)} claim module(s) could not be loaded (named above)"
     for path in misnamed_files(project):
@@ -340,7 +343,7 @@ def cmd_compare(args) -> int:
     from .report_compare import compare, render, render_sweep
 
     name = lambda folder: Path(folder).name or str(folder)   # noqa: E731
-    others = [args.other, *args.more]
+    others = args.others
     try:
         if len({name(o) for o in others}) < len(others):   # a column is named by its folder
             raise ValueError("two of the folders to compare have the same name; give each its own")
@@ -352,7 +355,7 @@ def cmd_compare(args) -> int:
     except ValueError as exc:   # exit 2, not 1: "a verdict did not hold" must not be confused with bad input
         print(f"lrsci: {exc}", file=sys.stderr)
         return 2
-    text = (render(found[name(args.other)], name(args.base), name(args.other)) if not args.more
+    text = (render(found[name(others[0])], name(args.base), name(others[0])) if len(others) == 1
             else render_sweep(name(args.base), found))
     print(text, end="")
     return 0 if all(c.holds for comps in found.values() for c in comps) else 1
@@ -390,7 +393,7 @@ def _add_run(sub, common: argparse.ArgumentParser) -> None:
 
     run = sub.add_parser("run", parents=[common], help="run one claim at one profile")
     run.add_argument("claim")
-    run.add_argument("--profile", default="fast", help="fast, gpu, or another profile the claim declares")
+    run.add_argument("--profile", default="fast", help="fast (the default), gpu, or another profile the claim declares")
     run.add_argument("--seeds", type=int, help="seeds per arm, 2 to 1000 (default: the profile's)")
     run.add_argument("--seed-offset", type=int, default=None,
                      help="first seed (default: the profile's report seeds; 1000: the dev seeds)")
@@ -410,9 +413,11 @@ def _add_compare(sub) -> None:
     comp = sub.add_parser("compare", help="report folders side by side: the same decisions on other seeds or at "
                           "other scales? (exit 1 if not, 2 on bad input)")
     comp.add_argument("base", help="a report folder, e.g. reports")
-    comp.add_argument("other", help="a report folder of the same profile run on other seeds (a run's --report-dir)")
-    comp.add_argument("more", nargs="*", help="more such folders (a sweep over seeds or scales): one column each")
-    comp.add_argument("--profile", default="fast")
+    # one positional list, not "other" and "more": argparse would name the optional one as missing too
+    comp.add_argument("others", nargs="+", metavar="other",
+                      help="a report folder of the same profile run on other seeds (a run's --report-dir); more than "
+                           "one: a sweep over seeds or scales, one column each")
+    comp.add_argument("--profile", default="fast", help="the profile compared (default fast)")
     comp.set_defaults(func=cmd_compare)
 
 

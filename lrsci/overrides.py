@@ -26,6 +26,7 @@ would contradict). The report's protocol shows every value the runs used, and th
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ def _not_scale(key: str, profile=None) -> str:
     why = ("the seed of each run is --seed-offset's, the data's --data-seed's" if key in ("seed", "data.seed")
            else "a profile's rates, schedule, noise and data are its protocol: declare a profile for another "
                 "one (docs/adding-a-claim.md)")
+    near = difflib.get_close_matches(key, list(SCALE_FIELDS), n=1, cutoff=0.8)
+    if near:   # a typo of a field (model.hiden)
+        return f"--set {key}: not a scale field (did you mean {near[0]}?); {takes}"
     return f"--set {key}: not a scale field ({why}); {takes}"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import report
 from .overrides import describe
-from .report_notes import seed_range
+from .report_notes import seed_range, trained_batched
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class ClaimComparison:
     rows: list
     base_scale: str = ""    # "model.hidden=64" for a section run at another scale (--set), else ""
     other_scale: str = ""
+    base_batched: bool = False   # trained as one batched model (--executor batched): equivalent runs, not the same
+    other_batched: bool = False
 
     @property
     def holds(self) -> bool:
@@ -87,7 +89,10 @@ def compare(base_root: str | Path, other_root: str | Path, profile: str = "fast"
     base, other = (_sections(root, profile) for root in (base_root, other_root))
     for root, found in ((base_root, base), (other_root, other)):
         if not found:
-            raise ValueError(f"{root}: no claim report with a {profile!r} section (is it a report folder?)")
+            held = sorted({p for r in report.load_all(root) for p in r.get("profiles", {})})
+            raise ValueError(f"{root}: no claim report with a {profile!r} section " +
+                             (f"(its reports hold the profiles {', '.join(held)}: --profile NAME)" if held
+                              else "(is it a report folder?)"))
     return [_compare_claim(cid, base[cid], other[cid]) for cid in sorted(set(base) & set(other))]
 
 
@@ -103,7 +108,8 @@ def _compare_claim(cid: str, base: dict, other: dict) -> ClaimComparison:
     rows = [Row(cid, *n, not any(t.get("reported_only") for t in (by_name[0].get(n), by_name[1].get(n)) if t),
                 by_name[0].get(n), by_name[1].get(n)) for n in names]
     return ClaimComparison(cid, base.get("seeds") or [], other.get("seeds") or [], base.get("verdict"),
-                           other.get("verdict"), rows, *(describe(sec.get("run_overrides") or {}) for sec in (base, other)))
+                           other.get("verdict"), rows, *(describe(sec.get("run_overrides") or {}) for sec in (base, other)),
+                           *(trained_batched(sec) for sec in (base, other)))
 
 
 def _effect(test: dict | None) -> str:
@@ -116,8 +122,8 @@ def _effect(test: dict | None) -> str:
     return text + f" (n={test.get('n')})"
 
 
-def _seeds(seeds: list, scale: str) -> str:
-    return seed_range(seeds) + (f" at {scale}" if scale else "")
+def _seeds(seeds: list, scale: str, batched: bool = False) -> str:
+    return seed_range(seeds) + (f" at {scale}" if scale else "") + (" (batched runs)" if batched else "")
 
 
 def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) -> str:
@@ -125,7 +131,7 @@ def render(comparisons: list[ClaimComparison], base_name: str, other_name: str) 
     lines = [f"| claim | seeds ({base_name}) | seeds ({other_name}) | verdict ({base_name}) | "
              f"verdict ({other_name}) | every required criterion the same |", "|---|---|---|---|---|---|"]
     for c in comparisons:
-        lines.append(f"| {c.claim} | {_seeds(c.base_seeds, c.base_scale)} | {_seeds(c.other_seeds, c.other_scale)} | {c.base_verdict} | "
+        lines.append(f"| {c.claim} | {_seeds(c.base_seeds, c.base_scale, c.base_batched)} | {_seeds(c.other_seeds, c.other_scale, c.other_batched)} | {c.base_verdict} | "
                      f"{c.other_verdict} | {'yes' if c.holds else '**no**'} |")
     lines += ["", f"| claim | criterion | test | {base_name} | {other_name} | effect, 95% CI ({base_name}) | "
               f"effect, 95% CI ({other_name}) |", "|---|---|---|---|---|---|---|"]
@@ -150,8 +156,8 @@ def render_sweep(base_name: str, found: dict[str, list[ClaimComparison]]) -> str
              "|---|---|---|---|---|"]
     for cid in claims:
         first = next(by[n][cid] for n in names if cid in by[n])
-        lines.append(f"| {cid} | {base_name} | {_seeds(first.base_seeds, first.base_scale)} | {first.base_verdict} | |")
-        lines += [f"| {cid} | {n} | {_seeds(c.other_seeds, c.other_scale)} | {c.other_verdict} | "
+        lines.append(f"| {cid} | {base_name} | {_seeds(first.base_seeds, first.base_scale, first.base_batched)} | {first.base_verdict} | |")
+        lines += [f"| {cid} | {n} | {_seeds(c.other_seeds, c.other_scale, c.other_batched)} | {c.other_verdict} | "
                   f"{'yes' if c.holds else '**no**'} |" for n in names if (c := by[n].get(cid))]
     lines += ["", "| claim | criterion | test | " + " | ".join([base_name, *names]) + " |",
               "|---|---|---|" + "---|" * (len(names) + 1)]

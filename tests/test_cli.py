@@ -369,3 +369,11 @@ def test_run_ends_with_where_its_report_is_and_what_its_code_means(code, says, m
     assert cli.main(["run", "x", "--report-dir", str(tmp_path / "out")]) == code
     out = capsys.readouterr().out
     assert (f"{says}" in out and out.rstrip().endswith(f"report: {written}")) if says else "report:" not in out
+
+
+def test_a_misspelt_claim_or_scale_field_is_answered_with_the_near_one(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["run", "sgd-post-decay-boos"]) == 2
+    assert "did you mean 'sgd-post-decay-boost'?" in capsys.readouterr().err
+    assert cli.main(["run", "sgd-post-decay-boost", "--set", "model.hiden=3", "--report-dir", str(ROOT / "tests")]) == 2
+    assert "did you mean model.hidden?" in capsys.readouterr().err

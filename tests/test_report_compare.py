@@ -141,3 +141,15 @@ def test_criteria_a_scale_renamed_are_said_to_be_so_under_the_tables(tmp_path, c
     assert cli.main(["compare", str(base), str(other), str(third)]) == 1
     assert capsys.readouterr().out.count("gd: 2 required criteria are in one folder only") == 1   # once per claim
     assert "in one folder only" not in render(compare(*two_folders(tmp_path)), "reports", "again")
+
+
+def test_a_folder_with_other_profiles_names_them_and_a_batched_section_is_marked(tmp_path):
+    base, other = tmp_path / "reports", tmp_path / "batched"
+    write(base, "a", [0, 1, 2], [crit("a1", True)])
+    write(other, "a", [0, 1, 2], [crit("a1", True)])
+    record = json.loads((other / "a" / "result.json").read_text())
+    record["profiles"]["fast"]["provenance"] = {"executor": "batched"}
+    (other / "a" / "result.json").write_text(json.dumps(record))
+    assert "| 0-2 | 0-2 (batched runs) |" in render(compare(base, other), "reports", "batched")
+    with pytest.raises(ValueError, match="hold the profiles fast: --profile NAME"):
+        compare(base, other, "fsat")
