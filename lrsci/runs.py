@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 import warnings
 from contextlib import contextmanager
@@ -244,6 +245,9 @@ class RunStore:
             state = self.usable_state(self.dir(config) / name, trainer.device, data_id)
             if state is not None:
                 trainer.load_state_dict(state)
+                # said, so a rerun after Ctrl-C is seen to go on rather than to start again
+                print(f"[lrsci] run {config.key()} (seed {config.seed}): resumed from its checkpoint at epoch "
+                      f"{trainer.epoch} of {config.epochs}", file=sys.stderr, flush=True)
                 on_file = _read_fork_file(self.dir(config))   # read anyway: a corrupt one is named and set aside
                 # the checkpoint's own record first (states written before it carried one: the file's)
                 return trainer, state.get("forked_from", on_file)

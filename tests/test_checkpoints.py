@@ -39,14 +39,17 @@ def ten_seconds_an_epoch(clock, run_dir, seen, stop_at=None):
     return hook
 
 
-def test_a_checkpoint_is_written_when_its_seconds_have_passed_and_the_resume_gives_the_same_numbers(store_at, fake_clock):
+def test_a_checkpoint_is_written_when_its_seconds_have_passed_and_the_resume_gives_the_same_numbers(store_at, fake_clock,
+                                                                                                     capsys):
     store, cfg, seen = store_at(25), tiny_config(epochs=8), []
     with pytest.raises(Interrupt):
         store.run(cfg, on_epoch=ten_seconds_an_epoch(fake_clock, store.dir(cfg), seen, stop_at=7))
     # 30 s after the start (epoch 3) and 30 s after that (epoch 6); the hook sees each from the next epoch on
     assert seen == [None, None, None, 3, 3, 3, 6]
     assert read_state(store.dir(cfg) / "checkpoint.prev.pt")["epoch"] == 3
+    capsys.readouterr()
     assert store.run(cfg).history == trained(cfg).history
+    assert f"run {cfg.key()} (seed {cfg.seed}): resumed from its checkpoint at epoch 6 of 8" in capsys.readouterr().err
 
 
 def test_seconds_zero_checkpoints_every_epoch_but_the_last(store_at, fake_clock):
