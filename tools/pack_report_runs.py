@@ -168,10 +168,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-store", type=Path, action="append",
                     help="a run store to read (repeat for several, e.g. .runs and a device's runs/; default $LRSCI_RUNS, else .runs)")
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--data-root", default=None,
+                    help="where the datasets are (default $LRSCI_DATA, else the usual places): the analyses load them")
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help=f"the fixture to write (default {OUT.relative_to(ROOT)}); what it holds stays packed")
     args = ap.parse_args(argv)
     stores = [p.resolve() for p in args.run_store or [Path(os.environ.get("LRSCI_RUNS") or ROOT / ".runs")]]
+    missing = [str(p) for p in stores if not p.is_dir()]
+    if missing:   # refused before a store is opened (opening one would make the folder)
+        ap.error(f"no run store at {', '.join(missing)}: name the folder the runs were trained into (--run-store)")
     kept, manifest = {}, {"packed": utc_now(), "git": git_hash(ROOT), "claims": {}, "left_out": {}, "not_packed": {}}
     with tempfile.TemporaryDirectory() as tmp:
         if args.out.exists():   # what was packed before stays packed (a device's runs exist nowhere else)

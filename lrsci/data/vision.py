@@ -123,15 +123,17 @@ FASHION_MNIST_HOWTO = (
     "To get Fashion-MNIST: `apt-get install dataset-fashion-mnist` (Debian/Ubuntu; it installs "
     f"the gzipped idx files into {DEBIAN_FASHION_MNIST_DIR}), or pass --data-root / set "
     f"{DATA_ENV} to a folder containing FashionMNIST/raw/ with the four idx files "
-    f"({', '.join(FASHION_MNIST_FILES)}; unpacked or .gz), or run once with download allowed "
-    "(download=True; needs internet)."
+    f"({', '.join(FASHION_MNIST_FILES)}; unpacked or .gz), or, on a machine with internet, load it once in "
+    "Python with download allowed (lrsci.data.registry.load_data(DataConfig(\"fashion-mnist\", options={\"download\": True})); the "
+    "claims themselves never download)."
 )
 CIFAR10_HOWTO = (
     f"To get CIFAR-10: place torchvision's `{CIFAR10_FOLDER}` folder (with {', '.join(CIFAR10_FILES)}) "
     f"under the data root (pass --data-root or set {DATA_ENV}), e.g. made by running "
     f"`torchvision.datasets.CIFAR10(root, download=True)` once on a machine with internet and "
-    f"copying `root/{CIFAR10_FOLDER}` over; or, on a machine with internet, run once with download allowed "
-    f"(download=True)."
+    f"copying `root/{CIFAR10_FOLDER}` over; or, on a machine with internet, load it once in Python with download "
+    "allowed (lrsci.data.registry.load_data(DataConfig(\"cifar10\", options={\"download\": True})); the claims themselves never "
+    "download)."
 )
 
 
