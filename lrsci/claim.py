@@ -164,9 +164,9 @@ class Claim:
         parameters, its report seeds, its data seed and its scale. A gpu report of v1 beside a v2 declaration that
         has not run yet is not; nor is a section run on other seeds (--seed-offset, --seeds, --data-seed) or at
         another scale (--set: lrsci.overrides)."""
-        ran = section.get("seeds") or []
-        return (self.ran_declared_parameters(profile, section) and (not ran or ran == report_seeds(profile))
-                and data_seed(section) in (None, profile.run.data.seed) and not section.get("run_overrides"))
+        ran = section.get("seeds") or report_seeds(profile)   # a section that did not record them ran the report's
+        return (self.ran_declared_parameters(profile, section) and not other_seeds_reason(profile, ran, data_seed(section))
+                and not section.get("run_overrides"))
 
     def ran_declared_parameters(self, profile: Profile, section: dict) -> bool:
         """Whether a stored section's protocol parameters and run config are those ``profile`` declares now (its
@@ -192,6 +192,22 @@ def _same_run(declared: RunConfig, recorded: dict | None) -> bool:
 def data_seed(section: dict) -> int | None:
     """The seed a stored section's data were drawn with (its protocol's run config), None where it is not recorded."""
     return ((section.get("protocol") or {}).get("run") or {}).get("data", {}).get("seed")
+
+
+def other_seeds_reason(profile: Profile, seeds: list[int], data_seed: int | None) -> str | None:
+    """What makes a run on ``seeds`` (data drawn with ``data_seed``; None: the profile's) another run than the
+    protocol's report, in words ("seeds 90000-90004, not the report seeds 3000-3004"); None when it is that run."""
+    why = []
+    if list(seeds) != report_seeds(profile):
+        why.append(f"seeds {seed_range(list(seeds))}, not the report seeds {seed_range(report_seeds(profile))}")
+    if data_seed is not None and data_seed != profile.run.data.seed:
+        why.append(f"data seed {data_seed}, not the profile's {profile.run.data.seed}")
+    return "; ".join(why) or None
+
+
+def seed_range(seeds: list[int]) -> str:
+    """"0-4" for seeds 0..4; "–" for none (a table cell)."""
+    return f"{min(seeds)}-{max(seeds)}" if seeds else "–"
 
 
 def report_seeds(profile: Profile) -> list[int]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import analysis_check
-from .claim import Claim, ClaimError, Profile
+from .claim import Claim, ClaimError, Profile, other_seeds_reason
 from .criteria import judge, verdict
 from .harness import ClaimContext, Progress
 from .runs import RunStore
@@ -96,20 +96,6 @@ def seeds_of(profile: Profile, seeds: int | None = None, seed_offset: int | None
     (default its ``first_seed``), as :func:`context` sets them."""
     first = profile.first_seed if seed_offset is None else seed_offset
     return list(range(first, first + (seeds or profile.seeds)))
-
-
-def other_seeds_reason(profile: Profile, seeds: list[int], data_seed: int | None) -> str | None:
-    """What makes a run on ``seeds`` (data drawn with ``data_seed``; None: the profile's) another run than the
-    protocol's report, in words ("seeds 90000-90004, not the report seeds 3000-3004"); None when it is that run."""
-    from .claim import report_seeds
-    from .report_notes import seed_range
-
-    why = []
-    if list(seeds) != report_seeds(profile):
-        why.append(f"seeds {seed_range(list(seeds))}, not the report seeds {seed_range(report_seeds(profile))}")
-    if data_seed is not None and data_seed != profile.run.data.seed:
-        why.append(f"data seed {data_seed}, not the profile's {profile.run.data.seed}")
-    return "; ".join(why) or None
 
 
 def refuse_other_seeds_in_committed(profile: Profile, seeds: list[int], data_seed: int | None, report_dir,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .claim import data_seed, report_seeds
+from .claim import data_seed, report_seeds, seed_range  # noqa: F401  (seed_range: shown from here too)
 
 EARLIER = " (earlier protocol)"
 OTHER_SEEDS = " (other seeds)"
@@ -79,11 +79,6 @@ def section_state(claim, profile: str, section: dict) -> str:
     if trained_batched(section):
         return "batched"   # statistically equivalent runs, not the report's own trajectories: no reading of them
     return "reading" if claim.readings.get(profile) else "current"
-
-
-def seed_range(seeds: list[int]) -> str:
-    """"0-4" for seeds 0..4; "–" for none (a table cell)."""
-    return f"{min(seeds)}-{max(seeds)}" if seeds else "–"
 
 
 def seed_span(seeds: list[int]) -> str:
