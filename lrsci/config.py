@@ -81,6 +81,40 @@ def _keywords(fn, skip=()) -> list[str]:
     return [p for p in inspect.signature(fn).parameters if p not in skip and p != "self"]
 
 
+def _defaults(fn) -> dict:
+    """{keyword: its default} of ``fn``, for the keywords that have one."""
+    return {p.name: p.default for p in inspect.signature(fn).parameters.values()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _numbers_as_declared(options: dict, defaults: dict) -> dict:
+    """``options`` with a whole number given where the default is a float made that float (1 -> 1.0), as the run
+    config's own rates are (:func:`_float`): one run, one key, however the number was written."""
+    return {k: float(v) if isinstance(defaults.get(k), float) and isinstance(v, int) and not isinstance(v, bool)
+            else v for k, v in options.items()}
+
+
+def _data_option_defaults(name: str) -> dict:
+    """The defaults of a dataset's options (what :func:`_data_option_rules` allows), by the module that reads them."""
+    if name == "ps10":
+        from .data.ps10 import build_ps10
+
+        return _defaults(build_ps10)
+    if name == "fashion-mnist-split":
+        from .data.transfer_targets import load_fashion_mnist_split
+
+        return _defaults(load_fashion_mnist_split)
+    if name == "toy-pq":
+        from .data import toy
+
+        return dict(toy.DEFAULTS)
+    if name.startswith("patch-"):
+        from .data import patch
+
+        return dict(patch.DEFAULTS)
+    return {}
+
+
 def _data_option_rules(name: str):
     """(allowed option keys, a check of their values or None) for a dataset; its module knows both."""
     if name == "ps10":
@@ -123,6 +157,7 @@ class DataConfig:
         _check(isinstance(self.options, dict), "data.options", self.options, "a dict")
         keys, check_values = _data_option_rules(self.name)
         _known_keys("data.options", self.options, keys)
+        self.options = _numbers_as_declared(self.options, _data_option_defaults(self.name))
         if self.name == "ps10":   # its sizes are options of the generator too (multiples of its pattern count)
             from .data.ps10 import check_ps10
 
@@ -210,6 +245,8 @@ class ScheduleConfig:
         _known_keys("schedule.autodecay", self.autodecay, _keywords(AutoDecayRule.__init__, skip=("factor", "max_steps")))   # max_steps: the run's epochs
         _check(isinstance(self.plateau, dict), "schedule.plateau", self.plateau, "a dict")
         _known_keys("schedule.plateau", self.plateau, _keywords(ReduceLROnPlateau.__init__, skip=("optimizer", "factor")))
+        self.autodecay = _numbers_as_declared(self.autodecay, _defaults(AutoDecayRule.__init__))
+        self.plateau = _numbers_as_declared(self.plateau, _defaults(ReduceLROnPlateau.__init__))
         _check(self.kind != "step" or len(self.milestones) > 0, "schedule.milestones",
                self.milestones, "at least one epoch for a step schedule")
         _check(self.kind == "step" or not self.milestones, "schedule.milestones", self.milestones,
@@ -286,6 +323,7 @@ class RunConfig:
             from .measures import validate_measures
 
             validate_measures(self.measures)
+            self.measures = {name: dict(opts or {}) for name, opts in self.measures.items()}   # None: the defaults, {}
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -232,7 +232,9 @@ def _all_cuda() -> list[int]:
 def cache_key(source: RunConfig, epochs: Sequence[int], target: DataConfig, target_sha: str | None,
               spec: TransferSpec, seed: int) -> dict:
     return {"transfer_version": TRANSFER_VERSION, "source": source.key(), "snapshot_epochs": list(epochs),
-            "target": asdict(target), "target_content_sha256": target_sha, "spec": spec.to_dict(), "seed": seed}
+            # whether torchvision may download the target is no part of what it is (as in RunConfig.key)
+            "target": {**asdict(target), "options": {k: v for k, v in target.options.items() if k != "download"}},
+            "target_content_sha256": target_sha, "spec": spec.to_dict(), "seed": seed}
 
 
 def transfer_snapshots(store, source: RunConfig, epochs: Sequence[int], target: DataConfig, spec: TransferSpec,

@@ -170,3 +170,17 @@ def test_a_subset_larger_than_the_real_split_is_refused_when_the_config_is_made(
     DataConfig(name, **{field: rows})   # the whole split: fine
     with pytest.raises(ConfigError, match=f"data.{field}={rows + 1}.*at most the {rows} rows"):
         DataConfig(name, **{field: rows + 1})
+
+
+@pytest.mark.parametrize("make", [
+    lambda v: RunConfig(schedule=ScheduleConfig("autodecay", autodecay={"tolerance": v})),
+    lambda v: RunConfig(schedule=ScheduleConfig("plateau", plateau={"threshold": v})),
+    lambda v: RunConfig(data=DataConfig("toy-pq", options={"z_norm": v}), model=ModelConfig("two_layer")),
+    lambda v: RunConfig(data=DataConfig("patch-fashion-mnist", options={"z_scale": v})),
+])
+def test_a_float_option_written_as_a_whole_number_is_one_run_with_it_written_as_a_float(make):
+    assert make(1).key() == make(1.0).key()   # as lr=1 and lr=1.0 are: one run, trained once
+
+
+def test_a_measurement_with_none_for_its_options_is_the_one_with_its_defaults():
+    assert RunConfig(measures={"weight_norm": None}).key() == RunConfig(measures={"weight_norm": {}}).key()
