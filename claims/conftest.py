@@ -42,6 +42,21 @@ class ClaimModule(pytest.Module):
         yield from super().collect()
 
 
+def _other_seeds_in_committed(profile, opt) -> str | None:
+    """Why ``profile``, run with this session's --seeds/--seed-offset/--data-seed/--report-dir, would put another
+    seed range's report into the committed reports/ (lrsci.driver.refuse_other_seeds_in_committed); None if not."""
+    from lrsci import driver
+
+    if profile is None:
+        return None
+    try:
+        driver.refuse_other_seeds_in_committed(profile, driver.seeds_of(profile, opt("--seeds"), opt("--seed-offset")),
+                                               opt("--data-seed"), opt("--report-dir"), COMMITTED_REPORTS)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def pytest_collection_finish(session):
     """Another seed range's report (--seeds, --seed-offset, --data-seed) is not the protocol's: a selected profile
     that would write one into the committed reports/ stops the session before anything trains (a usage error,
@@ -49,18 +64,12 @@ def pytest_collection_finish(session):
     from lrsci import driver
 
     opt = session.config.getoption
-    if opt("collectonly"):
+    # an xdist worker cannot stop the session cleanly (its usage error is an internal error of the controller):
+    # there each such item fails instead, before it trains (_claim_test)
+    if opt("collectonly") or hasattr(session.config, "workerinput"):
         return
-    refused = []
-    for item in session.items:
-        profile = getattr(item, "lrsci_profile", None)
-        if profile is None:
-            continue
-        try:
-            driver.refuse_other_seeds_in_committed(profile, driver.seeds_of(profile, opt("--seeds"), opt("--seed-offset")),
-                                                   opt("--data-seed"), opt("--report-dir"), COMMITTED_REPORTS)
-        except ValueError as exc:
-            refused.append(f"{item.name}: {exc}")
+    refused = [f"{item.name}: {why}" for item in session.items
+               if (why := _other_seeds_in_committed(getattr(item, "lrsci_profile", None), opt))]
     if refused:
         more = f" (and {len(refused) - 1} more selected profiles)" if len(refused) > 1 else ""
         raise pytest.UsageError(refused[0] + more)
@@ -76,6 +85,9 @@ def _claim_test(claim, profile):
         reason = driver.skip_reason(profile, opt("--data-root"))
         if reason:
             pytest.skip(reason)
+        refused = _other_seeds_in_committed(profile, opt)   # under xdist, not stopped at collection
+        if refused:
+            pytest.fail(f"{claim.id}[{profile.name}]: {refused}", pytrace=False)
         overrides = getattr(request.config, "lrsci_overrides", {})   # --set, parsed by the root conftest
         try:
             drawn = driver.with_run_overrides(driver.with_data_seed(profile, opt("--data-seed")), overrides, claim=claim)

@@ -150,6 +150,17 @@ def test_pytest_refuses_a_profile_run_on_other_seeds_into_the_committed_reports_
     assert not (suite.path / "runs").exists() and not (suite.path / "reports" / "demo-claim").exists()
 
 
+def test_under_xdist_a_profile_run_on_other_seeds_into_the_committed_reports_fails_before_it_trains(suite):
+    """An xdist worker cannot stop the session at collection (it would be the controller's internal error): the
+    item fails with the reason instead, and nothing trains."""
+    result = suite.runpytest_subprocess("claims", "-k", "demo-claim and declared and not passed", "--seeds", "2",
+                                        "--run-store", str(suite.path / "runs"), "-n", "1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*on seeds 0-1, not the report seeds*--report-dir*"])
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    assert not (suite.path / "reports" / "demo-claim").exists()
+
+
 def test_pytest_runs_the_profile_at_the_scale_and_skips_a_profile_that_cannot_take_it(suite):
     args = ("--report-dir", str(suite.path / "scaled"), "--run-store", str(suite.path / "runs"))
     result = suite.runpytest("claims", "-k", "demo-claim and declared and not passed", "--set", "model.width=2", *args)
