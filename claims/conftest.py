@@ -61,8 +61,6 @@ def pytest_collection_finish(session):
     """Another seed range's report (--seeds, --seed-offset, --data-seed) is not the protocol's: a selected profile
     that would write one into the committed reports/ stops the session before anything trains (a usage error,
     as --set into reports/ is; lrsci.driver.refuse_other_seeds_in_committed)."""
-    from lrsci import driver
-
     opt = session.config.getoption
     # an xdist worker cannot stop the session cleanly (its usage error is an internal error of the controller):
     # there each such item fails instead, before it trains (_claim_test)
