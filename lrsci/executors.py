@@ -46,7 +46,7 @@ import torch
 from . import files
 from .checkpoints import CheckpointClock
 from .interrupts import StopRequested, stop_at_epoch_end, waiter_stop
-from .runs import RunStore, _record_fork, cpu_threads
+from .runs import RunStore, cpu_threads, record_fork
 from .state_files import read_state, write_state
 
 EXECUTORS = ("local", "ray", "batched")
@@ -318,7 +318,7 @@ def _train_one_batch(store: RunStore, todo: list, starts: list | None, device, p
         # snapshot) is recorded as the store's own runs record it, with no fork.json (and a stale one goes)
         forked_from = {"key": job.fork[0].key(), "epoch": job.fork[1]} if job.fork and starts is not None else None
         store.dir(job.config).mkdir(parents=True, exist_ok=True)
-        _record_fork(store.dir(job.config), forked_from)
+        record_fork(store.dir(job.config), forked_from)
         if forked_from is not None:
             result.forked_from = forked_from
         store.save_result(job.config, result, device, started)

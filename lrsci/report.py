@@ -22,8 +22,9 @@ from pathlib import Path
 from filelock import FileLock
 
 from . import figures, files
+from .claim import seed_range
 from .criteria import VERDICTS, p_text
-from .report_notes import declared_claims, section_notes, seed_range
+from .report_notes import declared_claims, section_notes
 from .report_schema import SCHEMA, upgrade_record
 
 

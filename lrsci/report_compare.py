@@ -16,7 +16,8 @@ from pathlib import Path
 
 from . import report
 from .overrides import describe
-from .report_notes import seed_range, trained_batched
+from .claim import seed_range
+from .report_notes import trained_batched
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .claim import data_seed, report_seeds, seed_range  # noqa: F401  (seed_range: shown from here too)
+from .claim import data_seed, report_seeds, seed_range
 
 EARLIER = " (earlier protocol)"
 OTHER_SEEDS = " (other seeds)"

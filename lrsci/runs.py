@@ -309,7 +309,7 @@ class RunStore:
             run_dir.mkdir(parents=True, exist_ok=True)
             _remove_stale_temporaries(run_dir)
             _write_json(run_dir / "config.json", on_device(config).to_dict())
-            _record_fork(run_dir, forked_from)
+            record_fork(run_dir, forked_from)
             wanted, clock = set(snapshots), CheckpointClock(self.checkpoint_seconds)
             # Ctrl-C or SIGTERM: this epoch ends, with a checkpoint, and then the run stops (lrsci.interrupts)
             with stop_at_epoch_end(f"run {config.key()} (seed {config.seed})") as stop:
@@ -417,7 +417,7 @@ def check_snapshot(state: dict, snap: Path, epoch: int) -> None:
                          f"{state['epoch']} with status {state['status']!r}; train the child from scratch")
 
 
-def _record_fork(run_dir: Path, forked_from: dict | None) -> None:
+def record_fork(run_dir: Path, forked_from: dict | None) -> None:
     """fork.json says where the run's state began; a run (re)started from scratch must not keep
     the provenance of an earlier, forked attempt (a readable one is that run's own bookkeeping and goes; an
     unreadable one is moved aside and named, as every corrupt file is)."""
