@@ -7,7 +7,7 @@ import pytest
 import lrsci.data.registry
 import lrsci.runs
 import lrsci.transfer
-from lrsci.data import vision
+from lrsci.data import locations
 
 # Tests replace the data loader with tiny in-memory data. One that does so without monkeypatch leaves
 # it replaced for every later test in its process (an xdist worker): the claims run there would then
@@ -32,8 +32,8 @@ def isolated(tmp_path, monkeypatch):
     ``pytestmark = pytest.mark.usefixtures("isolated")``)."""
     monkeypatch.delenv("LRSCI_DATA", raising=False)
     monkeypatch.delenv("LRSCI_CACHE", raising=False)
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
-    monkeypatch.setattr(vision, "DEFAULT_CACHE_DIR", tmp_path / "home-cache")
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(locations, "DEFAULT_CACHE_DIR", tmp_path / "home-cache")
     return tmp_path
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,6 +77,25 @@ def dev_context(tmp_path, monkeypatch, data, n_seeds: int = 2):
     monkeypatch.setattr("lrsci.runs.load_data", lambda cfg, root=None: data)
     return ClaimContext(profile="t", store=RunStore(tmp_path / "runs"), report_root=tmp_path / "rep",
                         n_seeds=n_seeds, seed_offset=1000, device="cpu", workers=1)
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT with its default action (a child process's ``preexec_fn``), as a terminal's shell gives it, whatever
+    this test process inherited: a process started in the background by a script (``cmd &``, no job control)
+    starts with SIGINT ignored, passes that on to its children, and Python keeps it so (as it should: such a run
+    is meant to ignore Ctrl-C). Tests of what Ctrl-C does must not depend on how the suite was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextmanager
+def python_ctrl_c():
+    """Within it, SIGINT raises KeyboardInterrupt in this process (Python's default), even if the suite was started
+    with SIGINT ignored (see :func:`ctrl_c_as_in_a_terminal`)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class Interrupt(Exception):

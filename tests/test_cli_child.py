@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lrsci import cli
-from tests.helpers import ROOT
+from tests.helpers import ROOT, ctrl_c_as_in_a_terminal
 
 PARENT = """
 import os, sys
@@ -37,7 +37,7 @@ time.sleep(60)
 def start(tmp_path, stderr: Path | None = None):
     env = {**os.environ, "PROBE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
     parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], cwd=tmp_path, env=env,
-                              stderr=None if stderr is None else stderr.open("w"))
+                              stderr=None if stderr is None else stderr.open("w"), preexec_fn=ctrl_c_as_in_a_terminal)
     for _ in range(300):   # the child has written its pid once torch is imported
         if (tmp_path / "child.pid").exists():
             pid, watching = (tmp_path / "child.pid").read_text().split()
@@ -112,7 +112,7 @@ def test_ctrl_c_typed_in_a_terminal_reaches_the_child_once(tmp_path):
 
     def own_terminal():   # a new session whose controlling terminal is the pty (lrsci in its foreground)
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        ctrl_c_as_in_a_terminal()
     parent = subprocess.Popen([sys.executable, "-c", PARENT, COUNTING_CHILD], cwd=tmp_path, env=env, stdin=slave,
                               stdout=slave, stderr=slave, start_new_session=True, preexec_fn=own_terminal)
     os.close(slave)
@@ -152,7 +152,8 @@ def test_ctrl_c_sent_to_the_whole_group_without_a_terminal_reaches_the_child_onc
     gets it once, passed on by lrsci (in lrsci's group it had it twice: two tracebacks, and a 'second Ctrl-C')."""
     env = {**os.environ, "PROBE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
     parent = subprocess.Popen([sys.executable, "-c", PARENT, COUNTING_CHILD], cwd=tmp_path, env=env,
-                              stdin=subprocess.DEVNULL, start_new_session=True)   # no terminal, a group of its own
+                              stdin=subprocess.DEVNULL, start_new_session=True,   # no terminal, a group of its own
+                              preexec_fn=ctrl_c_as_in_a_terminal)
     try:
         for _ in range(300):
             if (tmp_path / "child.pid").exists():

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrsci.data import vision
+from lrsci.data import cifar10, fashion_mnist, locations, vision
 from tests.test_vision import (
     IDX_NAMES, REAL_DEBIAN_DIR, expected_fmnist, idx_images_bytes, idx_labels_bytes,
     make_cifar_arrays, make_fmnist_arrays, write_cifar, write_fmnist,
@@ -35,7 +35,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def good_cache(tmp_path, monkeypatch):
     """A Debian-style .gz folder A, loaded once so the shared cache holds A. Returns (arrays, cache raw)."""
     arr = make_fmnist_arrays()
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", write_fmnist(tmp_path / "debA", arr, gz=True))
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", write_fmnist(tmp_path / "debA", arr, gz=True))
     monkeypatch.setenv("LRSCI_CACHE", str(tmp_path / "cache"))
     vision.load_fashion_mnist()
     return arr, tmp_path / "cache" / "FashionMNIST" / "raw"
@@ -142,7 +142,7 @@ def test_bad_unpacked_file_in_place_is_verified_at_load(tmp_path, fault):
 def test_bad_debian_file_says_reinstall(tmp_path, monkeypatch):
     debian = write_fmnist(tmp_path / "usr-share" / "fashion-mnist", make_fmnist_arrays(), gz=True)
     (debian / "t10k-labels-idx1-ubyte.gz").write_bytes(gz(idx_labels_bytes(np.arange(8)))[:20])
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", debian)
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", debian)
     with pytest.raises(vision.DataError, match="apt-get install --reinstall dataset-fashion-mnist"):
         vision.load_fashion_mnist()
     assert not (tmp_path / "home-cache" / "FashionMNIST" / "raw" / ".lrsci-source.json").exists()
@@ -155,8 +155,8 @@ def test_interrupted_unpack_keeps_old_cache(tmp_path, monkeypatch, crash_at):
     arr, raw = good_cache(tmp_path, monkeypatch)
     before = snapshot(raw)
     arr2 = make_fmnist_arrays(n_train=12, n_test=5, seed=9)
-    write_fmnist(vision.DEBIAN_FASHION_MNIST_DIR, arr2, gz=True)  # source changed: re-unpack due
-    calls, real_write = [], vision._write_file
+    write_fmnist(locations.DEBIAN_FASHION_MNIST_DIR, arr2, gz=True)  # source changed: re-unpack due
+    calls, real_write = [], fashion_mnist._write_file
 
     def crashing_write(dest, data):
         calls.append(dest)
@@ -166,7 +166,7 @@ def test_interrupted_unpack_keeps_old_cache(tmp_path, monkeypatch, crash_at):
         real_write(dest, data)
 
     with monkeypatch.context() as m:
-        m.setattr(vision, "_write_file", crashing_write)
+        m.setattr(fashion_mnist, "_write_file", crashing_write)
         with pytest.raises(RuntimeError, match="simulated crash"):
             vision.load_fashion_mnist()
     assert snapshot(raw) == before
@@ -222,7 +222,7 @@ def test_an_unreadable_cache_marker_is_moved_aside_and_named_then_the_cache_unpa
 
 def test_source_replaced_with_same_size_and_mtime_is_noticed(tmp_path, monkeypatch):
     arr, raw = good_cache(tmp_path, monkeypatch)
-    src = vision.DEBIAN_FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz"
+    src = locations.DEBIAN_FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz"
     stored = lambda y: gzip.compress(idx_labels_bytes(y), compresslevel=0, mtime=0)  # noqa: E731  size fixed by length
     src.write_bytes(stored(arr["test_y"]))
     vision.load_fashion_mnist()
@@ -279,7 +279,7 @@ def test_identity_is_hashed_once_per_process(tmp_path, monkeypatch):
             big.append(len(data))
         return real(data, *a, **k)
 
-    monkeypatch.setattr(vision.hashlib, "sha256", counting)
+    monkeypatch.setattr(fashion_mnist.hashlib, "sha256", counting)
     assert vision.load_fashion_mnist(root).info["content_sha256"] == first
     assert big == []  # nothing re-hashed
 
@@ -289,7 +289,7 @@ def test_cifar10_identity(tmp_path):
     a = vision.load_cifar10(write_cifar(tmp_path / "a", arr))
     b = vision.load_cifar10(write_cifar(tmp_path / "b", arr))
     assert a.info["content_sha256"] == b.info["content_sha256"] and a.info["official"] is False
-    assert set(a.info["file_sha256"]) == set(vision.CIFAR10_FILES)
+    assert set(a.info["file_sha256"]) == set(cifar10.CIFAR10_FILES)
     arr["test"][0, 0] ^= 1
     c = vision.load_cifar10(write_cifar(tmp_path / "c", arr))
     assert c.info["content_sha256"] != a.info["content_sha256"]
@@ -313,7 +313,7 @@ def test_known_checksums_of_the_real_files(tmp_path, monkeypatch):
         official = (b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + deb[8:10] + name.encode() + b"\0" + deb[10:])
         assert hashlib.md5(official).hexdigest() == torchvision_md5[f"{name}.gz"]
         assert hashlib.sha256(official).hexdigest() == vision.FASHION_MNIST_GZ_SHA256[f"{name}.gz"]
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", REAL_DEBIAN_DIR)
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", REAL_DEBIAN_DIR)
     monkeypatch.setenv("LRSCI_CACHE", str(tmp_path / "cache"))
     ident = vision.data_identity("fashion-mnist")
     assert ident["official"] is True and ident["file_sha256"] == vision.FASHION_MNIST_IDX_SHA256

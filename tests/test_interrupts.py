@@ -103,6 +103,16 @@ def test_a_programs_own_handler_is_left_alone(store):
         signal.signal(signal.SIGINT, mine)
 
 
+def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(store):
+    """`nohup lrsci run … &` from a script starts with SIGINT ignored: the run is meant to outlive a Ctrl-C typed
+    in the terminal it came from, so lrsci does not put a handler over that."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # (python_defaults puts Python's default back after the test)
+    cfg = tiny_config(epochs=4)
+    result = store.run(cfg, on_epoch=signals_at(2, signal.SIGINT))
+    assert result.epochs_trained == 4 and result.history == trained(cfg).history
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
 def test_a_signal_stops_a_batch_after_its_epoch_with_its_checkpoint(tmp_path, monkeypatch):
     from lrsci.batched import BatchedTrainer
 

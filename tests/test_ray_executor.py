@@ -25,6 +25,7 @@ from lrsci.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from lrsci.harness import ClaimContext, Job
 from lrsci.runs import RunStore
 from lrsci.state_files import read_state
+from tests.helpers import python_ctrl_c
 
 pytestmark = pytest.mark.xdist_group("ray")  # one local Ray instance at a time, in one pytest worker
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +155,7 @@ def test_ctrl_c_at_the_driver_lets_each_task_end_its_epoch_with_a_checkpoint(ray
         time.sleep(1.0)   # into their epochs
         _thread.interrupt_main()   # as Ctrl-C in the driver's terminal
     threading.Thread(target=ctrl_c_once_two_runs_train, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
+    with python_ctrl_c(), pytest.raises(KeyboardInterrupt):
         executors.RayExecutor().train(store, jobs, 2, False)
     started = [d for d in store.root.iterdir() if d.is_dir() and (d / "config.json").exists()]
     assert len(started) == 2   # the queued run never started

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrsci.data import vision
+from lrsci.data import cifar10, fashion_mnist, locations, vision
 from lrsci.data.base import ArrayData
 
 REAL_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -165,7 +165,7 @@ def test_fashion_mnist_unpacked_layout(tmp_path):
 def test_debian_layout_is_unpacked_once_into_cache(tmp_path, monkeypatch):
     arr = make_fmnist_arrays()
     debian = write_fmnist(tmp_path / "debian" / "fashion-mnist", arr, gz=True)
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", debian)
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", debian)
     cache = tmp_path / "home-cache"
     before = sorted(p.name for p in debian.iterdir())
 
@@ -181,7 +181,7 @@ def test_debian_layout_is_unpacked_once_into_cache(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("unpacked again")
     with monkeypatch.context() as m:
-        m.setattr(vision.gzip, "open", boom)
+        m.setattr(fashion_mnist.gzip, "open", boom)
         d2 = vision.load_fashion_mnist()
     assert torch.equal(d2.x_train, d.x_train)
 
@@ -222,7 +222,7 @@ def test_an_intact_cache_serves_without_taking_its_lock(tmp_path, monkeypatch):
 
     def read_only(*args, **kwargs):
         raise OSError(30, "Read-only file system")
-    monkeypatch.setattr(vision, "FileLock", read_only)
+    monkeypatch.setattr(fashion_mnist, "FileLock", read_only)
     again = vision.load_fashion_mnist(root)
     assert torch.equal(first.x_train, again.x_train) and again.info["root"] == str(tmp_path / "envcache")
 
@@ -289,7 +289,7 @@ def test_fashion_mnist_not_found_message(tmp_path):
 def test_fashion_mnist_available_does_not_unpack(tmp_path, monkeypatch):
     debian = write_fmnist(tmp_path / "deb", make_fmnist_arrays(), gz=True)
     assert not vision.fashion_mnist_available()
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", debian)
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", debian)
     assert vision.fashion_mnist_available()
     assert not (tmp_path / "home-cache").exists()
 
@@ -433,7 +433,7 @@ def test_subset_rows_keep_the_dataset_order_and_all_ten_classes(tmp_path):
 def test_cifar10_changed_while_read_is_refused(tmp_path, monkeypatch):
     root = write_cifar(tmp_path / "data", make_cifar_arrays())
     ticks = iter(range(10**6))
-    monkeypatch.setattr(vision, "_stat_key", lambda p: (str(p), next(ticks)))  # every look sees a new version
+    monkeypatch.setattr(cifar10, "_stat_key", lambda p: (str(p), next(ticks)))  # every look sees a new version
     with pytest.raises(vision.DataError, match="changed while being read"):
         vision.load_cifar10(root)
 
@@ -442,7 +442,7 @@ def test_cifar10_changed_while_read_is_refused(tmp_path, monkeypatch):
 @pytest.mark.skipif(not REAL_DEBIAN_DIR.is_dir(),
                     reason=f"{REAL_DEBIAN_DIR} absent (apt-get install dataset-fashion-mnist)")
 def test_real_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", REAL_DEBIAN_DIR)
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", REAL_DEBIAN_DIR)
     monkeypatch.setenv("LRSCI_CACHE", str(tmp_path / "cache"))
     d = vision.load_fashion_mnist()
     assert d.info["source"] == str(REAL_DEBIAN_DIR)
@@ -455,12 +455,10 @@ def test_real_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
 
 
 def test_the_debian_folder_is_never_a_cache_even_when_passed_as_the_data_root(monkeypatch):
-    from lrsci.data import vision
-
     monkeypatch.delenv(vision.CACHE_ENV, raising=False)
-    monkeypatch.setattr(vision.os, "access", lambda p, mode: True)   # as root: every folder is writable
-    monkeypatch.setattr(vision.Path, "is_dir", lambda self: True)
-    assert vision.cache_root(vision.DEBIAN_FASHION_MNIST_DIR) == Path(vision.DEFAULT_CACHE_DIR).expanduser()
+    monkeypatch.setattr(locations.os, "access", lambda p, mode: True)   # as root: every folder is writable
+    monkeypatch.setattr(locations.Path, "is_dir", lambda self: True)
+    assert vision.cache_root(locations.DEBIAN_FASHION_MNIST_DIR) == Path(locations.DEFAULT_CACHE_DIR).expanduser()
 
 
 def test_cifar10_is_official_only_when_every_pickle_has_torchvisions_md5(tmp_path, monkeypatch):
@@ -471,7 +469,7 @@ def test_cifar10_is_official_only_when_every_pickle_has_torchvisions_md5(tmp_pat
 
     folder = write_cifar(tmp_path / "data", make_cifar_arrays()) / "cifar-10-batches-py"
     assert vision.load_cifar10(folder.parent).info["official"] is False   # a fixture, not the download
-    md5 = {n: hashlib.md5((folder / n).read_bytes()).hexdigest() for n in vision.CIFAR10_FILES}
+    md5 = {n: hashlib.md5((folder / n).read_bytes()).hexdigest() for n in cifar10.CIFAR10_FILES}
     monkeypatch.setattr(tvd.CIFAR10, "train_list", [[n, md5[n]] for n in md5 if n.startswith("data_batch")])
     monkeypatch.setattr(tvd.CIFAR10, "test_list", [["test_batch", md5["test_batch"]]])
     monkeypatch.setattr(tvd.CIFAR10, "meta", {**tvd.CIFAR10.meta, "md5": md5["batches.meta"]})
@@ -510,7 +508,7 @@ def test_worker_processes_of_a_first_run_unpack_one_cache_without_breaking_each_
 @pytest.mark.parametrize("loader", ["load_fashion_mnist", "load_cifar10"])
 def test_a_data_root_that_does_not_exist_is_named_not_searched_past(tmp_path, monkeypatch, loader):
     debian = write_fmnist(tmp_path / "debian" / "fashion-mnist", make_fmnist_arrays(), gz=True)
-    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST_DIR", debian)   # data elsewhere that would be found
+    monkeypatch.setattr(locations, "DEBIAN_FASHION_MNIST_DIR", debian)   # data elsewhere that would be found
     with pytest.raises(vision.DatasetNotFound, match=r"data root .*typo does not exist"):
         getattr(vision, loader)(tmp_path / "typo")
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ctrl_c_as_in_a_terminal
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("every_epoch_checkpoints")   # start() waits for the workers' first checkpoints
 SCRIPT = """
@@ -24,11 +26,6 @@ cfg = RunConfig(data=DataConfig("ps10", train_size=2000, test_size=2000, options
 LocalExecutor().train(RunStore(sys.argv[1]), [Job(cfg.with_(seed=s), "slow") for s in range(4)], 2, False)
 """
 
-
-def ctrl_c_as_in_a_terminal() -> None:
-    """SIGINT with its default action in the pool's process, as a terminal's shell gives it, whatever this test
-    process inherited (a process started with SIGINT ignored passes that on, and Python keeps it so)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start(tmp_path, ready: str = "*/checkpoint.pt", stderr=subprocess.DEVNULL):

@@ -16,7 +16,7 @@ from .base import ArrayData
 
 
 def load_data(cfg: DataConfig, data_root: str | Path | None = None) -> ArrayData:
-    from .vision import CACHE_ENV, DATA_ENV
+    from .locations import CACHE_ENV, DATA_ENV
 
     env = {k: os.environ.get(k, "") for k in (DATA_ENV, CACHE_ENV)}   # where the files come from: part of the key
     blob = json.dumps({**cfg.__dict__, "root": str(data_root) if data_root else None, "env": env}, sort_keys=True)

@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 
 from .base import ArrayData
-from .vision import (FASHION_MNIST_MEAN, FASHION_MNIST_STD, _subset_index, fashion_mnist_available,
-                     load_fashion_mnist)
+from .image_arrays import subset_index
+from .vision import FASHION_MNIST_MEAN, FASHION_MNIST_STD, fashion_mnist_available, load_fashion_mnist
 
 NAME = "fashion-mnist-split"
 RENDERS = ("pixels", "sketch")
@@ -83,7 +83,7 @@ def load_fashion_mnist_split(data_root: str | os.PathLike | None = None, train_s
     def split(x, y, size, which):
         rows = torch.nonzero(lookup[y] >= 0).flatten()
         available_rows = int(rows.numel())
-        idx = _subset_index(available_rows, size, seed, which)
+        idx = subset_index(available_rows, size, seed, which)
         if idx is not None:
             rows = rows[idx]
         xs = x[rows]
