@@ -51,7 +51,7 @@ def _read(path: Path, key: dict, valid: Callable[[dict], bool], what: str) -> di
     if not path.exists():
         return None
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
         if record["key"] != json.loads(json.dumps(key)):
             return None
         if not valid(record):

@@ -185,7 +185,7 @@ def apply(p: Plan, root: Path) -> None:
     for s in p.taken():
         report.write_section(root / "reports", s.header, s.profile, s.section)
     for path in p.benchmarks:
-        bench = json.loads(path.read_text())
+        bench = json.loads(path.read_text(encoding="utf-8"))
         benchmark_report.add(root / "reports" / "benchmarks", bench)
         benchmark_report.add_hessian(root / "reports", bench, benchmarks_dir=root / "reports" / "benchmarks")
 

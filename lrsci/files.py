@@ -123,7 +123,9 @@ def _disk_full(path: Path, exc: BaseException) -> DiskFull:
 
 def _text_writer(text: str) -> Callable[[str], None]:
     def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
+        # UTF-8 whatever the locale: reports say η, ≥ and ×, which an ASCII locale (LC_ALL=C without Python's
+        # C-locale coercion) cannot encode, and a reader on another machine must read the same characters
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
     return write
 
@@ -151,7 +153,7 @@ def read_json_object(path: Path) -> dict | None:
     list — is a ValueError saying what is wrong (not naming the file: the caller knows what it was reading,
     and what to do about it, e.g. :func:`quarantine`)."""
     try:
-        record = json.loads(Path(path).read_text())
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; a RecursionError is a too-deep document

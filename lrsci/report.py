@@ -114,7 +114,7 @@ def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
     if not path.exists():
         return None
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
         if not (isinstance(record, dict) and isinstance(record.get("id"), str)
                 and isinstance(record.get("profiles"), dict)):
             raise ValueError("not a claim record (a JSON object with an 'id' and a 'profiles' object)")

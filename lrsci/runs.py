@@ -184,7 +184,7 @@ class RunStore:
         if not path.exists():
             return None
         try:
-            result = unsealed(json.loads(path.read_text()))
+            result = unsealed(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:   # moved aside (unreadable, or other data) by another process since exists()
             return None
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:

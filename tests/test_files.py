@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,19 @@ def test_a_missing_json_record_is_none_and_a_good_one_its_object(tmp_path):
     assert files.read_json_object(tmp_path / "absent.json") is None
     files.write_json(tmp_path / "r.json", {"a": 1})
     assert files.read_json_object(tmp_path / "r.json") == {"a": 1}
+
+
+def test_text_is_written_as_utf8_whatever_the_locale(tmp_path):
+    """A report says η, ≥ and ×. Under an ASCII locale (LC_ALL=C with Python's C-locale coercion and UTF-8 mode
+    off) open()'s default encoding cannot write them: the file is UTF-8 all the same, and reads back."""
+    script = ("import sys; from pathlib import Path; from lrsci import files; "
+              "files.write_text(Path(sys.argv[1]), '\\u03b7 \\u2265 2 \\u00d7 \\u03bb'); "   # ASCII source: the
+              "files.write_json(Path(sys.argv[1]).with_suffix('.json'), {'k': '\\u03b7'}); "   # locale cannot decode η
+              "print(files.read_json_object(Path(sys.argv[1]).with_suffix('.json'))['k'] == '\\u03b7')")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0",
+           "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "r.md")], env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert (tmp_path / "r.md").read_bytes() == "η ≥ 2 × λ".encode("utf-8")

@@ -21,7 +21,7 @@ if __name__ == "__main__":
     args = ap.parse_args()
     args.report_dir.mkdir(parents=True, exist_ok=True)
     for path in args.benchmark_json:
-        bench = json.loads(path.read_text())
+        bench = json.loads(path.read_text(encoding="utf-8"))
         record = add(args.report_dir, bench)
         hessian = add_hessian(args.report_dir.parent, bench, benchmarks_dir=args.report_dir)   # beside throughput.md
     print(f"{args.report_dir / 'throughput.md'}: sections {sorted(record)}; hessian.json: {sorted(hessian)}")

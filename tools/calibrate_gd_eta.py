@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     earlier = None
     if args.earlier:   # read before any training: a typo must not cost the grid
         try:
-            earlier = json.loads(Path(args.earlier).read_text())
+            earlier = json.loads(Path(args.earlier).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             ap.error(f"--earlier {args.earlier}: {exc}")
     grid = [r for r in eta_rule.GRID if args.resume_above is None or r > args.resume_above]

@@ -26,7 +26,7 @@ from lrsci.report_schema import SCHEMA
 def upgrade(report_root: Path, project: Path) -> None:
     claims = load_claims(project)
     for path in sorted(report_root.glob("*/result.json")):
-        before = json.loads(path.read_text()).get("schema", 1)
+        before = json.loads(path.read_text(encoding="utf-8")).get("schema", 1)
         record = report.read_record(path, quarantine_bad=False)
         claim = claims.get(record["id"], (None,))[0]
         for name, sec in record["profiles"].items():

@@ -231,7 +231,7 @@ def _read_marker(raw: Path, set_aside: bool = False) -> dict:
     again, not silently written over."""
     path = raw / _SOURCE_MARKER
     try:
-        marker = json.loads(path.read_text())
+        marker = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(marker, dict):
             return marker
         problem = f"holds {type(marker).__name__}, not a record"
