@@ -64,7 +64,7 @@ pack() {  # everything so far in one file ($OUT returns at most 8), replaced ato
       -C "$(dirname "$LOGS")" "$(basename "$LOGS")" -C "$parent" -T "$list" 2>/dev/null
     [ $? -le 1 ] && mv "$OUT/results.tgz.tmp" "$OUT/results.tgz"
     rm -f "$list"
-  ) 9>/tmp/lrsci-pack.lock
+  ) 9<"$OUT"   # the lock is on the folder it guards: no file of its own, none shared with another user's
 }
 left() { echo $(( ${DEADLINE:-100000} - $(date +%s) + T0 )); }  # DEADLINE: seconds this script may use in all
 claim() {  # claim <module> <workers> [executor]: one claim's gpu profile through pytest, ended before DEADLINE
