@@ -27,7 +27,6 @@ LocalExecutor().train(RunStore(sys.argv[1]), [Job(cfg.with_(seed=s), "slow") for
 """
 
 
-
 def start(tmp_path, ready: str = "*/checkpoint.pt", stderr=subprocess.DEVNULL):
     """The pool in its own process group, once both workers are training (two files match ``ready``: by
     default their first checkpoints)."""
