@@ -40,8 +40,11 @@ CIFAR10_HOWTO = (
 )
 
 
+def _not_found(looked: list[str]) -> DatasetNotFound:
+    return DatasetNotFound(f"CIFAR-10 not found. Looked for {CIFAR10_FOLDER}/ ({', '.join(CIFAR10_FILES)}) in:\n"
+                           + locations.looked_report(looked) + "\n" + CIFAR10_HOWTO)
 
-# --------------------------------------------------------------------------- CIFAR-10 files
+
 def _cifar_root_of(base: Path) -> Path | None:
     """torchvision root under which ``cifar-10-batches-py`` is complete, if any.
 
@@ -96,7 +99,6 @@ def _cifar10_class():
                        for name, _ in self.train_list + self.test_list)
 
     return _CIFAR10
-
 
 
 def _cifar_identity(root: Path, train_size=None, test_size=None, seed=0) -> dict:
@@ -157,9 +159,7 @@ def load_cifar10(data_root: str | os.PathLike | None = None, train_size: int | N
         root = locations.resolve_data_root(data_root) or locations.fallback_cache()
         source = f"download into {root / CIFAR10_FOLDER}"
     else:
-        raise DatasetNotFound("CIFAR-10 not found. Looked for "
-                              f"{CIFAR10_FOLDER}/ ({', '.join(CIFAR10_FILES)}) in:\n"
-                              + locations.looked_report(looked) + "\n" + CIFAR10_HOWTO)
+        raise _not_found(looked)
     train, test, identity = _read_cifar10(Path(root), download, looked, train_size, test_size, seed)
 
     def split(ds, size):
@@ -229,8 +229,7 @@ def cifar10_identity(data_root=None, train_size=None, test_size=None, seed: int 
     """What :func:`load_cifar10` would record of its source and bytes, without loading."""
     root, looked = _locate_cifar10(data_root)
     if root is None:
-        raise DatasetNotFound("CIFAR-10 not found. Looked in:\n" + locations.looked_report(looked) + "\n"
-                              + CIFAR10_HOWTO)
+        raise _not_found(looked)
     return {"source": str(root / CIFAR10_FOLDER), **_cifar_identity(root, train_size, test_size, seed)}
 
 
