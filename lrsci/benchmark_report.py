@@ -8,7 +8,6 @@ the markdown. Read-only numbers: nothing here times anything.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from . import files, report

@@ -93,7 +93,8 @@ def train_job(root: str, data_root, job, progress: bool, hook=None,
 
 class LocalExecutor:
     """Worker processes on this machine: one single-threaded worker per core on the CPU, three
-    sharing one GPU (a small network at batch 128 leaves most of an H100 idle)."""
+    sharing each GPU (a small network at batch 128 leaves most of an H100 idle). With several GPUs
+    visible, worker i trains on GPU i mod their number, so the runs spread over all of them."""
 
     name = "local"
 
@@ -103,8 +104,10 @@ class LocalExecutor:
         ctx = multiprocessing.get_context("spawn")  # fork() after torch has started threads is unsafe
         args = [(str(store.root), store.data_root, j, progress, None, store.checkpoint_seconds) for j in jobs]
         others = set(multiprocessing.active_children())
+        gpus = gpus_for(jobs)
+        slots = ctx.Value("i", 0) if gpus > 1 else None   # the order workers start in: each takes the next GPU
         pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_worker_init,
-                                   initargs=(os.getpid(),))
+                                   initargs=(os.getpid(), slots, gpus))
         futures = [pool.submit(_worker_run, a) for a in args]
         # submit() starts the workers (a spawn pool starts one per submission up to its size), so they are the
         # children that are new now; a shutdown forgets them, and a stop needs them to wait for and to signal.
@@ -155,8 +158,23 @@ def _stop_workers(pool: ProcessPoolExecutor, futures: list, workers: list) -> No
             proc.kill()   # a no-op for a worker that has ended
 
 
-def _worker_init(parent: int | None = None) -> None:
+def gpus_for(jobs: list) -> int:
+    """The GPUs local workers spread over: every visible one when a job trains on CUDA ("cuda", or "auto" on a
+    machine with one), else 0. ``CUDA_VISIBLE_DEVICES`` chooses which. A run's config says "cuda", not which
+    GPU, so its key, and whether the store has it, do not depend on the GPU that trained it."""
+    return 0 if all(j.config.device == "cpu" for j in jobs) else visible_gpus()
+
+
+def visible_gpus() -> int:
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _worker_init(parent: int | None = None, slots=None, gpus: int = 0) -> None:
     torch.set_num_threads(1)
+    if gpus > 1:   # one GPU: its default device already; "cuda" in this process is now this worker's GPU
+        with slots.get_lock():
+            slot, slots.value = slots.value, slots.value + 1
+        torch.cuda.set_device(slot % gpus)
     if parent is not None:   # a parent killed outright (SIGKILL) cannot end its workers: they watch it
         threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 

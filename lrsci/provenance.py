@@ -32,8 +32,10 @@ def git_hash(cwd: str | Path | None = None) -> str:
 
 
 def device_name(device: str) -> str:
+    """The GPU's name for a CUDA device ("cuda": this process's current GPU, which a local worker on a machine
+    with several has set to its own), else the CPU's kind and core count."""
     if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
+        return torch.cuda.get_device_name(torch.device(device))
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 

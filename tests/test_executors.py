@@ -240,3 +240,47 @@ def test_a_run_stored_under_another_folder_name_blames_the_nodes_code_version(tm
         executors._check_stored(store, job, "node-7", str(tmp_path / "runs" / "0123456789abcdef-e0"))
     with pytest.raises(RuntimeError, match="run store is not shared"):
         executors._check_stored(store, job, "node-7", str(store.dir(job.config)))
+
+
+def test_local_workers_spread_over_every_visible_gpu_in_the_order_they_start(monkeypatch):
+    """Worker i trains on GPU i mod their number (``_worker_init`` runs once in each worker as it starts);
+    with one GPU no worker sets a device. No GPU here: set_device is recorded, not called."""
+    import multiprocessing
+
+    chosen = []
+    monkeypatch.setattr(executors.torch, "set_num_threads", lambda n: None)   # this process's threads stay
+    monkeypatch.setattr(executors.torch.cuda, "set_device", chosen.append)
+    slots = multiprocessing.get_context("spawn").Value("i", 0)   # what the pool hands each worker
+    for _ in range(5):
+        executors._worker_init(None, slots, 2)
+    assert chosen == [0, 1, 0, 1, 0]
+    executors._worker_init(None, None, 1)
+    executors._worker_init(None, None, 0)
+    assert chosen == [0, 1, 0, 1, 0]
+
+
+@pytest.mark.parametrize("device, gpus, shared", [("cuda", 2, True), ("auto", 4, True), ("cuda", 1, False),
+                                                  ("cpu", 2, False)])
+def test_the_local_pool_hands_out_gpus_only_to_runs_on_cuda_and_only_when_there_are_several(
+        monkeypatch, device, gpus, shared):
+    given = {}
+
+    class Pool:
+        def __init__(self, n, **kw):
+            given.update(kw)
+
+        def submit(self, fn, args):
+            future = Future()
+            future.set_result(("key", "host", "dir", False))
+            return future
+
+        def shutdown(self, **kw):
+            pass
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(executors, "visible_gpus", lambda: gpus)
+    jobs = [Job(tiny_config(seed=s, device=device), "run") for s in range(3)]
+    executors.LocalExecutor().train(RunStore("unused"), jobs, workers=3, progress=False)
+    parent, slots, n = given["initargs"]
+    assert given["initializer"] is executors._worker_init
+    assert (slots is not None, slots.value if slots else None, n) == ((True, 0, gpus) if shared else
+                                                                      (False, None, 0 if device == "cpu" else gpus))

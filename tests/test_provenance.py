@@ -82,3 +82,14 @@ def test_the_date_is_utc_whatever_the_local_time_zone(monkeypatch):
     now = datetime.datetime.now(datetime.timezone.utc)
     then = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
     assert abs((then - now).total_seconds()) < 60
+
+
+def test_a_cuda_run_names_the_gpu_it_trained_on_not_always_the_first(monkeypatch):
+    """A local worker on a machine with several GPUs sets its own (lrsci.executors): "cuda" is that one."""
+    import torch
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d=None: asked.append(d) or "GPU")
+    assert prov.device_name("cuda") == "GPU" and prov.device_name("cuda:1") == "GPU"
+    assert asked == [torch.device("cuda"), torch.device("cuda", 1)] and asked[0].index is None   # None: current
