@@ -78,11 +78,12 @@ def pytest_configure(config):
     if executor:  # ClaimContext reads it from the environment, as workers do
         os.environ["LRSCI_EXECUTOR"] = executor
     from lrsci.checkpoints import seconds_from_env
+    from lrsci.executors import runs_per_gpu
     from lrsci.harness import workers_from_env
     from lrsci.switches import SWITCHES, switch_from_env
 
     try:   # refused here, in one line, rather than as a traceback in every claim
-        workers_from_env(1), [switch_from_env(name) for name in SWITCHES], seconds_from_env()
+        workers_from_env(1), runs_per_gpu(), [switch_from_env(name) for name in SWITCHES], seconds_from_env()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     from lrsci.executors import exit_with_parent_from_env

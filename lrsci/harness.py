@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import RunConfig
-from .executors import make_executor, visible_gpus
+from .executors import make_executor, runs_per_gpu, visible_gpus
 from .provenance import provenance
 from .report import check_report_dir, write_section
 from .runs import RunStore, check_snapshots
-from .switches import switch_from_env
+from .switches import count_from_env, switch_from_env
 from .train import RunResult
 
 
@@ -80,7 +80,7 @@ class ClaimContext:
     seed_offset: int = 0
     device: str = "cpu"
     progress: Progress = field(default_factory=lambda: Progress(enabled=progress_from_env()))
-    workers: int = 0  # parallel runs; 0 = LRSCI_WORKERS, else one per CPU core / 3 per visible GPU
+    workers: int = 0  # parallel runs; 0 = LRSCI_WORKERS, else one per CPU core / LRSCI_RUNS_PER_GPU per GPU
     executor: object = None  # where runs train: "local" | "ray" | an executor; None = LRSCI_EXECUTOR
     started: float = field(default_factory=time.perf_counter)
     loaded: int = 0
@@ -98,7 +98,7 @@ class ClaimContext:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
             raise ValueError(f"workers={self.workers!r}: a whole number >= 1 (0 = LRSCI_WORKERS or the default)")
         if not self.workers:
-            default = 3 * max(1, visible_gpus()) if self.device == "cuda" else (os.cpu_count() or 1)
+            default = runs_per_gpu() * max(1, visible_gpus()) if self.device == "cuda" else (os.cpu_count() or 1)
             self.workers = workers_from_env(default)
         if self.executor is None or isinstance(self.executor, str):
             self.executor = make_executor(self.executor)
@@ -126,8 +126,8 @@ class ClaimContext:
         Jobs must not depend on each other (train trunks in one call, their forks in the next:
         a fork then finds its trunk's snapshot in the store, whichever node trained the trunk).
         Runs not yet stored are trained by the executor, then read from the store: locally, on
-        the CPU one single-threaded worker per core; on CUDA three workers share each visible GPU
-        (a small network at batch 128 leaves most of an H100 idle). ``LRSCI_WORKERS`` overrides.
+        the CPU one single-threaded worker per core; on CUDA ``LRSCI_RUNS_PER_GPU`` (3) workers share each
+        visible GPU (a small network at batch 128 leaves most of an H100 idle). ``LRSCI_WORKERS`` overrides.
         On Ray, one task per run (lrsci.executors).
         """
         jobs = [self._on_device(j) for j in jobs]
@@ -233,13 +233,7 @@ def progress_from_env(unset: bool = False) -> bool:
 
 def workers_from_env(default: int) -> int:
     """``LRSCI_WORKERS`` as a positive integer, or ``default`` when unset."""
-    raw = os.environ.get("LRSCI_WORKERS", "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ValueError(f"LRSCI_WORKERS={raw!r}: expected a whole number >= 1 (runs trained at once), "
-                         "or leave it unset for the default")
-    return int(raw)
+    return count_from_env("LRSCI_WORKERS", default, "runs trained at once")
 
 
 def benchmark_info(section: dict) -> dict:

@@ -213,7 +213,7 @@ def test_ray_tasks_get_the_absolute_store_path_and_the_callers_lrsci_variables(t
     assert [a[5] for a in ex.ray.args] == [7.0] * 3   # the store's checkpoint interval, not the worker's env
     env = ex.ray.options[0]["runtime_env"]["env_vars"]
     assert env["LRSCI_WORKERS"] == "3" and "OTHER_VAR" not in env
-    assert [o["num_gpus"] for o in ex.ray.options] == [0, 1, 0]
+    assert [o["num_gpus"] for o in ex.ray.options] == [0, 0.3333, 0]   # three runs share a GPU, as locally
     assert all(o["max_retries"] == executors.MAX_RETRIES for o in ex.ray.options)
 
 
@@ -284,3 +284,16 @@ def test_the_local_pool_hands_out_gpus_only_to_runs_on_cuda_and_only_when_there_
     assert given["initializer"] is executors._worker_init
     assert (slots is not None, slots.value if slots else None, n) == ((True, 0, gpus) if shared else
                                                                       (False, None, 0 if device == "cpu" else gpus))
+
+
+@pytest.mark.parametrize("runs, share", [(1, 1.0), (2, 0.5), (3, 0.3333), (7, 0.1428), (100, 0.01)])
+def test_a_ray_task_asks_for_a_share_of_a_gpu_that_lets_that_many_runs_fit_on_one(monkeypatch, runs, share):
+    monkeypatch.setenv("LRSCI_RUNS_PER_GPU", str(runs))
+    assert executors.ray_gpu_share() == share and runs * share <= 1.0
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-1", "2.5", "101", "³"])
+def test_a_bad_lrsci_runs_per_gpu_names_the_variable_and_what_it_counts(monkeypatch, raw):
+    monkeypatch.setenv("LRSCI_RUNS_PER_GPU", raw)
+    with pytest.raises(ValueError, match=r"LRSCI_RUNS_PER_GPU=.*<= 100 \(runs sharing one GPU\)"):
+        executors.runs_per_gpu()

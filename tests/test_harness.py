@@ -151,11 +151,14 @@ def test_progress_counts_only_epochs_trained_here_and_ends_the_last_epochs_line(
 
 def test_the_context_picks_its_workers_and_the_executors_store(tmp_path, monkeypatch):
     monkeypatch.delenv("LRSCI_WORKERS", raising=False)
+    monkeypatch.delenv("LRSCI_RUNS_PER_GPU", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 5)
     make = lambda **kw: ClaimContext("fast", RunStore(tmp_path), tmp_path, n_seeds=1, **kw)  # noqa: E731
     assert make(device="cuda").workers == 3 and make(device="cpu").workers == 5
     monkeypatch.setattr("lrsci.harness.visible_gpus", lambda: 4)   # three workers share each GPU
     assert make(device="cuda").workers == 12 and make(device="cpu").workers == 5
+    monkeypatch.setenv("LRSCI_RUNS_PER_GPU", "2")
+    assert make(device="cuda").workers == 8 and make(device="cpu").workers == 5
     with pytest.raises(ValueError, match="workers"):
         make(workers=True)
     assert make(executor="batched").store.engine == "batched" and make().store.engine == "single"
