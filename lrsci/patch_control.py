@@ -1,0 +1,129 @@
+"""The patch claims without the patch: a control (docs/replication.md, replication 15).
+
+patch-memorized-by-small-lr and activation-noise-fixes-small-lr compare clean test accuracy between arms trained
+on data with Li et al.'s patch. Whether a gap between them comes from the patch can only be told against the same
+arms on the same data without it. This module builds that pair of experiments from the activation-noise claim's
+own arms (which hold the patch claim's two) and tests, paired by seed:
+
+* (A) D_G = G(patch) − G(no patch) > 0, with G = large − small: the patch widens the large LR's gap;
+* (B) D_N = N(patch) − N(no patch) > 0, with N = noise − small: the patch widens the noise's gain.
+
+"No patch" is the profile's data with ``patch_prob`` 0 and nothing else changed: the same images, batch order,
+normalisation, clean test set and patch-only probe, so only whether training images carry the patch differs.
+A run's final clean accuracy is the claims' own: the median of ``test_acc@clean`` over the last W epochs.
+"""
+from __future__ import annotations
+
+import statistics
+
+from .config import RunConfig
+from .stats import mean_ci_t, paired_t, ratio_ci, wilcoxon
+
+DATA = ("patch", "no patch")
+ARMS = ("large", "small", "noise")
+ALPHA = 0.05
+
+
+def without_patch(config: RunConfig) -> RunConfig:
+    """The same run on the same data, no training image patched (the evaluation sets are unchanged)."""
+    if not config.data.name.startswith("patch-"):
+        raise ValueError(f"{config.data.name!r} is not patch data: there is no patch to leave out")
+    return config.with_(**{"data.options": {**config.data.options, "patch_prob": 0.0}})
+
+
+def control_arms(arms: dict[str, RunConfig]) -> dict[str, RunConfig]:
+    """{"<data>/<arm>": config}: each of the claim's arms on the patch data and without the patch."""
+    return {**{f"patch/{a}": c for a, c in arms.items()}, **{f"no patch/{a}": without_patch(c) for a, c in arms.items()}}
+
+
+def final(curve: list[float], window: int) -> float:
+    return statistics.median(curve[-window:])
+
+
+def _row(name: str, values: list[float]) -> dict:
+    lo, hi = mean_ci_t(values)
+    return {"quantity": name, "mean": sum(values) / len(values), "ci95": [lo, hi],
+            "seeds_above_0": sum(v > 0 for v in values), "n": len(values)}
+
+
+def _test(name: str, a: list[float], b: list[float]) -> dict:
+    t, w = paired_t(a, b), wilcoxon(a, b)
+    d = [x - y for x, y in zip(a, b)]
+    lo, hi = mean_ci_t(d, resolution=t.resolution)
+    return {"test": name, "effect": t.effect, "ci95": [lo, hi], "t": t.statistic, "p": t.p_value,
+            "wilcoxon_p": w.p_value, "passed": t.passed(ALPHA), "seeds_on_h1_side": sum(v > 0 for v in d),
+            "n": t.n}
+
+
+def _share(d: list[float], whole: list[float]) -> dict:
+    """mean(d)/mean(whole) with a paired bootstrap interval when every seed's ``whole`` has one sign."""
+    ratio = (sum(d) / len(d)) / (sum(whole) / len(whole))
+    if all(v > 0 for v in whole) or all(v < 0 for v in whole):
+        _, lo, hi = ratio_ci(d, whole)
+        return {"share": ratio, "ci95": [lo, hi]}
+    return {"share": ratio, "ci95": None,
+            "why_no_interval": "the gap on the patch data changes sign across seeds: a resampled ratio is unbounded"}
+
+
+def analyse(clean: dict[str, dict[int, float]], patch_only: dict[str, dict[int, float]]) -> dict:
+    """``clean``/``patch_only``: {"<data>/<arm>": {seed: final accuracy}} -> the control's tests and figures."""
+    seeds = sorted(clean["patch/large"])
+    col = lambda key: [clean[key][s] for s in seeds]  # noqa: E731
+    diff = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
+    gap = {d: diff(col(f"{d}/large"), col(f"{d}/small")) for d in DATA}
+    gain = {d: diff(col(f"{d}/noise"), col(f"{d}/small")) for d in DATA}
+    behind = {d: diff(col(f"{d}/noise"), col(f"{d}/large")) for d in DATA}
+    return {
+        "seeds": seeds,
+        "tests": [_test("(A) the patch widens the large LR's gap: G(patch) − G(no patch) > 0", gap["patch"],
+                        gap["no patch"]),
+                  _test("(B) the patch widens the noise's gain: N(patch) − N(no patch) > 0", gain["patch"],
+                        gain["no patch"])],
+        "quantities": [_row(f"G = large − small, {d}", gap[d]) for d in DATA]
+                      + [_row(f"N = noise − small, {d}", gain[d]) for d in DATA]
+                      + [_row(f"noise − large, {d}", behind[d]) for d in DATA],
+        "patch_share": {"of G(patch)": _share(diff(gap["patch"], gap["no patch"]), gap["patch"]),
+                        "of N(patch)": _share(diff(gain["patch"], gain["no patch"]), gain["patch"])},
+        "mean_final_clean": {k: sum(col(k)) / len(seeds) for k in clean},
+        "mean_final_patch_only": {k: sum(v.values()) / len(v) for k, v in patch_only.items()},
+        "per_seed": {"final clean acc": clean, "final patch-only acc": patch_only},
+    }
+
+
+def _pp(x: float) -> str:
+    return f"{x:+.2f}"
+
+
+def render(result: dict) -> str:
+    """The control as Markdown: the tests, the quantities, the shares, the patch-only check, per-seed values."""
+    a = result["analysis"]
+    lines = ["# The patch claims without the patch (a control)", "",
+             "docs/replication.md, replication 15, holds the protocol (written before the run) and the reading. "
+             f"Seeds {a['seeds'][0]}-{a['seeds'][-1]} (n = {len(a['seeds'])}); final clean accuracy = the median of "
+             f"the last {result['final_window']} epochs; tests one-sided paired t, α = {ALPHA}.", "",
+             "| test | effect (pp) | 95 % CI (t) | seeds on H1's side | t | p | Wilcoxon p | pass |",
+             "|---|---|---|---|---|---|---|---|"]
+    for t in a["tests"]:
+        lines.append(f"| {t['test']} | {_pp(t['effect'])} | [{_pp(t['ci95'][0])}, {_pp(t['ci95'][1])}] | "
+                     f"{t['seeds_on_h1_side']}/{t['n']} | {t['t']:.2f} | {t['p']:.3g} | {t['wilcoxon_p']:.3g} | "
+                     f"{'yes' if t['passed'] else 'no'} |")
+    lines += ["", "| quantity (clean accuracy, pp) | mean | 95 % CI (t) | seeds above 0 |", "|---|---|---|---|"]
+    for q in a["quantities"]:
+        lines.append(f"| {q['quantity']} | {_pp(q['mean'])} | [{_pp(q['ci95'][0])}, {_pp(q['ci95'][1])}] | "
+                     f"{q['seeds_above_0']}/{q['n']} |")
+    lines += ["", "Share of the patch data's gap that the patch accounts for (mean D / mean gap, paired bootstrap):", ""]
+    for name, s in a["patch_share"].items():
+        ci = f"[{s['ci95'][0]:.2f}, {s['ci95'][1]:.2f}]" if s["ci95"] else f"no interval: {s['why_no_interval']}"
+        lines.append(f"- {name}: {s['share']:.2f}, {ci}")
+    lines += ["", "| run | mean final clean acc (%) | mean final patch-only acc (%) |", "|---|---|---|"]
+    for key in a["mean_final_clean"]:
+        lines.append(f"| {key} | {a['mean_final_clean'][key]:.2f} | {a['mean_final_patch_only'][key]:.1f} |")
+    keys = list(a["per_seed"]["final clean acc"])
+    lines += ["", "Per-seed final clean accuracy (%):", "", "| seed | " + " | ".join(keys) + " |",
+              "|---" * (len(keys) + 1) + "|"]
+    for s in a["seeds"]:
+        lines.append(f"| {s} | " + " | ".join(f"{a['per_seed']['final clean acc'][k][s]:.2f}" for k in keys) + " |")
+    p = result["provenance"]
+    lines += ["", f"Trained at git {p.get('git')} on {p.get('device_name')} (torch {p.get('torch')}), "
+                  f"{p.get('date')}; {result['runs']} runs, {result['wall_seconds']:.0f} s."]
+    return "\n".join(lines) + "\n"

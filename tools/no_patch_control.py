@@ -1,0 +1,74 @@
+"""The patch claims' arms with and without the patch: replication 15 of docs/replication.md, a control.
+
+    python tools/no_patch_control.py --seeds 20 --seed-offset 23000 --run-store DIR [--out reports/controls]
+
+Trains activation-noise-fixes-small-lr's fast arms (large LR, small LR, small LR + noise: the claim module's own
+arm_configs, which hold patch-memorized-by-small-lr's two) on the profile's patch data and on the same data with
+patch_prob 0 (lrsci.patch_control), then writes <out>/no-patch.json (every per-seed value, the tests, provenance)
+and <out>/no-patch.md. A control is run once: it refuses to replace an existing no-patch.json.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLAIM = "activation-noise-fixes-small-lr"
+
+
+def arguments() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, required=True, help="seeds (at least 2: the tests are paired t-tests)")
+    ap.add_argument("--seed-offset", type=int, required=True, help="the first seed (a range nothing has touched)")
+    ap.add_argument("--run-store", required=True, help="where the runs are kept (a new folder for a final run)")
+    ap.add_argument("--data-root", default=None, help="where Fashion-MNIST is (default: as lrsci finds it)")
+    ap.add_argument("--out", default=str(ROOT / "reports" / "controls"), help="the folder no-patch.{json,md} go to")
+    return ap
+
+
+def main(argv=None) -> int:
+    sys.path.insert(0, str(ROOT))
+    from lrsci import driver, files, patch_control
+    from lrsci.catalog import load_claims
+    from lrsci.provenance import provenance
+
+    ap = arguments()
+    args = ap.parse_args(argv)
+    if args.seeds < 2:
+        ap.error(f"--seeds {args.seeds}: a paired t-test needs at least 2 seeds")
+    if args.seed_offset < 0:
+        ap.error(f"--seed-offset {args.seed_offset}: seeds are whole numbers >= 0")
+    out = Path(args.out)
+    if (out / "no-patch.json").exists():   # before any training
+        ap.error(f"{out / 'no-patch.json'} exists: this control was run already; give another --out to run it again")
+    claim, _ = load_claims(ROOT)[CLAIM]
+    module = sys.modules[claim.train.__module__]
+    profile = {p.name: p for p in claim.profiles}["fast"]
+    ctx = driver.context(profile, run_store=args.run_store, report_dir=out, data_root=args.data_root,
+                         seeds=args.seeds, seed_offset=args.seed_offset, progress=True)
+    started = time.perf_counter()
+    runs = ctx.run_arms(lambda seed: patch_control.control_arms(module.arm_configs(profile, seed)))
+    window = profile["final_window"]
+    per = lambda key: {k: {s: patch_control.final(runs[s][k].curve(key), window) for s in runs}  # noqa: E731
+                       for k in runs[ctx.seeds[0]]}
+    analysis = patch_control.analyse(per("test_acc@clean"), per("test_acc@patch_only"))
+    result = {"control": "no-patch", "claim_arms": f"{CLAIM} [fast]", "final_window": window,
+              "protocol": "docs/replication.md, replication 15", "analysis": analysis,
+              "configs": {k: c.to_dict() for k, c in
+                          patch_control.control_arms(module.arm_configs(profile, ctx.seeds[0])).items()},
+              "runs": sum(len(v) for v in runs.values()), "wall_seconds": time.perf_counter() - started,
+              "provenance": provenance(profile.device)}
+    text = patch_control.render(result)   # before anything is written: a result is never left without its table
+    out.mkdir(parents=True, exist_ok=True)
+    files.write_json_new(out / "no-patch.json", result)   # written once, never over another's
+    files.write_text(out / "no-patch.md", text)
+    for t in analysis["tests"]:
+        print(f"{t['test']}: {t['effect']:+.2f} pp [{t['ci95'][0]:+.2f}, {t['ci95'][1]:+.2f}], p = {t['p']:.3g}")
+    print(f"wrote {out / 'no-patch.json'} and no-patch.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
