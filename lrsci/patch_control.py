@@ -100,7 +100,9 @@ def render(result: dict) -> str:
     lines = ["# The patch claims without the patch (a control)", "",
              "docs/replication.md, replication 15, holds the protocol (written before the run) and the reading. "
              f"Seeds {a['seeds'][0]}-{a['seeds'][-1]} (n = {len(a['seeds'])}); final clean accuracy = the median of "
-             f"the last {result['final_window']} epochs; tests one-sided paired t, α = {ALPHA}.", "",
+             f"the last {result['final_window']} epochs; tests one-sided paired t, α = {ALPHA}."
+             + (f" **At another scale** ({result['scale']}): not the registered control."
+                if result.get("scale") else ""), "",
              "| test | effect (pp) | 95 % CI (t) | seeds on H1's side | t | p | Wilcoxon p | pass |",
              "|---|---|---|---|---|---|---|---|"]
     for t in a["tests"]:

@@ -97,3 +97,19 @@ def test_the_tool_is_run_once_per_output_folder(tmp_path, capsys):
     err = tool_refusal("no_patch_control", ["--seeds", "20", "--seed-offset", "23000", "--run-store",
                                             str(tmp_path / "runs"), "--out", str(tmp_path)], capsys)
     assert "was run already" in err and not (tmp_path / "runs").exists()
+
+
+def test_the_tool_trains_the_six_arms_and_writes_its_result_at_a_tiny_scale(tmp_path, monkeypatch, capsys):
+    """The registered run's code path end to end, at a scale of seconds (--set): 2 seeds × 3 arms × 2 data."""
+    monkeypatch.setenv("LRSCI_WORKERS", "1")
+    monkeypatch.setenv("LRSCI_PROGRESS", "0")
+    tool = load_file(ROOT / "tools" / "no_patch_control.py", "no_patch_control_tool")
+    scale = ["--set", "data.train_size=256", "--set", "data.test_size=64", "--set", "epochs=3", "--set", "anneal_epoch=1"]
+    assert tool.main(["--seeds", "2", "--seed-offset", "0", "--run-store", str(tmp_path / "runs"),
+                      "--out", str(tmp_path / "out"), *scale]) == 0
+    result = json.loads((tmp_path / "out" / "no-patch.json").read_text(encoding="utf-8"))
+    assert result["runs"] == 12 and result["run_overrides"]["epochs"] == 3 and result["analysis"]["seeds"] == [0, 1]
+    assert {c["data"]["options"].get("patch_prob") for k, c in result["configs"].items() if k.startswith("no patch")} == {0.0}
+    assert len(result["analysis"]["tests"]) == 2 and result["provenance"]["device"] == "cpu"
+    text = (tmp_path / "out" / "no-patch.md").read_text(encoding="utf-8")
+    assert "At another scale" in text and "(A) the patch widens" in capsys.readouterr().out

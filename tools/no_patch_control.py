@@ -1,11 +1,13 @@
 """The patch claims' arms with and without the patch: replication 15 of docs/replication.md, a control.
 
     python tools/no_patch_control.py --seeds 20 --seed-offset 23000 --run-store DIR [--out reports/controls]
+    python tools/no_patch_control.py ... --set data.train_size=2000 --set epochs=10 --set anneal_epoch=5
 
 Trains activation-noise-fixes-small-lr's fast arms (large LR, small LR, small LR + noise: the claim module's own
 arm_configs, which hold patch-memorized-by-small-lr's two) on the profile's patch data and on the same data with
 patch_prob 0 (lrsci.patch_control), then writes <out>/no-patch.json (every per-seed value, the tests, provenance)
-and <out>/no-patch.md. A control is run once: it refuses to replace an existing no-patch.json.
+and <out>/no-patch.md. A control is run once: it refuses to replace an existing no-patch.json. --set runs it at
+another scale, as for a claim (lrsci.overrides; the result records the scale).
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ def arguments() -> argparse.ArgumentParser:
     ap.add_argument("--run-store", required=True, help="where the runs are kept (a new folder for a final run)")
     ap.add_argument("--data-root", default=None, help="where Fashion-MNIST is (default: as lrsci finds it)")
     ap.add_argument("--out", default=str(ROOT / "reports" / "controls"), help="the folder no-patch.{json,md} go to")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="the fast profile at another scale (as `lrsci run --set`)")
     return ap
 
 
@@ -32,6 +36,8 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import driver, files, patch_control
     from lrsci.catalog import load_claims
+    from lrsci.harness import progress_from_env
+    from lrsci.overrides import OverrideError, apply, describe, parse
     from lrsci.provenance import provenance
 
     ap = arguments()
@@ -46,8 +52,14 @@ def main(argv=None) -> int:
     claim, _ = load_claims(ROOT)[CLAIM]
     module = sys.modules[claim.train.__module__]
     profile = {p.name: p for p in claim.profiles}["fast"]
+    try:
+        scale = parse(args.set)
+        profile = apply(profile, scale) if scale else profile
+    except OverrideError as exc:
+        ap.error(str(exc))
     ctx = driver.context(profile, run_store=args.run_store, report_dir=out, data_root=args.data_root,
-                         seeds=args.seeds, seed_offset=args.seed_offset, progress=True)
+                         seeds=args.seeds, seed_offset=args.seed_offset, run_overrides=scale,
+                         progress=progress_from_env(unset=True))   # a line per run and epoch unless LRSCI_PROGRESS=0
     started = time.perf_counter()
     runs = ctx.run_arms(lambda seed: patch_control.control_arms(module.arm_configs(profile, seed)))
     window = profile["final_window"]
@@ -55,7 +67,8 @@ def main(argv=None) -> int:
                        for k in runs[ctx.seeds[0]]}
     analysis = patch_control.analyse(per("test_acc@clean"), per("test_acc@patch_only"))
     result = {"control": "no-patch", "claim_arms": f"{CLAIM} [fast]", "final_window": window,
-              "protocol": "docs/replication.md, replication 15", "analysis": analysis,
+              "protocol": "docs/replication.md, replication 15", "run_overrides": scale, "scale": describe(scale) if scale else None,
+              "analysis": analysis,
               "configs": {k: c.to_dict() for k, c in
                           patch_control.control_arms(module.arm_configs(profile, ctx.seeds[0])).items()},
               "runs": sum(len(v) for v in runs.values()), "wall_seconds": time.perf_counter() - started,
