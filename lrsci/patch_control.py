@@ -14,14 +14,31 @@ A run's final clean accuracy is the claims' own: the median of ``test_acc@clean`
 """
 from __future__ import annotations
 
+import json
 import statistics
+import sys
+from pathlib import Path
 
 from .config import RunConfig
 from .stats import mean_ci_t, paired_t, ratio_ci, wilcoxon
 
+CLAIM = "activation-noise-fixes-small-lr"   # its fast arms hold patch-memorized-by-small-lr's two
 DATA = ("patch", "no patch")
 ARMS = ("large", "small", "noise")
 ALPHA = 0.05
+RESULT = Path("controls") / "no-patch.json"   # under a report folder: reports/controls/no-patch.json
+
+
+def setup(project: Path, scale: dict | None = None):
+    """(the claim's fast profile at ``scale``, seed -> {"<data>/<arm>": config}) from the claim module itself."""
+    from .catalog import load_claims
+    from .overrides import apply
+
+    claim, _ = load_claims(project)[CLAIM]
+    module = sys.modules[claim.train.__module__]
+    profile = {p.name: p for p in claim.profiles}["fast"]
+    profile = apply(profile, scale) if scale else profile
+    return profile, lambda seed: control_arms(module.arm_configs(profile, seed))
 
 
 def without_patch(config: RunConfig) -> RunConfig:
@@ -38,6 +55,37 @@ def control_arms(arms: dict[str, RunConfig]) -> dict[str, RunConfig]:
 
 def final(curve: list[float], window: int) -> float:
     return statistics.median(curve[-window:])
+
+
+def finals(runs: dict, key: str, window: int) -> dict[str, dict[int, float]]:
+    """{"<data>/<arm>": {seed: final value of ``key``}} from {seed: {"<data>/<arm>": RunResult}}."""
+    first = next(iter(runs.values()))
+    return {k: {s: final(runs[s][k].curve(key), window) for s in runs} for k in first}
+
+
+def analyse_runs(runs: dict, window: int) -> dict:
+    return analyse(finals(runs, "test_acc@clean", window), finals(runs, "test_acc@patch_only", window))
+
+
+def stored_analysis(store, arms_for_seed, seeds: list[int], window: int) -> dict:
+    """The analysis from runs already in ``store`` (a RunStore), training nothing: LookupError names a missing run."""
+    runs = {}
+    for seed in seeds:
+        runs[seed] = {}
+        for key, config in arms_for_seed(seed).items():
+            result = store.load(config)
+            if result is None:
+                raise LookupError(f"run {store.dir(config).name} ({key}, seed {seed}) is not stored")
+            runs[seed][key] = result
+    return analyse_runs(runs, window)
+
+
+def differences(committed: dict, analysis: dict, rel: float = 0.0) -> list[str]:
+    """The top-level keys where a fresh analysis differs from the committed one (JSON: seeds as strings)."""
+    from .report import equal_within
+
+    fresh = json.loads(json.dumps(analysis))
+    return [k for k in sorted(set(committed) | set(fresh)) if not equal_within(committed.get(k), fresh.get(k), rel)]
 
 
 def _row(name: str, values: list[float]) -> dict:

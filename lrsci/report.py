@@ -148,21 +148,21 @@ def result_differences(old: dict, new: dict, rel: float = 0.0) -> list[str]:
     out = []
     for key in RESULT_KEYS:
         a, b = old.get(key), new.get(key)
-        if _equal(a, b, rel):
+        if equal_within(a, b, rel):
             continue
         if key == "per_seed" and isinstance(a, dict) and isinstance(b, dict):
-            out += [f"per_seed[{name!r}]" for name in sorted(set(a) | set(b)) if not _equal(a.get(name), b.get(name), rel)]
+            out += [f"per_seed[{name!r}]" for name in sorted(set(a) | set(b)) if not equal_within(a.get(name), b.get(name), rel)]
         elif key == "tests" and isinstance(a, list) and isinstance(b, list):
             rows_a, rows_b = ({_row_key(r): r for r in rows} for rows in (a, b))
             rows = [f"tests[{name!r}]" for name in sorted(set(rows_a) | set(rows_b))
-                    if not _equal(rows_a.get(name), rows_b.get(name), rel)]
+                    if not equal_within(rows_a.get(name), rows_b.get(name), rel)]
             out += rows or ["tests (their order)"]   # the same rows by name, listed otherwise
         else:
             out.append(key)
     return out
 
 
-def _equal(a, b, rel: float) -> bool:
+def equal_within(a, b, rel: float) -> bool:
     """a == b, numbers within ``rel`` of each other (and of zero within 1e-12 · rel)."""
     if rel == 0.0 or a == b:
         return a == b
@@ -170,9 +170,9 @@ def _equal(a, b, rel: float) -> bool:
     if isinstance(a, number) and isinstance(b, number) and not isinstance(a, bool) and not isinstance(b, bool):
         return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12 * rel)
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k], rel) for k in a)
+        return a.keys() == b.keys() and all(equal_within(a[k], b[k], rel) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_equal(x, y, rel) for x, y in zip(a, b))
+        return len(a) == len(b) and all(equal_within(x, y, rel) for x, y in zip(a, b))
     return False
 
 

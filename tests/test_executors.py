@@ -41,27 +41,34 @@ def test_a_failed_run_lets_the_pool_finish_the_others(monkeypatch):
     assert calls == [{"wait": True}]
 
 
+class DonePool:
+    """A process pool whose every run is done at once (stored by another worker): what the pool was given
+    (``kw``) and what each run was sent (``sent``) are kept on the last one made."""
+    last = None
+
+    def __init__(self, *args, **kw):
+        self.kw, self.sent = kw, []
+        DonePool.last = self
+
+    def submit(self, fn, args):
+        self.sent.append(args)
+        future = Future()
+        future.set_result(("key", "host", "dir", False))
+        return future
+
+    def shutdown(self, **kw):
+        pass
+
+
 def test_workers_checkpoint_on_the_callers_interval_not_their_environments(monkeypatch, tmp_path):
     """The store's checkpoint interval travels with each job (lrsci.checkpoints), as Ray's tasks get it too."""
-    sent, used = [], []
-
-    class Pool:
-        def __init__(self, *args, **kw):
-            pass
-
-        def submit(self, fn, args):
-            sent.append(args)
-            future = Future()
-            future.set_result(("key", "host", "dir", False))
-            return future
-
-        def shutdown(self, **kw):
-            pass
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", Pool)
+    used = []
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", DonePool)
     monkeypatch.setenv("LRSCI_CHECKPOINT_SECONDS", "30")   # what a worker's own environment would say
     jobs = [Job(tiny_config(seed=s), "run") for s in range(2)]
     executors.LocalExecutor().train(RunStore("unused", checkpoint_seconds=0), jobs, workers=2, progress=False)
     monkeypatch.setattr(RunStore, "run", lambda self, config, **kw: used.append(self.checkpoint_seconds))
+    sent = DonePool.last.sent
     executors.train_job(*sent[0])   # as a worker runs it
     assert [a[5] for a in sent] == [0.0, 0.0] and used == [0.0]
 
@@ -263,23 +270,11 @@ def test_local_workers_spread_over_every_visible_gpu_in_the_order_they_start(mon
                                                   ("cpu", 2, False)])
 def test_the_local_pool_hands_out_gpus_only_to_runs_on_cuda_and_only_when_there_are_several(
         monkeypatch, device, gpus, shared):
-    given = {}
-
-    class Pool:
-        def __init__(self, n, **kw):
-            given.update(kw)
-
-        def submit(self, fn, args):
-            future = Future()
-            future.set_result(("key", "host", "dir", False))
-            return future
-
-        def shutdown(self, **kw):
-            pass
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", DonePool)
     monkeypatch.setattr(executors, "visible_gpus", lambda: gpus)
     jobs = [Job(tiny_config(seed=s, device=device), "run") for s in range(3)]
     executors.LocalExecutor().train(RunStore("unused"), jobs, workers=3, progress=False)
+    given = DonePool.last.kw
     parent, slots, n = given["initargs"]
     assert given["initializer"] is executors._worker_init
     assert (slots is not None, slots.value if slots else None, n) == ((True, 0, gpus) if shared else

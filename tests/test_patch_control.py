@@ -113,3 +113,12 @@ def test_the_tool_trains_the_six_arms_and_writes_its_result_at_a_tiny_scale(tmp_
     assert len(result["analysis"]["tests"]) == 2 and result["provenance"]["device"] == "cpu"
     text = (tmp_path / "out" / "no-patch.md").read_text(encoding="utf-8")
     assert "At another scale" in text and "(A) the patch widens" in capsys.readouterr().out
+
+
+def test_a_fresh_analysis_is_compared_with_the_committed_one_key_by_key():
+    clean, only = fake_finals(gap_patch=2.4, gap_none=1.2, gain_patch=1.4, gain_none=0.4)
+    committed = json.loads(json.dumps(patch_control.analyse(clean, only)))   # as the tool writes it
+    assert patch_control.differences(committed, patch_control.analyse(clean, only)) == []
+    clean["no patch/small"][3] += 0.05
+    assert patch_control.differences(committed, patch_control.analyse(clean, only)) == [
+        "mean_final_clean", "patch_share", "per_seed", "quantities", "tests"]

@@ -139,3 +139,9 @@ def test_packing_again_without_a_change_leaves_the_committed_pack_as_it_is(tmp_p
     assert pack_tool.same_pack(out, contents, {**manifest, "packed": "t2", "git": "b"})   # only the stamps differ
     assert not pack_tool.same_pack(out, {"r/result.json": b"{ }"}, manifest)
     assert not pack_tool.same_pack(out, contents, {**manifest, "claims": {}})
+
+
+def test_the_no_patch_control_is_what_its_analysis_gives_now_from_its_packed_runs(store):
+    """reports/controls/no-patch.json (docs/replication.md, replication 15): its 120 runs are packed too."""
+    assert len(manifest().get("controls", {}).get("no-patch", [])) == 120, "python tools/pack_report_runs.py"
+    assert pack_tool.reanalyse_control(store, rel=REL) == []

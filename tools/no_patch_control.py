@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLAIM = "activation-noise-fixes-small-lr"
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -35,9 +34,8 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import driver, files, patch_control
-    from lrsci.catalog import load_claims
     from lrsci.harness import progress_from_env
-    from lrsci.overrides import OverrideError, apply, describe, parse
+    from lrsci.overrides import OverrideError, describe, parse
     from lrsci.provenance import provenance
 
     ap = arguments()
@@ -49,28 +47,22 @@ def main(argv=None) -> int:
     out = Path(args.out)
     if (out / "no-patch.json").exists():   # before any training
         ap.error(f"{out / 'no-patch.json'} exists: this control was run already; give another --out to run it again")
-    claim, _ = load_claims(ROOT)[CLAIM]
-    module = sys.modules[claim.train.__module__]
-    profile = {p.name: p for p in claim.profiles}["fast"]
     try:
         scale = parse(args.set)
-        profile = apply(profile, scale) if scale else profile
+        profile, arms_for_seed = patch_control.setup(ROOT, scale)
     except OverrideError as exc:
         ap.error(str(exc))
     ctx = driver.context(profile, run_store=args.run_store, report_dir=out, data_root=args.data_root,
                          seeds=args.seeds, seed_offset=args.seed_offset, run_overrides=scale,
                          progress=progress_from_env(unset=True))   # a line per run and epoch unless LRSCI_PROGRESS=0
     started = time.perf_counter()
-    runs = ctx.run_arms(lambda seed: patch_control.control_arms(module.arm_configs(profile, seed)))
+    runs = ctx.run_arms(arms_for_seed)
     window = profile["final_window"]
-    per = lambda key: {k: {s: patch_control.final(runs[s][k].curve(key), window) for s in runs}  # noqa: E731
-                       for k in runs[ctx.seeds[0]]}
-    analysis = patch_control.analyse(per("test_acc@clean"), per("test_acc@patch_only"))
-    result = {"control": "no-patch", "claim_arms": f"{CLAIM} [fast]", "final_window": window,
+    analysis = patch_control.analyse_runs(runs, window)
+    result = {"control": "no-patch", "claim_arms": f"{patch_control.CLAIM} [fast]", "final_window": window,
               "protocol": "docs/replication.md, replication 15", "run_overrides": scale, "scale": describe(scale) if scale else None,
               "analysis": analysis,
-              "configs": {k: c.to_dict() for k, c in
-                          patch_control.control_arms(module.arm_configs(profile, ctx.seeds[0])).items()},
+              "configs": {k: c.to_dict() for k, c in arms_for_seed(ctx.seeds[0]).items()},
               "runs": sum(len(v) for v in runs.values()), "wall_seconds": time.perf_counter() - started,
               "provenance": provenance(profile.device)}
     text = patch_control.render(result)   # before anything is written: a result is never left without its table

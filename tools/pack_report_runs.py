@@ -20,7 +20,7 @@ carries its run store's JSON (tools/device_session.sh), so after one
 and CI analyses those gpu reports again too (on its CPU: the analysis reads no weights). What the
 fixture already holds stays packed while it still gives the committed sections. The fast sections in
 reports/replication/<name>/ (the same profiles on other seeds, docs/replication.md) are packed the same
-way, on their own seeds.
+way, on their own seeds, and so are the runs of the no-patch control (reports/controls/no-patch.json).
 
 tests/test_reports_reanalysed.py unpacks it in CI and analyses every packed claim again with the
 code as it is: any change to an analysis, a statistic or the report that moves a committed number
@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lrsci import driver, files, report  # noqa: E402
+from lrsci import driver, files, patch_control, report  # noqa: E402
 from lrsci.catalog import load_claims  # noqa: E402
 from lrsci.claim import data_seed, report_seeds  # noqa: E402
 from lrsci.harness import ClaimContext  # noqa: E402
@@ -153,6 +153,42 @@ def pack_replications(kept: dict, manifest: dict, stores: list[Path], seen: set,
     return 0
 
 
+def reanalyse_control(store_root: Path, data_root=None, rel: float = 0.0,
+                      committed_path: Path = ROOT / "reports" / patch_control.RESULT) -> list[str]:
+    """Where the no-patch control's analysis from the runs in ``store_root`` differs from the committed one
+    (lrsci.patch_control; nothing trained: a missing run raises LookupError)."""
+    committed = files.read_json_object(committed_path)
+    profile, arms_for_seed = patch_control.setup(ROOT, committed.get("run_overrides") or None)
+    analysis = patch_control.stored_analysis(RunStore(store_root, data_root=data_root), arms_for_seed,
+                                             [int(s) for s in committed["analysis"]["seeds"]], committed["final_window"])
+    return patch_control.differences(committed["analysis"], analysis, rel)
+
+
+def pack_control(kept: dict, manifest: dict, stores: list[Path], seen: set, data_root=None) -> int:
+    """The runs of reports/controls/no-patch.json (docs/replication.md, replication 15), from the first store
+    whose runs give its committed analysis; listed under manifest["controls"]["no-patch"]."""
+    if not (ROOT / "reports" / patch_control.RESULT).exists():
+        return 0
+    whys = []
+    for store in stores:
+        seen.clear()
+        try:
+            diffs = reanalyse_control(store, data_root)
+        except LookupError as exc:
+            whys.append(f"{store}: its runs are not there ({exc})")
+            continue
+        if diffs:
+            whys.append(f"{store}: its runs do not give the committed control ({', '.join(diffs[:5])})")
+            continue
+        reads = sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
+        kept.update({r: (store / r).read_bytes() for r in reads})
+        manifest.setdefault("controls", {})["no-patch"] = reads
+        print(f"{'packed':11s}controls/no-patch: {len(reads)} files")
+        return 0
+    print(f"controls/no-patch: {'; '.join(whys) or 'no run store given'}", file=sys.stderr)
+    return 1
+
+
 def pack(contents: dict[str, bytes], manifest: dict, out: Path) -> None:
     """A tar.xz whose bytes depend only on its contents (sorted names, no times or owners)."""
     buf = io.BytesIO()
@@ -201,6 +237,8 @@ def main(argv=None) -> int:
                 label = {"packed": "packed", "left out": "left out"}.get(kind, "not packed")
                 print(f"{label:11s}{name}" + (f": {len(rest[1])} files" if kind == "packed" else ""))
         if pack_replications(kept, manifest, stores, seen, Path(tmp), args.data_root):
+            return 1
+        if pack_control(kept, manifest, stores, seen, args.data_root):
             return 1
     if same_pack(args.out, kept, manifest):
         print(f"{args.out}: unchanged ({len(kept)} files); not rewritten")
