@@ -446,6 +446,10 @@ def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
         lines += ["", "The same profiles run again on other seeds or at another scale, each a report folder of its own "
                   "(docs/replication.md compares them, criterion by criterion): "
                   + ", ".join(f"[{r.name}](replication/{r.name}/README.md)" for r in again) + "."]
+    controls = sorted((root / "controls").glob("*.md"))
+    if controls:   # experiments beside the claims that test what their arms' differences come from
+        lines += ["", "Controls (the claims' arms on data changed in one way, docs/replication.md): "
+                  + ", ".join(f"[{c.stem}](controls/{c.name})" for c in controls) + "."]
     path = root / "README.md"
     root.mkdir(parents=True, exist_ok=True)
     files.write_text(path, "\n".join(lines) + "\n")

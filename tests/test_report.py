@@ -32,6 +32,10 @@ def test_write_render_and_index(tmp_path):
                                                   "seeds": [3000, 3001, 3002]})
     index = (tmp_path / "README.md").read_text()
     assert "| seeds |" in index and "| 3000-3002 |" in index   # which protocol version a section ran under
+    assert "Controls" not in index
+    (tmp_path / "controls").mkdir()
+    (tmp_path / "controls" / "no-patch.md").write_text("# a control\n")
+    assert "[no-patch](controls/no-patch.md)" in report.render_index(tmp_path).read_text()
 
 
 def test_profiles_merge_and_rerender_without_training(tmp_path):
