@@ -34,7 +34,9 @@ def rendered(tmp_path_factory):
                 (target / path.parent.name).mkdir(parents=True)
                 shutil.copy(path, target / path.parent.name / "result.json")
                 report.render_claim(target / path.parent.name, claims)
-        for root in ROOTS:   # once every folder is there: an index links the replications below it
+        for root in ROOTS:   # once every folder is there: an index links the replications and controls below it
+            if (root / "controls").is_dir():   # written by their tools, not rendered: as they are
+                shutil.copytree(root / "controls", out / root.relative_to(REPORTS) / "controls")
             report.render_index(out / root.relative_to(REPORTS), claims)
     return out
 
