@@ -1,15 +1,20 @@
-"""The patch claims without the patch: a control (docs/replication.md, replication 15).
+"""The patch claims without the patch, or with a blank one: controls (docs/replication.md, replications 15 and 16).
 
 patch-memorized-by-small-lr and activation-noise-fixes-small-lr compare clean test accuracy between arms trained
 on data with Li et al.'s patch. Whether a gap between them comes from the patch can only be told against the same
 arms on the same data without it. This module builds that pair of experiments from the activation-noise claim's
 own arms (which hold the patch claim's two) and tests, paired by seed:
 
-* (A) D_G = G(patch) − G(no patch) > 0, with G = large − small: the patch widens the large LR's gap;
-* (B) D_N = N(patch) − N(no patch) > 0, with N = noise − small: the patch widens the noise's gain.
+* (A) D_G = G(patch) − G(control) > 0, with G = large − small: the patch widens the large LR's gap;
+* (B) D_N = N(patch) − N(control) > 0, with N = noise − small: the patch widens the noise's gain.
 
-"No patch" is the profile's data with ``patch_prob`` 0 and nothing else changed: the same images, batch order,
-normalisation, clean test set and patch-only probe, so only whether training images carry the patch differs.
+The control data (:data:`CONTROLS`) is the profile's data with one option changed, and nothing else: the same
+images, batch order, normalisation, clean test set and patch-only probe.
+
+* "no patch": ``patch_prob`` 0, no training image is patched (replication 15);
+* "blank patch": ``patch_sep`` 0, the same rows zeroed and overwritten with the shared pattern z, but with no
+  class signal in it (ζ_y = 0): what the patch takes away without what it offers to memorize (replication 16).
+
 A run's final clean accuracy is the claims' own: the median of ``test_acc@clean`` over the last W epochs.
 """
 from __future__ import annotations
@@ -23,13 +28,17 @@ from .config import RunConfig
 from .stats import mean_ci_t, paired_t, ratio_ci, wilcoxon
 
 CLAIM = "activation-noise-fixes-small-lr"   # its fast arms hold patch-memorized-by-small-lr's two
-DATA = ("patch", "no patch")
+CONTROLS = {"no patch": {"patch_prob": 0.0}, "blank patch": {"patch_sep": 0.0}}
 ARMS = ("large", "small", "noise")
 ALPHA = 0.05
-RESULT = Path("controls") / "no-patch.json"   # under a report folder: reports/controls/no-patch.json
 
 
-def setup(project: Path, scale: dict | None = None):
+def result_path(control: str) -> Path:
+    """Where a control's result lies under a report folder: controls/no-patch.json, controls/blank-patch.json."""
+    return Path("controls") / f"{control.replace(' ', '-')}.json"
+
+
+def setup(project: Path, scale: dict | None = None, control: str = "no patch"):
     """(the claim's fast profile at ``scale``, seed -> {"<data>/<arm>": config}) from the claim module itself."""
     from .catalog import load_claims
     from .overrides import apply
@@ -38,19 +47,22 @@ def setup(project: Path, scale: dict | None = None):
     module = sys.modules[claim.train.__module__]
     profile = {p.name: p for p in claim.profiles}["fast"]
     profile = apply(profile, scale) if scale else profile
-    return profile, lambda seed: control_arms(module.arm_configs(profile, seed))
+    return profile, lambda seed: control_arms(module.arm_configs(profile, seed), control)
 
 
-def without_patch(config: RunConfig) -> RunConfig:
-    """The same run on the same data, no training image patched (the evaluation sets are unchanged)."""
+def on_control(config: RunConfig, control: str = "no patch") -> RunConfig:
+    """The same run on the control data (the evaluation sets are unchanged)."""
+    if control not in CONTROLS:
+        raise ValueError(f"control {control!r}: expected one of {sorted(CONTROLS)}")
     if not config.data.name.startswith("patch-"):
-        raise ValueError(f"{config.data.name!r} is not patch data: there is no patch to leave out")
-    return config.with_(**{"data.options": {**config.data.options, "patch_prob": 0.0}})
+        raise ValueError(f"{config.data.name!r} is not patch data: there is no patch to change")
+    return config.with_(**{"data.options": {**config.data.options, **CONTROLS[control]}})
 
 
-def control_arms(arms: dict[str, RunConfig]) -> dict[str, RunConfig]:
-    """{"<data>/<arm>": config}: each of the claim's arms on the patch data and without the patch."""
-    return {**{f"patch/{a}": c for a, c in arms.items()}, **{f"no patch/{a}": without_patch(c) for a, c in arms.items()}}
+def control_arms(arms: dict[str, RunConfig], control: str = "no patch") -> dict[str, RunConfig]:
+    """{"<data>/<arm>": config}: each of the claim's arms on the patch data and on the control data."""
+    return {**{f"patch/{a}": c for a, c in arms.items()},
+            **{f"{control}/{a}": on_control(c, control) for a, c in arms.items()}}
 
 
 def final(curve: list[float], window: int) -> float:
@@ -116,26 +128,32 @@ def _share(d: list[float], whole: list[float]) -> dict:
 def analyse(clean: dict[str, dict[int, float]], patch_only: dict[str, dict[int, float]]) -> dict:
     """``clean``/``patch_only``: {"<data>/<arm>": {seed: final accuracy}} -> the control's tests and figures."""
     seeds = sorted(clean["patch/large"])
+    other = next(k.split("/")[0] for k in clean if not k.startswith("patch/"))   # the control data's name
+    data = ("patch", other)
     col = lambda key: [clean[key][s] for s in seeds]  # noqa: E731
     diff = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
-    gap = {d: diff(col(f"{d}/large"), col(f"{d}/small")) for d in DATA}
-    gain = {d: diff(col(f"{d}/noise"), col(f"{d}/small")) for d in DATA}
-    behind = {d: diff(col(f"{d}/noise"), col(f"{d}/large")) for d in DATA}
+    gap = {d: diff(col(f"{d}/large"), col(f"{d}/small")) for d in data}
+    gain = {d: diff(col(f"{d}/noise"), col(f"{d}/small")) for d in data}
+    behind = {d: diff(col(f"{d}/noise"), col(f"{d}/large")) for d in data}
     return {
         "seeds": seeds,
-        "tests": [_test("(A) the patch widens the large LR's gap: G(patch) − G(no patch) > 0", gap["patch"],
-                        gap["no patch"]),
-                  _test("(B) the patch widens the noise's gain: N(patch) − N(no patch) > 0", gain["patch"],
-                        gain["no patch"])],
-        "quantities": [_row(f"G = large − small, {d}", gap[d]) for d in DATA]
-                      + [_row(f"N = noise − small, {d}", gain[d]) for d in DATA]
-                      + [_row(f"noise − large, {d}", behind[d]) for d in DATA],
-        "patch_share": {"of G(patch)": _share(diff(gap["patch"], gap["no patch"]), gap["patch"]),
-                        "of N(patch)": _share(diff(gain["patch"], gain["no patch"]), gain["patch"])},
+        "tests": [_test(f"(A) the patch widens the large LR's gap: G(patch) − G({other}) > 0", gap["patch"],
+                        gap[other]),
+                  _test(f"(B) the patch widens the noise's gain: N(patch) − N({other}) > 0", gain["patch"],
+                        gain[other])],
+        "quantities": [_row(f"G = large − small, {d}", gap[d]) for d in data]
+                      + [_row(f"N = noise − small, {d}", gain[d]) for d in data]
+                      + [_row(f"noise − large, {d}", behind[d]) for d in data],
+        "patch_share": {"of G(patch)": _share(diff(gap["patch"], gap[other]), gap["patch"]),
+                        "of N(patch)": _share(diff(gain["patch"], gain[other]), gain["patch"])},
         "mean_final_clean": {k: sum(col(k)) / len(seeds) for k in clean},
         "mean_final_patch_only": {k: sum(v.values()) / len(v) for k, v in patch_only.items()},
         "per_seed": {"final clean acc": clean, "final patch-only acc": patch_only},
     }
+
+
+TITLES = {"no-patch": ("The patch claims without the patch (a control)", 15),
+          "blank-patch": ("The patch claims with a blank patch: its rows, without its class signal (a control)", 16)}
 
 
 def _pp(x: float) -> str:
@@ -145,8 +163,9 @@ def _pp(x: float) -> str:
 def render(result: dict) -> str:
     """The control as Markdown: the tests, the quantities, the shares, the patch-only check, per-seed values."""
     a = result["analysis"]
-    lines = ["# The patch claims without the patch (a control)", "",
-             "docs/replication.md, replication 15, holds the protocol (written before the run) and the reading. "
+    title, number = TITLES[result.get("control", "no-patch")]
+    lines = [f"# {title}", "",
+             f"docs/replication.md, replication {number}, holds the protocol (written before the run) and the reading. "
              f"Seeds {a['seeds'][0]}-{a['seeds'][-1]} (n = {len(a['seeds'])}); final clean accuracy = the median of "
              f"the last {result['final_window']} epochs; tests one-sided paired t, α = {ALPHA}."
              + (f" **At another scale** ({result['scale']}): not the registered control."

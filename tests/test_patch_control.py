@@ -18,18 +18,21 @@ def claim_arms():
     return module.arm_configs(module.FAST, 23000)
 
 
-def test_without_the_patch_only_patch_prob_changes():
+@pytest.mark.parametrize("control, option", [("no patch", {"patch_prob": 0.0}), ("blank patch", {"patch_sep": 0.0})])
+def test_the_control_data_changes_one_option_and_nothing_else(control, option):
     arms = claim_arms()
-    both = patch_control.control_arms(arms)
-    assert sorted(both) == sorted(f"{d}/{a}" for d in patch_control.DATA for a in ("large", "small", "noise"))
+    both = patch_control.control_arms(arms, control)
+    assert sorted(both) == sorted(f"{d}/{a}" for d in ("patch", control) for a in ("large", "small", "noise"))
     for arm, config in arms.items():
         assert both[f"patch/{arm}"] == config
-        plain, none = config.to_dict(), both[f"no patch/{arm}"].to_dict()
-        assert none["data"]["options"] == {**plain["data"]["options"], "patch_prob": 0.0}
-        none["data"]["options"] = plain["data"]["options"]
-        assert none == plain and both[f"no patch/{arm}"].key() != config.key()   # a run of its own in the store
+        plain, other = config.to_dict(), both[f"{control}/{arm}"].to_dict()
+        assert other["data"]["options"] == {**plain["data"]["options"], **option}
+        other["data"]["options"] = plain["data"]["options"]
+        assert other == plain and both[f"{control}/{arm}"].key() != config.key()   # a run of its own in the store
     with pytest.raises(ValueError, match="not patch data"):
-        patch_control.without_patch(arms["large"].with_(**{"data.name": "fashion-mnist", "data.options": {}}))
+        patch_control.on_control(arms["large"].with_(**{"data.name": "fashion-mnist", "data.options": {}}), control)
+    with pytest.raises(ValueError, match="expected one of"):
+        patch_control.on_control(arms["large"], "no data")
 
 
 def test_no_training_image_is_patched_and_the_evaluation_sets_are_the_patch_datas():
@@ -122,3 +125,32 @@ def test_a_fresh_analysis_is_compared_with_the_committed_one_key_by_key():
     clean["no patch/small"][3] += 0.05
     assert patch_control.differences(committed, patch_control.analyse(clean, only)) == [
         "mean_final_clean", "patch_share", "per_seed", "quantities", "tests"]
+
+
+def test_a_blank_patch_writes_the_same_rows_with_one_pattern_for_every_class():
+    """patch_sep 0: the rows the patch data chooses are zeroed and overwritten as there, with z alone (ζ_y = 0),
+    and every patch-only probe row is that same input whatever its label."""
+    base = fake_base(n=2000, n_test=200)
+    patched, blank = make_patch_data(base, seed=0, patch_sep=0.5), make_patch_data(base, seed=0, patch_sep=0.0)
+    xp, xb = patched.epoch_inputs(run_seed=24000, epoch=0), blank.epoch_inputs(run_seed=24000, epoch=0)
+    touched_p, touched_b = (xp != base.x_train).flatten(1).any(1), (xb != base.x_train).flatten(1).any(1)
+    assert torch.equal(touched_p, touched_b) and 0.7 < touched_b.float().mean() < 0.9
+    n = base.x_test.shape[0]
+    probe = blank.x_test[2 * n:]
+    assert torch.equal(probe, probe[:1].expand_as(probe)) and not torch.equal(patched.x_test[2 * n:], probe)
+    assert torch.equal(blank.x_test[:n], patched.x_test[:n])
+
+
+def test_a_blank_patch_control_is_named_and_written_as_its_own(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LRSCI_WORKERS", "1")
+    monkeypatch.setenv("LRSCI_PROGRESS", "0")
+    tool = load_file(ROOT / "tools" / "no_patch_control.py", "no_patch_control_tool_blank")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "no-patch.json").write_text("{}")   # another control's result does not stop this one
+    scale = ["--set", "data.train_size=128", "--set", "data.test_size=32", "--set", "epochs=2", "--set", "anneal_epoch=1"]
+    assert tool.main(["--control", "blank-patch", "--seeds", "2", "--seed-offset", "0", "--run-store",
+                      str(tmp_path / "runs"), "--out", str(tmp_path / "out"), *scale]) == 0
+    result = json.loads((tmp_path / "out" / "blank-patch.json").read_text(encoding="utf-8"))
+    assert result["control"] == "blank-patch" and "G(patch) − G(blank patch)" in result["analysis"]["tests"][0]["test"]
+    assert (tmp_path / "out" / "blank-patch.md").read_text(encoding="utf-8").startswith(
+        "# The patch claims with a blank patch")

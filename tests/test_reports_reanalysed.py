@@ -141,7 +141,19 @@ def test_packing_again_without_a_change_leaves_the_committed_pack_as_it_is(tmp_p
     assert not pack_tool.same_pack(out, contents, {**manifest, "claims": {}})
 
 
-def test_the_no_patch_control_is_what_its_analysis_gives_now_from_its_packed_runs(store):
-    """reports/controls/no-patch.json (docs/replication.md, replication 15): its 120 runs are packed too."""
-    assert len(manifest().get("controls", {}).get("no-patch", [])) == 120, "python tools/pack_report_runs.py"
-    assert pack_tool.reanalyse_control(store, rel=REL) == []
+CONTROLS = sorted(manifest().get("controls", {}))
+
+
+def test_every_committed_control_is_packed():
+    from lrsci import patch_control
+
+    committed = sorted(patch_control.result_path(c).stem for c in patch_control.CONTROLS
+                       if (ROOT / "reports" / patch_control.result_path(c)).exists())
+    assert CONTROLS == committed and "no-patch" in committed, "python tools/pack_report_runs.py"
+
+
+@pytest.mark.parametrize("name", CONTROLS)
+def test_a_control_is_what_its_analysis_gives_now_from_its_packed_runs(name, store):
+    """reports/controls/<name>.json (docs/replication.md, replications 15-16): its 120 runs are packed too."""
+    assert len(manifest()["controls"][name]) == 120
+    assert pack_tool.reanalyse_control(store, name.replace("-", " "), rel=REL) == []

@@ -1,13 +1,14 @@
-"""The patch claims' arms with and without the patch: replication 15 of docs/replication.md, a control.
+"""The patch claims' arms with and without the patch (or with a blank one): controls, docs/replication.md 15-16.
 
     python tools/no_patch_control.py --seeds 20 --seed-offset 23000 --run-store DIR [--out reports/controls]
+    python tools/no_patch_control.py --control blank-patch --seeds 20 --seed-offset 24000 --run-store DIR
     python tools/no_patch_control.py ... --set data.train_size=2000 --set epochs=10 --set anneal_epoch=5
 
 Trains activation-noise-fixes-small-lr's fast arms (large LR, small LR, small LR + noise: the claim module's own
-arm_configs, which hold patch-memorized-by-small-lr's two) on the profile's patch data and on the same data with
-patch_prob 0 (lrsci.patch_control), then writes <out>/no-patch.json (every per-seed value, the tests, provenance)
-and <out>/no-patch.md. A control is run once: it refuses to replace an existing no-patch.json. --set runs it at
-another scale, as for a claim (lrsci.overrides; the result records the scale).
+arm_configs, which hold patch-memorized-by-small-lr's two) on the profile's patch data and on the control data
+(lrsci.patch_control: no-patch, patch_prob 0; blank-patch, patch_sep 0), then writes <out>/<control>.json (every
+per-seed value, the tests, provenance) and <out>/<control>.md. A control is run once: it refuses to replace an
+existing result. --set runs it at another scale, as for a claim (lrsci.overrides; the result records the scale).
 """
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def arguments() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--control", choices=("no-patch", "blank-patch"), default="no-patch",
+                    help="the control data: no training image patched, or patched rows with no class signal")
     ap.add_argument("--seeds", type=int, required=True, help="seeds (at least 2: the tests are paired t-tests)")
     ap.add_argument("--seed-offset", type=int, required=True, help="the first seed (a range nothing has touched)")
     ap.add_argument("--run-store", required=True, help="where the runs are kept (a new folder for a final run)")
     ap.add_argument("--data-root", default=None, help="where Fashion-MNIST is (default: as lrsci finds it)")
-    ap.add_argument("--out", default=str(ROOT / "reports" / "controls"), help="the folder no-patch.{json,md} go to")
+    ap.add_argument("--out", default=str(ROOT / "reports" / "controls"), help="the folder <control>.{json,md} go to")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="the fast profile at another scale (as `lrsci run --set`)")
     return ap
@@ -44,12 +47,13 @@ def main(argv=None) -> int:
         ap.error(f"--seeds {args.seeds}: a paired t-test needs at least 2 seeds")
     if args.seed_offset < 0:
         ap.error(f"--seed-offset {args.seed_offset}: seeds are whole numbers >= 0")
-    out = Path(args.out)
-    if (out / "no-patch.json").exists():   # before any training
-        ap.error(f"{out / 'no-patch.json'} exists: this control was run already; give another --out to run it again")
+    out, control = Path(args.out), args.control.replace("-", " ")
+    path = out / patch_control.result_path(control).name
+    if path.exists():   # before any training
+        ap.error(f"{path} exists: this control was run already; give another --out to run it again")
     try:
         scale = parse(args.set)
-        profile, arms_for_seed = patch_control.setup(ROOT, scale)
+        profile, arms_for_seed = patch_control.setup(ROOT, scale, control)
     except OverrideError as exc:
         ap.error(str(exc))
     ctx = driver.context(profile, run_store=args.run_store, report_dir=out, data_root=args.data_root,
@@ -59,7 +63,7 @@ def main(argv=None) -> int:
     runs = ctx.run_arms(arms_for_seed)
     window = profile["final_window"]
     analysis = patch_control.analyse_runs(runs, window)
-    result = {"control": "no-patch", "claim_arms": f"{patch_control.CLAIM} [fast]", "final_window": window,
+    result = {"control": args.control, "claim_arms": f"{patch_control.CLAIM} [fast]", "final_window": window,
               "protocol": "docs/replication.md, replication 15", "run_overrides": scale, "scale": describe(scale) if scale else None,
               "analysis": analysis,
               "configs": {k: c.to_dict() for k, c in arms_for_seed(ctx.seeds[0]).items()},
@@ -67,11 +71,11 @@ def main(argv=None) -> int:
               "provenance": provenance(profile.device)}
     text = patch_control.render(result)   # before anything is written: a result is never left without its table
     out.mkdir(parents=True, exist_ok=True)
-    files.write_json_new(out / "no-patch.json", result)   # written once, never over another's
-    files.write_text(out / "no-patch.md", text)
+    files.write_json_new(path, result)   # written once, never over another's
+    files.write_text(path.with_suffix(".md"), text)
     for t in analysis["tests"]:
         print(f"{t['test']}: {t['effect']:+.2f} pp [{t['ci95'][0]:+.2f}, {t['ci95'][1]:+.2f}], p = {t['p']:.3g}")
-    print(f"wrote {out / 'no-patch.json'} and no-patch.md")
+    print(f"wrote {path} and {path.with_suffix('.md').name}")
     return 0
 
 

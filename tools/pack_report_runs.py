@@ -20,7 +20,7 @@ carries its run store's JSON (tools/device_session.sh), so after one
 and CI analyses those gpu reports again too (on its CPU: the analysis reads no weights). What the
 fixture already holds stays packed while it still gives the committed sections. The fast sections in
 reports/replication/<name>/ (the same profiles on other seeds, docs/replication.md) are packed the same
-way, on their own seeds, and so are the runs of the no-patch control (reports/controls/no-patch.json).
+way, on their own seeds, and so are the runs of the controls (reports/controls/*.json).
 
 tests/test_reports_reanalysed.py unpacks it in CI and analyses every packed claim again with the
 code as it is: any change to an analysis, a statistic or the report that moves a committed number
@@ -153,40 +153,44 @@ def pack_replications(kept: dict, manifest: dict, stores: list[Path], seen: set,
     return 0
 
 
-def reanalyse_control(store_root: Path, data_root=None, rel: float = 0.0,
-                      committed_path: Path = ROOT / "reports" / patch_control.RESULT) -> list[str]:
-    """Where the no-patch control's analysis from the runs in ``store_root`` differs from the committed one
-    (lrsci.patch_control; nothing trained: a missing run raises LookupError)."""
-    committed = files.read_json_object(committed_path)
-    profile, arms_for_seed = patch_control.setup(ROOT, committed.get("run_overrides") or None)
+def reanalyse_control(store_root: Path, control: str, data_root=None, rel: float = 0.0,
+                      committed_root: Path = ROOT / "reports") -> list[str]:
+    """Where a control's analysis (lrsci.patch_control: "no patch", "blank patch") from the runs in ``store_root``
+    differs from the one committed under ``committed_root`` (nothing trained: a missing run raises LookupError)."""
+    committed = files.read_json_object(committed_root / patch_control.result_path(control))
+    profile, arms_for_seed = patch_control.setup(ROOT, committed.get("run_overrides") or None, control)
     analysis = patch_control.stored_analysis(RunStore(store_root, data_root=data_root), arms_for_seed,
                                              [int(s) for s in committed["analysis"]["seeds"]], committed["final_window"])
     return patch_control.differences(committed["analysis"], analysis, rel)
 
 
-def pack_control(kept: dict, manifest: dict, stores: list[Path], seen: set, data_root=None) -> int:
-    """The runs of reports/controls/no-patch.json (docs/replication.md, replication 15), from the first store
-    whose runs give its committed analysis; listed under manifest["controls"]["no-patch"]."""
-    if not (ROOT / "reports" / patch_control.RESULT).exists():
-        return 0
-    whys = []
-    for store in stores:
-        seen.clear()
-        try:
-            diffs = reanalyse_control(store, data_root)
-        except LookupError as exc:
-            whys.append(f"{store}: its runs are not there ({exc})")
+def pack_controls(kept: dict, manifest: dict, stores: list[Path], seen: set, data_root=None) -> int:
+    """The runs of every committed control (reports/controls/*.json; docs/replication.md, replications 15-16), each
+    from the first store whose runs give its committed analysis; listed under manifest["controls"][<name>]."""
+    for control in patch_control.CONTROLS:
+        name = patch_control.result_path(control).stem
+        if not (ROOT / "reports" / patch_control.result_path(control)).exists():
             continue
-        if diffs:
-            whys.append(f"{store}: its runs do not give the committed control ({', '.join(diffs[:5])})")
-            continue
-        reads = sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
-        kept.update({r: (store / r).read_bytes() for r in reads})
-        manifest.setdefault("controls", {})["no-patch"] = reads
-        print(f"{'packed':11s}controls/no-patch: {len(reads)} files")
-        return 0
-    print(f"controls/no-patch: {'; '.join(whys) or 'no run store given'}", file=sys.stderr)
-    return 1
+        whys = []
+        for store in stores:
+            seen.clear()
+            try:
+                diffs = reanalyse_control(store, control, data_root)
+            except LookupError as exc:
+                whys.append(f"{store}: its runs are not there ({exc})")
+                continue
+            if diffs:
+                whys.append(f"{store}: its runs do not give the committed control ({', '.join(diffs[:5])})")
+                continue
+            reads = sorted(str(p.relative_to(store)) for p in seen if p.suffix == KEPT and p.is_file())
+            kept.update({r: (store / r).read_bytes() for r in reads})
+            manifest.setdefault("controls", {})[name] = reads
+            print(f"{'packed':11s}controls/{name}: {len(reads)} files")
+            break
+        else:
+            print(f"controls/{name}: {'; '.join(whys) or 'no run store given'}", file=sys.stderr)
+            return 1
+    return 0
 
 
 def pack(contents: dict[str, bytes], manifest: dict, out: Path) -> None:
@@ -238,7 +242,7 @@ def main(argv=None) -> int:
                 print(f"{label:11s}{name}" + (f": {len(rest[1])} files" if kind == "packed" else ""))
         if pack_replications(kept, manifest, stores, seen, Path(tmp), args.data_root):
             return 1
-        if pack_control(kept, manifest, stores, seen, args.data_root):
+        if pack_controls(kept, manifest, stores, seen, args.data_root):
             return 1
     if same_pack(args.out, kept, manifest):
         print(f"{args.out}: unchanged ({len(kept)} files); not rewritten")
