@@ -152,6 +152,7 @@ def analyse(clean: dict[str, dict[int, float]], patch_only: dict[str, dict[int, 
     }
 
 
+# each control's file stem (the tool's --control) -> the title of its table and its number in docs/replication.md
 TITLES = {"no-patch": ("The patch claims without the patch (a control)", 15),
           "blank-patch": ("The patch claims with a blank patch: its rows, without its class signal (a control)", 16)}
 

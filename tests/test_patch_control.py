@@ -152,5 +152,6 @@ def test_a_blank_patch_control_is_named_and_written_as_its_own(tmp_path, monkeyp
                       str(tmp_path / "runs"), "--out", str(tmp_path / "out"), *scale]) == 0
     result = json.loads((tmp_path / "out" / "blank-patch.json").read_text(encoding="utf-8"))
     assert result["control"] == "blank-patch" and "G(patch) − G(blank patch)" in result["analysis"]["tests"][0]["test"]
+    assert result["protocol"] == "docs/replication.md, replication 16"
     assert (tmp_path / "out" / "blank-patch.md").read_text(encoding="utf-8").startswith(
         "# The patch claims with a blank patch")

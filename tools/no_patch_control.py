@@ -21,8 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def arguments() -> argparse.ArgumentParser:
+    from lrsci.patch_control import TITLES
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--control", choices=("no-patch", "blank-patch"), default="no-patch",
+    ap.add_argument("--control", choices=sorted(TITLES), default="no-patch",
                     help="the control data: no training image patched, or patched rows with no class signal")
     ap.add_argument("--seeds", type=int, required=True, help="seeds (at least 2: the tests are paired t-tests)")
     ap.add_argument("--seed-offset", type=int, required=True, help="the first seed (a range nothing has touched)")
@@ -64,8 +66,8 @@ def main(argv=None) -> int:
     window = profile["final_window"]
     analysis = patch_control.analyse_runs(runs, window)
     result = {"control": args.control, "claim_arms": f"{patch_control.CLAIM} [fast]", "final_window": window,
-              "protocol": "docs/replication.md, replication 15", "run_overrides": scale, "scale": describe(scale) if scale else None,
-              "analysis": analysis,
+              "protocol": f"docs/replication.md, replication {patch_control.TITLES[args.control][1]}",
+              "run_overrides": scale, "scale": describe(scale) if scale else None, "analysis": analysis,
               "configs": {k: c.to_dict() for k, c in arms_for_seed(ctx.seeds[0]).items()},
               "runs": sum(len(v) for v in runs.values()), "wall_seconds": time.perf_counter() - started,
               "provenance": provenance(profile.device)}
