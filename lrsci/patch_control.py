@@ -25,12 +25,12 @@ import sys
 from pathlib import Path
 
 from .config import RunConfig
-from .stats import mean_ci_t, paired_t, ratio_ci, wilcoxon
+from .paired_rows import ALPHA, paired_test_row, quantity_row, share, tables
 
 CLAIM = "activation-noise-fixes-small-lr"   # its fast arms hold patch-memorized-by-small-lr's two
 CONTROLS = {"no patch": {"patch_prob": 0.0}, "blank patch": {"patch_sep": 0.0}}
 ARMS = ("large", "small", "noise")
-ALPHA = 0.05
+PATCH_GAP = "the gap on the patch data"
 
 
 def result_path(control: str) -> Path:
@@ -100,31 +100,6 @@ def differences(committed: dict, analysis: dict, rel: float = 0.0) -> list[str]:
     return [k for k in sorted(set(committed) | set(fresh)) if not equal_within(committed.get(k), fresh.get(k), rel)]
 
 
-def _row(name: str, values: list[float]) -> dict:
-    lo, hi = mean_ci_t(values)
-    return {"quantity": name, "mean": sum(values) / len(values), "ci95": [lo, hi],
-            "seeds_above_0": sum(v > 0 for v in values), "n": len(values)}
-
-
-def _test(name: str, a: list[float], b: list[float]) -> dict:
-    t, w = paired_t(a, b), wilcoxon(a, b)
-    d = [x - y for x, y in zip(a, b)]
-    lo, hi = mean_ci_t(d, resolution=t.resolution)
-    return {"test": name, "effect": t.effect, "ci95": [lo, hi], "t": t.statistic, "p": t.p_value,
-            "wilcoxon_p": w.p_value, "passed": t.passed(ALPHA), "seeds_on_h1_side": sum(v > 0 for v in d),
-            "n": t.n}
-
-
-def _share(d: list[float], whole: list[float]) -> dict:
-    """mean(d)/mean(whole) with a paired bootstrap interval when every seed's ``whole`` has one sign."""
-    ratio = (sum(d) / len(d)) / (sum(whole) / len(whole))
-    if all(v > 0 for v in whole) or all(v < 0 for v in whole):
-        _, lo, hi = ratio_ci(d, whole)
-        return {"share": ratio, "ci95": [lo, hi]}
-    return {"share": ratio, "ci95": None,
-            "why_no_interval": "the gap on the patch data changes sign across seeds: a resampled ratio is unbounded"}
-
-
 def analyse(clean: dict[str, dict[int, float]], patch_only: dict[str, dict[int, float]]) -> dict:
     """``clean``/``patch_only``: {"<data>/<arm>": {seed: final accuracy}} -> the control's tests and figures."""
     seeds = sorted(clean["patch/large"])
@@ -137,15 +112,15 @@ def analyse(clean: dict[str, dict[int, float]], patch_only: dict[str, dict[int, 
     behind = {d: diff(col(f"{d}/noise"), col(f"{d}/large")) for d in data}
     return {
         "seeds": seeds,
-        "tests": [_test(f"(A) the patch widens the large LR's gap: G(patch) − G({other}) > 0", gap["patch"],
+        "tests": [paired_test_row(f"(A) the patch widens the large LR's gap: G(patch) − G({other}) > 0", gap["patch"],
                         gap[other]),
-                  _test(f"(B) the patch widens the noise's gain: N(patch) − N({other}) > 0", gain["patch"],
+                  paired_test_row(f"(B) the patch widens the noise's gain: N(patch) − N({other}) > 0", gain["patch"],
                         gain[other])],
-        "quantities": [_row(f"G = large − small, {d}", gap[d]) for d in data]
-                      + [_row(f"N = noise − small, {d}", gain[d]) for d in data]
-                      + [_row(f"noise − large, {d}", behind[d]) for d in data],
-        "patch_share": {"of G(patch)": _share(diff(gap["patch"], gap[other]), gap["patch"]),
-                        "of N(patch)": _share(diff(gain["patch"], gain[other]), gain["patch"])},
+        "quantities": [quantity_row(f"G = large − small, {d}", gap[d]) for d in data]
+                      + [quantity_row(f"N = noise − small, {d}", gain[d]) for d in data]
+                      + [quantity_row(f"noise − large, {d}", behind[d]) for d in data],
+        "patch_share": {"of G(patch)": share(diff(gap["patch"], gap[other]), gap["patch"], PATCH_GAP),
+                        "of N(patch)": share(diff(gain["patch"], gain[other]), gain["patch"], PATCH_GAP)},
         "mean_final_clean": {k: sum(col(k)) / len(seeds) for k in clean},
         "mean_final_patch_only": {k: sum(v.values()) / len(v) for k, v in patch_only.items()},
         "per_seed": {"final clean acc": clean, "final patch-only acc": patch_only},
@@ -157,10 +132,6 @@ TITLES = {"no-patch": ("The patch claims without the patch (a control)", 15),
           "blank-patch": ("The patch claims with a blank patch: its rows, without its class signal (a control)", 16)}
 
 
-def _pp(x: float) -> str:
-    return f"{x:+.2f}"
-
-
 def render(result: dict) -> str:
     """The control as Markdown: the tests, the quantities, the shares, the patch-only check, per-seed values."""
     a = result["analysis"]
@@ -170,21 +141,10 @@ def render(result: dict) -> str:
              f"Seeds {a['seeds'][0]}-{a['seeds'][-1]} (n = {len(a['seeds'])}); final clean accuracy = the median of "
              f"the last {result['final_window']} epochs; tests one-sided paired t, α = {ALPHA}."
              + (f" **At another scale** ({result['scale']}): not the registered control."
-                if result.get("scale") else ""), "",
-             "| test | effect (pp) | 95 % CI (t) | seeds on H1's side | t | p | Wilcoxon p | pass |",
-             "|---|---|---|---|---|---|---|---|"]
-    for t in a["tests"]:
-        lines.append(f"| {t['test']} | {_pp(t['effect'])} | [{_pp(t['ci95'][0])}, {_pp(t['ci95'][1])}] | "
-                     f"{t['seeds_on_h1_side']}/{t['n']} | {t['t']:.2f} | {t['p']:.3g} | {t['wilcoxon_p']:.3g} | "
-                     f"{'yes' if t['passed'] else 'no'} |")
-    lines += ["", "| quantity (clean accuracy, pp) | mean | 95 % CI (t) | seeds above 0 |", "|---|---|---|---|"]
-    for q in a["quantities"]:
-        lines.append(f"| {q['quantity']} | {_pp(q['mean'])} | [{_pp(q['ci95'][0])}, {_pp(q['ci95'][1])}] | "
-                     f"{q['seeds_above_0']}/{q['n']} |")
-    lines += ["", "Share of the patch data's gap that the patch accounts for (mean D / mean gap, paired bootstrap):", ""]
-    for name, s in a["patch_share"].items():
-        ci = f"[{s['ci95'][0]:.2f}, {s['ci95'][1]:.2f}]" if s["ci95"] else f"no interval: {s['why_no_interval']}"
-        lines.append(f"- {name}: {s['share']:.2f}, {ci}")
+                if result.get("scale") else ""), ""]
+    lines += tables(a["tests"], a["quantities"],
+                    "Share of the patch data's gap that the patch accounts for (mean D / mean gap, paired bootstrap):",
+                    a["patch_share"])
     lines += ["", "| run | mean final clean acc (%) | mean final patch-only acc (%) |", "|---|---|---|"]
     for key in a["mean_final_clean"]:
         lines.append(f"| {key} | {a['mean_final_clean'][key]:.2f} | {a['mean_final_patch_only'][key]:.1f} |")

@@ -157,3 +157,17 @@ def test_a_control_is_what_its_analysis_gives_now_from_its_packed_runs(name, sto
     """reports/controls/<name>.json (docs/replication.md, replications 15-16): its 120 runs are packed too."""
     assert len(manifest()["controls"][name]) == 120
     assert pack_tool.reanalyse_control(store, name.replace("-", " "), rel=REL) == []
+
+
+# docs/replication.md, replication 17: an analysis of a replication's own runs (packed with that replication)
+NOISE_GAPS = sorted(p.parent.name for p in (ROOT / "reports" / "replication").glob("*/noise-gap.json"))
+
+
+@pytest.mark.parametrize("name", NOISE_GAPS)
+def test_a_noise_gap_analysis_is_what_its_replications_packed_runs_give_now(name, store):
+    from lrsci import patch_control
+
+    folder = ROOT / "reports" / "replication" / name
+    committed = files.read_json_object(folder / "noise-gap.json")
+    analysis, _, n_runs = load_file(ROOT / "tools" / "noise_gap.py", "noise_gap_tool").analysis(folder, store)
+    assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
