@@ -446,6 +446,10 @@ def render_index(report_root: str | Path, claims: dict | None = None) -> Path:
         lines += ["", "The same profiles run again on other seeds or at another scale, each a report folder of its own "
                   "(docs/replication.md compares them, criterion by criterion): "
                   + ", ".join(f"[{r.name}](replication/{r.name}/README.md)" for r in again) + "."]
+    beside = sorted(p for p in root.glob("*.md") if p.name != "README.md")
+    if beside:   # an analysis of this folder's runs written beside its reports (docs/replication.md, replication 17)
+        lines += ["", "Analyses of these runs beside the claims' reports (docs/replication.md): "
+                  + ", ".join(f"[{p.stem}]({p.name})" for p in beside) + "."]
     controls = sorted((root / "controls").glob("*.md"))
     if controls:   # experiments beside the claims that test what their arms' differences come from
         lines += ["", "Controls (the claims' arms on data changed in one way, docs/replication.md): "

@@ -37,6 +37,9 @@ def rendered(tmp_path_factory):
         for root in ROOTS:   # once every folder is there: an index links the replications and controls below it
             if (root / "controls").is_dir():   # written by their tools, not rendered: as they are
                 shutil.copytree(root / "controls", out / root.relative_to(REPORTS) / "controls")
+            for beside in root.glob("*.md"):   # an analysis a tool wrote beside the reports (noise-gap.md): likewise
+                if beside.name != "README.md":
+                    shutil.copy(beside, out / root.relative_to(REPORTS) / beside.name)
             report.render_index(out / root.relative_to(REPORTS), claims)
     return out
 
