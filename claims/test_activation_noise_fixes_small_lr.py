@@ -189,7 +189,7 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # Seeds 24000-24019 (the three arms on its data and on a blank patch, n = 20, run once on 2026-11-29: replication
 # 16 of docs/replication.md, a control declared before it ran), untouched before and added to the seed record.
 # Seeds 25000-25019 (fast at --set epochs=40 --set anneal_epoch=10, n = 20, run once on 2026-11-29: replication 17 of
-# docs/replication.md, 30 epochs after the anneal, declared before it ran, tools/noise_gap.py), untouched before and
+# docs/replication.md, 30 epochs after the anneal, declared before it ran, tools/post_anneal.py), untouched before and
 # added to the seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (

@@ -1,6 +1,6 @@
 """Rows of a paired comparison over seeds, as the one-off experiments of docs/replication.md report them.
 
-The controls (lrsci.patch_control) and the long post-anneal stage (lrsci.noise_gap) each compute a few per-seed
+The controls (lrsci.patch_control) and the long post-anneal stage (lrsci.post_anneal) each compute a few per-seed
 differences between arms and report them the same way: a quantity with its t-interval, a one-sided paired test
 with Wilcoxon beside it, and a share of one difference in another with a paired bootstrap interval. The claims'
 own criteria go through lrsci.criteria instead; these rows are plain dicts, written into a result JSON as they are.

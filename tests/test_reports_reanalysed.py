@@ -159,15 +159,16 @@ def test_a_control_is_what_its_analysis_gives_now_from_its_packed_runs(name, sto
     assert pack_tool.reanalyse_control(store, name.replace("-", " "), rel=REL) == []
 
 
-# docs/replication.md, replication 17: an analysis of a replication's own runs (packed with that replication)
-NOISE_GAPS = sorted(p.parent.name for p in (ROOT / "reports" / "replication").glob("*/noise-gap.json"))
+# docs/replication.md, replications 17-18: analyses of a replication's own runs (packed with that replication)
+POST_ANNEAL = sorted((p.parent.name, p.stem) for p in (ROOT / "reports" / "replication").glob("*/*-gap.json"))
 
 
-@pytest.mark.parametrize("name", NOISE_GAPS)
-def test_a_noise_gap_analysis_is_what_its_replications_packed_runs_give_now(name, store):
+@pytest.mark.parametrize("folder, name", POST_ANNEAL, ids=[f"{f}/{n}" for f, n in POST_ANNEAL])
+def test_a_post_anneal_analysis_is_what_its_replications_packed_runs_give_now(folder, name, store):
     from lrsci import patch_control
 
-    folder = ROOT / "reports" / "replication" / name
-    committed = files.read_json_object(folder / "noise-gap.json")
-    analysis, _, n_runs = load_file(ROOT / "tools" / "noise_gap.py", "noise_gap_tool").analysis(folder, store)
+    root = ROOT / "reports" / "replication" / folder
+    committed = files.read_json_object(root / f"{name}.json")
+    tool = load_file(ROOT / "tools" / "post_anneal.py", "post_anneal_tool")
+    analysis, _, n_runs = tool.analysis(root, store, name)
     assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
