@@ -440,6 +440,40 @@ def ratio_ci(a, b, level: float = 0.95, n_resamples: int = 10_000,
     return ratio, lo, hi
 
 
+def pooled_ratio_difference(a1, b1, a2, b2, level: float = 0.95, n_resamples: int = 10_000,
+                            seed: int = 0) -> dict:
+    """D = Σa1/Σb1 − Σa2/Σb2 over paired seeds (two pooled ratios), with a paired percentile bootstrap.
+
+    The four arrays are resampled with the same seed indices, so each seed's four values stay together. Returns
+    ``{"effect", "ratio1", "ratio2", "ci": [lo, hi] (two-sided at ``level``), "p_below_0"}`` where ``p_below_0`` =
+    (1 + #{D* >= 0}) / (1 + n_resamples), the bootstrap's one-sided p for H1: D < 0. A pooled denominator that
+    reaches 0 or changes sign in a resample makes that resample's ratio unbounded: then ``ci`` and ``p_below_0``
+    are None and ``why_no_interval`` says so. Deterministic for a given ``seed``.
+    """
+    level = _check_level(level)
+    arrays = tuple(_as_1d(x, name) for x, name in ((a1, "a1"), (b1, "b1"), (a2, "a2"), (b2, "b2")))
+    if len({x.size for x in arrays}) != 1:
+        raise ValueError(f"paired samples need equal lengths, got {[x.size for x in arrays]}")
+    if np.sum(arrays[1]) == 0 or np.sum(arrays[3]) == 0:
+        raise ValueError("a pooled denominator is 0: the ratio is undefined")
+    r1, r2 = float(np.sum(arrays[0]) / np.sum(arrays[1])), float(np.sum(arrays[2]) / np.sum(arrays[3]))
+    out = {"effect": r1 - r2, "ratio1": r1, "ratio2": r2}
+    signs = np.sign(np.sum(arrays[1])), np.sign(np.sum(arrays[3]))
+
+    def difference(s1, t1, s2, t2):   # NaN where a resampled denominator left the observed one's sign
+        den1, den2 = t1.sum(axis=1), t2.sum(axis=1)
+        ok = (np.sign(den1) == signs[0]) & (np.sign(den2) == signs[1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(ok, s1.sum(axis=1) / den1 - s2.sum(axis=1) / den2, np.nan)
+
+    d = _bootstrap_stats(arrays, difference, n_resamples, seed)
+    if np.isnan(d).any():
+        return {**out, "ci": None, "p_below_0": None,
+                "why_no_interval": "a resampled pooled denominator reaches 0 or changes sign: the ratio is unbounded"}
+    lo, hi = _percentile_interval(d, level)
+    return {**out, "ci": [lo, hi], "p_below_0": float((1 + np.sum(d >= 0)) / (1 + d.size))}
+
+
 # --------------------------------------------------------------------------
 # counts
 # --------------------------------------------------------------------------
