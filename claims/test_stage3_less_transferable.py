@@ -251,6 +251,8 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # declared before it ran), likewise untouched before and added to the seed record.
 # Seeds 11000-11004 (fast at --set model.hidden=1024, run once on 2026-11-29: replication 6 of
 # docs/replication.md, declared before it ran), untouched before and added to the seed record.
+# Seeds 27000-27019 (fast, n = 20, run once on 2026-11-29: replication 19 of docs/replication.md, pooled ratios with a
+# bootstrap over seeds, declared before it ran, tools/pooled_transfer.py), untouched before and added to the seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
@@ -278,7 +280,14 @@ FAST_REPLICATION = (
     "five or ten the per-seed ratios leave it to chance which rows pass. "
     "At width 1024 (8× this profile's 128; --set model.hidden=1024, seeds 11000-11004; docs/replication.md, "
     "replication 6) the two rows nearest their threshold traded places: near/fix passes (−0.34, [−0.59, −0.08], "
-    "every seed) and far/finetune fails (−0.10, [−0.31, +0.11])."
+    "every seed) and far/finetune fails (−0.10, [−0.31, +0.11]). "
+    "With transferability as a pooled ratio (the transfer change summed over seeds over the source gain summed over "
+    "seeds, a paired bootstrap over them; seeds 27000-27019, replication 19, registered before it ran) one row of "
+    "four passes, far/finetune: T3 0.184 against T2 0.355, D −0.171 [−0.299, −0.056], p = 0.001. near/finetune "
+    "misses at the line (−0.173, p = 0.0501); near/fix (+0.138) and far/fix (−0.470, [−1.37, +0.38]) are not shown. "
+    "On the same seeds the per-seed test of far/finetune fails (p = 0.056): seeds 27000 and 27002, whose stage 3 "
+    "added least (+0.16 pp), have its largest T3 (0.75, 1.25), which the per-seed mean counts in full and the pooled "
+    "ratio by their small gain."
 )
 
 
