@@ -44,21 +44,32 @@ def _pp(x: float) -> str:
     return f"{x:+.2f}"
 
 
-def tables(tests: list[dict], quantities: list[dict], share_title: str, shares: dict[str, dict]) -> list[str]:
-    """Markdown lines: the tests' table, the quantities' table, then ``share_title`` and one line per share (its
-    interval, or why there is none)."""
-    lines = ["| test | effect (pp) | 95 % CI (t) | seeds on H1's side | t | p | Wilcoxon p | pass |",
+def tables(tests: list[dict], quantities: list[dict], unit: str = "pp",
+           quantity_header: str = "quantity (clean accuracy, pp)") -> list[str]:
+    """Markdown lines: the tests' table (effects in ``unit``), a blank line, the quantities' table."""
+    lines = [f"| test | effect ({unit}) | 95 % CI (t) | seeds on H1's side | t | p | Wilcoxon p | pass |",
              "|---|---|---|---|---|---|---|---|"]
     for t in tests:
         lines.append(f"| {t['test']} | {_pp(t['effect'])} | [{_pp(t['ci95'][0])}, {_pp(t['ci95'][1])}] | "
                      f"{t['seeds_on_h1_side']}/{t['n']} | {t['t']:.2f} | {t['p']:.3g} | {t['wilcoxon_p']:.3g} | "
                      f"{'yes' if t['passed'] else 'no'} |")
-    lines += ["", "| quantity (clean accuracy, pp) | mean | 95 % CI (t) | seeds above 0 |", "|---|---|---|---|"]
+    lines += ["", f"| {quantity_header} | mean | 95 % CI (t) | seeds above 0 |", "|---|---|---|---|"]
     for q in quantities:
         lines.append(f"| {q['quantity']} | {_pp(q['mean'])} | [{_pp(q['ci95'][0])}, {_pp(q['ci95'][1])}] | "
                      f"{q['seeds_above_0']}/{q['n']} |")
-    lines += ["", share_title, ""]
+    return lines
+
+
+def share_lines(title: str, shares: dict[str, dict]) -> list[str]:
+    """A blank line, ``title``, a blank line, and one line per share: its interval, or why there is none."""
+    lines = ["", title, ""]
     for name, s in shares.items():
         ci = f"[{s['ci95'][0]:.2f}, {s['ci95'][1]:.2f}]" if s["ci95"] else f"no interval: {s['why_no_interval']}"
         lines.append(f"- {name}: {s['share']:.2f}, {ci}")
     return lines
+
+
+def summary(tests: list[dict], unit: str = "pp") -> str:
+    """One line per test, for a tool's terminal: its effect, 95 % interval and p."""
+    return "\n".join(f"{t['test']}: {t['effect']:+.2f} {unit} [{t['ci95'][0]:+.2f}, {t['ci95'][1]:+.2f}], "
+                     f"p = {t['p']:.3g}" for t in tests)

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from .config import RunConfig
-from .paired_rows import ALPHA, paired_test_row, quantity_row, share, tables
+from .paired_rows import ALPHA, paired_test_row, quantity_row, share, share_lines, tables
 
 CLAIM = "activation-noise-fixes-small-lr"   # its fast arms hold patch-memorized-by-small-lr's two
 CONTROLS = {"no patch": {"patch_prob": 0.0}, "blank patch": {"patch_sep": 0.0}}
@@ -81,15 +81,9 @@ def analyse_runs(runs: dict, window: int) -> dict:
 
 def stored_analysis(store, arms_for_seed, seeds: list[int], window: int) -> dict:
     """The analysis from runs already in ``store`` (a RunStore), training nothing: LookupError names a missing run."""
-    runs = {}
-    for seed in seeds:
-        runs[seed] = {}
-        for key, config in arms_for_seed(seed).items():
-            result = store.load(config)
-            if result is None:
-                raise LookupError(f"run {store.dir(config).name} ({key}, seed {seed}) is not stored")
-            runs[seed][key] = result
-    return analyse_runs(runs, window)
+    from .runs import stored_arms
+
+    return analyse_runs(stored_arms(store, arms_for_seed, seeds), window)
 
 
 def differences(committed: dict, analysis: dict, rel: float = 0.0) -> list[str]:
@@ -142,9 +136,9 @@ def render(result: dict) -> str:
              f"the last {result['final_window']} epochs; tests one-sided paired t, α = {ALPHA}."
              + (f" **At another scale** ({result['scale']}): not the registered control."
                 if result.get("scale") else ""), ""]
-    lines += tables(a["tests"], a["quantities"],
-                    "Share of the patch data's gap that the patch accounts for (mean D / mean gap, paired bootstrap):",
-                    a["patch_share"])
+    lines += tables(a["tests"], a["quantities"])
+    lines += share_lines("Share of the patch data's gap that the patch accounts for (mean D / mean gap, paired "
+                         "bootstrap):", a["patch_share"])
     lines += ["", "| run | mean final clean acc (%) | mean final patch-only acc (%) |", "|---|---|---|"]
     for key in a["mean_final_clean"]:
         lines.append(f"| {key} | {a['mean_final_clean'][key]:.2f} | {a['mean_final_patch_only'][key]:.1f} |")

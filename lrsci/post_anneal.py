@@ -26,7 +26,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from .paired_rows import ALPHA, paired_test_row, quantity_row, share, tables
+from .paired_rows import ALPHA, paired_test_row, quantity_row, share, share_lines, tables
 
 # analysis -> (the claim whose runs it reads, their arms)
 ANALYSES = {"noise-gap": ("activation-noise-fixes-small-lr", ("large", "small", "noise")),
@@ -65,19 +65,6 @@ def window_values(runs: dict, width: int, ends: dict[str, int]) -> dict:
     return {measure: {name: {arm: {s: statistics.median(runs[s][arm].curve(key, end - width + 1, end)) for s in runs}
                              for arm in arms} for name, end in ends.items()}
             for measure, key in KEYS.items()}
-
-
-def stored_runs(store, profile, arm_configs, seeds: list[int]) -> dict:
-    """{seed: {arm: RunResult}} from runs already in ``store``, training nothing: LookupError names a missing run."""
-    runs = {}
-    for seed in seeds:
-        runs[seed] = {}
-        for arm, config in arm_configs(profile, seed).items():
-            result = store.load(config)
-            if result is None:
-                raise LookupError(f"run {store.dir(config).name} ({arm}, seed {seed}) is not stored")
-            runs[seed][arm] = result
-    return runs
 
 
 def analyse(analysis: str, values: dict, ends: dict[str, int], width: int) -> dict:
@@ -140,7 +127,7 @@ def render(result: dict) -> str:
              f"{len(a['seeds'])}); each value is the median of {result['window']} epochs; tests one-sided paired t, "
              f"α = {ALPHA}. The claim's own criteria at this scale: the reports beside this file.", ""]
     key = next(k for k in SHARE_TITLES if k in a)
-    lines += tables(a["tests"], a["quantities"], SHARE_TITLES[key], a[key])
+    lines += tables(a["tests"], a["quantities"]) + share_lines(SHARE_TITLES[key], a[key])
     arms = list(a["per_seed"]["clean"]["end"])
     lines += ["", "| arm | " + " | ".join(f"{m} acc (%), {w}" for m in a["mean"] for w in a["windows"].values()) + " |",
               "|---" * (1 + len(a["mean"]) * len(a["windows"])) + "|"]

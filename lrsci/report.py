@@ -133,6 +133,16 @@ def read_record(path: Path, quarantine_bad: bool = True) -> dict | None:
     return upgrade_record(record)
 
 
+def fast_section(report_dir: Path, claim_id: str) -> dict:
+    """``claim_id``'s fast section in a report folder, for an analysis of its runs written beside it; ValueError
+    saying what is missing (the tools of docs/replication.md run the claim first, then read its report)."""
+    path = Path(report_dir) / claim_id / "result.json"
+    record = read_record(path, quarantine_bad=False)
+    if record is None or "fast" not in record["profiles"]:
+        raise ValueError(f"{path}: no fast report of {claim_id} there; run the claim first (see --help)")
+    return record["profiles"]["fast"]
+
+
 RESULT_KEYS = ("seeds", "protocol", "per_seed", "tests", "verdict", "expected_failures", "outcome")
 
 

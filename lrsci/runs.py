@@ -377,6 +377,20 @@ class RunStore:
 DIGEST = "content_sha256"
 
 
+def stored_arms(store: RunStore, arms_for_seed, seeds: list[int]) -> dict:
+    """{seed: {key: RunResult}} for ``arms_for_seed(seed)`` = {key: config}, from runs already in ``store``: nothing
+    trains, and a run that is not stored is a LookupError naming it (the analyses of docs/replication.md)."""
+    runs = {}
+    for seed in seeds:
+        runs[seed] = {}
+        for key, config in arms_for_seed(seed).items():
+            result = store.load(config)
+            if result is None:
+                raise LookupError(f"run {store.dir(config).name} ({key}, seed {seed}) is not stored")
+            runs[seed][key] = result
+    return runs
+
+
 def _digest(d: dict) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 

@@ -38,7 +38,7 @@ def arguments() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    from lrsci import driver, files, patch_control
+    from lrsci import driver, files, paired_rows, patch_control
     from lrsci.harness import progress_from_env
     from lrsci.overrides import OverrideError, describe, parse
     from lrsci.provenance import provenance
@@ -75,8 +75,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     files.write_json_new(path, result)   # written once, never over another's
     files.write_text(path.with_suffix(".md"), text)
-    for t in analysis["tests"]:
-        print(f"{t['test']}: {t['effect']:+.2f} pp [{t['ci95'][0]:+.2f}, {t['ci95'][1]:+.2f}], p = {t['p']:.3g}")
+    print(paired_rows.summary(analysis["tests"]))
     print(f"wrote {path} and {path.with_suffix('.md').name}")
     return 0
 

@@ -32,36 +32,26 @@ def arguments() -> argparse.ArgumentParser:
     return ap
 
 
-def report_section(report_dir: Path, claim_id: str) -> dict:
-    """The claim's fast section in ``report_dir``; ValueError saying what is missing."""
-    from lrsci import report
-
-    path = report_dir / claim_id / "result.json"
-    record = report.read_record(path, quarantine_bad=False)
-    if record is None or "fast" not in record["profiles"]:
-        raise ValueError(f"{path}: no fast report of {claim_id} there; run the claim first (see --help)")
-    return record["profiles"]["fast"]
-
-
 def analysis(report_dir: Path, store_root: Path, name: str = "noise-gap", data_root=None) -> tuple[dict, dict, int]:
     """(the analysis, the section it rests on, the number of runs) from the report's runs in ``store_root``."""
-    from lrsci import post_anneal
-    from lrsci.runs import RunStore
+    from lrsci import post_anneal, report
+    from lrsci.runs import RunStore, stored_arms
 
-    section = report_section(report_dir, post_anneal.ANALYSES[name][0])
+    section = report.fast_section(report_dir, post_anneal.ANALYSES[name][0])
     scale = section.get("run_overrides") or {}
     profile, arm_configs = post_anneal.setup(ROOT, name, scale)
     ends, width = post_anneal.windows(profile), profile["final_window"]
-    runs = post_anneal.stored_runs(RunStore(store_root, data_root=data_root), profile, arm_configs, section["seeds"])
+    store = RunStore(store_root, data_root=data_root)
+    runs = stored_arms(store, lambda seed: arm_configs(profile, seed), section["seeds"])
     values = post_anneal.window_values(runs, width, ends)
     return post_anneal.analyse(name, values, ends, width), section, sum(len(v) for v in runs.values())
 
 
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    from lrsci import files, post_anneal
-    from lrsci.overrides import describe
-    from lrsci.provenance import provenance
+    from lrsci import post_anneal
+    from lrsci.beside_reports import rests_on, write_once
+    from lrsci.paired_rows import summary
 
     ap = arguments()
     args = ap.parse_args(argv)
@@ -73,18 +63,11 @@ def main(argv=None) -> int:
         result, section, n_runs = analysis(report_dir, Path(args.run_store), args.analysis, args.data_root)
     except (ValueError, LookupError) as exc:
         ap.error(str(exc))
-    trained = section.get("provenance", {})
     claim, number = post_anneal.ANALYSES[args.analysis][0], post_anneal.TITLES[args.analysis][1]
     out = {"claim": claim, "analysis_name": args.analysis, "protocol": f"docs/replication.md, replication {number}",
-           "run_overrides": section.get("run_overrides"), "scale": describe(section.get("run_overrides") or {}),
-           "window": section["protocol"]["final_window"], "analysis": result, "runs": n_runs,
-           "trained_on": f"{trained.get('device_name')}, git {trained.get('git')}",
-           "provenance": provenance("cpu")}
-    text = post_anneal.render(out)   # before anything is written: a result is never left without its table
-    files.write_json_new(path, out)
-    files.write_text(path.with_suffix(".md"), text)
-    for t in result["tests"]:
-        print(f"{t['test']}: {t['effect']:+.2f} pp [{t['ci95'][0]:+.2f}, {t['ci95'][1]:+.2f}], p = {t['p']:.3g}")
+           "analysis": result, "runs": n_runs, **rests_on(section)}
+    write_once(path, out, post_anneal.render(out))
+    print(summary(result["tests"]))
     for key in post_anneal.SHARE_TITLES:
         for where, s in result.get(key, {}).items():
             print(f"{key.replace('_', ' ')}, {where}: {s['share']:.2f} {s['ci95']}")
