@@ -172,3 +172,18 @@ def test_a_post_anneal_analysis_is_what_its_replications_packed_runs_give_now(fo
     tool = load_file(ROOT / "tools" / "post_anneal.py", "post_anneal_tool")
     analysis, _, n_runs = tool.analysis(root, store, name)
     assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
+
+
+# docs/replication.md, replication 20: the order read off test accuracy from a replication's packed runs
+ORDERS = sorted(p.parent.name for p in (ROOT / "reports" / "replication").glob("*/learning-order.json"))
+
+
+@pytest.mark.parametrize("folder", ORDERS)
+def test_a_learning_order_analysis_is_what_its_replications_packed_runs_give_now(folder, store):
+    from lrsci import patch_control
+
+    root = ROOT / "reports" / "replication" / folder
+    committed = files.read_json_object(root / "learning-order.json")
+    tool = load_file(ROOT / "tools" / "learning_order.py", "learning_order_tool")
+    analysis, _, n_runs = tool.analysis(root, store)
+    assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
