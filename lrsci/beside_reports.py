@@ -1,4 +1,4 @@
-"""An analysis written beside a claim's report (docs/replication.md, replications 17-20): what every such result
+"""An analysis written beside a claim's report (docs/replication.md, replications 17-21): what every such result
 records of the report it rests on, and how it is written (once, its table with it)."""
 from __future__ import annotations
 
@@ -26,3 +26,58 @@ def write_once(path: Path, result: dict, text: str) -> None:
     is rendered before this is called, so a result is never left without its table."""
     files.write_json_new(path, result)
     files.write_text(path.with_suffix(".md"), text)
+
+
+def claim_fast_profile(project: Path, claim_id: str, scale: dict):
+    """(``claim_id``'s fast profile at ``scale``, its module's ``arm_configs(profile, seed)``), from the claim module
+    itself, so an analysis reads the very runs the claim trained."""
+    import sys
+
+    from .catalog import load_claims
+    from .driver import with_run_overrides
+
+    claim, _ = load_claims(project)[claim_id]
+    module = sys.modules[claim.train.__module__]
+    return with_run_overrides({p.name: p for p in claim.profiles}["fast"], scale), module.arm_configs
+
+
+def report_runs(project: Path, report_dir: Path, store_root: Path, claim_id: str, data_root=None):
+    """(the claim's fast section in ``report_dir``, its profile at the section's scale, {seed: {arm: RunResult}})
+    for the section's seeds, from ``store_root``: nothing trains; a missing report or run is an error naming it."""
+    from .report import fast_section
+    from .runs import RunStore, stored_arms
+
+    section = fast_section(report_dir, claim_id)
+    profile, arm_configs = claim_fast_profile(project, claim_id, section.get("run_overrides") or {})
+    store = RunStore(store_root, data_root=data_root)
+    return section, profile, stored_arms(store, lambda seed: arm_configs(profile, seed), section["seeds"])
+
+
+def tool_main(argv, description: str, result_name: str, claim_id: str, number: int, compute, render,
+              unit: str = "pp") -> int:
+    """The command line of a tool that analyses a claim report's stored runs (tools/learning_order.py,
+    tools/anneal_gain.py): --report-dir, --run-store, --data-root; refused before anything is read if its result
+    exists; ``compute(report_dir, store_root, data_root)`` -> (analysis, section, number of runs); the result is
+    written once, with the table ``render`` makes of it."""
+    import argparse
+
+    from .paired_rows import summary
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--report-dir", required=True, help="the folder the claim's report was written to (--report-dir)")
+    ap.add_argument("--run-store", required=True, help="the run store the claim trained into (--run-store)")
+    ap.add_argument("--data-root", default=None, help="where the data are (default: as lrsci finds them)")
+    args = ap.parse_args(argv)
+    path = Path(args.report_dir) / result_name
+    if path.exists():
+        ap.error(f"{path} exists: this analysis was written already")
+    try:
+        analysis, section, n_runs = compute(Path(args.report_dir), Path(args.run_store), args.data_root)
+    except (ValueError, LookupError) as exc:
+        ap.error(str(exc))
+    out = {"claim": claim_id, "protocol": f"docs/replication.md, replication {number}", "analysis": analysis,
+           "runs": n_runs, **rests_on(section)}
+    write_once(path, out, render(out))
+    print(summary(analysis["tests"], unit))
+    print(f"wrote {path} and {path.with_suffix('.md').name}")
+    return 0

@@ -17,10 +17,10 @@ run that never reaches its threshold). Per seed, paired over seeds, one-sided t 
 from __future__ import annotations
 
 import statistics
-import sys
 from pathlib import Path
 
 from .curves import window_mean
+from .beside_reports import claim_fast_profile
 from .paired_rows import ALPHA, paired_test_row, quantity_row, tables
 
 CLAIM = "two-layer-learning-order"
@@ -29,13 +29,8 @@ CHANCE, FRACTION = 50.0, 0.9
 
 
 def setup(project: Path, scale: dict):
-    """(the claim's fast profile at ``scale``, its arm_configs(profile, seed)) from the claim module."""
-    from .catalog import load_claims
-    from .driver import with_run_overrides
-
-    claim, _ = load_claims(project)[CLAIM]
-    module = sys.modules[claim.train.__module__]
-    return with_run_overrides({p.name: p for p in claim.profiles}["fast"], scale), module.arm_configs
+    """(the claim's fast profile at ``scale``, its arm_configs(profile, seed))."""
+    return claim_fast_profile(project, CLAIM, scale)
 
 
 def epoch_reached(curve: list[float], final: float, chance: float = CHANCE, fraction: float = FRACTION) -> int:

@@ -19,14 +19,15 @@ def quantity_row(name: str, values: list[float]) -> dict:
             "seeds_above_0": sum(v > 0 for v in values), "n": len(values)}
 
 
-def paired_test_row(name: str, a: list[float], b: list[float], alpha: float = ALPHA) -> dict:
-    """H1: mean(a − b) > 0, one-sided paired t at ``alpha``; Wilcoxon's p beside it."""
-    t, w = paired_t(a, b), wilcoxon(a, b)
+def paired_test_row(name: str, a: list[float], b: list[float], alpha: float = ALPHA, floor: float = 0.0) -> dict:
+    """H1: mean(a − b) > ``floor``, one-sided paired t at ``alpha``; Wilcoxon's p (against the same floor) beside
+    it. ``seeds_on_h1_side`` counts the seeds whose own difference is above the floor."""
+    t, w = paired_t(a, b, floor), wilcoxon(a, b, floor)
     d = [x - y for x, y in zip(a, b)]
     lo, hi = mean_ci_t(d, resolution=t.resolution)
     return {"test": name, "effect": t.effect, "ci95": [lo, hi], "t": t.statistic, "p": t.p_value,
-            "wilcoxon_p": w.p_value, "passed": t.passed(alpha), "seeds_on_h1_side": sum(v > 0 for v in d),
-            "n": t.n}
+            "wilcoxon_p": w.p_value, "passed": t.passed(alpha), "seeds_on_h1_side": sum(v > floor for v in d),
+            "n": t.n, **({"floor": floor} if floor else {})}
 
 
 def share(part: list[float], whole: list[float], whole_name: str = "the whole") -> dict:

@@ -23,9 +23,9 @@ window is reported beside.
 from __future__ import annotations
 
 import statistics
-import sys
 from pathlib import Path
 
+from .beside_reports import claim_fast_profile
 from .paired_rows import ALPHA, paired_test_row, quantity_row, share, share_lines, tables
 
 # analysis -> (the claim whose runs it reads, their arms)
@@ -37,14 +37,8 @@ TITLES = {"noise-gap": ("activation-noise-fixes-small-lr: the noise's gain over 
 
 
 def setup(project: Path, analysis: str, scale: dict):
-    """(the analysis' claim's fast profile at ``scale``, its arm_configs(profile, seed)) from the claim module."""
-    from .catalog import load_claims
-    from .driver import with_run_overrides
-
-    claim, _ = load_claims(project)[ANALYSES[analysis][0]]
-    module = sys.modules[claim.train.__module__]
-    profile = with_run_overrides({p.name: p for p in claim.profiles}["fast"], scale)
-    return profile, module.arm_configs
+    """(the analysis' claim's fast profile at ``scale``, its arm_configs(profile, seed))."""
+    return claim_fast_profile(project, ANALYSES[analysis][0], scale)
 
 
 def windows(profile) -> dict[str, int]:

@@ -34,15 +34,11 @@ def arguments() -> argparse.ArgumentParser:
 
 def analysis(report_dir: Path, store_root: Path, name: str = "noise-gap", data_root=None) -> tuple[dict, dict, int]:
     """(the analysis, the section it rests on, the number of runs) from the report's runs in ``store_root``."""
-    from lrsci import post_anneal, report
-    from lrsci.runs import RunStore, stored_arms
+    from lrsci import post_anneal
+    from lrsci.beside_reports import report_runs
 
-    section = report.fast_section(report_dir, post_anneal.ANALYSES[name][0])
-    scale = section.get("run_overrides") or {}
-    profile, arm_configs = post_anneal.setup(ROOT, name, scale)
+    section, profile, runs = report_runs(ROOT, report_dir, store_root, post_anneal.ANALYSES[name][0], data_root)
     ends, width = post_anneal.windows(profile), profile["final_window"]
-    store = RunStore(store_root, data_root=data_root)
-    runs = stored_arms(store, lambda seed: arm_configs(profile, seed), section["seeds"])
     values = post_anneal.window_values(runs, width, ends)
     return post_anneal.analyse(name, values, ends, width), section, sum(len(v) for v in runs.values())
 
