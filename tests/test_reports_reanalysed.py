@@ -187,3 +187,17 @@ def test_a_learning_order_analysis_is_what_its_replications_packed_runs_give_now
     tool = load_file(ROOT / "tools" / "learning_order.py", "learning_order_tool")
     analysis, _, n_runs = tool.analysis(root, store)
     assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
+
+
+# docs/replication.md, replication 21: test 2 against the level before the anneal, from the packed runs
+ANNEAL_GAINS = sorted(p.parent.name for p in (ROOT / "reports" / "replication").glob("*/anneal-gain.json"))
+
+
+@pytest.mark.parametrize("folder", ANNEAL_GAINS)
+def test_an_anneal_gain_analysis_is_what_its_replications_packed_runs_give_now(folder, store):
+    from lrsci import patch_control
+
+    root = ROOT / "reports" / "replication" / folder
+    committed = files.read_json_object(root / "anneal-gain.json")
+    analysis, _, n_runs = load_file(ROOT / "tools" / "anneal_gain.py", "anneal_gain_tool").analysis(root, store)
+    assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
