@@ -1,5 +1,10 @@
-"""An analysis written beside a claim's report (docs/replication.md, replications 17-21): what every such result
-records of the report it rests on, and how it is written (once, its table with it)."""
+"""An analysis written beside a claim's report (docs/replication.md, replications 17-21).
+
+Such an analysis runs after the claim, on the claim's own report and stored runs, and trains nothing. This module
+holds what the tools share: the claim's own profile and arm configs at the report's scale (so the analysis reads the
+very runs the claim trained), loading those runs, what every result records of the report it rests on, the command
+line, and writing the result once, its table with it. The table is rendered from the result alone, so a table lost
+between the two writes is rendered again from the JSON."""
 from __future__ import annotations
 
 from pathlib import Path
