@@ -174,30 +174,17 @@ def test_a_post_anneal_analysis_is_what_its_replications_packed_runs_give_now(fo
     assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
 
 
-# docs/replication.md, replication 20: the order read off test accuracy from a replication's packed runs
-ORDERS = sorted(p.parent.name for p in (ROOT / "reports" / "replication").glob("*/learning-order.json"))
+# docs/replication.md, replications 20-21: analyses of a replication's packed runs by a tool that reads them
+BESIDE = sorted((p.parent.name, p.stem) for p in (ROOT / "reports" / "replication").glob("*/*.json")
+                if p.stem in ("learning-order", "anneal-gain"))
 
 
-@pytest.mark.parametrize("folder", ORDERS)
-def test_a_learning_order_analysis_is_what_its_replications_packed_runs_give_now(folder, store):
+@pytest.mark.parametrize("folder, name", BESIDE, ids=[f"{f}/{n}" for f, n in BESIDE])
+def test_an_analysis_beside_a_replication_is_what_its_packed_runs_give_now(folder, name, store):
     from lrsci import patch_control
 
     root = ROOT / "reports" / "replication" / folder
-    committed = files.read_json_object(root / "learning-order.json")
-    tool = load_file(ROOT / "tools" / "learning_order.py", "learning_order_tool")
+    committed = files.read_json_object(root / f"{name}.json")
+    tool = load_file(ROOT / "tools" / f"{name.replace('-', '_')}.py", f"{name}_tool")
     analysis, _, n_runs = tool.analysis(root, store)
-    assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
-
-
-# docs/replication.md, replication 21: test 2 against the level before the anneal, from the packed runs
-ANNEAL_GAINS = sorted(p.parent.name for p in (ROOT / "reports" / "replication").glob("*/anneal-gain.json"))
-
-
-@pytest.mark.parametrize("folder", ANNEAL_GAINS)
-def test_an_anneal_gain_analysis_is_what_its_replications_packed_runs_give_now(folder, store):
-    from lrsci import patch_control
-
-    root = ROOT / "reports" / "replication" / folder
-    committed = files.read_json_object(root / "anneal-gain.json")
-    analysis, _, n_runs = load_file(ROOT / "tools" / "anneal_gain.py", "anneal_gain_tool").analysis(root, store)
     assert n_runs == committed["runs"] and patch_control.differences(committed["analysis"], analysis, REL) == []
