@@ -1,4 +1,4 @@
-"""An analysis written beside a claim's report (docs/replication.md, replications 17-21).
+"""An analysis written beside a claim's report (docs/replication.md, replications 17-22).
 
 Such an analysis runs after the claim, on the claim's own report and stored runs, and trains nothing. This module
 holds what the tools share: the claim's own profile and arm configs at the report's scale (so the analysis reads the
