@@ -324,6 +324,8 @@ def figure_spec(runs: dict, p: Profile) -> dict:
 # claim's seed record.
 # Seeds 9000-9001 at --set model.hidden=256 (2026-11-29, after replication 8): a check that `lrsci run` takes the
 # committed record at that scale (η = 1 in the section's protocol); no figure of it was read.
+# Seeds 30000-30019 (fast, n = 20, run once on 2026-11-29: replication 22 of docs/replication.md, outcomes read from
+# the loss, declared before it ran, tools/gd_outcomes.py), untouched before and added to the seed record.
 # Not a criterion: shown under the fast verdict with its reading.
 FAST_REPLICATION = (
     "Replication on fresh seeds (docs/replication.md; this fast profile as declared, run once on seeds "
@@ -353,7 +355,13 @@ FAST_REPLICATION = (
     "step E alone, still shows every run inside (η·λ_max/2 = 0.75 and 0.27), because each spike drops λ_max below "
     "2/η: one step's reading cannot tell whether a run reached the edge; the λ_max series and the loss curves "
     "can. Criterion 2 decides as at 400 steps: 5 of 5 diverged at 2η at 256 units, 1 of 5 at 128 (the other four "
-    "trained the 1600 steps through repeated spikes)."
+    "trained the 1600 steps through repeated spikes). "
+    "Counting a collapse to a constant prediction (final train loss ≥ 0.9 × ln 10) as a failure to train, beside "
+    "the engine's divergence (seeds 30000-30019; docs/replication.md, replication 22, registered before it ran), GD "
+    "at c·η fails to train on 20 of 20 seeds: 5 diverged, 15 collapsed (14 of them at loss 2.293 and 11.1 % test "
+    "accuracy, one class for every input). Criterion 2's declared failure is the engine's definition of "
+    "divergence, not GD training on at 2η. At η one run (seed 30013) ended inside a spike at loss 2.23 and counts "
+    "as failed by that rule; the η runs end anywhere from 0.002 to 2.23."
 )
 
 
