@@ -59,30 +59,37 @@ def report_runs(project: Path, report_dir: Path, store_root: Path, claim_id: str
 
 
 def tool_main(argv, description: str, result_name: str, claim_id: str, number: int, compute, render,
-              unit: str = "pp") -> int:
-    """The command line of a tool that analyses a claim report's stored runs (tools/learning_order.py,
-    tools/anneal_gain.py): --report-dir, --run-store, --data-root; refused before anything is read if its result
-    exists; ``compute(report_dir, store_root, data_root)`` -> (analysis, section, number of runs); the result is
-    written once, with the table ``render`` makes of it."""
+              summarize=None, reads_runs: bool = True) -> int:
+    """The command line of a tool that analyses a claim's report (tools/learning_order.py, anneal_gain.py,
+    pooled_transfer.py, gd_outcomes.py): --report-dir, and with ``reads_runs`` --run-store and --data-root; refused
+    before anything is read if its result exists. ``compute(report_dir, store_root, data_root)`` -> (analysis,
+    section, number of runs), or without runs ``compute(report_dir)`` -> (analysis, section). The result is written
+    once, with the table ``render`` makes of it; ``summarize(analysis)`` is what the terminal shows (default: the
+    tests' lines, lrsci.paired_rows.summary)."""
     import argparse
 
     from .paired_rows import summary
 
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--report-dir", required=True, help="the folder the claim's report was written to (--report-dir)")
-    ap.add_argument("--run-store", required=True, help="the run store the claim trained into (--run-store)")
-    ap.add_argument("--data-root", default=None, help="where the data are (default: as lrsci finds them)")
+    if reads_runs:
+        ap.add_argument("--run-store", required=True, help="the run store the claim trained into (--run-store)")
+        ap.add_argument("--data-root", default=None, help="where the data are (default: as lrsci finds them)")
     args = ap.parse_args(argv)
-    path = Path(args.report_dir) / result_name
+    report_dir = Path(args.report_dir)
+    path = report_dir / result_name
     if path.exists():
         ap.error(f"{path} exists: this analysis was written already")
     try:
-        analysis, section, n_runs = compute(Path(args.report_dir), Path(args.run_store), args.data_root)
+        if reads_runs:
+            analysis, section, n_runs = compute(report_dir, Path(args.run_store), args.data_root)
+        else:
+            analysis, section = compute(report_dir)
     except (ValueError, LookupError) as exc:
         ap.error(str(exc))
     out = {"claim": claim_id, "protocol": f"docs/replication.md, replication {number}", "analysis": analysis,
-           "runs": n_runs, **rests_on(section)}
+           **({"runs": n_runs} if reads_runs else {}), **rests_on(section)}
     write_once(path, out, render(out))
-    print(summary(analysis["tests"], unit))
+    print(summarize(analysis) if summarize else summary(analysis["tests"]))
     print(f"wrote {path} and {path.with_suffix('.md').name}")
     return 0

@@ -9,7 +9,6 @@ written once: it refuses to replace a result.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -17,30 +16,27 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULT = "gd-outcomes.json"
 
 
+def compute(report_dir: Path) -> tuple[dict, dict]:
+    """(the analysis, the claim's section it comes from)."""
+    from lrsci import gd_outcomes, report
+
+    section = report.fast_section(report_dir, gd_outcomes.CLAIM)
+    return gd_outcomes.analyse(section), section
+
+
+def summarize(analysis: dict) -> str:
+    t = analysis["test"]
+    return (f"{t['name']}: {t['failed']} of {t['n']}, p = {t['p']:.3g}, {'pass' if t['passed'] else 'fail'}; "
+            f"counts {analysis['counts']}")
+
+
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    from lrsci import gd_outcomes, report
-    from lrsci.beside_reports import rests_on, write_once
+    from lrsci import gd_outcomes
+    from lrsci.beside_reports import tool_main
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--report-dir", required=True, help="the folder the claim's report was written to (--report-dir)")
-    args = ap.parse_args(argv)
-    path = Path(args.report_dir) / RESULT
-    if path.exists():
-        ap.error(f"{path} exists: this analysis was written already")
-    try:
-        section = report.fast_section(Path(args.report_dir), gd_outcomes.CLAIM)
-        analysis = gd_outcomes.analyse(section)
-    except ValueError as exc:
-        ap.error(str(exc))
-    out = {"claim": gd_outcomes.CLAIM, "protocol": "docs/replication.md, replication 22", "analysis": analysis,
-           **rests_on(section)}
-    write_once(path, out, gd_outcomes.render(out))
-    t = analysis["test"]
-    print(f"{t['name']}: {t['failed']} of {t['n']}, p = {t['p']:.3g}, {'pass' if t['passed'] else 'fail'}; "
-          f"counts {analysis['counts']}")
-    print(f"wrote {path} and {path.with_suffix('.md').name}")
-    return 0
+    return tool_main(argv, __doc__.split("\n\n")[0], RESULT, gd_outcomes.CLAIM, 22, compute, gd_outcomes.render,
+                     summarize, reads_runs=False)
 
 
 if __name__ == "__main__":

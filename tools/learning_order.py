@@ -30,8 +30,10 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     from lrsci import learning_order
     from lrsci.beside_reports import tool_main
+    from lrsci.paired_rows import summary
 
-    return tool_main(argv, __doc__.split("\n\n")[0], RESULT, learning_order.CLAIM, 20, analysis, learning_order.render, unit="epochs")
+    return tool_main(argv, __doc__.split("\n\n")[0], RESULT, learning_order.CLAIM, 20, analysis,
+                     learning_order.render, lambda a: summary(a["tests"], "epochs"))
 
 
 if __name__ == "__main__":

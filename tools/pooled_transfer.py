@@ -9,7 +9,6 @@ It is written once: it refuses to replace a result.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -17,28 +16,26 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULT = "pooled-transfer.json"
 
 
+def compute(report_dir: Path) -> tuple[dict, dict]:
+    """(the analysis, the claim's section it comes from)."""
+    from lrsci import pooled_transfer, report
+
+    section = report.fast_section(report_dir, pooled_transfer.CLAIM)
+    return pooled_transfer.analyse(section), section
+
+
+def summarize(analysis: dict) -> str:
+    return "\n".join(f"{t['row']}: {t['effect']}, CI {t['ci']}, p {t['p_below_0']}, {'pass' if t['passed'] else 'no'}"
+                     for t in analysis["tests"] + analysis["reported"])
+
+
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    from lrsci import pooled_transfer, report
-    from lrsci.beside_reports import rests_on, write_once
+    from lrsci import pooled_transfer
+    from lrsci.beside_reports import tool_main
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--report-dir", required=True, help="the folder the claim's report was written to (--report-dir)")
-    args = ap.parse_args(argv)
-    path = Path(args.report_dir) / RESULT
-    if path.exists():
-        ap.error(f"{path} exists: this analysis was written already")
-    try:
-        sec = report.fast_section(Path(args.report_dir), pooled_transfer.CLAIM)
-    except ValueError as exc:
-        ap.error(str(exc))
-    out = {"claim": pooled_transfer.CLAIM, "protocol": "docs/replication.md, replication 19",
-           "analysis": pooled_transfer.analyse(sec), **rests_on(sec)}
-    write_once(path, out, pooled_transfer.render(out))
-    for t in out["analysis"]["tests"] + out["analysis"]["reported"]:
-        print(f"{t['row']}: {t['effect']}, CI {t['ci']}, p {t['p_below_0']}, {'pass' if t['passed'] else 'no'}")
-    print(f"wrote {path} and {path.with_suffix('.md').name}")
-    return 0
+    return tool_main(argv, __doc__.split("\n\n")[0], RESULT, pooled_transfer.CLAIM, 19, compute, pooled_transfer.render,
+                     summarize, reads_runs=False)
 
 
 if __name__ == "__main__":
